@@ -1,0 +1,61 @@
+// Logging through fmt. Lines go to stderr as "herd[<pid>] <level>: <message>"; the threshold comes
+// from HERD_LOG_LEVEL (debug, info, warn, error; default info) or set_log_level(). Thread-safe:
+// each line is written with one write(2), so lines from several threads never interleave.
+#pragma once
+
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace herd {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kOff = 4 };
+
+void set_log_level(LogLevel level);
+LogLevel log_level();
+// Parses "debug", "info", "warn", "error", "off"; false when `text` is none of them.
+bool parse_log_level(std::string_view text, LogLevel* out);
+
+namespace detail {
+void log_line(LogLevel level, std::string_view message);
+}  // namespace detail
+
+template <class... Args>
+void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {
+  if (level < log_level()) return;
+  detail::log_line(level, fmt::format(format, std::forward<Args>(args)...));
+}
+template <class... Args>
+void log_debug(fmt::format_string<Args...> format, Args&&... args) {
+  log(LogLevel::kDebug, format, std::forward<Args>(args)...);
+}
+template <class... Args>
+void log_info(fmt::format_string<Args...> format, Args&&... args) {
+  log(LogLevel::kInfo, format, std::forward<Args>(args)...);
+}
+template <class... Args>
+void log_warn(fmt::format_string<Args...> format, Args&&... args) {
+  log(LogLevel::kWarn, format, std::forward<Args>(args)...);
+}
+template <class... Args>
+void log_error(fmt::format_string<Args...> format, Args&&... args) {
+  log(LogLevel::kError, format, std::forward<Args>(args)...);
+}
+
+// Logs "fatal: <message>" and aborts. For broken invariants only, never for bad input.
+[[noreturn]] void fatal(std::string_view message);
+
+}  // namespace herd
+
+// Checks an invariant that costs too much to test in release builds (thread affinity, say).
+// Active when HERD_DEBUG_CHECKS is defined (the sanitizer build defines it).
+#ifdef HERD_DEBUG_CHECKS
+#define HERD_DCHECK(cond, msg) \
+  do {                         \
+    if (!(cond)) ::herd::fatal(msg); \
+  } while (0)
+#else
+#define HERD_DCHECK(cond, msg) \
+  do {                         \
+  } while (0)
+#endif

@@ -1,0 +1,190 @@
+#include "herd/thread_pool.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "herd/log.h"
+
+namespace herd {
+
+namespace detail {
+
+struct WorkItem {
+  enum class State { kQueued, kRunning, kDone, kCancelled };
+
+  EventLoop* loop;
+  std::move_only_function<void()> work;
+  std::move_only_function<void(WorkStatus)> after_work;
+  State state = State::kQueued;  // guarded by the pool's mutex
+};
+
+}  // namespace detail
+
+namespace {
+
+constexpr std::size_t kDefaultThreads = 4;
+constexpr std::size_t kMaxThreads = 1024;
+
+// The process-wide pool. Threads are detached and the pool is never destroyed: work may still
+// be queued when main() returns, and joining then could hang exit.
+class Pool {
+ public:
+  explicit Pool(std::size_t threads) {
+    // Pool threads block every signal (libuv does the same), so signals reach the loops.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (std::size_t i = 0; i < threads; ++i) std::thread([this] { worker(); }).detach();
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    size_ = threads;
+  }
+
+  std::size_t size() const { return size_; }
+
+  void submit(std::shared_ptr<detail::WorkItem> item) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(std::move(item));
+    }
+    cv_.notify_one();
+  }
+
+  bool cancel(const std::shared_ptr<detail::WorkItem>& item) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (item->state != detail::WorkItem::State::kQueued) return false;
+      // The item stays in the queue; the thread that dequeues it skips it. O(1) either way.
+      item->state = detail::WorkItem::State::kCancelled;
+    }
+    // after_work runs in a later iteration, never from inside cancel() (as libuv does).
+    item->loop->post([item] { complete(item, WorkStatus::kCancelled); });
+    return true;
+  }
+
+ private:
+  static void complete(const std::shared_ptr<detail::WorkItem>& item, WorkStatus status) {
+    EventLoop& loop = *item->loop;
+    loop.unregister_request();
+    auto after = std::move(item->after_work);
+    item->work = nullptr;
+    if (after) loop.invoke("after_work", [&] { after(status); });
+  }
+
+  void worker() {
+    for (;;) {
+      std::shared_ptr<detail::WorkItem> item;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [this] { return !queue_.empty(); });
+        item = std::move(queue_.front());
+        queue_.pop_front();
+        if (item->state == detail::WorkItem::State::kCancelled) continue;
+        item->state = detail::WorkItem::State::kRunning;
+      }
+      try {
+        item->work();
+      } catch (const std::exception& e) {
+        fatal(fmt::format("uncaught exception in thread-pool work: {}", e.what()));
+      } catch (...) {
+        fatal("uncaught exception of a non-standard type in thread-pool work");
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        item->state = detail::WorkItem::State::kDone;
+      }
+      EventLoop* loop = item->loop;
+      loop->post([item = std::move(item)] { complete(item, WorkStatus::kOk); });
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<detail::WorkItem>> queue_;
+  std::size_t size_ = 0;
+};
+
+std::mutex g_pool_mutex;
+Pool* g_pool = nullptr;
+
+void forget_pool_in_child() {
+  // After fork() only the forking thread exists: the old pool's threads are gone and its
+  // mutex may be held forever. The child starts a fresh pool on first use.
+  g_pool = nullptr;
+  new (&g_pool_mutex) std::mutex();
+}
+
+std::size_t configured_size() {
+  std::string warning;
+  std::size_t n = parse_thread_pool_size(std::getenv("HERD_THREADPOOL_SIZE"), &warning);
+  if (!warning.empty()) log_warn("{}", warning);
+  return n;
+}
+
+Pool& pool() {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  if (g_pool == nullptr) {
+    static bool atfork_registered = [] {
+      pthread_atfork(nullptr, nullptr, forget_pool_in_child);
+      return true;
+    }();
+    (void)atfork_registered;
+    g_pool = new Pool(configured_size());
+  }
+  return *g_pool;
+}
+
+}  // namespace
+
+std::size_t parse_thread_pool_size(const char* value, std::string* warning) {
+  warning->clear();
+  if (value == nullptr || *value == '\0') return kDefaultThreads;
+  errno = 0;
+  char* end = nullptr;
+  long long n = std::strtoll(value, &end, 10);
+  if (end == value || *end != '\0' || errno == ERANGE) {
+    *warning = fmt::format("HERD_THREADPOOL_SIZE=\"{}\" is not a whole number; using {} threads",
+                           value, kDefaultThreads);
+    return kDefaultThreads;
+  }
+  if (n < 1) {
+    *warning = fmt::format("HERD_THREADPOOL_SIZE={} is below 1; using 1 thread", value);
+    return 1;
+  }
+  if (n > static_cast<long long>(kMaxThreads)) {
+    *warning = fmt::format("HERD_THREADPOOL_SIZE={} is above {}; using {} threads", value,
+                           kMaxThreads, kMaxThreads);
+    return kMaxThreads;
+  }
+  return static_cast<std::size_t>(n);
+}
+
+std::size_t thread_pool_size() { return pool().size(); }
+
+WorkRequest queue_work(EventLoop& loop, std::move_only_function<void()> work,
+                       std::move_only_function<void(WorkStatus)> after_work) {
+  loop.check_thread("queue_work called off the loop thread");
+  auto item = std::make_shared<detail::WorkItem>();
+  item->loop = &loop;
+  item->work = std::move(work);
+  item->after_work = std::move(after_work);
+  loop.register_request();
+  pool().submit(item);
+  return WorkRequest(std::move(item));
+}
+
+bool WorkRequest::cancel() {
+  if (!item_) return false;
+  item_->loop->check_thread("WorkRequest::cancel called off the loop thread");
+  return pool().cancel(item_);
+}
+
+}  // namespace herd
