@@ -3,40 +3,57 @@
 // Each readiness event accepts in a loop until EAGAIN (bounded per event so one busy listener
 // cannot starve the rest of the loop). When the process runs out of descriptors (EMFILE/ENFILE)
 // the listener neither spins nor leaves the connection queued forever: it frees a reserve
-// descriptor, accepts and closes the pending connection, and re-opens the reserve (libuv's trick).
+// descriptor, accepts and closes the pending connections, and re-opens the reserve (libuv's
+// trick), with a warning in the log at most every 10 seconds. If the reserve cannot be re-opened,
+// or accept fails in a way that retrying at once would not fix (ENOBUFS, ENOMEM, ...), accepting
+// pauses for 100 ms instead of spinning.
+//
+// Active (keeps the loop running) from listen()/adopt() until pause() or close().
+// Threads: every method must be called on the loop's thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "herd/address.h"
 #include "herd/fd.h"
 #include "herd/io_watcher.h"
+#include "herd/timer.h"
 
 namespace herd {
 
 struct ListenOptions {
   int backlog = 511;
   bool reuse_port = false;  // SO_REUSEPORT
-  bool ipv6_only = false;   // IPV6_V6ONLY for "[::]" addresses
+  bool ipv6_only = false;   // IPV6_V6ONLY for "[::]" addresses (set either way, whatever the
+                            // system default)
 };
 
 class Listener : public Handle {
  public:
-  // Receives each accepted connection (CLOEXEC | NONBLOCK). An accept error other than the
-  // transient ones (EAGAIN, ECONNABORTED, EINTR, EMFILE handled as above) is logged.
+  // Receives each accepted connection (CLOEXEC | NONBLOCK); the callback owns it. An accept
+  // error other than the transient ones (EAGAIN, ECONNABORTED, EINTR, EMFILE handled as above)
+  // is logged.
   using ConnectionCallback = std::move_only_function<void(Fd connection)>;
 
   explicit Listener(EventLoop& loop);
   ~Listener();
 
   // Binds (SO_REUSEADDR for TCP; a stale Unix socket file is replaced only if nothing listens on
-  // it), listens and starts accepting. Errors name the address ("bind 127.0.0.1:80: ...").
+  // it, and a file that is not a socket never is), listens and starts accepting. Errors name the
+  // address ("bind 127.0.0.1:80: ..."). EINVAL if this listener already has a socket or is
+  // closing. A Unix socket file created here is removed on close() or destruction (if it is
+  // still the same file).
   Status listen(const Address& address, ConnectionCallback cb, const ListenOptions& options = {});
   // Takes an already bound and listening socket (inherited through LISTEN_FDS, say), makes it
-  // non-blocking and starts accepting.
+  // non-blocking and starts accepting. EINVAL if `socket` is not a listening socket; then the
+  // descriptor is closed.
   Status adopt(Fd socket, ConnectionCallback cb);
 
   // Stops and resumes accepting without closing the socket (queued connections wait).
+  // resume() fails with EINVAL when there is no socket (never listened, or closing).
   void pause();
   Status resume();
 
@@ -49,13 +66,28 @@ class Listener : public Handle {
 
  private:
   void on_readable();
+  // The EMFILE dance; returns false when it could not make progress (no reserve).
+  bool drop_pending_connections(const Error& error);
+  void back_off();
+  void warn_dropped(const Error& error);
   Status start_accepting(ConnectionCallback cb);
+  void stop_accepting();
+  void remove_unix_file();
 
   Fd fd_;
-  Fd reserve_;  // a spare descriptor for the EMFILE dance
-  IoWatcher watcher_;
+  Fd reserve_;                        // a spare descriptor for the EMFILE dance
+  std::optional<IoWatcher> watcher_;  // exists once there is a socket; unreferenced
+  Timer backoff_;                     // resumes accepting after a pause forced by errors
   ConnectionCallback cb_;
-  std::string unix_path_;  // unlinked on close when we created it
+  bool accepting_ = false;      // wanted by the user (listen/adopt/resume vs pause)
+  std::string unix_path_;       // the socket file we created, removed on close
+  std::uint64_t unix_dev_ = 0;  // its identity, so a replaced file is left alone
+  std::uint64_t unix_ino_ = 0;
+  std::string name_;                   // the address, for errors and the log
+  std::uint64_t last_warning_ms_ = 0;  // rate limit of the EMFILE warning
+  std::uint64_t dropped_ = 0;          // connections dropped since the last warning
+  bool warned_ = false;
+  bool* self_destroyed_ = nullptr;  // set by the destructor while on_readable runs
 };
 
 }  // namespace herd
