@@ -105,8 +105,8 @@ int main(int argc, char** argv) {
   interval.start(
       [&] {
         ++ticks;
-        double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                             .count();
+        double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         std::printf("interval: tick %d at %.1f s\n", ticks, elapsed);
         std::fflush(stdout);
         if (seconds > 0 && elapsed >= static_cast<double>(seconds)) shutdown("time is up");

@@ -26,9 +26,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -100,6 +102,12 @@ class EventLoop {
   // Thread-safe. True on the thread that runs (or last ran, or created) this loop.
   bool in_loop_thread() const { return std::this_thread::get_id() == owner_; }
 
+  // Replaces the default response to an exception escaping a callback (log and abort) with
+  // `handler`, after which the loop stops at the end of the iteration. Worker threads use this
+  // to report the error to their owner instead of taking the process down.
+  using ExceptionHandler = std::function<void(std::exception_ptr error, const std::string& what)>;
+  void set_exception_handler(ExceptionHandler handler) { exception_handler_ = std::move(handler); }
+
   // Counts, mostly for tests and diagnostics.
   std::size_t active_handles() const { return active_handles_; }
   std::size_t active_requests() const { return active_requests_; }
@@ -169,7 +177,7 @@ class EventLoop {
   int backend_timeout() const;
   void drain_posted();
   void drain_ticks_and_microtasks();
-  [[noreturn]] static void on_callback_exception(const char* what);
+  void on_callback_exception(const char* what);
 
   // I/O registration, called by IoWatcher.
   Status poller_update(IoWatcher* w, std::uint32_t old_events, std::uint32_t new_events);
@@ -198,12 +206,13 @@ class EventLoop {
   ImmediateId next_immediate_id_ = 1;
   std::size_t cleared_immediates_ = 0;  // cleared entries still in immediates_
   bool draining_ = false;
+  ExceptionHandler exception_handler_;
 
   // The events of the epoll_wait being dispatched: a watcher stopped or destroyed meanwhile
   // nulls its entries, so no callback runs for a dead watcher (libuv's invalidate_fd).
   std::vector<epoll_event> events_;
   int events_count_ = 0;
-  std::uint64_t timer_counter_ = 0;   // start order, the tie-break for equal deadlines
+  std::uint64_t timer_counter_ = 0;  // start order, the tie-break for equal deadlines
 
   // Cross-thread queue (post) and the Async handles woken through the same eventfd.
   std::mutex posted_mutex_;

@@ -3,9 +3,9 @@
 // each line is written with one write(2), so lines from several threads never interleave.
 #pragma once
 
-#include <string_view>
-
 #include <fmt/format.h>
+
+#include <string_view>
 
 namespace herd {
 
@@ -50,8 +50,8 @@ void log_error(fmt::format_string<Args...> format, Args&&... args) {
 // Checks an invariant that costs too much to test in release builds (thread affinity, say).
 // Active when HERD_DEBUG_CHECKS is defined (the sanitizer build defines it).
 #ifdef HERD_DEBUG_CHECKS
-#define HERD_DCHECK(cond, msg) \
-  do {                         \
+#define HERD_DCHECK(cond, msg)       \
+  do {                               \
     if (!(cond)) ::herd::fatal(msg); \
   } while (0)
 #else

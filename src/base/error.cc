@@ -1,9 +1,9 @@
 #include "herd/error.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace herd {
 

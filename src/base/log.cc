@@ -14,9 +14,10 @@ LogLevel initial_level() {
   if (const char* env = std::getenv("HERD_LOG_LEVEL"); env != nullptr && *env != '\0') {
     if (!parse_log_level(env, &level)) {
       // Say so once, at the default level: a silently ignored setting is worse than noise.
-      std::string line = fmt::format("herd[{}] warn: HERD_LOG_LEVEL={} is not one of debug, info, "
-                                     "warn, error, off; using info\n",
-                                     ::getpid(), env);
+      std::string line = fmt::format(
+          "herd[{}] warn: HERD_LOG_LEVEL={} is not one of debug, info, "
+          "warn, error, off; using info\n",
+          ::getpid(), env);
       [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
       level = LogLevel::kInfo;
     }
@@ -51,9 +52,11 @@ void set_log_level(LogLevel level) { level_ref().store(level, std::memory_order_
 LogLevel log_level() { return level_ref().load(std::memory_order_relaxed); }
 
 bool parse_log_level(std::string_view text, LogLevel* out) {
-  static constexpr std::pair<std::string_view, LogLevel> kNames[] = {
-      {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo}, {"warn", LogLevel::kWarn},
-      {"error", LogLevel::kError}, {"off", LogLevel::kOff}};
+  static constexpr std::pair<std::string_view, LogLevel> kNames[] = {{"debug", LogLevel::kDebug},
+                                                                     {"info", LogLevel::kInfo},
+                                                                     {"warn", LogLevel::kWarn},
+                                                                     {"error", LogLevel::kError},
+                                                                     {"off", LogLevel::kOff}};
   for (const auto& [name, level] : kNames) {
     if (text == name) {
       *out = level;

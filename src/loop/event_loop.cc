@@ -258,15 +258,14 @@ void EventLoop::poll(int timeout_ms) {
   }
 }
 
-Status EventLoop::poller_update(IoWatcher* w, std::uint32_t old_events,
-                                std::uint32_t new_events) {
+Status EventLoop::poller_update(IoWatcher* w, std::uint32_t old_events, std::uint32_t new_events) {
   epoll_event e{};
   e.events = to_epoll(new_events);
   e.data.ptr = w;
   int op = old_events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
   if (::epoll_ctl(epoll_.get(), op, w->fd(), &e) < 0) {
-    return fail_errno(fmt::format("epoll_ctl {} fd {}", op == EPOLL_CTL_ADD ? "add" : "mod",
-                                  w->fd()));
+    return fail_errno(
+        fmt::format("epoll_ctl {} fd {}", op == EPOLL_CTL_ADD ? "add" : "mod", w->fd()));
   }
   return {};
 }
@@ -376,13 +375,17 @@ void EventLoop::drain_ticks_and_microtasks() {
 
 void EventLoop::on_callback_exception(const char* what) {
   // Called from a catch block: rethrow to learn what escaped.
+  std::string description;
   try {
     throw;
   } catch (const std::exception& e) {
-    fatal(fmt::format("uncaught exception in a {} callback: {}", what, e.what()));
+    description = fmt::format("uncaught exception in a {} callback: {}", what, e.what());
   } catch (...) {
-    fatal(fmt::format("uncaught exception of a non-standard type in a {} callback", what));
+    description = fmt::format("uncaught exception of a non-standard type in a {} callback", what);
   }
+  if (!exception_handler_) fatal(description);
+  exception_handler_(std::current_exception(), description);
+  stop();
 }
 
 }  // namespace herd

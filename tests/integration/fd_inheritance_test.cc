@@ -2,14 +2,13 @@
 // the child, which lists its open descriptors.
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <set>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "herd/async.h"
 #include "herd/event_loop.h"
@@ -74,12 +73,11 @@ TEST(FdInheritance, ExecdChildInheritsNoLibherdDescriptor) {
   std::unique_ptr<Stream> server_side;
   auto addr = Address::parse("127.0.0.1:0");
   ASSERT_TRUE(addr.has_value());
-  ASSERT_TRUE(listener
-                  .listen(*addr,
-                          [&](Fd conn) {
-                            server_side = std::make_unique<Stream>(loop, std::move(conn));
-                          })
-                  .has_value());
+  ASSERT_TRUE(
+      listener
+          .listen(*addr,
+                  [&](Fd conn) { server_side = std::make_unique<Stream>(loop, std::move(conn)); })
+          .has_value());
   auto bound = listener.local_address();
   ASSERT_TRUE(bound.has_value());
   Stream client(loop);
@@ -89,7 +87,8 @@ TEST(FdInheritance, ExecdChildInheritsNoLibherdDescriptor) {
 
   // A thread-pool round trip, so the pool's threads exist too.
   bool worked = false;
-  queue_work(loop, [] {}, [&](WorkStatus) { worked = true; });
+  queue_work(
+      loop, [] {}, [&](WorkStatus) { worked = true; });
   ASSERT_TRUE(test::run_until(loop, [&] { return worked; }));
 
   std::set<int> ours = open_fds();

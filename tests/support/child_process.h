@@ -20,11 +20,11 @@ bool register_role(const std::string& name, std::function<int(int argc, char** a
 bool run_role_if_requested(int argc, char** argv, int* exit_code);
 
 struct ChildResult {
-  bool exited = false;    // false: timed out (and was killed) or died by a signal
+  bool exited = false;  // false: timed out (and was killed) or died by a signal
   int exit_code = -1;
   int term_signal = 0;
   bool timed_out = false;
-  std::string output;     // what the child wrote to stdout
+  std::string output;  // what the child wrote to stdout
 };
 
 // Runs this test binary as `role` with `args`, capturing stdout, and waits at most `timeout`

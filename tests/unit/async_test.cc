@@ -1,9 +1,9 @@
 #include "herd/async.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "herd/event_loop.h"
 #include "herd/timer.h"

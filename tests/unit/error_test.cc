@@ -1,8 +1,8 @@
 #include "herd/error.h"
 
-#include <cerrno>
-
 #include <gtest/gtest.h>
+
+#include <cerrno>
 
 namespace herd {
 namespace {

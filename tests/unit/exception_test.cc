@@ -1,8 +1,8 @@
 // Loop callbacks are noexcept boundaries: an exception that escapes one is logged with what it
 // said and where, and the process aborts; it never unwinds through the loop's state.
-#include <stdexcept>
-
 #include <gtest/gtest.h>
+
+#include <stdexcept>
 
 #include "herd/event_loop.h"
 #include "herd/thread_pool.h"
@@ -41,7 +41,8 @@ TEST_F(LoopDeathTest, ExceptionInPoolWorkAbortsWithMessage) {
   EXPECT_DEATH(
       {
         EventLoop loop;
-        queue_work(loop, [] { throw std::runtime_error("work failed"); }, [](WorkStatus) {});
+        queue_work(
+            loop, [] { throw std::runtime_error("work failed"); }, [](WorkStatus) {});
         loop.run();
       },
       "thread-pool work: work failed");

@@ -1,10 +1,9 @@
 #include "herd/fd.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 namespace herd {
 namespace {

@@ -1,10 +1,9 @@
 #include "herd/io_watcher.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "herd/event_loop.h"
 #include "herd/fd.h"

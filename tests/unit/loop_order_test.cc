@@ -3,13 +3,12 @@
 // set_immediate <-> setImmediate, Timer <-> setTimeout/setInterval. Where Node itself leaves
 // the order open, every order Node showed is accepted.
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "herd/event_loop.h"
 #include "herd/fd.h"

@@ -1,8 +1,8 @@
 #include "herd/phase_handle.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "herd/event_loop.h"
 #include "herd/timer.h"

@@ -1,12 +1,11 @@
 #include "herd/signal.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "herd/event_loop.h"
 #include "support/wait.h"

@@ -1,5 +1,7 @@
 #include "herd/thread_pool.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -7,8 +9,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "herd/event_loop.h"
 #include "support/child_process.h"
@@ -39,10 +39,12 @@ TEST(ThreadPool, ManyRequestsAllComplete) {
   std::atomic<int> worked{0};
   int completed = 0;
   for (int i = 0; i < 2000; ++i) {
-    queue_work(loop, [&] { ++worked; }, [&](WorkStatus s) {
-      EXPECT_EQ(s, WorkStatus::kOk);
-      ++completed;
-    });
+    queue_work(
+        loop, [&] { ++worked; },
+        [&](WorkStatus s) {
+          EXPECT_EQ(s, WorkStatus::kOk);
+          ++completed;
+        });
   }
   loop.run();
   EXPECT_EQ(worked.load(), 2000);
@@ -72,7 +74,7 @@ TEST(ThreadPool, CancelBeforeStartGivesCancelledStatus) {
   WorkRequest req = queue_work(
       loop, [&] { queued_ran = true; }, [&](WorkStatus s) { queued_status = s; });
   EXPECT_TRUE(req.cancel());
-  EXPECT_FALSE(req.cancel());  // only once
+  EXPECT_FALSE(req.cancel());               // only once
   EXPECT_FALSE(queued_status.has_value());  // never from inside cancel()
   {
     std::lock_guard<std::mutex> lock(m);
@@ -87,7 +89,8 @@ TEST(ThreadPool, CancelBeforeStartGivesCancelledStatus) {
 
 TEST(ThreadPool, CancelAfterCompletionFails) {
   EventLoop loop;
-  WorkRequest req = queue_work(loop, [] {}, [](WorkStatus) {});
+  WorkRequest req = queue_work(
+      loop, [] {}, [](WorkStatus) {});
   loop.run();
   EXPECT_FALSE(req.cancel());
   EXPECT_FALSE(WorkRequest().cancel());
@@ -99,9 +102,17 @@ TEST(ThreadPool, ParseSize) {
     std::size_t size;
     bool warns;
   } cases[] = {
-      {nullptr, 4, false}, {"", 4, false},     {"1", 1, false},    {"16", 16, false},
-      {"1024", 1024, false}, {"0", 1, true},   {"-3", 1, true},    {"5000", 1024, true},
-      {"abc", 4, true},    {"8x", 4, true},    {"99999999999999999999", 4, true},
+      {nullptr, 4, false},
+      {"", 4, false},
+      {"1", 1, false},
+      {"16", 16, false},
+      {"1024", 1024, false},
+      {"0", 1, true},
+      {"-3", 1, true},
+      {"5000", 1024, true},
+      {"abc", 4, true},
+      {"8x", 4, true},
+      {"99999999999999999999", 4, true},
   };
   for (const auto& c : cases) {
     std::string warning;
@@ -136,14 +147,16 @@ bool fork_role = test::register_role("pool_after_fork", [](int, char**) {
   // Use the pool, fork, and use it again in the child: the child must get a fresh pool.
   {
     EventLoop loop;
-    queue_work(loop, [] {}, [](WorkStatus) {});
+    queue_work(
+        loop, [] {}, [](WorkStatus) {});
     loop.run();
   }
   pid_t pid = ::fork();
   if (pid == 0) {
     EventLoop loop;
     bool done = false;
-    queue_work(loop, [] {}, [&](WorkStatus) { done = true; });
+    queue_work(
+        loop, [] {}, [&](WorkStatus) { done = true; });
     loop.run();
     ::_exit(done ? 0 : 1);
   }

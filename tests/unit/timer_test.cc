@@ -1,9 +1,9 @@
 #include "herd/timer.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <memory>
-
-#include <gtest/gtest.h>
 
 #include "herd/event_loop.h"
 
