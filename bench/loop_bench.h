@@ -71,10 +71,10 @@ inline void cpu_relax() {
 }  // namespace herd_bench
 
 // Registers `fn` under `name` ("herd/million_timers") with the options every scenario shares.
-#define LOOP_BENCH(fn, name)                   \
-  BENCHMARK(fn)                                \
-      ->Name(name)                             \
-      ->Unit(benchmark::kMillisecond)          \
-      ->UseRealTime()                          \
-      ->MeasureProcessCPUTime()                \
+#define LOOP_BENCH(fn, name)          \
+  BENCHMARK(fn)                       \
+      ->Name(name)                    \
+      ->Unit(benchmark::kMillisecond) \
+      ->UseRealTime()                 \
+      ->MeasureProcessCPUTime()       \
       ->Iterations(::herd_bench::kIterations)

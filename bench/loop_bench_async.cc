@@ -3,8 +3,15 @@
 // the loop thread's callback has acknowledged that wake-up (an atomic counter), so no two sends
 // are coalesced: each one is an eventfd write, an epoll_wait return on the loop thread and a
 // callback. The loop is idle in between (nothing else is active), so it usually sleeps in
-// epoll_wait when the send arrives. On a 2-core machine the spinning sender and the loop thread
-// each get a core.
+// epoll_wait when the send arrives.
+//
+// Pinning: the loop thread runs on CPU 0 and the sender on CPU 1 (when there are two), so the
+// scheduler cannot migrate them or stack both on one core. The sender also spins only briefly
+// and then yields between checks: without that, two threads on one core would cost a whole time
+// slice per wake-up (seconds per run instead of milliseconds, seen on both sides unpinned).
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -16,17 +23,53 @@
 namespace herd_bench {
 namespace {
 
+constexpr int kSpinsBeforeYield = 200;
+
+// Pins the calling thread to `cpu` for the scope's lifetime (no-op with fewer than two CPUs).
+class PinScope {
+ public:
+  explicit PinScope(int cpu) {
+    if (std::thread::hardware_concurrency() < 2) return;
+    pinned_ = pthread_getaffinity_np(pthread_self(), sizeof old_, &old_) == 0;
+    if (!pinned_) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pinned_ = pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+  }
+  ~PinScope() {
+    if (pinned_) pthread_setaffinity_np(pthread_self(), sizeof old_, &old_);
+  }
+  PinScope(const PinScope&) = delete;
+  PinScope& operator=(const PinScope&) = delete;
+
+ private:
+  cpu_set_t old_;
+  bool pinned_ = false;
+};
+
+constexpr int kLoopCpu = 0;
+constexpr int kSenderCpu = 1;
+
 // The sender's side: send, wait for the acknowledgement, repeat.
 template <class Send>
 void ping(std::size_t n, const std::atomic<std::size_t>& acked, Send send) {
+  PinScope pin(kSenderCpu);
   for (std::size_t i = 1; i <= n; ++i) {
     send();
-    while (acked.load(std::memory_order_acquire) < i) cpu_relax();
+    for (int spins = 0; acked.load(std::memory_order_acquire) < i; ++spins) {
+      if (spins < kSpinsBeforeYield) {
+        cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
+    }
   }
 }
 
 void herd_async_wakeups(benchmark::State& state) {
   const std::size_t n = scaled(kAsyncWakeups);
+  PinScope pin(kLoopCpu);
   for (auto _ : state) {
     state.PauseTiming();
     auto loop = std::make_unique<herd::EventLoop>();
@@ -66,6 +109,7 @@ struct UvPong {
 
 void libuv_async_wakeups(benchmark::State& state) {
   const std::size_t n = scaled(kAsyncWakeups);
+  PinScope pin(kLoopCpu);
   for (auto _ : state) {
     state.PauseTiming();
     uv_loop_t loop;

@@ -112,8 +112,7 @@ struct UvPump {
     check_uv(uv_ip4_addr("127.0.0.1", 0, &address), "uv_ip4_addr");
     check_uv(uv_tcp_init(loop, &listener), "uv_tcp_init");
     listener.data = this;
-    check_uv(uv_tcp_bind(&listener, reinterpret_cast<const sockaddr*>(&address), 0),
-             "uv_tcp_bind");
+    check_uv(uv_tcp_bind(&listener, reinterpret_cast<const sockaddr*>(&address), 0), "uv_tcp_bind");
     check_uv(uv_listen(reinterpret_cast<uv_stream_t*>(&listener), 511, &UvPump::on_connection),
              "uv_listen");
     sockaddr_storage bound{};

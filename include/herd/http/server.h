@@ -30,6 +30,7 @@
 
 namespace herd::http {
 
+// `req` is valid during the call only (copy what a later answer needs); `res` may be kept.
 using Handler = std::function<void(const Request& req, Response res)>;
 
 struct ServerOptions {
