@@ -43,7 +43,7 @@ class Address {
   // A copy of an IP address with another port (a Unix address is returned unchanged).
   Address with_port(std::uint16_t port) const;
   // "127.0.0.1:8080", "[::1]:8080", "unix:/path", "unix:@name" (abstract), "unix:" (unnamed).
-  // The result parses back to an equal Address.
+  // The text of a parsed address parses back to an equal Address.
   std::string to_string() const;
 
   // Same family, address and port (IPv6: and scope id), or same Unix path/name.

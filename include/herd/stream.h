@@ -20,8 +20,9 @@
 // shutdown() sends FIN after the queued writes; close() (Handle) drops unsent data, closes the
 // descriptor, and fails the pending connect, the queued writes and the pending shutdown with
 // ECANCELED. Those callbacks (and write callbacks that had completed but not yet run) run before
-// the close callback, in order: they are queued as next ticks. Destroying a Stream without
-// close() drops its pending callbacks unrun.
+// the close callback, in order: they are queued as next ticks. write() and shutdown() on a
+// closed stream fail with EBADF (also as next ticks). Destroying a Stream without close() drops
+// its pending callbacks unrun.
 //
 // Active (keeps the loop running) while reading, connecting or writing. Each write, shutdown
 // and connect is also a request of the loop until its callback has run, so an unreferenced

@@ -10,8 +10,9 @@ bool run_until(EventLoop& loop, const std::function<bool()>& done,
                std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   Timer guard(loop);
-  guard.start([] {}, 10, 10);  // wakes poll at least every 10 ms to look at the deadline
-  guard.unref();
+  // Referenced on purpose: it wakes poll at least every 10 ms to look at the deadline, and it
+  // keeps run(kOnce) from returning at once (and spinning) when nothing else is active.
+  guard.start([] {}, 10, 10);
   while (!done()) {
     if (std::chrono::steady_clock::now() >= deadline) break;
     loop.run(RunMode::kOnce);

@@ -1,0 +1,469 @@
+#include "herd/stream.h"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <utility>
+#include <vector>
+
+#include "herd/log.h"
+
+namespace herd {
+namespace {
+
+// libuv reads at most 32 times per readiness event; the same bound keeps one fast sender from
+// starving the other descriptors of the poll batch.
+constexpr int kMaxReadsPerEvent = 32;
+constexpr std::size_t kReadBufferSize = 64 * 1024;
+// Pieces of the write queue handed to one sendmsg/writev.
+constexpr std::size_t kMaxIov = 64;
+
+// One read buffer per thread, shared by every stream of the loops on that thread: a read
+// callback gets a view that lives only until it returns, and no callback can start another
+// read of this thread's streams before it returns.
+char* read_buffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[kReadBufferSize]);
+  return buffer.get();
+}
+
+}  // namespace
+
+Stream::Stream(EventLoop& loop) : Handle(loop), alive_(std::make_shared<char>()) {}
+
+Stream::Stream(EventLoop& loop, Fd fd) : Stream(loop) {
+  if (fd) attach(std::move(fd));
+}
+
+Stream::~Stream() {
+  if (self_destroyed_ != nullptr) *self_destroyed_ = true;
+  if (watcher_) watcher_->stop();
+  deactivate();
+  // Callbacks that never ran are dropped with the stream; the loop must not wait for them.
+  for (; requests_ > 0; --requests_) loop().unregister_request();
+}
+
+void Stream::attach(Fd fd) {
+  fd_ = std::move(fd);
+  struct stat st;
+  is_socket_ = ::fstat(fd_.get(), &st) == 0 && S_ISSOCK(st.st_mode);
+  watcher_.emplace(loop(), fd_.get());
+  // Only the Stream counts as a live handle; its watcher is an implementation detail.
+  watcher_->unref();
+  watcher_->set_callback([this](std::uint32_t events) { on_events(events); });
+}
+
+void Stream::take_request() {
+  loop().register_request();
+  ++requests_;
+}
+
+// --- connect -----------------------------------------------------------------------------------
+
+Status Stream::connect(const Address& address, DoneCallback cb) {
+  loop().check_thread("Stream::connect called off the loop thread");
+  std::string name = address.to_string();
+  if (fd_ || is_closing()) {
+    return fail(EINVAL, fmt::format("connect {}: the stream already has a descriptor", name));
+  }
+  auto sock = Fd::socket(address.family(), SOCK_STREAM);
+  if (!sock) return fail(sock.error().code(), fmt::format("connect {}: socket", name));
+  int r = ::connect(sock->get(), address.data(), address.size());
+  int code = r < 0 ? errno : 0;
+  // EINTR: the connect goes on in the background, as with EINPROGRESS. ECONNREFUSED at once
+  // (Unix sockets, sometimes loopback TCP) goes through the callback, as libuv does, so callers
+  // handle a refusal in one place.
+  bool in_progress = code == EINPROGRESS || code == EINTR;
+  if (code != 0 && !in_progress && code != ECONNREFUSED) {
+    return fail(code, fmt::format("connect {}", name));
+  }
+  attach(std::move(*sock));
+  take_request();
+  peer_name_ = name;
+  if (in_progress) {
+    connecting_ = true;
+    connect_cb_ = std::move(cb);
+    update_interest();
+    return {};
+  }
+  if (code == ECONNREFUSED) {
+    Error error(code, fmt::format("connect {}", name));
+    write_error_ = error;
+    complete(std::move(cb), std::unexpected(std::move(error)));
+  } else {
+    complete(std::move(cb), {});
+  }
+  update_interest();
+  return {};
+}
+
+bool Stream::finish_connect() {
+  int error = 0;
+  socklen_t len = sizeof(error);
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &len) < 0) error = errno;
+  if (error == EINPROGRESS) return true;  // a spurious wake-up: still connecting
+  connecting_ = false;
+  Status status;
+  if (error != 0) {
+    status = fail(error, "connect " + peer_name_);
+    write_error_ = status.error();
+    // Writes queued for after the connect cannot be sent.
+    fail_writes(Error(ECANCELED, "write: the connect failed"));
+  }
+  update_interest();
+  // Called directly: this is the I/O callback of the connect, as in libuv.
+  DoneCallback cb = std::move(connect_cb_);
+  bool destroyed = false;
+  bool* outer = std::exchange(self_destroyed_, &destroyed);
+  --requests_;
+  loop().unregister_request();
+  if (cb) loop().invoke("Stream connect", [&] { cb(std::move(status)); });
+  if (destroyed) {
+    if (outer != nullptr) *outer = true;
+    return false;
+  }
+  self_destroyed_ = outer;
+  return true;
+}
+
+// --- reading -----------------------------------------------------------------------------------
+
+void Stream::read_start(ReadCallback cb) {
+  loop().check_thread("Stream::read_start called off the loop thread");
+  read_cb_ = std::move(cb);
+  if (is_closing()) return fail_read_later(Error(EBADF, "read: the stream is closed"));
+  if (!fd_) return fail_read_later(Error(ENOTCONN, "read: the stream is not connected"));
+  reading_ = true;
+  update_interest();
+}
+
+void Stream::read_stop() {
+  loop().check_thread("Stream::read_stop called off the loop thread");
+  if (!reading_) return;
+  reading_ = false;
+  update_interest();
+}
+
+void Stream::fail_read_later(Error error) {
+  reading_ = false;
+  loop().defer([this, alive = std::weak_ptr<char>(alive_), error = std::move(error)]() mutable {
+    if (alive.expired() || !read_cb_) return;
+    ReadCallback cb = std::move(read_cb_);
+    loop().invoke("Stream read", [&] { cb(std::unexpected(std::move(error))); });
+    if (!alive.expired() && !read_cb_) read_cb_ = std::move(cb);
+  });
+}
+
+bool Stream::handle_readable() {
+  bool destroyed = false;
+  bool* outer = std::exchange(self_destroyed_, &destroyed);
+  char* buffer = read_buffer();
+  for (int i = 0; i < kMaxReadsPerEvent && reading_ && fd_; ++i) {
+    ssize_t n = ::read(fd_.get(), buffer, kReadBufferSize);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    Result<std::string_view> chunk;
+    if (n < 0) {
+      chunk = fail_errno("read");
+      reading_ = false;
+    } else if (n == 0) {
+      chunk = std::string_view();
+      reading_ = false;  // end of stream: nothing more will come
+    } else {
+      chunk = std::string_view(buffer, static_cast<std::size_t>(n));
+    }
+    if (!reading_) update_interest();
+    // Moved out for the call, so that the callback may replace itself with read_start().
+    ReadCallback cb = std::move(read_cb_);
+    if (cb) loop().invoke("Stream read", [&] { cb(std::move(chunk)); });
+    if (destroyed) {
+      if (outer != nullptr) *outer = true;
+      return false;
+    }
+    if (!read_cb_) read_cb_ = std::move(cb);
+    // A short read emptied the socket buffer; another read would only return EAGAIN.
+    if (n > 0 && static_cast<std::size_t>(n) < kReadBufferSize) break;
+  }
+  self_destroyed_ = outer;
+  return true;
+}
+
+// --- writing -----------------------------------------------------------------------------------
+
+bool Stream::write(std::string data, DoneCallback cb) {
+  loop().check_thread("Stream::write called off the loop thread");
+  if (is_closing()) {
+    // on_close_requested() has run: queue behind the callbacks it failed, as a next tick too.
+    loop().register_request();
+    loop().next_tick([loop = &loop(), cb = std::move(cb)]() mutable {
+      loop->unregister_request();
+      if (cb) loop->invoke("Stream write", [&] { cb(fail(EBADF, "write: the stream is closed")); });
+    });
+    return false;
+  }
+  take_request();
+  if (write_error_) {
+    complete(std::move(cb), std::unexpected(*write_error_));
+    return false;
+  }
+  if (!fd_) {
+    complete(std::move(cb), fail(ENOTCONN, "write: the stream is not connected"));
+    return false;
+  }
+  if (shutdown_requested_) {
+    complete(std::move(cb), fail(EPIPE, "write: after shutdown"));
+    return false;
+  }
+  queued_bytes_ += data.size();
+  writes_.push_back(PendingWrite{std::move(data), 0, std::move(cb)});
+  // Only the first write of an empty queue goes out at once; later ones wait for their turn
+  // behind the bytes the socket did not take yet.
+  if (writes_.size() == 1 && !connecting_) flush_writes();
+  update_interest();
+  if (queued_bytes_ >= high_water_mark_) {
+    need_drain_ = true;
+    return false;
+  }
+  return true;
+}
+
+void Stream::flush_writes() {
+  while (!writes_.empty() && fd_ && !connecting_ && !write_error_) {
+    // Writes that are done (empty ones, or the remains of a partial write) complete first.
+    while (!writes_.empty() && writes_.front().offset == writes_.front().data.size()) {
+      complete(std::move(writes_.front().cb), {});
+      writes_.pop_front();
+    }
+    if (writes_.empty()) break;
+    std::array<iovec, kMaxIov> iov;
+    std::size_t count = 0;
+    std::size_t total = 0;
+    for (auto it = writes_.begin(); it != writes_.end() && count < kMaxIov; ++it) {
+      std::size_t left = it->data.size() - it->offset;
+      if (left == 0) continue;
+      iov[count].iov_base = it->data.data() + it->offset;
+      iov[count].iov_len = left;
+      total += left;
+      ++count;
+    }
+    ssize_t n;
+    if (is_socket_) {
+      msghdr msg{};
+      msg.msg_iov = iov.data();
+      msg.msg_iovlen = count;
+      n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+    } else {
+      n = ::writev(fd_.get(), iov.data(), static_cast<int>(count));
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      fail_writes(Error::from_errno("write"));
+      return;
+    }
+    std::size_t sent = static_cast<std::size_t>(n);
+    queued_bytes_ -= sent;
+    while (sent > 0) {
+      PendingWrite& w = writes_.front();
+      std::size_t take = std::min(sent, w.data.size() - w.offset);
+      w.offset += take;
+      sent -= take;
+      if (w.offset == w.data.size()) {
+        complete(std::move(w.cb), {});
+        writes_.pop_front();
+      }
+    }
+    if (static_cast<std::size_t>(n) < total) break;  // the socket buffer is full
+  }
+  // Empty writes left at the front after the last byte went out.
+  while (!writes_.empty() && writes_.front().offset == writes_.front().data.size() &&
+         !write_error_) {
+    complete(std::move(writes_.front().cb), {});
+    writes_.pop_front();
+  }
+  if (writes_.empty() && shutdown_requested_ && !shutdown_done_ && !connecting_) do_shutdown();
+}
+
+void Stream::fail_writes(const Error& error) {
+  if (!write_error_) write_error_ = error;
+  for (PendingWrite& w : writes_) complete(std::move(w.cb), std::unexpected(error));
+  writes_.clear();
+  queued_bytes_ = 0;
+  if (shutdown_requested_ && !shutdown_done_) {
+    shutdown_done_ = true;
+    complete(std::move(shutdown_cb_), std::unexpected(error));
+  }
+}
+
+void Stream::shutdown(DoneCallback cb) {
+  loop().check_thread("Stream::shutdown called off the loop thread");
+  if (is_closing()) {
+    loop().register_request();
+    loop().next_tick([loop = &loop(), cb = std::move(cb)]() mutable {
+      loop->unregister_request();
+      if (cb) {
+        loop->invoke("Stream shutdown", [&] { cb(fail(EBADF, "shutdown: the stream is closed")); });
+      }
+    });
+    return;
+  }
+  take_request();
+  if (shutdown_requested_)
+    return complete(std::move(cb), fail(EPIPE, "shutdown: already shut down"));
+  if (!fd_) return complete(std::move(cb), fail(ENOTCONN, "shutdown: the stream is not connected"));
+  if (write_error_) return complete(std::move(cb), std::unexpected(*write_error_));
+  shutdown_requested_ = true;
+  shutdown_cb_ = std::move(cb);
+  if (writes_.empty() && !connecting_) do_shutdown();
+  update_interest();
+}
+
+void Stream::do_shutdown() {
+  shutdown_done_ = true;
+  Status status;
+  if (::shutdown(fd_.get(), SHUT_WR) < 0) status = fail_errno("shutdown");
+  complete(std::move(shutdown_cb_), std::move(status));
+}
+
+// --- completions -------------------------------------------------------------------------------
+
+void Stream::complete(DoneCallback cb, Status status) {
+  // Every write, shutdown and connect took a request; its completion gives it back.
+  completed_.push_back(Completion{std::move(cb), std::move(status)});
+  schedule_completions();
+}
+
+void Stream::schedule_completions() {
+  if (completions_scheduled_) return;
+  completions_scheduled_ = true;
+  loop().defer([this, alive = std::weak_ptr<char>(alive_)] {
+    if (alive.expired()) return;  // destroyed; its destructor returned the requests
+    run_completions();
+  });
+}
+
+void Stream::run_completions() {
+  completions_scheduled_ = false;
+  bool destroyed = false;
+  bool* outer = std::exchange(self_destroyed_, &destroyed);
+  // Only the completions known now: a callback that writes again, and whose write completes at
+  // once, waits for the next pending round instead of looping here.
+  std::size_t n = completed_.size();
+  for (std::size_t i = 0; i < n && !completed_.empty(); ++i) {
+    // Taken one at a time, so that close() from a callback finds the rest in completed_ and
+    // queues them, in order, ahead of the ECANCELED ones.
+    Completion c = std::move(completed_.front());
+    completed_.pop_front();
+    --requests_;
+    loop().unregister_request();
+    if (c.cb) loop().invoke("Stream write", [&] { c.cb(std::move(c.status)); });
+    if (destroyed) {
+      if (outer != nullptr) *outer = true;
+      return;
+    }
+  }
+  // As Node's streams: no drain once the end was asked for, since no write may follow.
+  if (need_drain_ && writes_.empty() && !write_error_ && !shutdown_requested_ && !is_closing()) {
+    need_drain_ = false;
+    Callback cb = std::move(drain_cb_);
+    if (cb) loop().invoke("Stream drain", [&] { cb(); });
+    if (destroyed) {
+      if (outer != nullptr) *outer = true;
+      return;
+    }
+    if (!drain_cb_) drain_cb_ = std::move(cb);
+  }
+  self_destroyed_ = outer;
+}
+
+// --- events and interest -----------------------------------------------------------------------
+
+void Stream::on_events(std::uint32_t events) {
+  constexpr std::uint32_t kTrouble = kHangup | kIoError;
+  if (connecting_ && (events & (kWritable | kTrouble))) {
+    if (!finish_connect()) return;
+    if (connecting_ || is_closing()) return;
+  }
+  if (reading_ && (events & (kReadable | kTrouble))) {
+    if (!handle_readable()) return;
+    if (is_closing()) return;
+  }
+  if (!writes_.empty() && (events & (kWritable | kTrouble))) flush_writes();
+  update_interest();
+}
+
+void Stream::update_interest() {
+  if (!watcher_ || !fd_ || is_closing()) return;
+  std::uint32_t want = 0;
+  if (connecting_) {
+    want = kWritable;
+  } else {
+    if (reading_) want |= kReadable;
+    if (!writes_.empty() && !write_error_) want |= kWritable;
+  }
+  if (want != watcher_->events()) {
+    if (auto s = watcher_->start(want); !s) {
+      // epoll refused the descriptor (a regular file, or out of memory): nothing on it can
+      // make progress, so fail everything that waits.
+      Error error = s.error();
+      watcher_->stop();
+      want = 0;
+      if (connecting_) {
+        connecting_ = false;
+        complete(std::move(connect_cb_), std::unexpected(error));
+      }
+      fail_writes(error);
+      if (reading_) fail_read_later(error);
+    }
+  }
+  if (want != 0 || connecting_) {
+    activate();
+  } else {
+    deactivate();
+  }
+}
+
+// --- close -------------------------------------------------------------------------------------
+
+void Stream::on_close_requested() {
+  if (watcher_) watcher_->stop();
+  reading_ = false;
+  // Everything still waiting fails now, behind the completions that are already known, and
+  // all of it runs as next ticks: before the close callback, which may destroy the stream.
+  std::vector<Completion> out;
+  out.reserve(completed_.size() + writes_.size() + 2);
+  for (Completion& c : completed_) out.push_back(std::move(c));
+  completed_.clear();
+  auto canceled = [](const char* what) { return fail(ECANCELED, what); };
+  if (connecting_) {
+    connecting_ = false;
+    out.push_back(Completion{std::move(connect_cb_), canceled("connect: the stream was closed")});
+  }
+  for (PendingWrite& w : writes_) {
+    out.push_back(Completion{std::move(w.cb), canceled("write: the stream was closed")});
+  }
+  writes_.clear();
+  queued_bytes_ = 0;
+  if (shutdown_requested_ && !shutdown_done_) {
+    shutdown_done_ = true;
+    out.push_back(Completion{std::move(shutdown_cb_), canceled("shutdown: the stream was closed")});
+  }
+  fd_.reset();
+  need_drain_ = false;
+  if (out.empty()) return;
+  // The ticks own these requests now; a destroyed stream must not return them twice.
+  requests_ -= out.size();
+  loop().next_tick([loop = &loop(), out = std::move(out)]() mutable {
+    for (Completion& c : out) {
+      loop->unregister_request();
+      if (c.cb) loop->invoke("Stream write", [&] { c.cb(std::move(c.status)); });
+    }
+  });
+}
+
+}  // namespace herd
