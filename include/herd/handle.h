@@ -6,8 +6,9 @@
 // Closing is two-phase, as in libuv: close(cb) stops the handle at once and queues it; `cb` runs
 // in the close phase of the current iteration (after check). The object must stay alive until
 // then, and may be destroyed inside `cb` or any time after. Destroying a handle without close()
-// is also safe outside its own callbacks: the destructor stops it and unlinks it from the loop.
-// Never destroy a handle inside one of its own callbacks other than the close callback.
+// is also safe: the destructor stops it and unlinks it from the loop. Even inside one of its own
+// callbacks the loop notices and does not touch the handle again, but close() says what is
+// meant and is the pattern to prefer. is_closing() turns true once on_close_requested() ran.
 //
 // Threads: every method must be called on the loop's thread (Async::send() is the exception).
 #pragma once

@@ -308,7 +308,10 @@ bool EventLoop::clear_immediate(ImmediateId id) {
   return true;
 }
 
-void EventLoop::defer(Callback cb) { pending_.push_back(std::move(cb)); }
+void EventLoop::defer(Callback cb) {
+  check_thread("EventLoop::defer called off the loop thread");
+  pending_.push_back(std::move(cb));
+}
 
 void EventLoop::post(Callback cb) {
   {
