@@ -1,0 +1,166 @@
+#include "cli/client.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <thread>
+
+#include "manager/log_tail.h"
+
+namespace herd::cli {
+namespace {
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("herd");
+}
+
+}  // namespace
+
+DaemonError daemon_error(const Error& e) {
+  const std::string& c = e.context();
+  auto colon = c.find(": ");
+  if (c.rfind("E_", 0) == 0 && colon != std::string::npos) {
+    return {c.substr(0, colon), c.substr(colon + 2)};
+  }
+  return {"E_CLIENT", e.message()};
+}
+
+Status Client::try_connect() {
+  auto fd = Fd::socket(AF_UNIX, SOCK_STREAM);
+  if (!fd) return std::unexpected(fd.error());
+  // The CLI is a plain blocking client.
+  if (Status s = set_nonblocking(fd->get(), false); !s) return s;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = home_.socket();
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return fail(ENAMETOOLONG, "control socket path " + path +
+                                  " is too long; use a shorter "
+                                  "HERD_HOME");
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(fd->get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
+    return fail_errno("connect " + path);
+  }
+  fd_ = std::move(*fd);
+  return {};
+}
+
+Status Client::spawn_daemon() {
+  if (Status s = home_.prepare(); !s) return s;
+  std::string exe = self_exe();
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork the daemon");
+  if (pid == 0) {
+    // Its own session, so the terminal's Ctrl-C and hang-up never reach it; a second fork so
+    // it is not our child (we do not wait for it) and can never regain a terminal.
+    ::setsid();
+    if (::fork() != 0) ::_exit(0);
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execl(exe.c_str(), exe.c_str(), "daemon", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  started_ = true;
+  return {};
+}
+
+Status Client::connect(bool start_daemon) {
+  Status first = try_connect();
+  if (first) return first;
+  int err = first.error().code();
+  if (!start_daemon || (err != ENOENT && err != ECONNREFUSED)) {
+    if (err == ENOENT || err == ECONNREFUSED) {
+      return fail(err, fmt::format("no herd daemon runs for {}", home_.dir));
+    }
+    return first;
+  }
+  if (Status s = spawn_daemon(); !s) return s;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    if (try_connect()) return {};
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::string why;
+  for (const auto& line :
+       manager::tail_lines(home_.log(), 5).value_or(std::vector<std::string>{})) {
+    why += "\n  " + line;
+  }
+  return fail(ETIMEDOUT, fmt::format("the herd daemon did not start within 10 s; the end of {}:{}",
+                                     home_.log(), why.empty() ? " (empty)" : why));
+}
+
+Result<nlohmann::json> Client::read_line() {
+  for (;;) {
+    auto nl = buffer_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl + 1);
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) return fail(EPROTO, "the daemon sent a line that is not JSON");
+      return j;
+    }
+    char buf[65536];
+    ssize_t n = ::read(fd_.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("read from the daemon");
+    if (n == 0) return fail(ECONNRESET, "the daemon closed the connection");
+    buffer_.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+Result<nlohmann::json> Client::call(nlohmann::json request) {
+  int id = next_id_++;
+  request["id"] = id;
+  std::string line = request.dump() + "\n";
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    ssize_t n = ::send(fd_.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("write to the daemon");
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  for (;;) {
+    auto reply = read_line();
+    if (!reply) return reply;
+    if (!reply->contains("ok")) continue;  // an event of an earlier stream
+    if ((*reply)["ok"].get<bool>()) return (*reply)["result"];
+    const auto& e = (*reply)["error"];
+    return fail(EIO, fmt::format("{}: {}", e.value("code", "E_UNKNOWN"), e.value("message", "")));
+  }
+}
+
+Status Client::stream(nlohmann::json request,
+                      const std::function<bool(const nlohmann::json&)>& on_event) {
+  auto first = call(std::move(request));
+  if (!first) return std::unexpected(first.error());
+  for (;;) {
+    auto ev = read_line();
+    if (!ev) return ev.error().code() == ECONNRESET ? Status{} : std::unexpected(ev.error());
+    if (!on_event(*ev)) return {};
+  }
+}
+
+}  // namespace herd::cli

@@ -1,0 +1,54 @@
+// Client: the CLI's end of the control socket. Blocking and simple: one request, one reply
+// (or a stream of events for `logs`). Starts the daemon when none answers, as PM2 does.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "herd/error.h"
+#include "herd/fd.h"
+#include "manager/home.h"
+
+namespace herd::cli {
+
+class Client {
+ public:
+  explicit Client(manager::Home home) : home_(std::move(home)) {}
+
+  // Connects to the daemon; when none runs and `start_daemon`, starts one (`herd daemon` in its
+  // own session, output to herd.log) and waits for it to answer (at most 10 s). Errors say
+  // what to do ("the daemon did not start; see ~/.herd/herd.log: ...").
+  Status connect(bool start_daemon);
+  bool daemon_started() const { return started_; }
+
+  // Sends a request and returns the reply's "result"; a daemon error becomes an Error whose
+  // context is "<code>: <message>" (code() is EIO).
+  Result<nlohmann::json> call(nlohmann::json request);
+  // Sends a request, then hands every event line to `on_event` until the daemon hangs up or
+  // on_event returns false.
+  Status stream(nlohmann::json request, const std::function<bool(const nlohmann::json&)>& on_event);
+
+  const manager::Home& home() const { return home_; }
+
+ private:
+  Status try_connect();
+  Status spawn_daemon();
+  Result<nlohmann::json> read_line();
+
+  manager::Home home_;
+  Fd fd_;
+  std::string buffer_;
+  bool started_ = false;
+  int next_id_ = 1;
+};
+
+// The daemon's error, split back into code and message (from an Error made by call()).
+struct DaemonError {
+  std::string code;
+  std::string message;
+};
+DaemonError daemon_error(const Error& e);
+
+}  // namespace herd::cli

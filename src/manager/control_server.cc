@@ -1,0 +1,133 @@
+#include "manager/control_server.h"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "herd/log.h"
+
+namespace herd::manager {
+namespace {
+
+constexpr std::size_t kMaxLine = 4 * 1024 * 1024;    // a request line (an ecosystem's apps)
+constexpr std::size_t kMaxUnsent = 4 * 1024 * 1024;  // per client, before lines are dropped
+
+}  // namespace
+
+ControlConnection::ControlConnection(ControlServer& server, Fd fd)
+    : server_(server), stream_(std::make_unique<Stream>(server.loop(), std::move(fd))) {
+  stream_->set_high_water_mark(kMaxUnsent);
+}
+
+ControlConnection::~ControlConnection() = default;
+
+void ControlConnection::start() {
+  stream_->read_start([self = weak_from_this()](Result<std::string_view> chunk) {
+    auto c = self.lock();
+    if (!c) return;
+    if (!chunk || chunk->empty()) {
+      c->close();
+      return;
+    }
+    c->on_data(*chunk);
+  });
+}
+
+void ControlConnection::on_data(std::string_view data) {
+  buffer_.append(data);
+  std::size_t nl;
+  while (open_ && (nl = buffer_.find('\n')) != std::string::npos) {
+    std::string line = buffer_.substr(0, nl);
+    buffer_.erase(0, nl + 1);
+    if (line.empty()) continue;
+    auto request = nlohmann::json::parse(line, nullptr, false);
+    if (request.is_discarded() || !request.is_object() || !request.contains("verb") ||
+        !request["verb"].is_string()) {
+      reply_error(request.is_object() && request.contains("id") ? request["id"] : nullptr,
+                  "E_BAD_REQUEST", "a request is one JSON object per line with a \"verb\"");
+      continue;
+    }
+    server_.handler_(request, shared_from_this());
+  }
+  if (buffer_.size() > kMaxLine) {
+    reply_error(nullptr, "E_BAD_REQUEST", "request line longer than 4 MiB");
+    close();
+  }
+}
+
+bool ControlConnection::send(const nlohmann::json& message) {
+  if (!open_) return false;
+  if (stream_->write_queue_size() > kMaxUnsent) return false;
+  stream_->write(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  return true;
+}
+
+void ControlConnection::reply_ok(const nlohmann::json& id, nlohmann::json result) {
+  send({{"id", id}, {"ok", true}, {"result", std::move(result)}});
+}
+
+void ControlConnection::reply_error(const nlohmann::json& id, const std::string& code,
+                                    const std::string& message) {
+  send({{"id", id}, {"ok", false}, {"error", {{"code", code}, {"message", message}}}});
+}
+
+void ControlConnection::close() {
+  if (!open_) return;
+  open_ = false;
+  auto callbacks = std::move(on_close_);
+  on_close_.clear();
+  for (auto& cb : callbacks) cb();
+  // Replies already queued still go out: shut down after them, then close.
+  auto self = shared_from_this();
+  stream_->read_stop();
+  stream_->shutdown(
+      [self](Status) { self->stream_->close([self] { self->server_.forget(self.get()); }); });
+}
+
+ControlServer::ControlServer(EventLoop& loop, Handler handler)
+    : loop_(loop), handler_(std::move(handler)), listener_(loop) {}
+
+ControlServer::~ControlServer() {
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+Status ControlServer::listen(const std::string& path) {
+  auto addr = Address::parse("unix:" + path);
+  if (!addr) return std::unexpected(addr.error());
+  // Created 0600 from the start: no moment where another user could connect.
+  mode_t old = ::umask(077);
+  Status s = listener_.listen(*addr, [this](Fd fd) { on_connection(std::move(fd)); });
+  ::umask(old);
+  if (!s) return s;
+  path_ = path;
+  return {};
+}
+
+void ControlServer::stop_accepting() {
+  if (!listener_.is_closing()) listener_.close();
+  if (!path_.empty()) ::unlink(path_.c_str());
+  path_.clear();
+}
+
+void ControlServer::on_connection(Fd fd) {
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  bool allowed = ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+                 (cred.uid == ::geteuid() || cred.uid == 0);
+  auto c = std::make_shared<ControlConnection>(*this, std::move(fd));
+  connections_[c.get()] = c;
+  if (!allowed) {
+    log_warn("control socket: refused uid {} (pid {})", cred.uid, cred.pid);
+    c->reply_error(nullptr, "E_PERMISSION",
+                   fmt::format("this herd daemon belongs to uid {}; uid {} may not control it",
+                               ::geteuid(), cred.uid));
+    c->close();
+    return;
+  }
+  c->start();
+}
+
+void ControlServer::forget(ControlConnection* c) { connections_.erase(c); }
+
+}  // namespace herd::manager

@@ -1,0 +1,245 @@
+#include "manager/daemon.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "herd/event_loop.h"
+#include "herd/log.h"
+#include "herd/signal.h"
+#include "manager/control_server.h"
+#include "manager/state_file.h"
+#include "manager/supervisor.h"
+
+namespace herd::manager {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kVersion = "0.1.0";
+
+std::vector<std::string> targets_of(const json& req) {
+  std::vector<std::string> out;
+  if (req.contains("targets") && req["targets"].is_array()) {
+    for (const auto& t : req["targets"]) {
+      if (t.is_string()) out.push_back(t.get<std::string>());
+      if (t.is_number_integer()) out.push_back(std::to_string(t.get<long>()));
+    }
+  }
+  return out;
+}
+
+class Daemon {
+ public:
+  Daemon(EventLoop& loop, const Home& home)
+      : loop_(loop),
+        home_(home),
+        sup_(loop, home),
+        server_(loop, [this](const json& r,
+                             std::shared_ptr<ControlConnection> c) { handle(r, std::move(c)); }),
+        sigterm_(loop),
+        sigint_(loop) {}
+
+  Status start() {
+    if (Status s = sup_.init(); !s) return s;
+    if (Status s = server_.listen(home_.socket()); !s) return s;
+    auto quit = [this](int signum) {
+      log_info("daemon: {} received, stopping every app", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+      shutdown(nullptr);
+    };
+    if (Status s = sigterm_.start(SIGTERM, quit); !s) return s;
+    if (Status s = sigint_.start(SIGINT, quit); !s) return s;
+    sigterm_.unref();
+    sigint_.unref();
+    return {};
+  }
+
+ private:
+  void shutdown(std::function<void()> then) {
+    if (quitting_) return;
+    quitting_ = true;
+    sup_.stop_all([this, then = std::move(then)] {
+      if (then) then();
+      sigterm_.stop();
+      sigint_.stop();
+      // With the listener closed and every app stopped, the loop ends once the last client
+      // connection has flushed its reply.
+      server_.stop_accepting();
+    });
+  }
+
+  void handle(const json& req, std::shared_ptr<ControlConnection> c) {
+    json id = req.contains("id") ? req["id"] : json(nullptr);
+    std::string verb = req["verb"].get<std::string>();
+    auto answer = [c, id](VerbResult r) {
+      if (r) {
+        c->reply_ok(id, std::move(*r));
+      } else {
+        c->reply_error(id, r.error().code, r.error().message);
+      }
+    };
+    if (quitting_ && verb != "ping") {
+      c->reply_error(id, "E_QUITTING", "the daemon is shutting down");
+      return;
+    }
+    if (verb == "ping") {
+      c->reply_ok(
+          id, {{"pong", true}, {"pid", ::getpid()}, {"version", kVersion}, {"home", home_.dir}});
+    } else if (verb == "list" || verb == "jlist") {
+      c->reply_ok(id, sup_.jlist());
+    } else if (verb == "start") {
+      start_apps(req, id, c);
+    } else if (verb == "stop") {
+      sup_.stop(targets_of(req), answer);
+    } else if (verb == "restart" || verb == "reload") {
+      std::map<std::string, std::string> env;
+      bool update = req.contains("update_env") && req["update_env"].is_object();
+      if (update) {
+        for (auto& [k, v] : req["update_env"].items()) {
+          if (v.is_string()) env[k] = v.get<std::string>();
+        }
+      }
+      sup_.restart(targets_of(req), update ? &env : nullptr, answer);
+    } else if (verb == "delete") {
+      sup_.remove(targets_of(req), answer);
+    } else if (verb == "scale") {
+      sup_.scale(req.value("app", ""), req.value("count", ""), answer);
+    } else if (verb == "reset") {
+      answer(sup_.reset(targets_of(req)));
+    } else if (verb == "signal") {
+      answer(sup_.send_signal(req.value("signal", ""), targets_of(req)));
+    } else if (verb == "describe") {
+      answer(sup_.describe(targets_of(req)));
+    } else if (verb == "env") {
+      answer(sup_.env_of(req.value("target", "")));
+    } else if (verb == "flush") {
+      answer(sup_.flush(targets_of(req)));
+    } else if (verb == "save") {
+      answer(sup_.save());
+    } else if (verb == "resurrect") {
+      sup_.resurrect(answer);
+    } else if (verb == "logs") {
+      stream_logs(req, id, c);
+    } else if (verb == "kill") {
+      shutdown([c, id] { c->reply_ok(id, {{"killed", true}}); });
+    } else {
+      c->reply_error(id, "E_UNKNOWN_VERB", fmt::format("unknown verb '{}'", verb));
+    }
+  }
+
+  void start_apps(const json& req, const json& id, std::shared_ptr<ControlConnection> c) {
+    if (!req.contains("apps") || !req["apps"].is_array() || req["apps"].empty()) {
+      c->reply_error(id, "E_BAD_REQUEST", "start needs \"apps\": [app description, ...]");
+      return;
+    }
+    std::vector<AppSpec> specs;
+    for (const auto& j : req["apps"]) {
+      auto spec = app_spec_from_json(j);
+      if (!spec) {
+        c->reply_error(id, "E_BAD_REQUEST", spec.error().message());
+        return;
+      }
+      specs.push_back(std::move(*spec));
+    }
+    auto processes = std::make_shared<json>(json::array());
+    auto errors = std::make_shared<json>(json::array());
+    auto left = std::make_shared<std::size_t>(specs.size());
+    for (auto& spec : specs) {
+      sup_.start(std::move(spec), [c, id, processes, errors, left](VerbResult r) {
+        if (r) {
+          for (auto& e : *r) processes->push_back(e);
+        } else {
+          errors->push_back({{"code", r.error().code}, {"message", r.error().message}});
+        }
+        if (--*left == 0) {
+          if (processes->empty() && !errors->empty()) {
+            c->reply_error(id, (*errors)[0]["code"], (*errors)[0]["message"]);
+          } else {
+            c->reply_ok(id, {{"processes", *processes}, {"errors", *errors}});
+          }
+        }
+      });
+    }
+  }
+
+  void stream_logs(const json& req, const json& id, std::shared_ptr<ControlConnection> c) {
+    std::weak_ptr<ControlConnection> weak = c;
+    auto sub = sup_.subscribe_logs(
+        targets_of(req),
+        [weak, id](const std::string& app, int pm_id, const char* stream, std::string_view line) {
+          if (auto conn = weak.lock()) {
+            conn->send({{"id", id},
+                        {"event", "log"},
+                        {"app", app},
+                        {"pm_id", pm_id},
+                        {"stream", stream},
+                        {"line", std::string(line)}});
+          }
+        });
+    if (!sub) {
+      c->reply_error(id, sub.error().code, sub.error().message);
+      return;
+    }
+    std::uint64_t sub_id = *sub;
+    c->on_close([this, sub_id] { sup_.unsubscribe_logs(sub_id); });
+    c->reply_ok(id, {{"streaming", true}});
+  }
+
+  EventLoop& loop_;
+  const Home& home_;
+  Supervisor sup_;
+  ControlServer server_;
+  Signal sigterm_;
+  Signal sigint_;
+  bool quitting_ = false;
+};
+
+}  // namespace
+
+int run_daemon(const Home& home, bool foreground) {
+  if (Status s = home.prepare(); !s) {
+    log_error("herd daemon: {}", s.error().message());
+    return 1;
+  }
+  // One daemon per home: the lock is held for the process's life and released by the kernel
+  // when it dies, however it dies.
+  auto lock = Fd::open(home.lock_file().c_str(), O_RDWR | O_CREAT, 0600);
+  if (!lock) {
+    log_error("herd daemon: {}", lock.error().message());
+    return 1;
+  }
+  if (::flock(lock->get(), LOCK_EX | LOCK_NB) < 0) {
+    log_error("herd daemon: another daemon already runs for {}", home.dir);
+    return 1;
+  }
+  if (!foreground) {
+    auto log = Fd::open(home.log().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (log) {
+      ::dup2(log->get(), STDOUT_FILENO);
+      ::dup2(log->get(), STDERR_FILENO);
+    }
+  }
+  // A client that hangs up mid-reply must not kill the daemon.
+  ::signal(SIGPIPE, SIG_IGN);
+  write_file_atomic(home.pid_file(), std::to_string(::getpid()) + "\n", false);
+
+  EventLoop loop;
+  Daemon daemon(loop, home);
+  if (Status s = daemon.start(); !s) {
+    log_error("herd daemon: {}", s.error().message());
+    ::unlink(home.pid_file().c_str());
+    return 1;
+  }
+  log_info("daemon {} started for {} (pid {})", kVersion, home.dir, ::getpid());
+  loop.run();
+  log_info("daemon stopped");
+  ::unlink(home.pid_file().c_str());
+  return 0;
+}
+
+}  // namespace herd::manager

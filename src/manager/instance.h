@@ -1,0 +1,135 @@
+// Instance: one running copy of an app (one pm_id), and its life:
+//
+//   start() ──> launching ──ready──> online ──exit──> (restart policy)
+//                   │                                   ├─ restart: waiting restart ─> launching
+//                   └─exit──> (restart policy)           ├─ errored (too many unstable restarts)
+//   stop(): launching/online ─> stopping ─exit─> stopped └─ stopped
+//
+// Ready means: READY=1 on the notify socket (or process.send('ready') for Node programs with
+// wait_ready); without wait_ready, also surviving min_uptime; with wait_ready, listen_timeout
+// passing makes it online anyway (PM2's rule), with a note in `describe`.
+//
+// Threads: the daemon's loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "herd/event_loop.h"
+#include "herd/fd.h"
+#include "herd/io_watcher.h"
+#include "herd/timer.h"
+#include "manager/output_pipe.h"
+#include "manager/proc_stats.h"
+#include "manager/restart_policy.h"
+
+namespace herd::manager {
+
+class App;
+class Supervisor;
+
+enum class InstanceStatus { kLaunching, kOnline, kStopping, kStopped, kErrored, kWaitingRestart };
+// PM2's words: "launching", "online", "stopping", "stopped", "errored", "waiting restart".
+const char* status_name(InstanceStatus s);
+
+class Instance {
+ public:
+  Instance(Supervisor& supervisor, App& app, int id, int index);
+  ~Instance();
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  // Spawns the process. On failure the instance is errored, with the reason as its status text.
+  Status start();
+  // Stops it (stop signal to the process group, SIGKILL after kill_timeout); `done` runs once no
+  // process of it is left. A pending restart is cancelled.
+  void stop(std::function<void()> done);
+  // Runs `cb` once the instance is no longer launching (online, errored, stopped, or crashed and
+  // waiting for its restart).
+  void when_settled(std::function<void()> cb);
+
+  // From the supervisor: the process `pid_` ended with wait(2) status `wstatus`.
+  void on_exit(int wstatus);
+  // From the supervisor: the process (or one of its descendants) said READY=1 / 'ready'.
+  void on_ready();
+  void set_status_text(std::string text) { status_text_ = std::move(text); }
+  // Samples CPU and memory (once a second, from the supervisor).
+  void sample(std::uint64_t now_mono_ms);
+
+  int id() const { return id_; }
+  int index() const { return index_; }
+  pid_t pid() const { return pid_; }
+  InstanceStatus status() const { return status_; }
+  App& app() const { return *app_; }
+  bool is_running() const { return pid_ > 0; }
+  // A restart someone asked for counts in restart_time, as in PM2.
+  void count_manual_restart() { ++restarts_; }
+  void reset_counters() {
+    restarts_ = 0;
+    policy_ = {};
+  }
+  // The environment the process was (or will be) started with, "KEY=value".
+  const std::vector<std::string>& env() const { return env_; }
+
+  // The instance in PM2's jlist shape (see docs/control-protocol.md).
+  nlohmann::json to_json() const;
+
+  // Log file paths (PM2's naming).
+  std::string out_log_path() const;
+  std::string err_log_path() const;
+  std::string pid_file_path() const;
+
+ private:
+  void set_status(InstanceStatus s);
+  void settle();
+  void schedule_restart(std::uint64_t delay_ms);
+  void start_ipc(Fd fd);
+  void on_ipc_readable();
+  void attach_output(Fd out, Fd err);
+  std::vector<std::string> build_env() const;
+
+  Supervisor& sup_;
+  App* app_;
+  int id_;
+  int index_;
+
+  pid_t pid_ = 0;
+  InstanceStatus status_ = InstanceStatus::kStopped;
+  std::uint64_t created_at_ms_ = 0;  // wall clock, first start
+  std::uint64_t started_at_ms_ = 0;  // wall clock, this run (pm_uptime)
+  std::uint64_t started_mono_ms_ = 0;
+  int restarts_ = 0;
+  RestartState policy_;
+  int last_exit_code_ = 0;
+  int last_signal_ = 0;
+  std::string status_text_;  // sd_notify STATUS=, or why it is errored/stopped
+  bool stop_requested_ = false;
+  std::vector<std::string> env_;
+  std::string interpreter_ = "none";
+
+  Timer restart_timer_;
+  Timer kill_timer_;
+  Timer ready_timer_;
+  std::vector<std::function<void()>> stop_waiters_;
+  std::vector<std::function<void()>> settle_waiters_;
+
+  // stdout/stderr readers; a finished process's pipes stay until their EOF.
+  std::list<std::unique_ptr<OutputPipe>> pipes_;
+
+  Fd ipc_;
+  std::unique_ptr<IoWatcher> ipc_watcher_;
+  std::string ipc_buffer_;
+
+  CpuMeter cpu_;
+  double cpu_percent_ = 0;
+  std::uint64_t rss_bytes_ = 0;
+};
+
+}  // namespace herd::manager

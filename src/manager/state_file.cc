@@ -1,0 +1,86 @@
+#include "manager/state_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "herd/fd.h"
+
+namespace herd::manager {
+namespace {
+
+Status write_all(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("write " + what);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+Status write_file_atomic(const std::string& path, std::string_view content, bool keep_backup) {
+  std::string tmp = path + ".tmp";
+  {
+    auto fd = Fd::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (!fd) return std::unexpected(fd.error());
+    if (Status s = write_all(fd->get(), content, tmp); !s) {
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    if (::fsync(fd->get()) < 0) {
+      Error e = Error::from_errno("fsync " + tmp);
+      ::unlink(tmp.c_str());
+      return std::unexpected(e);
+    }
+  }
+  if (keep_backup) {
+    // A hard link keeps the current file reachable as .bak while the rename replaces it.
+    std::string bak = path + ".bak";
+    ::unlink(bak.c_str());
+    if (::link(path.c_str(), bak.c_str()) < 0 && errno != ENOENT) {
+      Error e = Error::from_errno("keep backup " + bak);
+      ::unlink(tmp.c_str());
+      return std::unexpected(e);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    Error e = Error::from_errno("rename " + tmp + " to " + path);
+    ::unlink(tmp.c_str());
+    return std::unexpected(e);
+  }
+  std::string dir = dir_of(path);
+  if (auto d = Fd::open(dir.c_str(), O_RDONLY | O_DIRECTORY); d) ::fsync(d->get());
+  return {};
+}
+
+Result<std::string> read_file(const std::string& path) {
+  auto fd = Fd::open(path.c_str(), O_RDONLY);
+  if (!fd) return std::unexpected(fd.error());
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd->get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("read " + path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+}  // namespace herd::manager

@@ -1,0 +1,518 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/format.h"
+#include "cli/table.h"
+
+namespace herd::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::int64_t kNow = 1795850400000;  // 2026-11-28T07:20:00.000Z
+
+// Two apps, three instances, as the daemon's jlist returns them (by pm_id, not by name):
+// "api" in cluster mode (two online instances) and "worker" in fork mode, errored after a
+// crash loop.
+json fixture() {
+  return json::parse(R"json([
+  { "pid": 4101, "name": "api", "pm_id": 0,
+    "monit": { "memory": 3280896, "cpu": 1.5 },
+    "pm2_env": { "status": "online", "restart_time": 0, "unstable_restarts": 0,
+                 "pm_uptime": 1795839300000, "created_at": 1795839300000,
+                 "exec_mode": "cluster_mode", "instances": 2, "pm_id": 0, "name": "api",
+                 "namespace": "default", "pm_exec_path": "/srv/api/server",
+                 "pm_cwd": "/srv/api", "exec_interpreter": "none", "args": ["--port", "0"],
+                 "pm_out_log_path": "/home/deploy/.herd/logs/api-out-0.log",
+                 "pm_err_log_path": "/home/deploy/.herd/logs/api-error-0.log",
+                 "pm_pid_path": "/home/deploy/.herd/pids/api-0.pid",
+                 "listen": ["0.0.0.0:8080", "[::]:8080"], "status_text": "serving 12 conns",
+                 "username": "deploy", "watch": false,
+                 "env": { "PORT": "8080", "NODE_ENV": "production", "HERD_INSTANCE": "0" } } },
+  { "pid": 0, "name": "worker", "pm_id": 2,
+    "monit": { "memory": 0, "cpu": 0 },
+    "pm2_env": { "status": "errored", "restart_time": 16, "unstable_restarts": 16,
+                 "pm_uptime": 1795849000000, "created_at": 1795838000000,
+                 "exec_mode": "fork_mode", "instances": 1, "pm_id": 2, "name": "worker",
+                 "namespace": "jobs", "pm_exec_path": "/srv/jobs/worker.py",
+                 "pm_cwd": "/srv/jobs", "exec_interpreter": "python3",
+                 "args": ["--queue", "high priority"], "exit_code": 1,
+                 "username": "deploy", "watch": true, "env": {} } },
+  { "pid": 4102, "name": "api", "pm_id": 1,
+    "monit": { "memory": 126248550, "cpu": 0 },
+    "pm2_env": { "status": "online", "restart_time": 1, "unstable_restarts": 0,
+                 "pm_uptime": 1795850355000, "created_at": 1795839300000,
+                 "exec_mode": "cluster_mode", "instances": 2, "pm_id": 1, "name": "api",
+                 "namespace": "default", "username": "deploy", "watch": false } }
+])json");
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// `s` without its CSI escape sequences: what a terminal shows, minus the colours.
+std::string strip_csi(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\x1b' && i + 1 < s.size() && s[i + 1] == '[') {
+      i += 2;
+      while (i < s.size() && s[i] >= 0x20 && s[i] <= 0x3F) ++i;
+      continue;  // Skips the final byte too.
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+// Every line of a rendered table occupies the same number of terminal columns.
+void expect_aligned(const std::string& table) {
+  const auto lines = lines_of(table);
+  ASSERT_FALSE(lines.empty());
+  const std::size_t width = display_width(lines.front());
+  for (const auto& line : lines) {
+    if (line.starts_with("no app running")) continue;
+    EXPECT_EQ(display_width(line), width) << "line: " << line;
+  }
+}
+
+FormatOptions at_now(bool color = false) {
+  FormatOptions o;
+  o.color = color;
+  o.now_ms = kNow;
+  return o;
+}
+
+// ---- units -------------------------------------------------------------------------------
+
+TEST(FormatUptime, UsesPm2UnitsOnceTheyCountTwo) {
+  constexpr std::int64_t kS = 1000, kMin = 60 * kS, kH = 60 * kMin, kD = 24 * kH;
+  const struct {
+    std::int64_t ms;
+    const char* want;
+  } cases[] = {
+      {0, "0s"},        {999, "0s"},      {1 * kS, "1s"},
+      {59 * kS, "59s"}, {90 * kS, "90s"}, {119 * kS, "119s"},
+      {2 * kMin, "2m"}, {5 * kMin, "5m"}, {119 * kMin, "119m"},
+      {2 * kH, "2h"},   {47 * kH, "47h"}, {3 * kD, "3D"},
+      {59 * kD, "59D"}, {60 * kD, "2M"},  {2 * 365 * kD, "2Y"},
+      {-5 * kS, "0s"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(format_uptime(c.ms), c.want) << c.ms << " ms";
+}
+
+TEST(FormatMemory, LowercaseUnitsWithOneDecimal) {
+  const struct {
+    std::uint64_t bytes;
+    const char* want;
+  } cases[] = {
+      {0, "0b"},
+      {1023, "1023b"},
+      {1024, "1.0kb"},
+      {1280, "1.3kb"},        // 1.25 exactly: half up, as JavaScript's toFixed(1).
+      {1048575, "1024.0kb"},  // PM2 switches unit only at the next power of 1024.
+      {3280896, "3.1mb"},
+      {126248550, "120.4mb"},
+      {1288490189, "1.2gb"},
+      {1099511627776, "1.0tb"},
+      {1099511627776ull * 4096, "4096.0tb"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(format_memory(c.bytes), c.want) << c.bytes << " bytes";
+}
+
+TEST(FormatCpu, OneDecimalWithoutTrailingZero) {
+  const struct {
+    double percent;
+    const char* want;
+  } cases[] = {
+      {0, "0%"},       {0.04, "0%"},  {0.05, "0.1%"},     {12.5, "12.5%"}, {12.34, "12.3%"},
+      {99.96, "100%"}, {100, "100%"}, {350.25, "350.3%"}, {-1, "N/A"},     {std::nan(""), "N/A"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(format_cpu(c.percent), c.want) << c.percent;
+}
+
+TEST(FormatIso8601, MatchesJavaScriptToIsoString) {
+  EXPECT_EQ(format_iso8601(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_iso8601(1795850023946), "2026-11-28T07:13:43.946Z");
+  EXPECT_EQ(format_iso8601(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_iso8601(951782400000), "2000-02-29T00:00:00.000Z");
+}
+
+// ---- table ------------------------------------------------------------------------------
+
+TEST(DisplayWidth, CountsTerminalColumns) {
+  EXPECT_EQ(display_width(""), 0u);
+  EXPECT_EQ(display_width("abc"), 3u);
+  EXPECT_EQ(display_width("↺"), 1u);
+  EXPECT_EQ(display_width("┌─┬─┐"), 5u);
+  EXPECT_EQ(display_width("✔✘"), 2u);
+  EXPECT_EQ(display_width("日本"), 4u);
+  EXPECT_EQ(display_width("🚀"), 2u);
+  EXPECT_EQ(display_width("e\u0301"), 1u);  // e + combining acute accent.
+  EXPECT_EQ(display_width("\x1b[1;36mid\x1b[0m"), 2u);
+  EXPECT_EQ(display_width("\xff\xfe"), 2u);  // Invalid bytes: one replacement char each.
+  EXPECT_EQ(display_width("\xe2\x86"), 2u);  // A truncated sequence, byte by byte.
+}
+
+TEST(Sanitize, NeutralisesControlsAndInvalidUtf8) {
+  EXPECT_EQ(sanitize("plain ↺ 日本"), "plain ↺ 日本");
+  EXPECT_EQ(sanitize("a\tb"), "a b");
+  EXPECT_EQ(sanitize("a\nb\r"), "a?b?");
+  EXPECT_EQ(sanitize("\x1b[2Jboom"), "?[2Jboom");
+  EXPECT_EQ(sanitize(std::string("\xc2\x9b") + "31m"), "?31m");  // C1 CSI.
+  EXPECT_EQ(sanitize("\x7f"), "?");
+  EXPECT_EQ(sanitize("\xff"), "\uFFFD");
+  EXPECT_EQ(sanitize("\xc0\xaf"), "\uFFFD\uFFFD");            // Overlong '/'.
+  EXPECT_EQ(sanitize("\xed\xa0\x80"), "\uFFFD\uFFFD\uFFFD");  // A surrogate.
+  EXPECT_EQ(sanitize(std::string("a\0b", 3)), "a?b");
+}
+
+// No input, however broken, leaves a control byte in the output or gains columns on the way.
+TEST(Sanitize, EveryTwoByteInputComesOutPrintable) {
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      const std::string in{static_cast<char>(a), static_cast<char>(b)};
+      const std::string out = sanitize(in);
+      for (unsigned char c : out) ASSERT_TRUE(c >= 0x20 && c != 0x7F) << a << "," << b;
+      ASSERT_EQ(sanitize(out), out) << a << "," << b;  // Idempotent.
+      ASSERT_LE(display_width(out), 2u) << a << "," << b;
+    }
+  }
+}
+
+TEST(Table, DrawsPm2Box) {
+  Table t({"id", "name"});
+  t.add_row({"0", "demo"});
+  t.add_row({"10", "x"});
+  EXPECT_EQ(t.render(false),
+            "┌────┬──────┐\n"
+            "│ id │ name │\n"
+            "├────┼──────┤\n"
+            "│ 0  │ demo │\n"
+            "│ 10 │ x    │\n"
+            "└────┴──────┘\n");
+}
+
+TEST(Table, HeaderOnlyAndHeaderless) {
+  EXPECT_EQ(Table({"a", "bb"}).render(false),
+            "┌───┬────┐\n"
+            "│ a │ bb │\n"
+            "└───┴────┘\n");
+  Table kv;
+  kv.add_row({"key", "value"});
+  kv.add_row({"k"});  // A short row: the missing cell renders empty.
+  EXPECT_EQ(kv.render(false),
+            "┌─────┬───────┐\n"
+            "│ key │ value │\n"
+            "│ k   │       │\n"
+            "└─────┴───────┘\n");
+  EXPECT_EQ(Table().render(true), "");
+}
+
+TEST(Table, StylesTextOnlyWithColour) {
+  Table t({Cell("h", "1;36")});
+  t.add_row({Cell("ok", "32")});
+  EXPECT_EQ(t.render(true),
+            "┌────┐\n"
+            "│ \x1b[1;36mh\x1b[0m  │\n"
+            "├────┤\n"
+            "│ \x1b[32mok\x1b[0m │\n"
+            "└────┘\n");
+  EXPECT_EQ(t.render(false).find('\x1b'), std::string::npos);
+}
+
+TEST(Table, AlignsWideAndCombiningCharacters) {
+  Table t({"name", "↺"});
+  t.add_row({"日本語", "1"});
+  t.add_row({"cafe\u0301", "22"});
+  t.add_row({"🚀 go", "333"});
+  const std::string out = t.render(false);
+  expect_aligned(out);
+  EXPECT_EQ(lines_of(out)[3], "│ 日本語 │ 1   │");
+  EXPECT_EQ(lines_of(out)[4], "│ cafe\u0301   │ 22  │");
+}
+
+// ---- ls ---------------------------------------------------------------------------------
+
+TEST(FormatList, Golden) {
+  // clang-format off
+  EXPECT_EQ(format_list(fixture(), at_now()),
+            "┌────┬────────┬───────────┬─────────┬─────────┬──────┬────────┬────┬─────────┬──────┬─────────┬────────┬──────────┐\n"
+            "│ id │ name   │ namespace │ version │ mode    │ pid  │ uptime │ ↺  │ status  │ cpu  │ mem     │ user   │ watching │\n"
+            "├────┼────────┼───────────┼─────────┼─────────┼──────┼────────┼────┼─────────┼──────┼─────────┼────────┼──────────┤\n"
+            "│ 0  │ api    │ default   │ N/A     │ cluster │ 4101 │ 3h     │ 0  │ online  │ 1.5% │ 3.1mb   │ deploy │ disabled │\n"
+            "│ 1  │ api    │ default   │ N/A     │ cluster │ 4102 │ 45s    │ 1  │ online  │ 0%   │ 120.4mb │ deploy │ disabled │\n"
+            "│ 2  │ worker │ jobs      │ N/A     │ fork    │ 0    │ 0      │ 16 │ errored │ 0%   │ 0b      │ deploy │ enabled  │\n"
+            "└────┴────────┴───────────┴─────────┴─────────┴──────┴────────┴────┴─────────┴──────┴─────────┴────────┴──────────┘\n");
+  // clang-format on
+}
+
+TEST(FormatList, ColourOnlyWhenAsked) {
+  const std::string plain = format_list(fixture(), at_now(false));
+  const std::string coloured = format_list(fixture(), at_now(true));
+  EXPECT_EQ(plain.find('\x1b'), std::string::npos);
+  // Colour changes nothing but the escapes: same text, same alignment.
+  EXPECT_EQ(strip_csi(coloured), plain);
+  for (const char* want :
+       {"\x1b[1;36mid\x1b[0m", "\x1b[1;36mapi\x1b[0m", "\x1b[1;36m2\x1b[0m",
+        "\x1b[1;32monline\x1b[0m", "\x1b[1;31merrored\x1b[0m", "\x1b[1;34mcluster\x1b[0m",
+        "\x1b[1;32menabled\x1b[0m", "\x1b[90mdisabled\x1b[0m"}) {
+    EXPECT_NE(coloured.find(want), std::string::npos) << want;
+  }
+}
+
+TEST(FormatList, StatusColours) {
+  json list = json::array();
+  const char* statuses[] = {"stopped",         "stopping", "launching",
+                            "waiting restart", "online",   "errored"};
+  int id = 0;
+  for (const char* status : statuses) {
+    list.push_back(
+        {{"name", "a"}, {"pm_id", id}, {"pm2_env", {{"status", status}, {"pm_id", id}}}});
+    ++id;
+  }
+  const std::string out = format_list(list, at_now(true));
+  EXPECT_NE(out.find("\x1b[90mstopped\x1b[0m"), std::string::npos);
+  EXPECT_NE(out.find("\x1b[90mstopping\x1b[0m"), std::string::npos);
+  EXPECT_NE(out.find("\x1b[1;33mlaunching\x1b[0m"), std::string::npos);
+  EXPECT_NE(out.find("\x1b[1;33mwaiting restart\x1b[0m"), std::string::npos);
+  EXPECT_NE(out.find("\x1b[1;32monline\x1b[0m"), std::string::npos);
+  EXPECT_NE(out.find("\x1b[1;31merrored\x1b[0m"), std::string::npos);
+  expect_aligned(out);
+}
+
+TEST(FormatList, EveryRowHasTheSameDisplayWidth) {
+  json list = fixture();
+  list[0]["pm2_env"]["name"] = "日本語-api";
+  list[1]["pm2_env"]["name"] = "cafe\u0301";
+  list[2]["pm2_env"]["name"] = "🚀 rocket";
+  for (bool color : {false, true}) expect_aligned(format_list(list, at_now(color)));
+}
+
+TEST(FormatList, HostileNamesCannotDriveTheTerminal) {
+  json list = fixture();
+  list[0]["pm2_env"]["name"] = "evil\x1b[2J\x1b]0;title\x07\nname\xff";
+  const std::string plain = format_list(list, at_now(false));
+  EXPECT_EQ(plain.find('\x1b'), std::string::npos);
+  EXPECT_EQ(plain.find('\x07'), std::string::npos);
+  EXPECT_NE(plain.find("evil?[2J?]0;title??name\uFFFD"), std::string::npos);
+  expect_aligned(plain);
+  expect_aligned(format_list(list, at_now(true)));
+}
+
+TEST(FormatList, EmptyListSaysHowToStart) {
+  // clang-format off
+  const std::string want =
+      "┌────┬──────┬───────────┬─────────┬──────┬─────┬────────┬───┬────────┬─────┬─────┬──────┬──────────┐\n"
+      "│ id │ name │ namespace │ version │ mode │ pid │ uptime │ ↺ │ status │ cpu │ mem │ user │ watching │\n"
+      "└────┴──────┴───────────┴─────────┴──────┴─────┴────────┴───┴────────┴─────┴─────┴──────┴──────────┘\n"
+      "no app running — start one with `herd start <script|cmd|ecosystem>`\n";
+  // clang-format on
+  EXPECT_EQ(format_list(json::array(), {}), want);
+  // Anything but an array is an empty list, not an exception.
+  EXPECT_EQ(format_list(json(), {}), want);
+  EXPECT_EQ(format_list(json::object(), {}), want);
+  EXPECT_EQ(format_list(json::array({1, "x", nullptr}), {}), want);
+}
+
+TEST(FormatList, CondensesOnANarrowTerminal) {
+  FormatOptions o = at_now();
+  o.width = 80;
+  // clang-format off
+  EXPECT_EQ(format_list(fixture(), o),
+            "┌────┬────────┬─────────┬──────┬────────┬────┬─────────┬──────┬─────────┐\n"
+            "│ id │ name   │ mode    │ pid  │ uptime │ ↺  │ status  │ cpu  │ mem     │\n"
+            "├────┼────────┼─────────┼──────┼────────┼────┼─────────┼──────┼─────────┤\n"
+            "│ 0  │ api    │ cluster │ 4101 │ 3h     │ 0  │ online  │ 1.5% │ 3.1mb   │\n"
+            "│ 1  │ api    │ cluster │ 4102 │ 45s    │ 1  │ online  │ 0%   │ 120.4mb │\n"
+            "│ 2  │ worker │ fork    │ 0    │ 0      │ 16 │ errored │ 0%   │ 0b      │\n"
+            "└────┴────────┴─────────┴──────┴────────┴────┴─────────┴──────┴─────────┘\n");
+  // clang-format on
+  o.width = 200;  // Wide enough: the full table.
+  EXPECT_EQ(format_list(fixture(), o), format_list(fixture(), at_now()));
+}
+
+// The ids of the rows of a rendered `ls` table, top to bottom.
+std::vector<std::string> ids_in(const std::string& table) {
+  std::vector<std::string> ids;
+  const auto lines = lines_of(table);
+  for (std::size_t i = 3; i + 1 < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    const std::size_t begin = l.find(' ') + 1;
+    ids.push_back(l.substr(begin, l.find(' ', begin) - begin));
+  }
+  return ids;
+}
+
+TEST(FormatList, SortsLikePm2) {
+  using Ids = std::vector<std::string>;
+  FormatOptions o = at_now();
+  EXPECT_EQ(ids_in(format_list(fixture(), o)), (Ids{"0", "1", "2"}));  // By name, then id.
+  o.sort = "id:desc";
+  EXPECT_EQ(ids_in(format_list(fixture(), o)), (Ids{"2", "1", "0"}));
+  o.sort = "memory:desc";
+  EXPECT_EQ(ids_in(format_list(fixture(), o)), (Ids{"1", "0", "2"}));
+  o.sort = "namespace";
+  EXPECT_EQ(ids_in(format_list(fixture(), o)), (Ids{"0", "1", "2"}));
+  o.sort = "name:desc";
+  EXPECT_EQ(ids_in(format_list(fixture(), o)), (Ids{"2", "0", "1"}));  // Ties stay by id.
+  o.sort = "bogus:desc";  // Unknown: PM2's default, name ascending.
+  EXPECT_EQ(ids_in(format_list(fixture(), o)), (Ids{"0", "1", "2"}));
+}
+
+TEST(FormatList, UptimeOnlyWhileOnline) {
+  json list = fixture();
+  list[2]["pm2_env"]["status"] = "stopped";
+  list[2]["pm2_env"]["pm_uptime"] = kNow - 10'000;
+  list[0]["pm2_env"]["pm_uptime"] = kNow + 5'000;  // Clock skew: never negative.
+  const auto lines = lines_of(format_list(list, at_now()));
+  EXPECT_NE(lines[3].find("│ 0s     │"), std::string::npos) << lines[3];
+  EXPECT_NE(lines[5].find("│ 0      │"), std::string::npos) << lines[5];
+}
+
+TEST(FormatList, MalformedFieldsReadNotAvailable) {
+  const json list = json::parse(R"([
+    { "pm_id": 0, "name": "bare" },
+    { "pm_id": 1, "name": 7, "pid": "x", "monit": "nope", "pm2_env": "broken" },
+    { "pm2_env": { "pm_id": 2, "name": "odd", "status": 3, "restart_time": "many",
+                   "pm_uptime": "soon", "exec_mode": null, "watch": ["src"] },
+      "monit": { "cpu": "hot", "memory": -5 } }
+  ])");
+  std::string out;
+  ASSERT_NO_THROW(out = format_list(list, at_now()));
+  expect_aligned(out);
+  // By name: "N/A" (the number 7) sorts before "bare" and "odd".
+  EXPECT_TRUE(lines_of(out)[3].starts_with("│ 1  │ N/A  │ default")) << lines_of(out)[3];
+  // clang-format off
+  EXPECT_EQ(lines_of(out)[4],
+            "│ 0  │ bare │ default   │ N/A     │ fork │ N/A │ 0      │ 0 │ N/A    │ N/A │ N/A │ N/A  │ disabled │");
+  // clang-format on
+  EXPECT_NE(lines_of(out)[5].find("│ enabled  │"), std::string::npos) << lines_of(out)[5];
+}
+
+// ---- describe ---------------------------------------------------------------------------
+
+TEST(FormatDescribe, GoldenOnline) {
+  EXPECT_EQ(format_describe(fixture()[0], at_now()),
+            "Describing process with id 0 - name api\n"
+            "┌───────────────────┬─────────────────────────────────────────┐\n"
+            "│ status            │ online                                  │\n"
+            "│ name              │ api                                     │\n"
+            "│ namespace         │ default                                 │\n"
+            "│ version           │ N/A                                     │\n"
+            "│ restarts          │ 0                                       │\n"
+            "│ uptime            │ 3h                                      │\n"
+            "│ script path       │ /srv/api/server                         │\n"
+            "│ script args       │ --port 0                                │\n"
+            "│ error log path    │ /home/deploy/.herd/logs/api-error-0.log │\n"
+            "│ out log path      │ /home/deploy/.herd/logs/api-out-0.log   │\n"
+            "│ pid path          │ /home/deploy/.herd/pids/api-0.pid       │\n"
+            "│ interpreter       │ none                                    │\n"
+            "│ interpreter args  │ N/A                                     │\n"
+            "│ script id         │ 0                                       │\n"
+            "│ exec cwd          │ /srv/api                                │\n"
+            "│ exec mode         │ cluster_mode                            │\n"
+            "│ listen            │ 0.0.0.0:8080, [::]:8080                 │\n"
+            "│ status text       │ serving 12 conns                        │\n"
+            "│ node env          │ production                              │\n"
+            "│ watch & reload    │ ✘                                       │\n"
+            "│ unstable restarts │ 0                                       │\n"
+            "│ exit code         │ N/A                                     │\n"
+            "│ created at        │ 2026-11-28T04:15:00.000Z                │\n"
+            "└───────────────────┴─────────────────────────────────────────┘\n"
+            " Use `herd logs api [--lines 1000]` to display logs\n"
+            " Use `herd env 0` to display environment variables\n");
+}
+
+TEST(FormatDescribe, GoldenErrored) {
+  EXPECT_EQ(format_describe(fixture()[1], at_now()),
+            "Describing process with id 2 - name worker\n"
+            "┌───────────────────┬──────────────────────────┐\n"
+            "│ status            │ errored                  │\n"
+            "│ name              │ worker                   │\n"
+            "│ namespace         │ jobs                     │\n"
+            "│ version           │ N/A                      │\n"
+            "│ restarts          │ 16                       │\n"
+            "│ uptime            │ 0                        │\n"
+            "│ script path       │ /srv/jobs/worker.py      │\n"
+            "│ script args       │ --queue 'high priority'  │\n"
+            "│ error log path    │ N/A                      │\n"
+            "│ out log path      │ N/A                      │\n"
+            "│ pid path          │ N/A                      │\n"
+            "│ interpreter       │ python3                  │\n"
+            "│ interpreter args  │ N/A                      │\n"
+            "│ script id         │ 2                        │\n"
+            "│ exec cwd          │ /srv/jobs                │\n"
+            "│ exec mode         │ fork_mode                │\n"
+            "│ listen            │ N/A                      │\n"
+            "│ status text       │ N/A                      │\n"
+            "│ node env          │ N/A                      │\n"
+            "│ watch & reload    │ ✔                        │\n"
+            "│ unstable restarts │ 16                       │\n"
+            "│ exit code         │ 1                        │\n"
+            "│ created at        │ 2026-11-28T03:53:20.000Z │\n"
+            "└───────────────────┴──────────────────────────┘\n"
+            " Use `herd logs worker [--lines 1000]` to display logs\n"
+            " Use `herd env 2` to display environment variables\n");
+}
+
+TEST(FormatDescribe, ColourOnlyWhenAsked) {
+  const std::string plain = format_describe(fixture()[0], at_now(false));
+  const std::string coloured = format_describe(fixture()[0], at_now(true));
+  EXPECT_EQ(plain.find('\x1b'), std::string::npos);
+  EXPECT_TRUE(coloured.starts_with("\x1b[1;7m Describing process with id 0 - name api \x1b[0m\n"));
+  EXPECT_NE(coloured.find("│ \x1b[1;36mstatus\x1b[0m            │ \x1b[1;32monline\x1b[0m "),
+            std::string::npos);
+  // Below the title, colour changes nothing but the escapes.
+  EXPECT_EQ(strip_csi(coloured.substr(coloured.find('\n'))), plain.substr(plain.find('\n')));
+  expect_aligned(
+      coloured.substr(coloured.find('\n') + 1, coloured.find("\x1b[3m") - coloured.find('\n') - 1));
+}
+
+TEST(FormatDescribe, Pm2OptionalRowsInPm2Places) {
+  json instance = fixture()[0];
+  instance["pm2_env"]["max_memory_restart"] = 209715200;
+  instance["pm2_env"]["cron_restart"] = "0 3 * * *";
+  instance["pm2_env"]["node_args"] = json::array({"--max-old-space-size=512"});
+  const auto lines = lines_of(format_describe(instance, at_now()));
+  EXPECT_EQ(lines[6], "│ restarts           │ 0                                       │");
+  EXPECT_EQ(lines[7], "│ max memory restart │ 200.0mb                                 │");
+  EXPECT_EQ(lines[8], "│ cron restart       │ 0 3 * * *                               │");
+  EXPECT_EQ(lines[9], "│ uptime             │ 3h                                      │");
+  EXPECT_EQ(lines[16], "│ interpreter args   │ --max-old-space-size=512                │");
+}
+
+TEST(FormatDescribe, GarbageDoesNotThrow) {
+  for (const json& j : {json(42), json::array(), json::object(), json{{"pm2_env", "x"}},
+                        json{{"pm2_env", {{"env", 3}, {"listen", {1, nullptr}}}}}}) {
+    std::string out;
+    ASSERT_NO_THROW(out = format_describe(j, at_now())) << j.dump();
+    EXPECT_TRUE(out.starts_with("Describing process with id N/A - name N/A\n")) << out;
+  }
+}
+
+// ---- env --------------------------------------------------------------------------------
+
+TEST(FormatEnv, SortedKeyValueLines) {
+  EXPECT_EQ(format_env(fixture()[0]),
+            "HERD_INSTANCE: 0\n"
+            "NODE_ENV: production\n"
+            "PORT: 8080\n");
+  json instance = fixture()[0];
+  instance["pm2_env"]["env"] = {{"b", 2}, {"A", "multi\nline"}, {"a", true}};
+  EXPECT_EQ(format_env(instance), "A: multi?line\na: true\nb: 2\n");
+  EXPECT_EQ(format_env(fixture()[1]), "");  // An empty env.
+  EXPECT_EQ(format_env(fixture()[2]), "");  // No env at all.
+  EXPECT_EQ(format_env(json("x")), "");
+}
+
+}  // namespace
+}  // namespace herd::cli
