@@ -110,7 +110,7 @@ std::vector<std::string> Instance::build_env() const {
   env["NOTIFY_SOCKET"] = sup_.notify_path();
   // Variables a parent set for itself must not mislead the app.
   for (const char* k : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NODE_CHANNEL_FD",
-                        "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_TEST_ROLE"}) {
+                        "NODE_CHANNEL_SERIALIZATION_MODE"}) {
     env.erase(k);
   }
   std::vector<std::string> out;

@@ -1,15 +1,30 @@
 // http::Server: an HTTP/1.1 server on the event loop, with llhttp (Node's parser) underneath.
 //
 // In the shape of Node's http.createServer: one handler gets every request; keep-alive and
-// pipelining; Content-Length and chunked bodies; HEAD; Expect: 100-continue; limits with Node's
-// defaults; graceful close; sd_notify readiness; systemd/herd socket activation; metrics.
+// pipelining (answers in request order, whatever order the handler finishes them in); Content-
+// Length and chunked request bodies (buffered: the handler gets the whole request); HEAD;
+// Expect: 100-continue ("100 Continue" is sent before the body is read; any other expectation is
+// answered 417 without calling the handler, as Node does); limits with Node's defaults; graceful
+// close; sd_notify readiness; systemd/herd socket activation; metrics.
 //
-// Errors the server answers itself, then closes the connection:
-//   400 malformed request (also conflicting Content-Length / Transfer-Encoding: no smuggling)
-//   408 the header block did not arrive within headers_timeout_ms
-//   413 the body is larger than max_body_bytes
+// Errors the server answers itself, then closes the connection (llhttp runs strict: none of its
+// lenient flags is on):
+//   400 malformed request: bad syntax, bare LF, obs-fold, conflicting Content-Length /
+//       Transfer-Encoding or a Transfer-Encoding not ending in chunked (no smuggling), a missing
+//       or repeated Host on HTTP/1.1, CONNECT, the HTTP/2 preface
+//   408 the header block did not arrive within headers_timeout_ms, or the whole request not
+//       within request_timeout_ms (a connection that sent nothing is closed without an answer)
+//   413 the body is larger than max_body_bytes (at once when Content-Length says so)
+//   414 the request line alone is larger than max_header_bytes (nginx's answer; Node's is 431)
 //   431 the header block is larger than max_header_bytes
-//   503 max_connections reached (the new connection is answered and closed)
+//   503 max_connections reached (the new connection is answered at once and closed)
+//   505 an HTTP major version other than 1 (nginx's answer)
+// A client that closes its side (EOF) is gone, as for Node's server: answers it has not
+// received are dropped and their Responses turn disconnected.
+//
+// Backpressure: the server stops reading a connection while its write queue is above the
+// high-water mark or while 16 answers are queued on it, so a client that does not read cannot
+// make the server buffer without bound.
 //
 // Threads: loop thread only.
 #pragma once
@@ -39,25 +54,35 @@ struct ServerOptions {
   std::uint64_t headers_timeout_ms = 60'000;    // Node's headersTimeout: 408
   std::uint64_t request_timeout_ms = 300'000;   // Node's requestTimeout: whole request, 408
   std::uint64_t keep_alive_timeout_ms = 5'000;  // Node's keepAliveTimeout: idle connections close
-  std::size_t max_connections = 0;              // 0: unlimited
-  std::size_t max_requests_per_connection = 0;  // 0: unlimited
-  // The path that serves Prometheus text (e.g. "/metrics"); empty: none (opt-in).
+  // Each timeout may be 0 (none). A new connection waits for its first byte as long as the
+  // shorter of headers_timeout_ms and keep_alive_timeout_ms, then is closed without an answer.
+  std::size_t max_connections = 0;              // 0: unlimited; beyond it, 503
+  std::size_t max_requests_per_connection = 0;  // 0: unlimited; the last one gets Connection: close
+  // The path that serves Prometheus text to GET and HEAD (e.g. "/metrics"; the query is ignored)
+  // instead of the handler; empty: none (opt-in).
   std::string metrics_path;
 };
 
 // Counters since the server started (Prometheus names in parentheses).
 struct ServerMetrics {
-  std::uint64_t requests_by_class[6] = {};  // index = status / 100 (herd_http_requests_total)
-  std::uint64_t active_connections = 0;     // herd_http_active_connections
-  std::uint64_t total_connections = 0;      // herd_http_connections_total
-  std::uint64_t bytes_in = 0;               // herd_http_received_bytes_total
-  std::uint64_t bytes_out = 0;              // herd_http_sent_bytes_total
-  double loop_lag_seconds = 0;              // herd_event_loop_lag_seconds (last sample)
+  // Final responses by status / 100, counted when the head is written, the server's own error
+  // answers included (herd_http_requests_total{code="2xx"}; index 0 is unused).
+  std::uint64_t requests_by_class[6] = {};
+  std::uint64_t active_connections = 0;  // herd_http_active_connections (not those answered 503)
+  std::uint64_t total_connections = 0;   // herd_http_connections_total (the same, since start)
+  std::uint64_t bytes_in = 0;            // herd_http_received_bytes_total (read from clients)
+  std::uint64_t bytes_out = 0;           // herd_http_sent_bytes_total (queued for sending)
+  // herd_event_loop_lag_seconds: how late a 500 ms timer of the server ran, last sample (0 under
+  // a millisecond).
+  double loop_lag_seconds = 0;
 };
 
 class Server {
  public:
   Server(EventLoop& loop, Handler handler, ServerOptions options = {});
+  // Closes everything at once (no graceful close): connections are dropped and Responses kept
+  // by handlers turn disconnected. Not from inside one of the server's own callbacks (a
+  // handler, a drain callback); from close()'s `done`, or any other callback, it is fine.
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -69,8 +94,11 @@ class Server {
   // The addresses actually listened on (with kernel-chosen ports).
   std::vector<Address> local_addresses() const;
 
-  // Graceful close: stops accepting, closes idle keep-alive connections, lets in-flight requests
-  // finish (their responses carry Connection: close), then calls `done`. Sends STOPPING=1.
+  // Graceful close: stops accepting (the listening sockets are closed: new connections are
+  // refused), closes idle keep-alive connections, lets requests in flight finish (a request being
+  // received is still answered) and gives each connection's last answer Connection: close, then
+  // calls `done` from the loop (never from inside close()) once every connection is closed.
+  // Sends STOPPING=1. Calling it again only adds `done`. listen() fails (EINVAL) afterwards.
   void close(std::function<void()> done = {});
 
   const ServerMetrics& metrics() const;
@@ -83,8 +111,10 @@ class Server {
 };
 
 // The seed's shutdown pattern: on SIGINT or SIGTERM, close `server` gracefully and let the loop
-// end (exit code 0); if that takes longer than `force_after`, exit(1) with a message.
-// The returned object owns the signal handles; keep it alive as long as the server.
+// end (exit code 0); if that takes longer than `force_after`, log a message and _exit(1).
+// The object owns the signal handles (unreferenced: they do not keep the loop alive, as Node's
+// signal listeners do not); keep it alive as long as the server. A second signal while closing
+// is logged; the forced exit stays the bound.
 class GracefulShutdown {
  public:
   GracefulShutdown(EventLoop& loop, Server& server,
