@@ -1,0 +1,9 @@
+# The manager's log layer: rotation, line splitting, app output pipes, tail.
+herd_test(manager_logs_test
+  rotating_file_test.cc
+  line_splitter_test.cc
+  output_pipe_test.cc
+  log_tail_test.cc
+  LIBS herd_manager_logs
+  TIMEOUT 180
+)
