@@ -23,17 +23,27 @@ struct InheritedSocket {
 };
 
 // The sockets passed to this process: empty unless LISTEN_PID is this process's pid and
-// LISTEN_FDS is a valid count. Parsed once; every descriptor is marked CLOEXEC so it does not
-// leak further. Malformed variables are logged once and ignored.
+// LISTEN_FDS is a valid count (sd_listen_fds()'s rules). Parsed once, on first use, from any
+// thread; every descriptor is then marked CLOEXEC so it does not leak further. Malformed values
+// (LISTEN_FDS or LISTEN_PID not a positive decimal number, LISTEN_FDS without LISTEN_PID, a
+// descriptor in the range that is not open) are logged once as a warning and nothing is taken;
+// a LISTEN_PID of another process is only a debug line (the variables leaked from a parent).
+// A LISTEN_FDNAMES whose count differs from LISTEN_FDS is logged and its names are dropped.
 const std::vector<InheritedSocket>& inherited_sockets();
 
-// Takes (at most once) the inherited listening socket for `address`: the one whose name equals
-// `name` when given, else the one whose bound address equals `address` (a wildcard port 0
-// matches any port on that host). nullopt when none matches.
+// Takes (at most once) the inherited listening socket for `address`. When `name` is given, only
+// the socket of that name matches; otherwise the one whose bound address equals `address` (for
+// IPv4/IPv6, port 0 in `address` matches any port on that same host address; a Unix socket
+// matches by path or abstract name). The caller owns the returned descriptor. nullopt when none
+// matches. Thread-safe.
 std::optional<Fd> take_inherited_socket(const Address& address, std::string_view name = {});
 
-// Sends `state` ("READY=1", "STOPPING=1", "STATUS=...") to $NOTIFY_SOCKET (a datagram Unix
-// socket; '@' means the abstract namespace). Succeeds doing nothing when NOTIFY_SOCKET is unset.
+// Sends `state` ("READY=1", "STOPPING=1", "STATUS=...", several joined by '\n') as one datagram
+// to $NOTIFY_SOCKET (an absolute path, or '@' for the abstract namespace), byte for byte what
+// libsystemd's sd_notify(0, state) sends. Succeeds doing nothing when NOTIFY_SOCKET is unset or
+// empty. Never blocks: a receiver whose queue is full gives EAGAIN. Errors name the state and
+// the socket; EAFNOSUPPORT for a NOTIFY_SOCKET that is neither a path nor '@' (e.g. "vsock:").
+// Thread-safe.
 Status sd_notify(std::string_view state);
 
 }  // namespace herd

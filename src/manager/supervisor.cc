@@ -552,9 +552,10 @@ void Supervisor::resurrect(Reply reply) {
     reply(json{{"from", used}, {"processes", *results}, {"errors", *errors}});
   });
   for (auto& spec : specs) {
-    start(std::move(spec), [results, errors, done](VerbResult r) {
+    // By reference: a by-value VerbResult here trips g++ 12's -Wmaybe-uninitialized at -O3.
+    start(std::move(spec), [results, errors, done](const VerbResult& r) {
       if (r) {
-        for (auto& e : *r) results->push_back(e);
+        for (const auto& e : *r) results->push_back(e);
       } else {
         errors->push_back(r.error().message);
       }
