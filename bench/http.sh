@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# bench/http.sh: HTTP keep-alive throughput of herd's `hello` against two anchors measured side by
+# side in the same run: Node 20 (one process, http.createServer) and nginx (1 worker,
+# `return 200`). All three answer every request with the same 13-byte body "Hello World!\n"
+# and Content-Type: text/plain.
+#
+# Usage:
+#   bench/http.sh [--rounds N] [--duration 10s] [--connections 64] [--threads 1]
+#                 [--warmup 2s] [--hello PATH] [--only hello,node,nginx]
+#
+#   --rounds       interleaved rounds (hello node nginx, hello node nginx, ...); default 3
+#   --duration     wrk -d per run; default 10s
+#   --connections  wrk -c; default 64
+#   --threads      wrk -t; default 1
+#   --warmup       an uncounted wrk run per server before the rounds; default 2s ("0" skips it)
+#   --hello        the hello binary; default build/bin/hello (build it Release: scripts/build)
+#   --only         a comma-separated subset of the servers
+#
+# Method (DESIGN.md, Benchmarks):
+#   - every server listens on 127.0.0.1 only, on a port chosen free at start-up;
+#   - servers are pinned to CPU 0 (taskset -c 0) and wrk to CPU 1, so the server gets one core
+#     and the load generator does not steal it;
+#   - per run: wrk -t1 -c64 -d10s --latency; req/s and p99 come from wrk; the server's CPU time
+#     is utime+stime from /proc/<pid>/stat of the server and every descendant (nginx's worker),
+#     sampled right before and right after wrk, divided by the requests wrk completed;
+#   - the table shows the median over the rounds of each figure, and the ratios against nginx
+#     and Node. CPU per request is the figure that separates fast servers: on a 2-core machine
+#     wrk saturates its own core first, and req/s flattens at wrk's limit.
+#   - nginx runs with keepalive_requests raised to 1000000 (its default, 1000, closes each
+#     connection after 1000 requests; Node and herd never do unless asked), access_log off, a
+#     config, pid, error log and temp paths all under a temp dir, daemon off, 1 worker.
+#
+# The exact commands are printed before the first run. Every process this script starts is
+# stopped on exit (also on ^C or an error), and the temp dir is removed.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+rounds=3
+duration=10s
+connections=64
+threads=1
+warmup=2s
+hello="$root/build/bin/hello"
+only="hello,node,nginx"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --connections) connections="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --hello) hello="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "http.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+IFS=',' read -r -a servers <<<"$only"
+for s in "${servers[@]}"; do
+  case "$s" in hello|node|nginx) ;; *) echo "http.sh: unknown server '$s'" >&2; exit 2 ;; esac
+done
+need() { command -v "$1" >/dev/null || { echo "http.sh: '$1' not found ($2)" >&2; exit 1; }; }
+need wrk "apt-get install wrk"
+need taskset "util-linux"
+need curl "apt-get install curl"
+need pgrep "procps"
+need ss "iproute2"
+for s in "${servers[@]}"; do
+  case "$s" in
+    hello) [ -x "$hello" ] || { echo "http.sh: $hello missing; run scripts/build hello" >&2; exit 1; } ;;
+    node) need node "apt-get install nodejs" ;;
+    nginx) need nginx "apt-get install nginx" ;;
+  esac
+done
+
+ncpu=$(nproc)
+if [ "$ncpu" -ge 2 ]; then
+  server_pin=(taskset -c 0)
+  client_pin=(taskset -c 1)
+else
+  echo "http.sh: only $ncpu CPU; running unpinned (server and wrk share it)" >&2
+  server_pin=()
+  client_pin=()
+fi
+clk_tck=$(getconf CLK_TCK)
+
+tmp="$(mktemp -d /tmp/herd-bench-http.XXXXXX)"
+declare -A pid_of=()
+wrk_pid=""
+cleanup() {
+  local p
+  if [ -n "$wrk_pid" ]; then kill -KILL "$wrk_pid" 2>/dev/null || true; fi
+  for p in "${pid_of[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pid_of[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Sets REPLY to a port nobody uses right now on this host, from a random start in 20000..59999,
+# and not one already given to another server of this run. (Not called as $(free_port): the
+# record of given ports must outlive the call.)
+declare -A port_taken=()
+free_port() {
+  local p=$((20000 + RANDOM % 40000))
+  while [ -n "${port_taken[$p]:-}" ] || [ -n "$(ss -Htan "sport = :$p")" ]; do
+    p=$((p + 1 > 59999 ? 20000 : p + 1))
+  done
+  port_taken[$p]=1
+  REPLY=$p
+}
+
+# --- the servers ---------------------------------------------------------------------------
+declare -A port_of=() cmd_of=()
+
+cat >"$tmp/node-hello.js" <<'EOF'
+// The same server in Node: one process, the default http.createServer settings.
+const http = require('http');
+const port = Number(process.argv[2]);
+http.createServer((req, res) => {
+  res.setHeader('Content-Type', 'text/plain');
+  res.end('Hello World!\n');
+}).listen(port, '127.0.0.1');
+EOF
+
+write_nginx_conf() {
+  local port=$1 user_line=""
+  # As root the master would hand the worker to "nobody"; keep it the invoking user instead.
+  [ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);"
+  mkdir -p "$tmp/nginx"
+  cat >"$tmp/nginx/nginx.conf" <<EOF
+$user_line
+worker_processes 1;
+daemon off;
+master_process on;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type text/plain;
+  keepalive_timeout 65;
+  keepalive_requests 1000000;
+  client_body_temp_path $tmp/nginx/client_body;
+  proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi;
+  uwsgi_temp_path $tmp/nginx/uwsgi;
+  scgi_temp_path $tmp/nginx/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    location / { return 200 "Hello World!\n"; }
+  }
+}
+EOF
+}
+
+for s in "${servers[@]}"; do
+  free_port
+  port_of[$s]=$REPLY
+  case "$s" in
+    hello) cmd_of[$s]="${server_pin[*]} $hello --host 127.0.0.1 --port ${port_of[$s]}" ;;
+    node) cmd_of[$s]="${server_pin[*]} node $tmp/node-hello.js ${port_of[$s]}" ;;
+    nginx)
+      write_nginx_conf "${port_of[$s]}"
+      cmd_of[$s]="${server_pin[*]} nginx -e $tmp/nginx/error.log -p $tmp/nginx -c $tmp/nginx/nginx.conf"
+      ;;
+  esac
+done
+# For display; run_one runs the same command.
+wrk_cmd() { echo "${client_pin[*]} wrk -t$threads -c$connections -d$1 --latency http://127.0.0.1:$2/"; }
+
+echo "# commands"
+for s in "${servers[@]}"; do echo "$s: ${cmd_of[$s]}"; done
+echo "load: $(wrk_cmd "$duration" '<port>')"
+for s in "${servers[@]}"; do
+  [ "$s" = nginx ] && { echo "nginx.conf:"; sed 's/^/    /' "$tmp/nginx/nginx.conf"; }
+done
+echo
+
+start_server() {
+  local s=$1
+  # shellcheck disable=SC2086  # the command line is split on purpose
+  ${cmd_of[$s]} >"$tmp/$s.out" 2>&1 &
+  pid_of[$s]=$!
+  local deadline=$((SECONDS + 10)) body
+  while :; do
+    body=$(curl -s --max-time 1 "http://127.0.0.1:${port_of[$s]}/" 2>/dev/null || true)
+    [ "$body" = "Hello World!" ] && break  # $(...) drops the trailing newline
+    if ! kill -0 "${pid_of[$s]}" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+      echo "http.sh: $s did not come up; its output:" >&2
+      cat "$tmp/$s.out" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  local bytes
+  bytes=$(curl -s "http://127.0.0.1:${port_of[$s]}/" | wc -c)
+  [ "$bytes" = 13 ] || { echo "http.sh: $s answers $bytes bytes, not 13" >&2; exit 1; }
+}
+
+# utime+stime, in clock ticks, of `pid` and all its descendants (threads are included in each
+# process's own figures). Field 14 and 15 of /proc/<pid>/stat; the command name (field 2) may
+# hold spaces, so the fields are counted after its closing parenthesis.
+tree_ticks() {
+  local total=0 p stat rest
+  local -a todo=("$1") f
+  while [ ${#todo[@]} -gt 0 ]; do
+    p=${todo[0]}
+    todo=("${todo[@]:1}")
+    stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    rest=${stat##*) }
+    read -r -a f <<<"$rest"
+    total=$((total + f[11] + f[12]))
+    # shellcheck disable=SC2207
+    todo+=($(pgrep -P "$p" || true))
+  done
+  echo "$total"
+}
+
+# wrk's latency figures come as 850.00us, 1.23ms or 1.02s: normalise to milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000
+    printf "%.3f", n }'
+}
+
+declare -A rps_runs=() p99_runs=() cpu_runs=()
+run_one() {  # run_one <server> <duration> <counted: 1|0>
+  local s=$1 d=$2 counted=$3 before after out requests rps p99 errors cpu_us
+  before=$(tree_ticks "${pid_of[$s]}")
+  # In the background and waited for, so that ^C reaches the trap at once and wrk is stopped too.
+  "${client_pin[@]}" wrk -t"$threads" -c"$connections" -d"$d" --latency \
+    "http://127.0.0.1:${port_of[$s]}/" >"$tmp/wrk.out" 2>&1 &
+  wrk_pid=$!
+  wait "$wrk_pid" || { echo "http.sh: wrk failed against $s:" >&2; cat "$tmp/wrk.out" >&2; exit 1; }
+  wrk_pid=""
+  out=$(cat "$tmp/wrk.out")
+  after=$(tree_ticks "${pid_of[$s]}")
+  [ "$counted" = 1 ] || return 0
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  errors=$(awk '/Socket errors|Non-2xx/ {printf "%s; ", $0}' <<<"$out")
+  if [ -z "$requests" ] || [ "$requests" = 0 ]; then
+    echo "http.sh: wrk completed no request against $s:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$requests" \
+    'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+  rps_runs[$s]+="$rps "
+  p99_runs[$s]+="$p99 "
+  cpu_runs[$s]+="$cpu_us "
+  printf '%-6s %12s req/s  p99 %8s ms  %7s us CPU/request  (%s requests, %s ticks)%s\n' \
+    "$s" "$rps" "$p99" "$cpu_us" "$requests" $((after - before)) "${errors:+  $errors}"
+}
+
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {
+  if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+for s in "${servers[@]}"; do start_server "$s"; done
+if [ "$warmup" != 0 ]; then
+  for s in "${servers[@]}"; do run_one "$s" "$warmup" 0; done
+fi
+for r in $(seq "$rounds"); do
+  echo "# round $r"
+  for s in "${servers[@]}"; do run_one "$s" "$duration" 1; done
+done
+
+declare -A rps_med=() p99_med=() cpu_med=()
+for s in "${servers[@]}"; do
+  rps_med[$s]=$(median "${rps_runs[$s]}")
+  p99_med[$s]=$(median "${p99_runs[$s]}")
+  cpu_med[$s]=$(median "${cpu_runs[$s]}")
+done
+ratio() { [ -n "${2:-}" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
+
+echo
+echo "# medians of $rounds rounds; wrk -t$threads -c$connections -d$duration --latency;" \
+  "server on CPU 0, wrk on CPU 1; $(nproc) CPUs, $(uname -r)"
+printf '| %-6s | %10s | %8s | %12s | %14s | %14s | %13s | %13s |\n' \
+  server "req/s" "p99 ms" "CPU us/req" "req/s vs nginx" "CPU vs nginx" "req/s vs node" "CPU vs node"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------- ------------ ---------- -------------- \
+  ---------------- ---------------- --------------- ---------------
+for s in "${servers[@]}"; do
+  printf '| %-6s | %10.0f | %8s | %12s | %14s | %14s | %13s | %13s |\n' "$s" "${rps_med[$s]}" \
+    "${p99_med[$s]}" "${cpu_med[$s]}" \
+    "$(ratio "${rps_med[$s]}" "${rps_med[nginx]:-}")" "$(ratio "${cpu_med[$s]}" "${cpu_med[nginx]:-}")" \
+    "$(ratio "${rps_med[$s]}" "${rps_med[node]:-}")" "$(ratio "${cpu_med[$s]}" "${cpu_med[node]:-}")"
+done

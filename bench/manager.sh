@@ -1,0 +1,531 @@
+#!/usr/bin/env bash
+# bench/manager.sh: herd, the process manager, side by side with PM2 in one run.
+#
+# Usage:
+#   BUILD=build bench/manager.sh [--rounds N] [--kills N] [--runs N] [--budget SECONDS]
+#                                [--only hello,node,pm2]
+#
+#   BUILD      the CMake build dir holding bin/herd (and bin/hello); default build (relative to
+#              the repository root unless absolute)
+#   PM2        a pm2 executable to use; default `pm2` from PATH, else PM2 is installed with npm
+#              into the temp dir (npm install --prefix "$tmp/pm2" pm2@latest)
+#   --rounds   interleaved rounds (herd[hello] herd[node] pm2, herd[hello] herd[node] pm2, ...);
+#              default 3. Rounds are dropped (and the table says so) when the next would not fit
+#              in the time budget.
+#   --kills    kill -9 recoveries measured per round and manager; default 2
+#   --runs     hyperfine --runs for ls/jlist; default 20 (with --warmup 3)
+#   --budget   the whole script's wall-clock bound, in seconds; default 285
+#   --only     a comma-separated subset of the managers: hello (herd running build/bin/hello),
+#              node (herd running bench/node/hello.js), pm2
+#
+# What is measured, per round and manager, each in a fresh home (HERD_HOME / PM2_HOME under a
+# temp dir) with a fresh daemon:
+#   daemon start   wall time of the first command (`herd ping` / `pm2 ping`), which starts it
+#   RSS idle       VmRSS of the daemon (/proc/<pid>/status; pid from $HERD_HOME/herd.pid or
+#                  $PM2_HOME/pm2.pid) 1 s after it started, no app
+#   start -i 4     the start command runs in the background while `jlist` is polled (10 ms
+#                  between polls) until 4 instances are "online": the time from launching the
+#                  command to the end of the first poll that saw 4 online; also the wall time of
+#                  the start command itself (herd's `start` waits for the instances to settle)
+#   RSS 4 apps     VmRSS of the daemon 1 s after all 4 instances were online
+#   ls, jlist      hyperfine -N --warmup 3 --runs 20 (median), 4 instances running
+#   kill -9        one instance (pm_id 0, then 1, ...; each up for > 1.5 s, past min_uptime) is
+#                  killed with SIGKILL; then HTTP/1.1 requests (bash /dev/tcp, no process spawned)
+#                  go to the port back to back until one is answered by a pid that is none of
+#                  the 4 pids from before the kill (the x-pid header of bench/node/hello.js):
+#                  "kill -9 -> new pid serving". jlist must then show that pid for the slot.
+#                  build/bin/hello sends no pid, so for it: jlist is polled until the slot shows
+#                  a new pid, online, then one request must succeed ("kill -9 -> jlist online").
+#                  That second figure is measured for every manager (for PM2 it includes its
+#                  ~200 ms jlist).
+# Servers: herd runs build/bin/hello in cluster mode
+#   herd start build/bin/hello -i 4 --listen 127.0.0.1:PORT -- --host 127.0.0.1 --port PORT
+# (hello adopts the inherited socket for that address and sends READY=1), and the Node hello
+#   herd start bench/node/hello.js -i 4 --listen 127.0.0.1:PORT --wait-ready
+# (it listens on the inherited fd 3 and calls process.send('ready'); without --wait-ready herd
+# calls a program that sends no readiness "online" after min_uptime, 1 s). PM2 runs the same
+# Node hello in its cluster mode:   pm2 start bench/node/hello.js -i 4 -- PORT
+# Every figure in the table is the median over the rounds (over rounds x kills for kill -9).
+# The exact commands are printed before the first round. Every port is on 127.0.0.1. Both
+# daemons (and any instance left) are stopped on exit, also on ^C, an error or the time budget,
+# and the temp dir is removed.
+set -euo pipefail
+
+script_start=${EPOCHREALTIME/./}
+root="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="${BUILD:-build}"
+[[ "$BUILD" == /* ]] || BUILD="$root/$BUILD"
+rounds=3
+kills=2
+runs=20
+budget=285
+only="hello,node,pm2"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --kills) kills="$2"; shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
+    --budget) budget="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "manager.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+herd="$BUILD/bin/herd"
+hello_bin="$BUILD/bin/hello"
+hello_js="$root/bench/node/hello.js"
+
+need() { command -v "$1" >/dev/null || { echo "manager.sh: '$1' not found ($2)" >&2; exit 1; }; }
+need node "node 20 is needed for PM2 and the Node hello"
+need jq "apt-get install jq"
+have_hyperfine=0
+command -v hyperfine >/dev/null && have_hyperfine=1
+[ -f "$hello_js" ] || { echo "manager.sh: $hello_js missing" >&2; exit 1; }
+
+variants=()
+IFS=',' read -r -a wanted <<<"$only"
+for v in "${wanted[@]}"; do
+  case "$v" in
+    hello)
+      if [ -x "$hello_bin" ]; then variants+=(hello)
+      else echo "manager.sh: $hello_bin not built; herd runs only the Node hello" >&2; fi ;;
+    node|pm2) variants+=("$v") ;;
+    *) echo "manager.sh: unknown manager '$v' (hello, node, pm2)" >&2; exit 2 ;;
+  esac
+done
+[ ${#variants[@]} -gt 0 ] || { echo "manager.sh: nothing to run" >&2; exit 2; }
+want_pm2=0
+want_herd=0
+for v in "${variants[@]}"; do if [ "$v" = pm2 ]; then want_pm2=1; else want_herd=1; fi; done
+if [ "$want_herd" = 1 ] && [ ! -x "$herd" ]; then
+  echo "manager.sh: $herd missing; build it: cmake -S $root -B $BUILD -G Ninja && ninja -C $BUILD herd_cli hello" >&2
+  exit 1
+fi
+
+# --- temp dir, cleanup, time budget ---------------------------------------------------------
+tmp="$(mktemp -d /tmp/herd-bench-mgr.XXXXXX)"
+mkdir -p "$tmp/samples" "$tmp/logs"
+pm2=""
+herd_homes=()   # every HERD_HOME this run used
+pm2_homes=()    # every PM2_HOME this run used
+watchdog=""
+sleep_fd=""
+
+pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+pid_in() { local f="$1"; [ -f "$f" ] && tr -dc '0-9' <"$f" || true; }
+
+# Waits up to $2 tenths of a second for pid $1 to exit.
+wait_gone() {
+  local p="$1" n="${2:-50}"
+  while [ "$n" -gt 0 ] && pid_alive "$p"; do sleep 0.1; n=$((n - 1)); done
+  ! pid_alive "$p"
+}
+
+# Kills every process recorded in $tmp/app-pids that still runs one of our hellos.
+kill_leftover_apps() {
+  local p
+  [ -f "$tmp/app-pids" ] || return 0
+  for p in $(sort -u "$tmp/app-pids"); do
+    if pid_alive "$p" && grep -qa -e hello /proc/"$p"/cmdline 2>/dev/null; then
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+  done
+}
+
+stop_herd() {  # $1: HERD_HOME
+  local h="$1" p
+  p="$(pid_in "$h/herd.pid")"
+  if pid_alive "$p"; then
+    HERD_HOME="$h" timeout 10 "$herd" kill >>"$tmp/logs/teardown.log" 2>&1 || true
+    wait_gone "$p" 50 || kill -KILL "$p" 2>/dev/null || true
+  fi
+}
+
+stop_pm2() {  # $1: PM2_HOME
+  local h="$1" p
+  p="$(pid_in "$h/pm2.pid")"
+  # `pm2 kill` with no daemon would start one first; only ask a running daemon.
+  if pid_alive "$p"; then
+    PM2_HOME="$h" timeout 20 "$pm2" kill >>"$tmp/logs/teardown.log" 2>&1 || true
+    wait_gone "$p" 50 || kill -KILL "$p" 2>/dev/null || true
+  fi
+}
+
+cleanup() {
+  local rc=$? h
+  trap - EXIT INT TERM
+  if [ -n "$watchdog" ]; then kill -TERM "$watchdog" 2>/dev/null || true; wait "$watchdog" 2>/dev/null || true; fi
+  for h in "${herd_homes[@]}"; do stop_herd "$h"; done
+  if [ -n "$pm2" ]; then for h in "${pm2_homes[@]}"; do stop_pm2 "$h"; done; fi
+  kill_leftover_apps
+  if [ -n "$sleep_fd" ]; then exec {sleep_fd}>&- || true; fi
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The whole run is bounded: past the budget the script is stopped (and cleans up).
+main_pid=$$
+(
+  sleep "$budget" & s=$!
+  trap 'kill $s 2>/dev/null; exit 0' TERM
+  wait "$s"
+  echo "manager.sh: time budget of ${budget}s exceeded; stopping" >&2
+  kill -TERM "$main_pid"
+) &
+watchdog=$!
+
+# A sleep without a process: read with a timeout on a pipe nobody writes to.
+mkfifo "$tmp/never"
+exec {sleep_fd}<>"$tmp/never"
+nap() { read -r -t "$1" -u "$sleep_fd" _ || true; }
+
+now_us() { NOW=${EPOCHREALTIME/./}; }   # sets NOW (microseconds), no subshell
+elapsed_s() { now_us; echo $(( (NOW - script_start) / 1000000 )); }
+ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
+
+free_port() {
+  if command -v python3 >/dev/null; then
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  else
+    local p
+    while :; do
+      p=$((20000 + RANDOM % 20000))
+      { exec {fd}<>/dev/tcp/127.0.0.1/$p; } 2>/dev/null || { echo "$p"; return; }
+      exec {fd}>&-
+    done
+  fi
+}
+
+# One HTTP/1.1 request to 127.0.0.1:$1 (Connection: close) from bash itself. Returns 0 on a
+# 200 answer; sets XPID to the x-pid header ("" when absent).
+http_get() {
+  local port="$1" fd line ok=1
+  XPID=""
+  { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
+  printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&"$fd" 2>/dev/null || { exec {fd}>&-; return 1; }
+  while IFS= read -r -t 1 -u "$fd" line; do
+    line="${line%$'\r'}"
+    [ -z "$line" ] && break
+    case "${line,,}" in
+      "http/1."?" 200"*) ok=0 ;;
+      x-pid:*) XPID="${line#*:}"; XPID="${XPID// /}" ;;
+    esac
+  done
+  exec {fd}>&-
+  return "$ok"
+}
+
+add_sample() { echo "$3" >>"$tmp/samples/$1.$2"; }   # variant metric value
+median() {
+  local f="$tmp/samples/$1.$2"
+  [ -s "$f" ] || { echo nan; return; }
+  sort -g "$f" | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+count() { local f="$tmp/samples/$1.$2"; [ -s "$f" ] && wc -l <"$f" | tr -d ' ' || echo 0; }
+
+# --- PM2 ------------------------------------------------------------------------------------
+if [ "$want_pm2" = 1 ]; then
+  if [ -n "${PM2:-}" ]; then
+    pm2="$PM2"
+  elif command -v pm2 >/dev/null; then
+    pm2="$(command -v pm2)"
+  else
+    echo "# PM2 is not on PATH; installing it:"
+    echo "  npm install --prefix $tmp/pm2 pm2@latest"
+    timeout 150 npm install --prefix "$tmp/pm2" --no-audit --no-fund --loglevel=error pm2@latest \
+      >"$tmp/logs/npm.log" 2>&1 || { cat "$tmp/logs/npm.log" >&2; echo "manager.sh: npm install pm2 failed" >&2; exit 1; }
+    pm2="$tmp/pm2/node_modules/.bin/pm2"
+  fi
+  [ -x "$pm2" ] || { echo "manager.sh: pm2 at '$pm2' is not executable" >&2; exit 1; }
+fi
+
+# --- one manager, one round -----------------------------------------------------------------
+# Per variant: the CLI, how its home is named, and the start command for a port.
+cli() {  # variant args...: runs the manager's CLI in the current home
+  case "$1" in
+    pm2) shift; PM2_HOME="$home" timeout 30 "$pm2" "$@" ;;
+    *) shift; HERD_HOME="$home" timeout 10 "$herd" "$@" ;;
+  esac
+}
+start_args() {  # variant port: sets START_ARGS
+  case "$1" in
+    hello) START_ARGS=(start "$hello_bin" -i 4 --listen "127.0.0.1:$2" -- --host 127.0.0.1 --port "$2") ;;
+    node) START_ARGS=(start "$hello_js" -i 4 --listen "127.0.0.1:$2" --wait-ready) ;;
+    pm2) START_ARGS=(start "$hello_js" -i 4 -- "$2") ;;
+  esac
+}
+home_var() { [ "$1" = pm2 ] && echo PM2_HOME || echo HERD_HOME; }
+exe_of() { [ "$1" = pm2 ] && echo "$pm2" || echo "$herd"; }
+pidfile_of() { [ "$1" = pm2 ] && echo "$home/pm2.pid" || echo "$home/herd.pid"; }
+
+# jlist as "pm_id pid status" lines, sorted by pm_id; empty on any failure.
+jlist_rows() {
+  cli "$1" jlist 2>/dev/null | jq -r '.[] | "\(.pm_id) \(.pid) \(.pm2_env.status)"' 2>/dev/null | sort -n || true
+}
+# Both jlists are compact JSON with one "status" per process (pm2_env.status): counting the
+# string keeps a jq process out of the 10 ms poll loop.
+online_count() {
+  local out rest
+  out="$(cli "$1" jlist 2>/dev/null)" || out=""
+  rest="${out//\"status\":\"online\"/}"
+  echo $(( (${#out} - ${#rest}) / 17 ))
+}
+record_app_pids() { jlist_rows "$1" | awk '{ print $2 }' >>"$tmp/app-pids"; }
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo nan; }
+
+# ls/jlist latency, median in ms, into the samples.
+latency() {  # variant verb round
+  local v="$1" verb="$2" r="$3" exe json med
+  exe="$(exe_of "$v")"
+  json="$tmp/logs/hf-$v-$verb-$r.json"
+  if [ "$have_hyperfine" = 1 ]; then
+    env "$(home_var "$v")=$home" timeout 120 hyperfine -N --warmup 3 --runs "$runs" \
+      --export-json "$json" "$exe $verb" >>"$tmp/logs/hyperfine.log" 2>&1
+    med="$(jq '.results[0].median * 1000' "$json")"
+  else
+    local i t0 f="$tmp/logs/rep-$v-$verb-$r"
+    : >"$f"
+    for i in 1 2 3; do cli "$v" "$verb" >/dev/null 2>&1; done
+    for ((i = 0; i < runs; i++)); do
+      now_us; t0=$NOW
+      cli "$v" "$verb" >/dev/null 2>&1
+      now_us; echo $((NOW - t0)) >>"$f"
+    done
+    med="$(sort -n "$f" | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) / 1000 }')"
+  fi
+  add_sample "$v" "$verb" "$med"
+  printf '  %-6s %-5s median %8.2f ms\n' "$v" "$verb" "$med"
+}
+
+# Waits (10 ms between polls, at most $2 s) until jlist shows 4 online; sets T_ONLINE (us).
+wait_online4() {
+  local v="$1" limit="$2" t0 n
+  now_us; t0=$NOW
+  while :; do
+    n="$(online_count "$v")"
+    now_us
+    if [ "$n" = 4 ]; then T_ONLINE=$NOW; return 0; fi
+    if [ $((NOW - t0)) -gt $((limit * 1000000)) ]; then return 1; fi
+    nap 0.01
+  done
+}
+
+# One kill -9 and the recovery; samples recovery_serve (node variants) and recovery_jlist.
+recover_once() {  # variant port slot
+  local v="$1" port="$2" slot="$3" rows victim old t0 t_serve="" t_jlist="" new_serve="" new_slot="" row limit
+  rows="$(jlist_rows "$v")"
+  victim="$(awk -v s="$slot" '$1 == s { print $2 }' <<<"$rows")"
+  old=" $(awk '{ printf "%s ", $2 }' <<<"$rows")"
+  if [ -z "$victim" ] || [ "$victim" = 0 ]; then echo "  $v: no pid for slot $slot in jlist" >&2; return 1; fi
+  now_us; t0=$NOW
+  limit=$((t0 + 10000000))
+  kill -KILL "$victim"
+  if [ "$v" != hello ]; then
+    # Requests back to back until one is answered by a pid that did not exist before.
+    while :; do
+      if http_get "$port" && [ -n "$XPID" ] && [[ "$old" != *" $XPID "* ]]; then
+        now_us; t_serve=$NOW; new_serve="$XPID"; break
+      fi
+      now_us; [ "$NOW" -lt "$limit" ] || { echo "  $v: no new pid served within 10 s" >&2; return 1; }
+    done
+  fi
+  # jlist: the slot has a pid that is not the victim's, online; then one request succeeds.
+  while :; do
+    row="$(jlist_rows "$v" | awk -v s="$slot" '$1 == s')"
+    set -- $row
+    if [ $# -ge 3 ] && [ "$2" != "$victim" ] && [ "$2" != 0 ] && [ "$3" = online ] && http_get "$port"; then
+      now_us; t_jlist=$NOW; new_slot="$2"; break
+    fi
+    now_us; [ "$NOW" -lt "$limit" ] || { echo "  $v: slot $slot not back online within 10 s" >&2; return 1; }
+    nap 0.01
+  done
+  echo "$new_slot" >>"$tmp/app-pids"
+  if [ -n "$new_serve" ] && [ "$new_serve" != "$new_slot" ]; then
+    echo "  $v: the new pid serving ($new_serve) is not the slot's new pid in jlist ($new_slot)" >&2
+    return 1
+  fi
+  add_sample "$v" recovery_jlist "$(ms $((t_jlist - t0)))"
+  if [ -n "$t_serve" ]; then
+    add_sample "$v" recovery_serve "$(ms $((t_serve - t0)))"
+    printf '  %-6s kill -9 pid %s (slot %s) -> new pid %s serving %7.1f ms, jlist online %7.1f ms\n' \
+      "$v" "$victim" "$slot" "$new_serve" "$(ms $((t_serve - t0)))" "$(ms $((t_jlist - t0)))"
+  else
+    printf '  %-6s kill -9 pid %s (slot %s) -> jlist shows new pid %s online + request ok %7.1f ms\n' \
+      "$v" "$victim" "$slot" "$new_slot" "$(ms $((t_jlist - t0)))"
+  fi
+}
+
+run_round() {  # variant round
+  local v="$1" r="$2" port pidfile dpid t0 t1 startpid k n rc
+  home="$tmp/$v-$r"
+  mkdir -p "$home"
+  if [ "$v" = pm2 ]; then pm2_homes+=("$home"); else herd_homes+=("$home"); fi
+  pidfile="$(pidfile_of "$v")"
+  port="$(free_port)"
+  echo "round $r, $v ($(home_var "$v")=$home, port $port)"
+
+  # The daemon, started by the first command.
+  now_us; t0=$NOW
+  cli "$v" ping >>"$tmp/logs/$v-$r.log" 2>&1
+  now_us; t1=$NOW
+  add_sample "$v" daemon_start "$(ms $((t1 - t0)))"
+  dpid="$(pid_in "$pidfile")"
+  pid_alive "$dpid" || { echo "manager.sh: $v daemon did not start (no live pid in $pidfile)" >&2; exit 1; }
+  nap 1
+  add_sample "$v" rss_idle "$(rss_kb "$dpid")"
+  printf '  %-6s daemon pid %s started in %.1f ms; RSS idle %s kB\n' "$v" "$dpid" "$(ms $((t1 - t0)))" "$(rss_kb "$dpid")"
+
+  # start -i 4: the command in the background, jlist polled until 4 online.
+  rm -f "$tmp/start-end"
+  start_args "$v" "$port"
+  now_us; t0=$NOW
+  (
+    rc=0
+    cli "$v" "${START_ARGS[@]}" >>"$tmp/logs/$v-$r.log" 2>&1 || rc=$?
+    echo "${EPOCHREALTIME/./} $rc" >"$tmp/start-end"
+  ) &
+  startpid=$!
+  if ! wait_online4 "$v" 20; then
+    wait "$startpid" || true
+    echo "manager.sh: $v: 4 instances not online within 20 s; log:" >&2
+    cat "$tmp/logs/$v-$r.log" >&2
+    exit 1
+  fi
+  wait "$startpid" || true
+  n="$(cli "$v" jlist 2>/dev/null | jq '[.[] | select(.pm2_env.status == "online")] | length')"
+  [ "$n" = 4 ] || { echo "manager.sh: $v: the poll saw 4 online, jq counts $n" >&2; exit 1; }
+  read -r t1 rc <"$tmp/start-end"
+  [ "$rc" = 0 ] || { echo "manager.sh: $v start exited $rc" >&2; cat "$tmp/logs/$v-$r.log" >&2; exit 1; }
+  add_sample "$v" start_online "$(ms $((T_ONLINE - t0)))"
+  add_sample "$v" start_cmd "$(ms $((t1 - t0)))"
+  record_app_pids "$v"
+  printf '  %-6s start -i 4: 4 online after %.1f ms (jlist polled); the start command took %.1f ms\n' \
+    "$v" "$(ms $((T_ONLINE - t0)))" "$(ms $((t1 - t0)))"
+  http_get "$port" || { echo "manager.sh: $v: no answer on 127.0.0.1:$port" >&2; exit 1; }
+
+  nap 1
+  add_sample "$v" rss_apps "$(rss_kb "$dpid")"
+  printf '  %-6s RSS with 4 instances %s kB\n' "$v" "$(rss_kb "$dpid")"
+
+  latency "$v" ls "$r"
+  latency "$v" jlist "$r"
+
+  for ((k = 0; k < kills; k++)); do
+    nap 1.6   # every instance past min_uptime (1 s), so the restart is not a crash-loop one
+    recover_once "$v" "$port" "$k" || exit 1
+  done
+
+  if [ "$v" = pm2 ]; then stop_pm2 "$home"; else stop_herd "$home"; fi
+  kill_leftover_apps
+}
+
+# --- the commands ---------------------------------------------------------------------------
+echo "# bench/manager.sh: herd vs PM2, $(nproc) CPU, $(uname -r), node $(node --version)"
+echo "# herd: $herd"
+if [ "$want_pm2" = 1 ]; then
+  # (not `pm2 --version`: it starts a daemon)
+  pm2_version="$(node -p "require('$(dirname "$(readlink -f "$pm2")")/../package.json').version" 2>/dev/null || echo '?')"
+  echo "# pm2:  $pm2 (PM2 $pm2_version)"
+fi
+echo "# commands (PORT: a free port per round; each round has a fresh home and daemon):"
+for v in "${variants[@]}"; do
+  hv="$(home_var "$v")"; exe="$(exe_of "$v")"
+  echo "#  [$v] $hv=$tmp/$v-<round>"
+  pf="herd.pid"; [ "$v" = pm2 ] && pf="pm2.pid"
+  echo "#    $exe ping                      # starts the daemon; RSS: VmRSS in /proc/\$(cat \$$hv/$pf)/status"
+  start_args "$v" PORT
+  echo "#    $exe ${START_ARGS[*]}"
+  echo "#    $exe jlist                     # polled every 10 ms until 4 online"
+  if [ "$have_hyperfine" = 1 ]; then
+    echo "#    hyperfine -N --warmup 3 --runs $runs --export-json FILE '$exe ls'"
+    echo "#    hyperfine -N --warmup 3 --runs $runs --export-json FILE '$exe jlist'"
+  else
+    echo "#    $exe ls; $exe jlist            # 3 warm-ups + $runs timed runs each, median"
+  fi
+  echo "#    kill -9 <pid of pm_id K>; GET http://127.0.0.1:PORT/ back to back until a new x-pid; $exe jlist"
+  echo "#    $exe kill"
+done
+echo
+
+# --- the rounds -----------------------------------------------------------------------------
+done_rounds=0
+round_s=0
+for ((r = 1; r <= rounds; r++)); do
+  now_us; rs=$NOW
+  if [ "$r" -gt 1 ] && [ $(( (rs - script_start) / 1000000 + round_s + 10 )) -gt "$budget" ]; then
+    echo "# stopping after $done_rounds round(s): another (~${round_s}s) would pass the ${budget}s budget"
+    break
+  fi
+  for v in "${variants[@]}"; do run_round "$v" "$r"; done
+  done_rounds=$r
+  now_us; round_s=$(( (NOW - rs) / 1000000 + 1 ))
+done
+
+# --- the table ------------------------------------------------------------------------------
+herd_variants=()
+for v in "${variants[@]}"; do [ "$v" != pm2 ] && herd_variants+=("$v"); done
+
+echo
+echo "## herd vs PM2: medians over $done_rounds round(s) (kill -9: over $done_rounds x $kills)"
+echo
+fmt_val() {  # value unit
+  case "$1" in nan|"") echo "-" ;; *)
+    case "$2" in
+      ms) awk -v x="$1" 'BEGIN { printf (x < 10 ? "%.2f ms" : "%.0f ms"), x }' ;;
+      kB) awk -v x="$1" 'BEGIN { printf "%.1f MiB", x / 1024 }' ;;
+    esac ;;
+  esac
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "-"; else printf "%.1fx", a / b }'; }
+verdict() {  # kind herd pm2 goal
+  awk -v k="$1" -v h="$2" -v p="$3" -v g="$4" 'BEGIN {
+    if (g == "" ) { print ""; exit }
+    if (h == "nan" || (k == "ratio" && p == "nan")) { print "-"; exit }
+    if (k == "ratio") ok = (p / h >= g); else ok = (h <= g);
+    print ok ? "PASS" : "MISS" }'
+}
+printf '| %-38s | %-10s | %10s | %10s | %8s | %-12s | %-6s |\n' metric "herd runs" herd pm2 pm2/herd goal result
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..40})" "$(printf -- '-%.0s' {1..12})" \
+  "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..10})" \
+  "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..8})"
+row() {  # label metric unit goal-kind goal-value goal-text
+  local label="$1" metric="$2" unit="$3" kind="$4" goal="$5" text="$6" v h p hv
+  p="$( [ "$want_pm2" = 1 ] && median pm2 "$metric" || echo nan)"
+  for v in "${herd_variants[@]:-none}"; do
+    h="$(median "$v" "$metric")"
+    [ "$h" = nan ] && [ "$(count pm2 "$metric")" = 0 ] && continue
+    case "$v" in hello) hv="bin/hello" ;; node) hv="hello.js" ;; *) hv="-" ;; esac
+    local g=""
+    if [ "$kind" = ratio ]; then g="$goal"; elif [ "$kind" = max ]; then g="$goal"; fi
+    printf '| %-38s | %-10s | %10s | %10s | %8s | %-12s | %-6s |\n' "$label" "$hv" \
+      "$(fmt_val "$h" "$unit")" "$(fmt_val "$p" "$unit")" "$(ratio "$p" "$h")" "$text" \
+      "$(verdict "$kind" "$h" "$p" "$g")"
+  done
+}
+row "ls latency (4 instances)" ls ms ratio 40 ">= 40x faster"
+row "jlist latency (4 instances)" jlist ms none "" ""
+row "daemon start (first command)" daemon_start ms none "" ""
+row "daemon RSS, idle" rss_idle kB none "" ""
+row "daemon RSS, 4 instances" rss_apps kB max 5120 "<= 5 MiB"
+row "start -i 4 -> 4 online (jlist polled)" start_online ms ratio 20 ">= 20x faster"
+row "start -i 4: the start command's wall" start_cmd ms none "" ""
+row "kill -9 -> new pid serving" recovery_serve ms ratio 10 ">= 10x faster"
+row "kill -9 -> jlist new pid online + 200" recovery_jlist ms none "" ""
+echo
+echo "herd runs: the server herd supervises (bin/hello: $hello_bin; hello.js: $hello_js with --wait-ready);"
+echo "PM2 always runs hello.js in its cluster mode. Times: lower is better; pm2/herd > 1 means herd is faster."
+echo "bin/hello sends no pid, so its kill -9 recovery is only the jlist figure (checked against the goal"
+echo "below when the serving figure is missing)."
+# bin/hello: recovery goal on the jlist figure, since it cannot report the serving pid.
+if [ "$(count hello recovery_serve)" = 0 ] && [ "$(count hello recovery_jlist)" -gt 0 ] && [ "$want_pm2" = 1 ]; then
+  h="$(median hello recovery_jlist)"; p="$(median pm2 recovery_serve)"
+  printf 'bin/hello: kill -9 -> jlist new pid online + 200 = %s vs PM2 new pid serving %s: %s, goal >= 10x: %s\n' \
+    "$(fmt_val "$h" ms)" "$(fmt_val "$p" ms)" "$(ratio "$p" "$h")" "$(verdict ratio "$h" "$p" 10)"
+fi
+echo "total: $(elapsed_s) s"
