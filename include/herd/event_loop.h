@@ -179,9 +179,14 @@ class EventLoop {
   void drain_ticks_and_microtasks();
   void on_callback_exception(const char* what);
 
-  // I/O registration, called by IoWatcher.
-  Status poller_update(IoWatcher* w, std::uint32_t old_events, std::uint32_t new_events);
+  // I/O registration, called by IoWatcher. Adding and removing reach epoll at once (so errors
+  // are reported where they happen and a closed fd never lingers); a change of interest on a
+  // registered fd is applied just before the next epoll_wait, as libuv does, so turning
+  // write interest on and off within one iteration costs no system call.
+  Status poller_add(IoWatcher* w, std::uint32_t events);
+  void poller_modify_later(IoWatcher* w);
   void poller_forget(IoWatcher* w);
+  void apply_poller_changes();
 
   Fd epoll_;
   Fd wakeup_;  // eventfd: post() and Async::send() write to it from any thread
@@ -202,9 +207,13 @@ class EventLoop {
   std::deque<Callback> pending_;
   std::deque<Callback> ticks_;
   std::deque<Callback> microtasks_;
-  std::deque<Immediate> immediates_;
+  // Immediates queued for the next check phase, and the batch the check phase is running. Both
+  // are sorted by id (ids only grow), so clear_immediate() finds an entry by binary search.
+  std::vector<Immediate> immediates_;
+  std::vector<Immediate> running_immediates_;
+  std::size_t running_index_ = 0;   // the next entry of running_immediates_ to run
   ImmediateId next_immediate_id_ = 1;
-  std::size_t cleared_immediates_ = 0;  // cleared entries still in immediates_
+  std::size_t live_immediates_ = 0;  // queued or running, not yet run and not cleared
   bool draining_ = false;
   ExceptionHandler exception_handler_;
 
@@ -212,11 +221,13 @@ class EventLoop {
   // nulls its entries, so no callback runs for a dead watcher (libuv's invalidate_fd).
   std::vector<epoll_event> events_;
   int events_count_ = 0;
+  std::vector<IoWatcher*> poller_changes_;  // registered watchers whose interest changed
   std::uint64_t timer_counter_ = 0;  // start order, the tie-break for equal deadlines
 
   // Cross-thread queue (post) and the Async handles woken through the same eventfd.
   std::mutex posted_mutex_;
   std::vector<Callback> posted_;
+  std::vector<Callback> posted_batch_;  // reused by drain_posted, so draining does not allocate
   std::atomic<bool> wakeup_pending_{false};
   detail::List async_handles_;
   friend class Async;

@@ -68,6 +68,7 @@ EventLoop::~EventLoop() {
   // (a deferred callback can own a handle).
   pending_.clear();
   immediates_.clear();
+  running_immediates_.clear();
   ticks_.clear();
   microtasks_.clear();
   posted_.clear();
@@ -78,7 +79,7 @@ void EventLoop::update_time() { now_ms_ = monotonic_ms(); }
 
 bool EventLoop::alive() const {
   return active_handles_ > 0 || active_requests_ > 0 || !pending_.empty() ||
-         !closing_handles_.empty() || immediates_.size() > cleared_immediates_;
+         !closing_handles_.empty() || live_immediates_ > 0;
 }
 
 void EventLoop::stop() { stop_flag_ = true; }
@@ -100,7 +101,7 @@ bool EventLoop::run(RunMode mode) {
   }
   while (alive_now && !stop_flag_) {
     bool can_sleep =
-        pending_.empty() && idle_handles_.empty() && immediates_.size() == cleared_immediates_;
+        pending_.empty() && idle_handles_.empty() && live_immediates_ == 0;
     run_pending();
     run_phase_list<detail::kIdlePhase>(idle_handles_);
     run_phase_list<detail::kPreparePhase>(prepare_handles_);
@@ -128,7 +129,7 @@ int EventLoop::backend_timeout() const {
   if (stop_flag_) return 0;
   if (active_handles_ == 0 && active_requests_ == 0) return 0;
   if (!pending_.empty() || !idle_handles_.empty() || !closing_handles_.empty()) return 0;
-  if (immediates_.size() > cleared_immediates_) return 0;
+  if (live_immediates_ > 0) return 0;
   if (timers_->empty()) return -1;
   std::uint64_t deadline = timers_->top()->deadline_;
   if (deadline <= now_ms_) return 0;
@@ -189,17 +190,19 @@ void EventLoop::run_phase_list(detail::List& list) {
 }
 
 void EventLoop::run_immediates() {
-  // Immediates queued by these callbacks wait for the next iteration, as setImmediate does.
-  std::size_t n = immediates_.size();
-  for (std::size_t i = 0; i < n && !immediates_.empty(); ++i) {
-    Immediate im = std::move(immediates_.front());
-    immediates_.pop_front();
-    if (!im.cb) {
-      --cleared_immediates_;
-      continue;
-    }
-    invoke("immediate", im.cb);
+  // Immediates queued by these callbacks go to immediates_, the next iteration's batch, as
+  // setImmediate does. Each runs in place; no callback is moved more than once.
+  if (immediates_.empty()) return;
+  running_immediates_.swap(immediates_);
+  for (running_index_ = 0; running_index_ < running_immediates_.size(); ++running_index_) {
+    Callback& cb = running_immediates_[running_index_].cb;
+    if (!cb) continue;  // cleared
+    --live_immediates_;
+    invoke("immediate", cb);
+    cb = nullptr;
   }
+  running_immediates_.clear();  // keeps its capacity for the next iteration
+  running_index_ = 0;
 }
 
 void EventLoop::run_closing() {
@@ -217,6 +220,7 @@ void EventLoop::run_closing() {
 }
 
 void EventLoop::poll(int timeout_ms) {
+  if (!poller_changes_.empty()) apply_poller_changes();
   int n;
   do {
     n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
@@ -236,11 +240,14 @@ void EventLoop::poll(int timeout_ms) {
     }
     std::uint32_t ev = events_[static_cast<std::size_t>(i)].events;
     auto* w = static_cast<IoWatcher*>(ptr);
-    std::uint32_t got = ((ev & EPOLLIN) ? kReadable : 0u) | ((ev & EPOLLOUT) ? kWritable : 0u);
+    // An earlier callback of this batch may have narrowed the interest (not yet told to epoll).
+    std::uint32_t got =
+        (((ev & EPOLLIN) ? kReadable : 0u) | ((ev & EPOLLOUT) ? kWritable : 0u)) & w->events_;
     if (ev & (EPOLLERR | EPOLLHUP)) {
       // Let the owner find the error or EOF through the read or write it was waiting for.
       got |= w->events_ | ((ev & EPOLLHUP) ? kHangup : 0u) | ((ev & EPOLLERR) ? kIoError : 0u);
     }
+    if (got == 0) continue;
     dispatch(w, w->cb_, "io", got);
   }
   events_count_ = 0;
@@ -258,16 +265,37 @@ void EventLoop::poll(int timeout_ms) {
   }
 }
 
-Status EventLoop::poller_update(IoWatcher* w, std::uint32_t old_events, std::uint32_t new_events) {
+Status EventLoop::poller_add(IoWatcher* w, std::uint32_t events) {
   epoll_event e{};
-  e.events = to_epoll(new_events);
+  e.events = to_epoll(events);
   e.data.ptr = w;
-  int op = old_events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-  if (::epoll_ctl(epoll_.get(), op, w->fd(), &e) < 0) {
-    return fail_errno(
-        fmt::format("epoll_ctl {} fd {}", op == EPOLL_CTL_ADD ? "add" : "mod", w->fd()));
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, w->fd(), &e) < 0) {
+    return fail_errno(fmt::format("epoll_ctl add fd {}", w->fd()));
   }
   return {};
+}
+
+void EventLoop::poller_modify_later(IoWatcher* w) {
+  w->change_pending_ = true;
+  poller_changes_.push_back(w);
+}
+
+void EventLoop::apply_poller_changes() {
+  for (IoWatcher* w : poller_changes_) {
+    w->change_pending_ = false;
+    if (w->registered_ == 0 || w->events_ == w->registered_) continue;
+    epoll_event e{};
+    e.events = to_epoll(w->events_);
+    e.data.ptr = w;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, w->fd(), &e) < 0) {
+      // Only a descriptor closed behind the watcher's back gets here: say so, and stop asking.
+      log_error("epoll_ctl mod fd {}: {} (was it closed before its watcher stopped?)", w->fd(),
+                Error::from_errno("").message());
+      continue;
+    }
+    w->registered_ = w->events_;
+  }
+  poller_changes_.clear();
 }
 
 void EventLoop::poller_forget(IoWatcher* w) {
@@ -278,6 +306,10 @@ void EventLoop::poller_forget(IoWatcher* w) {
     if (events_[static_cast<std::size_t>(i)].data.ptr == w) {
       events_[static_cast<std::size_t>(i)].data.ptr = nullptr;
     }
+  }
+  if (w->change_pending_) {
+    w->change_pending_ = false;
+    poller_changes_.erase(std::find(poller_changes_.begin(), poller_changes_.end(), w));
   }
 }
 
@@ -294,18 +326,24 @@ void EventLoop::queue_microtask(Callback cb) {
 ImmediateId EventLoop::set_immediate(Callback cb) {
   check_thread("EventLoop::set_immediate called off the loop thread");
   ImmediateId id = next_immediate_id_++;
-  immediates_.push_back(Immediate{id, std::move(cb)});
+  immediates_.emplace_back(id, std::move(cb));
+  ++live_immediates_;
   return id;
 }
 
 bool EventLoop::clear_immediate(ImmediateId id) {
-  // Ids grow with every push and entries leave from the front, so the queue is sorted by id.
-  auto it = std::lower_bound(immediates_.begin(), immediates_.end(), id,
-                             [](const Immediate& im, ImmediateId v) { return im.id < v; });
-  if (it == immediates_.end() || it->id != id || !it->cb) return false;
-  it->cb = nullptr;
-  ++cleared_immediates_;
-  return true;
+  auto clear_in = [this, id](std::vector<Immediate>& v, std::size_t from) {
+    auto it = std::lower_bound(v.begin() + static_cast<std::ptrdiff_t>(from), v.end(), id,
+                               [](const Immediate& im, ImmediateId x) { return im.id < x; });
+    if (it == v.end() || it->id != id || !it->cb) return false;
+    it->cb = nullptr;
+    --live_immediates_;
+    return true;
+  };
+  // Not yet run in the batch being run (only entries after the running one), or queued.
+  std::size_t from = running_immediates_.empty() ? 0 : running_index_ + 1;
+  return (from < running_immediates_.size() && clear_in(running_immediates_, from)) ||
+         clear_in(immediates_, 0);
 }
 
 void EventLoop::defer(Callback cb) {
@@ -329,12 +367,12 @@ void EventLoop::wake() {
 }
 
 void EventLoop::drain_posted() {
-  std::vector<Callback> batch;
   {
     std::lock_guard<std::mutex> lock(posted_mutex_);
-    batch.swap(posted_);
+    posted_batch_.swap(posted_);
   }
-  for (Callback& cb : batch) invoke("posted", cb);
+  for (Callback& cb : posted_batch_) invoke("posted", cb);
+  posted_batch_.clear();
 }
 
 void EventLoop::run_asyncs() {

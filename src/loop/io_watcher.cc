@@ -14,17 +14,23 @@ Status IoWatcher::start(std::uint32_t events) {
     return {};
   }
   if (events == events_) return {};
-  if (Status s = loop().poller_update(this, events_, events); !s) return s;
+  if (registered_ == 0) {
+    if (Status s = loop().poller_add(this, events); !s) return s;
+    registered_ = events;
+  } else if (!change_pending_) {
+    loop().poller_modify_later(this);
+  }
   events_ = events;
   activate();
   return {};
 }
 
 void IoWatcher::stop() {
-  if (events_ != 0) {
+  if (registered_ != 0) {
     loop().poller_forget(this);
-    events_ = 0;
+    registered_ = 0;
   }
+  events_ = 0;
   deactivate();
 }
 

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
@@ -24,7 +25,9 @@ struct WorkItem {
   EventLoop* loop;
   std::move_only_function<void()> work;
   std::move_only_function<void(WorkStatus)> after_work;
-  State state = State::kQueued;  // guarded by the pool's mutex
+  // kQueued -> kRunning (a pool thread took it) or kQueued -> kCancelled (cancel won), decided
+  // by one compare-and-swap, so neither side needs the pool's lock for it.
+  std::atomic<State> state{State::kQueued};
 };
 
 }  // namespace detail
@@ -51,19 +54,21 @@ class Pool {
   std::size_t size() const { return size_; }
 
   void submit(std::shared_ptr<detail::WorkItem> item) {
+    bool wake;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       queue_.push_back(std::move(item));
+      // Only a sleeping thread needs a wake-up (a futex call); busy ones will look again.
+      wake = idle_ > 0;
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
   }
 
   bool cancel(const std::shared_ptr<detail::WorkItem>& item) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (item->state != detail::WorkItem::State::kQueued) return false;
-      // The item stays in the queue; the thread that dequeues it skips it. O(1) either way.
-      item->state = detail::WorkItem::State::kCancelled;
+    auto expected = detail::WorkItem::State::kQueued;
+    // The item stays in the queue; the thread that dequeues it skips it. O(1) either way.
+    if (!item->state.compare_exchange_strong(expected, detail::WorkItem::State::kCancelled)) {
+      return false;
     }
     // after_work runs in a later iteration, never from inside cancel() (as libuv does).
     item->loop->post([item] { complete(item, WorkStatus::kCancelled); });
@@ -84,11 +89,17 @@ class Pool {
       std::shared_ptr<detail::WorkItem> item;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        cv_.wait(lock, [this] { return !queue_.empty(); });
+        if (queue_.empty()) {
+          ++idle_;
+          cv_.wait(lock, [this] { return !queue_.empty(); });
+          --idle_;
+        }
         item = std::move(queue_.front());
         queue_.pop_front();
-        if (item->state == detail::WorkItem::State::kCancelled) continue;
-        item->state = detail::WorkItem::State::kRunning;
+      }
+      auto expected = detail::WorkItem::State::kQueued;
+      if (!item->state.compare_exchange_strong(expected, detail::WorkItem::State::kRunning)) {
+        continue;  // cancelled: its after_work was posted by cancel()
       }
       try {
         item->work();
@@ -97,10 +108,7 @@ class Pool {
       } catch (...) {
         fatal("uncaught exception of a non-standard type in thread-pool work");
       }
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        item->state = detail::WorkItem::State::kDone;
-      }
+      item->state.store(detail::WorkItem::State::kDone, std::memory_order_release);
       EventLoop* loop = item->loop;
       loop->post([item = std::move(item)] { complete(item, WorkStatus::kOk); });
     }
@@ -110,15 +118,16 @@ class Pool {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<detail::WorkItem>> queue_;
   std::size_t size_ = 0;
+  std::size_t idle_ = 0;  // threads waiting on cv_; guarded by mutex_
 };
 
 std::mutex g_pool_mutex;
-Pool* g_pool = nullptr;
+std::atomic<Pool*> g_pool{nullptr};
 
 void forget_pool_in_child() {
   // After fork() only the forking thread exists: the old pool's threads are gone and its
   // mutex may be held forever. The child starts a fresh pool on first use.
-  g_pool = nullptr;
+  g_pool.store(nullptr);
   new (&g_pool_mutex) std::mutex();
 }
 
@@ -130,16 +139,18 @@ std::size_t configured_size() {
 }
 
 Pool& pool() {
+  // The fast path takes no lock: the pool exists after the first call.
+  if (Pool* p = g_pool.load(std::memory_order_acquire); p != nullptr) return *p;
   std::lock_guard<std::mutex> lock(g_pool_mutex);
-  if (g_pool == nullptr) {
+  if (g_pool.load() == nullptr) {
     static bool atfork_registered = [] {
       pthread_atfork(nullptr, nullptr, forget_pool_in_child);
       return true;
     }();
     (void)atfork_registered;
-    g_pool = new Pool(configured_size());
+    g_pool.store(new Pool(configured_size()), std::memory_order_release);
   }
-  return *g_pool;
+  return *g_pool.load();
 }
 
 }  // namespace

@@ -122,6 +122,21 @@ TEST(PhaseHandle, ClearImmediate) {
   EXPECT_FALSE(loop.alive());
 }
 
+TEST(PhaseHandle, ClearImmediateFromAnEarlierImmediateOfTheSameBatch) {
+  EventLoop loop;
+  std::string log;
+  ImmediateId b = 0;
+  loop.set_immediate([&] {
+    log += "a ";
+    EXPECT_TRUE(loop.clear_immediate(b));
+    loop.set_immediate([&] { log += "c "; });
+  });
+  b = loop.set_immediate([&] { log += "b "; });
+  loop.run();
+  EXPECT_EQ(log, "a c ");
+  EXPECT_FALSE(loop.alive());
+}
+
 TEST(PhaseHandle, ClearedImmediateAloneDoesNotKeepLoopAlive) {
   EventLoop loop;
   bool ran = false;
