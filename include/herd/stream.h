@@ -73,6 +73,9 @@ class Stream : public Handle {
 
   // Queues `data`; false once the queue holds high-water-mark bytes or more (see above).
   bool write(std::string data, DoneCallback cb = {});
+  // Like write(), without the copy: `data` must stay valid and unchanged until `cb` runs (the
+  // contract of libuv's uv_write). For large buffers the caller owns anyway.
+  bool write_no_copy(std::string_view data, DoneCallback cb);
   bool write(std::string_view data, DoneCallback cb = {}) {
     return write(std::string(data), std::move(cb));
   }
@@ -97,7 +100,9 @@ class Stream : public Handle {
 
  private:
   struct PendingWrite {
-    std::string data;
+    std::string owned;  // the copy write() made; empty for write_no_copy()
+    const char* ptr = nullptr;
+    std::size_t size = 0;
     std::size_t offset = 0;
     DoneCallback cb;
   };
@@ -108,6 +113,7 @@ class Stream : public Handle {
   };
 
   void attach(Fd fd);
+  bool enqueue(std::string owned, std::string_view external, DoneCallback cb);
   void on_events(std::uint32_t events);
   // Each returns false when a callback destroyed the stream (then `this` is gone).
   bool finish_connect();

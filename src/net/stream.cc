@@ -196,6 +196,14 @@ bool Stream::handle_readable() {
 // --- writing -----------------------------------------------------------------------------------
 
 bool Stream::write(std::string data, DoneCallback cb) {
+  return enqueue(std::move(data), {}, std::move(cb));
+}
+
+bool Stream::write_no_copy(std::string_view data, DoneCallback cb) {
+  return enqueue({}, data, std::move(cb));
+}
+
+bool Stream::enqueue(std::string owned, std::string_view external, DoneCallback cb) {
   loop().check_thread("Stream::write called off the loop thread");
   if (is_closing()) {
     // on_close_requested() has run: queue behind the callbacks it failed, as a next tick too.
@@ -219,8 +227,14 @@ bool Stream::write(std::string data, DoneCallback cb) {
     complete(std::move(cb), fail(EPIPE, "write: after shutdown"));
     return false;
   }
-  queued_bytes_ += data.size();
-  writes_.push_back(PendingWrite{std::move(data), 0, std::move(cb)});
+  PendingWrite& w = writes_.emplace_back();
+  w.owned = std::move(owned);
+  // Pointed at once the write sits in the deque, which never moves its elements: a small
+  // string's inline buffer would move with the struct.
+  w.ptr = external.data() != nullptr ? external.data() : w.owned.data();
+  w.size = external.data() != nullptr ? external.size() : w.owned.size();
+  w.cb = std::move(cb);
+  queued_bytes_ += w.size;
   // Only the first write of an empty queue goes out at once; later ones wait for their turn
   // behind the bytes the socket did not take yet.
   if (writes_.size() == 1 && !connecting_) flush_writes();
@@ -235,7 +249,7 @@ bool Stream::write(std::string data, DoneCallback cb) {
 void Stream::flush_writes() {
   while (!writes_.empty() && fd_ && !connecting_ && !write_error_) {
     // Writes that are done (empty ones, or the remains of a partial write) complete first.
-    while (!writes_.empty() && writes_.front().offset == writes_.front().data.size()) {
+    while (!writes_.empty() && writes_.front().offset == writes_.front().size) {
       complete(std::move(writes_.front().cb), {});
       writes_.pop_front();
     }
@@ -244,9 +258,9 @@ void Stream::flush_writes() {
     std::size_t count = 0;
     std::size_t total = 0;
     for (auto it = writes_.begin(); it != writes_.end() && count < kMaxIov; ++it) {
-      std::size_t left = it->data.size() - it->offset;
+      std::size_t left = it->size - it->offset;
       if (left == 0) continue;
-      iov[count].iov_base = it->data.data() + it->offset;
+      iov[count].iov_base = const_cast<char*>(it->ptr) + it->offset;
       iov[count].iov_len = left;
       total += left;
       ++count;
@@ -270,10 +284,10 @@ void Stream::flush_writes() {
     queued_bytes_ -= sent;
     while (sent > 0) {
       PendingWrite& w = writes_.front();
-      std::size_t take = std::min(sent, w.data.size() - w.offset);
+      std::size_t take = std::min(sent, w.size - w.offset);
       w.offset += take;
       sent -= take;
-      if (w.offset == w.data.size()) {
+      if (w.offset == w.size) {
         complete(std::move(w.cb), {});
         writes_.pop_front();
       }
@@ -281,8 +295,7 @@ void Stream::flush_writes() {
     if (static_cast<std::size_t>(n) < total) break;  // the socket buffer is full
   }
   // Empty writes left at the front after the last byte went out.
-  while (!writes_.empty() && writes_.front().offset == writes_.front().data.size() &&
-         !write_error_) {
+  while (!writes_.empty() && writes_.front().offset == writes_.front().size && !write_error_) {
     complete(std::move(writes_.front().cb), {});
     writes_.pop_front();
   }
