@@ -7,9 +7,13 @@
 // Under herd's cluster mode (LISTEN_FDS set) it serves on the inherited socket, fd 3, instead of
 // binding; under PM2's cluster mode (or alone) it listens on 127.0.0.1:PORT (argv[2], else
 // $PORT, else 8080). Once listening it says so with process.send('ready') when it has an IPC
-// channel (herd --wait-ready, PM2 --wait-ready; a plain PM2 cluster worker ignores it).
+// channel (herd --wait-ready, PM2 --wait-ready; a plain PM2 cluster worker ignores it), and,
+// when BENCH_READY_FILE is set, appends "<pid> <epoch microseconds>" to that file: the moment
+// this process can be handed connections, on the same clock as bash's $EPOCHREALTIME.
 'use strict';
+const fs = require('fs');
 const http = require('http');
+const { performance } = require('perf_hooks');
 
 const server = http.createServer((req, res) => {
   res.setHeader('x-pid', String(process.pid));
@@ -18,6 +22,11 @@ const server = http.createServer((req, res) => {
 });
 
 const ready = () => {
+  const file = process.env.BENCH_READY_FILE;
+  if (file) {
+    const us = Math.round((performance.timeOrigin + performance.now()) * 1000);
+    fs.appendFileSync(file, `${process.pid} ${us}\n`);
+  }
   if (typeof process.send === 'function') process.send('ready');
 };
 
