@@ -48,8 +48,9 @@ class Request {
   // and calls the handler once the request is complete.
   const std::string& body() const { return body_; }
 
-  // Whether the connection stays open after this exchange (HTTP/1.1 unless "Connection: close";
-  // HTTP/1.0 only with "Connection: keep-alive").
+  // Whether the client asked to keep the connection open after this exchange (HTTP/1.1 unless
+  // "Connection: close"; HTTP/1.0 only with "Connection: keep-alive"; never after an Upgrade
+  // request). The server may still close it (max_requests_per_connection, a graceful close).
   bool keep_alive() const { return keep_alive_; }
 
  private:

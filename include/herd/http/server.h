@@ -99,6 +99,7 @@ class Server {
   // received is still answered) and gives each connection's last answer Connection: close, then
   // calls `done` from the loop (never from inside close()) once every connection is closed.
   // Sends STOPPING=1. Calling it again only adds `done`. listen() fails (EINVAL) afterwards.
+  // Destroying the server before the close completes drops `done` uncalled.
   void close(std::function<void()> done = {});
 
   const ServerMetrics& metrics() const;
