@@ -95,8 +95,9 @@ ControlServer::~ControlServer() {
 Status ControlServer::listen(const std::string& path) {
   auto addr = Address::parse("unix:" + path);
   if (!addr) return std::unexpected(addr.error());
-  // Created 0600 from the start: no moment where another user could connect.
-  mode_t old = ::umask(077);
+  // Created 0600 from the start: no moment where another user could connect. (bind() creates
+  // the socket file with 0777 & ~umask, so the umask must also take away the owner's x bit.)
+  mode_t old = ::umask(0177);
   Status s = listener_.listen(*addr, [this](Fd fd) { on_connection(std::move(fd)); });
   ::umask(old);
   if (!s) return s;

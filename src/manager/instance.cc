@@ -325,6 +325,9 @@ void Instance::on_exit(int wstatus) {
   ready_timer_.stop();
   ipc_watcher_.reset();
   ipc_.reset();
+  // No process, no usage: do not show the last sample of the dead one until the next tick.
+  cpu_percent_ = 0;
+  rss_bytes_ = 0;
 
   last_exit_code_ = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
   last_signal_ = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;

@@ -132,7 +132,7 @@ TEST(Spawn, SignalMaskIsResetInTheChild) {
   auto out = Fd::pipe();
   ASSERT_TRUE(out.has_value());
   SpawnOptions o;
-  o.argv = {"sh", "-c", "grep SigBlk /proc/$$/status"};
+  o.argv = {"sh", "-c", "exec grep SigBlk /proc/self/status"};
   o.env = {"PATH=/usr/bin:/bin"};
   o.stdout_fd = out->second.get();
   auto pid = spawn(o);
