@@ -1,0 +1,673 @@
+// Socket activation (LISTEN_FDS) and sd_notify, checked the way a real service manager would
+// drive them: the test binary re-runs itself with descriptors at 3, 4, ... and the variables set,
+// LISTEN_PID written in the child after fork (as systemd does), and compares with libsystemd.
+#include "herd/socket_activation.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "herd/address.h"
+#include "herd/event_loop.h"
+#include "herd/listener.h"
+#include "support/child_process.h"
+#include "support/wait.h"
+
+extern char** environ;
+
+namespace herd {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// A small spawner: run_self() cannot place descriptors at fixed numbers or write the child's own
+// pid into its environment, and both are the point here.
+
+enum class ListenPid { kNone, kChild };
+
+struct Outcome {
+  bool exited = false;
+  int exit_code = -1;
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+// Runs this binary as `role` with `args`, the current environment minus LISTEN_*, NOTIFY_SOCKET
+// and HERD_LOG_LEVEL plus `env`, and `fds[i]` at descriptor 3 + i (inheritable). With
+// ListenPid::kChild, LISTEN_PID is set to the child's pid between fork and exec.
+Outcome spawn_activated(const std::string& role, const std::vector<std::string>& env,
+                        const std::vector<int>& fds, ListenPid listen_pid,
+                        const std::vector<std::string>& args = {},
+                        std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  Outcome result;
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view v(*e);
+    if (v.starts_with("LISTEN_") || v.starts_with("NOTIFY_SOCKET=") ||
+        v.starts_with("HERD_TEST_ROLE=") || v.starts_with("HERD_LOG_LEVEL=")) {
+      continue;
+    }
+    env_store.emplace_back(v);
+  }
+  env_store.push_back("HERD_TEST_ROLE=" + role);
+  for (const auto& e : env) env_store.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  // Filled in by the child: it is the only one that knows its pid before exec.
+  char pid_entry[40] = "LISTEN_PID=";
+  if (listen_pid == ListenPid::kChild) envp.push_back(pid_entry);
+  envp.push_back(nullptr);
+
+  std::string exe = test::self_exe();
+  std::vector<std::string> argv_store{exe};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) < 0) return result;
+  if (::pipe2(err, O_CLOEXEC) < 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return result;
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // Only async-signal-safe calls from here on. Move every source above the targets first, so
+    // that placing one cannot overwrite another that happens to sit at 3, 4, ...
+    constexpr int kHigh = 200;
+    int out_w = ::fcntl(out[1], F_DUPFD_CLOEXEC, kHigh);
+    int err_w = ::fcntl(err[1], F_DUPFD_CLOEXEC, kHigh);
+    int high[16];
+    std::size_t n = fds.size() < 16 ? fds.size() : 16;
+    for (std::size_t i = 0; i < n; ++i) high[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, kHigh);
+    ::dup2(out_w, STDOUT_FILENO);
+    ::dup2(err_w, STDERR_FILENO);
+    for (std::size_t i = 0; i < n; ++i) ::dup2(high[i], 3 + static_cast<int>(i));  // no CLOEXEC
+    if (listen_pid == ListenPid::kChild) {
+      char digits[24];
+      int len = 0;
+      for (pid_t p = ::getpid(); p > 0; p /= 10) digits[len++] = static_cast<char>('0' + p % 10);
+      char* w = pid_entry + std::strlen("LISTEN_PID=");
+      while (len > 0) *w++ = digits[--len];
+      *w = '\0';
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(exe.c_str(), argv.data(), envp.data());
+    ::_exit(126);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  if (pid < 0) {
+    ::close(out[0]);
+    ::close(err[0]);
+    return result;
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_pipes = 2;
+  while (open_pipes > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      result.timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    int r = ::poll(p, 2, static_cast<int>(left.count()));
+    if (r <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (p[i].fd < 0 || p[i].revents == 0) continue;
+      char buf[4096];
+      ssize_t got = ::read(p[i].fd, buf, sizeof(buf));
+      if (got > 0) {
+        sinks[i]->append(buf, static_cast<std::size_t>(got));
+      } else if (got == 0 || errno != EINTR) {
+        p[i].fd = -1;  // poll ignores negative descriptors
+        --open_pipes;
+      }
+    }
+  }
+  ::close(out[0]);
+  ::close(err[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && !result.timed_out) {
+    result.exited = true;
+    result.exit_code = WEXITSTATUS(status);
+  }
+  return result;
+}
+
+bool cloexec(int fd) { return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0; }
+
+// A private directory for socket files, removed (one level deep) at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = "/tmp/herd-activation-XXXXXX";
+    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() {
+    for (const auto& f : files_) ::unlink(f.c_str());
+    if (!path_.empty()) ::rmdir(path_.c_str());
+  }
+  std::string file(const std::string& name) {
+    files_.push_back(path_ + "/" + name);
+    return files_.back();
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::vector<std::string> files_;
+};
+
+// A blocking listening socket bound to `text` ("127.0.0.1:0", "unix:/tmp/..."), as a service
+// manager would create it.
+Fd bound_listener(const std::string& text) {
+  auto address = Address::parse(text);
+  EXPECT_TRUE(address.has_value());
+  if (!address) return Fd();
+  Fd fd(::socket(address->family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  EXPECT_EQ(::bind(fd.get(), address->data(), address->size()), 0) << std::strerror(errno);
+  EXPECT_EQ(::listen(fd.get(), 16), 0) << std::strerror(errno);
+  return fd;
+}
+
+std::string local_of(const Fd& fd) {
+  auto a = Address::local_of(fd.get());
+  return a ? a->to_string() : "?";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child roles. Each prints one line per fact; the parent looks for exact lines.
+
+// argv[1..]: "name=<name>" or "addr=<address>" requests, tried in order. Prints the descriptors'
+// CLOEXEC state before and after the first look, every inherited socket, and each take's result.
+bool report_role = test::register_role("activation_report", [](int argc, char** argv) {
+  // Descriptor 3 always (it is passed in every case), and as many as LISTEN_FDS claims, up to 8.
+  long claimed = 1;
+  if (const char* n = std::getenv("LISTEN_FDS")) claimed = std::strtol(n, nullptr, 10);
+  int limit = 3 + static_cast<int>(std::clamp(claimed, 1L, 8L));
+  for (int fd = 3; fd < limit; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0) std::printf("before fd=%d cloexec=%d\n", fd, cloexec(fd));
+  }
+  const auto& sockets = inherited_sockets();
+  std::printf("count=%zu\n", sockets.size());
+  for (const auto& s : sockets) {
+    std::printf("socket fd=%d name=%s cloexec=%d\n", s.fd, s.name.c_str(), cloexec(s.fd));
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string request = argv[i];
+    std::optional<Fd> got;
+    if (request.starts_with("name=")) {
+      auto any = Address::parse("127.0.0.1:0");
+      got = take_inherited_socket(*any, request.substr(5));
+    } else if (request.starts_with("addr=")) {
+      auto address = Address::parse(request.substr(5));
+      if (!address) {
+        std::printf("bad request %s\n", request.c_str());
+        return 2;
+      }
+      got = take_inherited_socket(*address);
+    }
+    if (got) {
+      std::printf("take %s -> fd=%d local=%s\n", request.c_str(), got->get(),
+                  local_of(*got).c_str());
+      (void)got->release();  // the registry's copy of the number stays meaningful for the report
+    } else {
+      std::printf("take %s -> none\n", request.c_str());
+    }
+  }
+  std::fflush(stdout);
+  return 0;
+});
+
+// Adopts the socket for argv[1] into a Listener and serves the connection that the parent queued
+// before this process existed: the kernel keeps it waiting, none is refused.
+bool accept_role = test::register_role("activation_accept", [](int argc, char** argv) {
+  if (argc < 2) return 2;
+  auto address = Address::parse(argv[1]);
+  if (!address) return 2;
+  auto fd = take_inherited_socket(*address);
+  if (!fd) {
+    std::printf("no socket\n");
+    return 3;
+  }
+  EventLoop loop;
+  Listener listener(loop);
+  Fd connection;
+  auto adopted = listener.adopt(std::move(*fd), [&](Fd c) { connection = std::move(c); });
+  if (!adopted) {
+    std::printf("adopt failed: %s\n", adopted.error().message().c_str());
+    return 4;
+  }
+  bool ok = test::run_until(loop, [&] { return connection.valid(); });
+  if (ok) {
+    ssize_t n = ::send(connection.get(), "hi", 2, MSG_NOSIGNAL);
+    std::printf("accepted sent=%zd\n", n);
+  }
+  listener.close();
+  loop.run(RunMode::kNoWait);
+  std::fflush(stdout);
+  return ok ? 0 : 5;
+});
+
+// libsystemd's view of the same environment, for the cross-check. sd_listen_fds_with_names
+// marks the descriptors CLOEXEC too, so herd's answer is asked first.
+bool compare_role = test::register_role("activation_compare", [](int, char**) {
+  const auto& sockets = inherited_sockets();
+  std::string herd_names;
+  for (const auto& s : sockets) herd_names += s.name + ",";
+  std::printf("herd count=%zu names=%s\n", sockets.size(), herd_names.c_str());
+  int n = ::sd_listen_fds(0);
+  std::printf("libsystemd count=%d\n", n < 0 ? 0 : n);
+  std::fflush(stdout);
+  return 0;
+});
+
+// Sends argv[2] to NOTIFY_SOCKET with herd's sd_notify (argv[1] == "herd") or libsystemd's.
+bool notify_role = test::register_role("notify", [](int argc, char** argv) {
+  if (argc < 3) return 2;
+  std::string which = argv[1];
+  if (which == "herd") {
+    auto st = sd_notify(argv[2]);
+    std::printf("%s\n", st ? "ok" : st.error().message().c_str());
+    return st ? 0 : 1;
+  }
+  int r = ::sd_notify(0, argv[2]);
+  std::printf("libsystemd rc=%d\n", r);
+  return r > 0 ? 0 : 1;
+});
+
+bool has_line(const std::string& text, const std::string& line) {
+  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+// ---------------------------------------------------------------------------------------------
+// LISTEN_FDS
+
+TEST(SocketActivation, FindsSocketsByNameAndByAddress) {
+  TempDir dir;
+  std::string path = dir.file("admin.sock");
+  Fd web = bound_listener("127.0.0.1:0");
+  Fd admin = bound_listener("unix:" + path);
+  std::string web_addr = local_of(web);
+  auto r = spawn_activated("activation_report", {"LISTEN_FDS=2", "LISTEN_FDNAMES=web:admin"},
+                           {web.get(), admin.get()}, ListenPid::kChild,
+                           {"name=admin", "addr=" + web_addr});
+  ASSERT_TRUE(r.exited) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(has_line(r.out, "count=2")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "socket fd=3 name=web cloexec=1")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "socket fd=4 name=admin cloexec=1")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take name=admin -> fd=4 local=unix:" + path)) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take addr=" + web_addr + " -> fd=3 local=" + web_addr)) << r.out;
+}
+
+TEST(SocketActivation, MatchesAUnixSocketByPath) {
+  TempDir dir;
+  std::string path = dir.file("app.sock");
+  Fd s = bound_listener("unix:" + path);
+  auto r = spawn_activated("activation_report", {"LISTEN_FDS=1"}, {s.get()}, ListenPid::kChild,
+                           {"addr=unix:" + dir.path() + "/other.sock", "addr=unix:" + path});
+  ASSERT_TRUE(r.exited) << r.err;
+  EXPECT_TRUE(has_line(r.out, "socket fd=3 name= cloexec=1")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take addr=unix:" + dir.path() + "/other.sock -> none")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take addr=unix:" + path + " -> fd=3 local=unix:" + path)) << r.out;
+}
+
+TEST(SocketActivation, PortZeroMatchesAnyPortOnTheSameHostOnly) {
+  Fd s = bound_listener("127.0.0.1:0");
+  std::string bound = local_of(s);
+  auto r = spawn_activated("activation_report", {"LISTEN_FDS=1"}, {s.get()}, ListenPid::kChild,
+                           {"addr=0.0.0.0:0", "addr=[::1]:0", "addr=127.0.0.1:1",
+                            "addr=127.0.0.1:0", "addr=127.0.0.1:0"});
+  ASSERT_TRUE(r.exited) << r.err;
+  // Another host, another family, another port: no match.
+  EXPECT_TRUE(has_line(r.out, "take addr=0.0.0.0:0 -> none")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take addr=[::1]:0 -> none")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take addr=127.0.0.1:1 -> none")) << r.out;
+  // The wildcard port matches, and a socket is handed out only once.
+  EXPECT_NE(r.out.find("take addr=127.0.0.1:0 -> fd=3 local=" + bound + "\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("take addr=127.0.0.1:0 -> none"), std::string::npos) << r.out;
+}
+
+TEST(SocketActivation, NameGivenMatchesByNameOnly) {
+  Fd s = bound_listener("127.0.0.1:0");
+  auto r = spawn_activated("activation_report", {"LISTEN_FDS=1", "LISTEN_FDNAMES=web"}, {s.get()},
+                           ListenPid::kChild, {"name=admin", "name=web", "name=web"});
+  ASSERT_TRUE(r.exited) << r.err;
+  EXPECT_TRUE(has_line(r.out, "take name=admin -> none")) << r.out;
+  EXPECT_NE(r.out.find("take name=web -> fd=3"), std::string::npos) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take name=web -> none")) << r.out;  // taken at most once
+}
+
+TEST(SocketActivation, CloexecIsSetOnlyOnAdoption) {
+  Fd s = bound_listener("127.0.0.1:0");
+  auto r = spawn_activated("activation_report", {"LISTEN_FDS=1"}, {s.get()}, ListenPid::kChild);
+  ASSERT_TRUE(r.exited) << r.err;
+  // The child got the socket inheritable, as a service manager passes it, and libherd marked it
+  // CLOEXEC so that it goes no further.
+  EXPECT_TRUE(has_line(r.out, "before fd=3 cloexec=0")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "socket fd=3 name= cloexec=1")) << r.out;
+}
+
+TEST(SocketActivation, ListenPidOfAnotherProcessIsIgnored) {
+  Fd s = bound_listener("127.0.0.1:0");
+  // The variables leaked from an activated parent (this test process) are not for the child.
+  auto r = spawn_activated(
+      "activation_report",
+      {"LISTEN_FDS=1", "LISTEN_PID=" + std::to_string(::getpid()), "HERD_LOG_LEVEL=debug"},
+      {s.get()}, ListenPid::kNone, {"addr=127.0.0.1:0"});
+  ASSERT_TRUE(r.exited) << r.err;
+  EXPECT_TRUE(has_line(r.out, "count=0")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take addr=127.0.0.1:0 -> none")) << r.out;
+  // Not ours, so not touched: the descriptor keeps its flags.
+  EXPECT_TRUE(has_line(r.out, "before fd=3 cloexec=0")) << r.out;
+  EXPECT_NE(r.err.find("is not this process"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("warn"), std::string::npos) << r.err;  // a debug line, not a warning
+}
+
+TEST(SocketActivation, NoVariablesMeansNoSocketsAndNoNoise) {
+  Fd s = bound_listener("127.0.0.1:0");
+  auto r = spawn_activated("activation_report", {}, {s.get()}, ListenPid::kNone);
+  ASSERT_TRUE(r.exited) << r.err;
+  EXPECT_TRUE(has_line(r.out, "count=0")) << r.out;
+  EXPECT_EQ(r.err, "");
+}
+
+struct MalformedCase {
+  const char* what;
+  std::vector<std::string> env;
+  ListenPid pid;
+  const char* log_mentions;
+};
+
+TEST(SocketActivation, MalformedValuesAreIgnoredWithALogLine) {
+  const MalformedCase cases[] = {
+      {"letters", {"LISTEN_FDS=abc"}, ListenPid::kChild, "LISTEN_FDS=abc"},
+      {"negative", {"LISTEN_FDS=-1"}, ListenPid::kChild, "LISTEN_FDS=-1"},
+      {"zero", {"LISTEN_FDS=0"}, ListenPid::kChild, "LISTEN_FDS=0"},
+      {"trailing text", {"LISTEN_FDS=1x"}, ListenPid::kChild, "LISTEN_FDS=1x"},
+      {"leading space", {"LISTEN_FDS= 1"}, ListenPid::kChild, "LISTEN_FDS= 1"},
+      {"empty", {"LISTEN_FDS="}, ListenPid::kChild, "LISTEN_FDS="},
+      {"overflow", {"LISTEN_FDS=99999999999"}, ListenPid::kChild, "LISTEN_FDS=99999999999"},
+      {"beyond the descriptors", {"LISTEN_FDS=2"}, ListenPid::kChild, "descriptor 4 is not open"},
+      {"pid not a number",
+       {"LISTEN_FDS=1", "LISTEN_PID=12ab"},
+       ListenPid::kNone,
+       "LISTEN_PID=12ab"},
+      {"pid zero", {"LISTEN_FDS=1", "LISTEN_PID=0"}, ListenPid::kNone, "LISTEN_PID=0"},
+      {"fds without pid", {"LISTEN_FDS=1"}, ListenPid::kNone, "without LISTEN_PID"},
+      {"pid without fds", {}, ListenPid::kChild, "LISTEN_FDS is not"},
+  };
+  Fd s = bound_listener("127.0.0.1:0");
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto r = spawn_activated("activation_report", c.env, {s.get()}, c.pid, {"addr=127.0.0.1:0"});
+    ASSERT_TRUE(r.exited) << r.err;
+    EXPECT_TRUE(has_line(r.out, "count=0")) << r.out;
+    EXPECT_TRUE(has_line(r.out, "take addr=127.0.0.1:0 -> none")) << r.out;
+    EXPECT_TRUE(has_line(r.out, "before fd=3 cloexec=0")) << r.out;
+    EXPECT_NE(r.err.find("warn: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.log_mentions), std::string::npos) << r.err;
+    // Logged once, however often the sockets are asked for.
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
+  }
+}
+
+TEST(SocketActivation, NamesThatDoNotMatchTheCountAreDroppedWithALogLine) {
+  Fd a = bound_listener("127.0.0.1:0");
+  Fd b = bound_listener("127.0.0.1:0");
+  auto r = spawn_activated("activation_report", {"LISTEN_FDS=2", "LISTEN_FDNAMES=only-one"},
+                           {a.get(), b.get()}, ListenPid::kChild, {"name=only-one"});
+  ASSERT_TRUE(r.exited) << r.err;
+  EXPECT_TRUE(has_line(r.out, "socket fd=3 name= cloexec=1")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "socket fd=4 name= cloexec=1")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take name=only-one -> none")) << r.out;
+  EXPECT_NE(r.err.find("LISTEN_FDNAMES=only-one"), std::string::npos) << r.err;
+}
+
+TEST(SocketActivation, AdoptedSocketAcceptsTheConnectionQueuedBeforeTheProcessStarted) {
+  Fd s = bound_listener("127.0.0.1:0");
+  auto address = Address::local_of(s.get());
+  ASSERT_TRUE(address.has_value());
+  // Connect before the server exists: the handshake completes against the kernel's queue.
+  Fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_EQ(::connect(client.get(), address->data(), address->size()), 0) << std::strerror(errno);
+  auto r = spawn_activated("activation_accept", {"LISTEN_FDS=1"}, {s.get()}, ListenPid::kChild,
+                           {"127.0.0.1:0"});
+  ASSERT_TRUE(r.exited) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(has_line(r.out, "accepted sent=2")) << r.out;
+  char buf[8] = {};
+  EXPECT_EQ(::recv(client.get(), buf, sizeof(buf), 0), 2);
+  EXPECT_STREQ(buf, "hi");
+}
+
+TEST(SocketActivation, AgreesWithLibsystemdOnWhatWasPassed) {
+  struct Case {
+    const char* what;
+    std::vector<std::string> env;
+    ListenPid pid;
+  };
+  const Case cases[] = {
+      {"two named", {"LISTEN_FDS=2", "LISTEN_FDNAMES=a:b"}, ListenPid::kChild},
+      {"one unnamed", {"LISTEN_FDS=1"}, ListenPid::kChild},
+      {"another pid", {"LISTEN_FDS=2", "LISTEN_PID=1"}, ListenPid::kNone},
+      {"malformed count", {"LISTEN_FDS=two"}, ListenPid::kChild},
+      {"zero", {"LISTEN_FDS=0"}, ListenPid::kChild},
+      {"nothing", {}, ListenPid::kNone},
+  };
+  Fd a = bound_listener("127.0.0.1:0");
+  Fd b = bound_listener("127.0.0.1:0");
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto r = spawn_activated("activation_compare", c.env, {a.get(), b.get()}, c.pid);
+    ASSERT_TRUE(r.exited) << r.err;
+    auto herd_at = r.out.find("herd count=");
+    auto sd_at = r.out.find("libsystemd count=");
+    ASSERT_NE(herd_at, std::string::npos) << r.out;
+    ASSERT_NE(sd_at, std::string::npos) << r.out;
+    std::string herd_count =
+        r.out.substr(herd_at + 11, r.out.find(' ', herd_at + 11) - herd_at - 11);
+    std::string sd_count = r.out.substr(sd_at + 17, r.out.find('\n', sd_at) - sd_at - 17);
+    EXPECT_EQ(herd_count, sd_count) << r.out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// sd_notify
+
+// Sets an environment variable for one scope (this test process is single-threaded here).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// The receiving end of the notify protocol, as a service manager implements it: a datagram
+// socket; each datagram is one message of newline-separated KEY=VALUE assignments.
+class NotifyReceiver {
+ public:
+  // `where` is a path or "@name".
+  explicit NotifyReceiver(const std::string& where) : where_(where) {
+    auto address = Address::parse("unix:" + where);
+    EXPECT_TRUE(address.has_value()) << address.error().message();
+    fd_ = Fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    EXPECT_EQ(::bind(fd_.get(), address->data(), address->size()), 0) << std::strerror(errno);
+    if (where[0] == '/') path_ = where;
+  }
+  ~NotifyReceiver() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+
+  // The next datagram, or nullopt after `timeout`.
+  std::optional<std::string> receive(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return std::nullopt;
+    char buf[4096];
+    ssize_t n = ::recv(fd_.get(), buf, sizeof(buf), 0);
+    if (n < 0) return std::nullopt;
+    return std::string(buf, static_cast<std::size_t>(n));
+  }
+
+  static std::map<std::string, std::string> parse(const std::string& datagram) {
+    std::map<std::string, std::string> fields;
+    std::size_t start = 0;
+    while (start < datagram.size()) {
+      std::size_t end = datagram.find('\n', start);
+      if (end == std::string::npos) end = datagram.size();
+      std::string line = datagram.substr(start, end - start);
+      auto eq = line.find('=');
+      if (eq != std::string::npos) fields[line.substr(0, eq)] = line.substr(eq + 1);
+      start = end + 1;
+    }
+    return fields;
+  }
+
+  const std::string& where() const { return where_; }
+
+ private:
+  std::string where_;
+  std::string path_;
+  Fd fd_;
+};
+
+std::string abstract_name(const char* tag) {
+  return "@herd-test-" + std::string(tag) + "-" + std::to_string(::getpid());
+}
+
+TEST(SdNotify, UnsetNotifySocketIsANoOp) {
+  ::unsetenv("NOTIFY_SOCKET");
+  EXPECT_TRUE(sd_notify("READY=1").has_value());
+  ScopedEnv empty("NOTIFY_SOCKET", "");
+  EXPECT_TRUE(sd_notify("READY=1").has_value());
+}
+
+TEST(SdNotify, SendsToAPathSocket) {
+  TempDir dir;
+  NotifyReceiver receiver(dir.file("notify"));
+  ScopedEnv env("NOTIFY_SOCKET", receiver.where());
+  auto st = sd_notify("READY=1");
+  ASSERT_TRUE(st.has_value()) << st.error().message();
+  auto got = receiver.receive();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, "READY=1");
+  st = sd_notify("STOPPING=1\nSTATUS=closing 3 connections");
+  ASSERT_TRUE(st.has_value()) << st.error().message();
+  got = receiver.receive();
+  ASSERT_TRUE(got.has_value());
+  auto fields = NotifyReceiver::parse(*got);
+  EXPECT_EQ(fields["STOPPING"], "1");
+  EXPECT_EQ(fields["STATUS"], "closing 3 connections");
+}
+
+TEST(SdNotify, SendsToAnAbstractSocket) {
+  NotifyReceiver receiver(abstract_name("abstract"));
+  ScopedEnv env("NOTIFY_SOCKET", receiver.where());
+  auto st = sd_notify("READY=1");
+  ASSERT_TRUE(st.has_value()) << st.error().message();
+  auto got = receiver.receive();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, "READY=1");
+}
+
+TEST(SdNotify, ErrorsSayWhatWasBeingSentAndWhere) {
+  {
+    TempDir dir;
+    std::string nobody = dir.path() + "/nobody";
+    ScopedEnv env("NOTIFY_SOCKET", nobody);
+    auto st = sd_notify("READY=1");
+    ASSERT_FALSE(st.has_value());
+    EXPECT_EQ(st.error().code(), ENOENT);
+    EXPECT_NE(st.error().message().find("sd_notify READY=1 to NOTIFY_SOCKET=" + nobody),
+              std::string::npos)
+        << st.error().message();
+  }
+  {
+    ScopedEnv env("NOTIFY_SOCKET", "relative/notify");
+    auto st = sd_notify("READY=1");
+    ASSERT_FALSE(st.has_value());
+    EXPECT_EQ(st.error().code(), EAFNOSUPPORT);
+  }
+  {
+    ScopedEnv env("NOTIFY_SOCKET", "/" + std::string(200, 'x'));
+    auto st = sd_notify("READY=1");
+    ASSERT_FALSE(st.has_value());
+    EXPECT_EQ(st.error().code(), EINVAL);
+  }
+  {
+    ScopedEnv env("NOTIFY_SOCKET", "@");
+    EXPECT_FALSE(sd_notify("READY=1").has_value());
+  }
+}
+
+TEST(SdNotify, AgreesWithLibsystemdByteForByte) {
+  TempDir dir;
+  const std::string where[] = {dir.file("notify"), abstract_name("compare")};
+  const char* states[] = {"READY=1", "STOPPING=1", "READY=1\nSTATUS=listening on 127.0.0.1:8080",
+                          "MAINPID=42\nERRNO=0\nX_HERD=with = sign"};
+  for (const auto& w : where) {
+    NotifyReceiver receiver(w);
+    for (const char* state : states) {
+      SCOPED_TRACE(w + " " + state);
+      auto theirs = spawn_activated("notify", {"NOTIFY_SOCKET=" + w}, {}, ListenPid::kNone,
+                                    {"libsystemd", state});
+      ASSERT_TRUE(theirs.exited) << theirs.err;
+      ASSERT_EQ(theirs.exit_code, 0) << theirs.out << theirs.err;
+      auto from_libsystemd = receiver.receive();
+      auto ours =
+          spawn_activated("notify", {"NOTIFY_SOCKET=" + w}, {}, ListenPid::kNone, {"herd", state});
+      ASSERT_TRUE(ours.exited) << ours.err;
+      ASSERT_EQ(ours.exit_code, 0) << ours.out << ours.err;
+      auto from_herd = receiver.receive();
+      ASSERT_TRUE(from_libsystemd.has_value());
+      ASSERT_TRUE(from_herd.has_value());
+      EXPECT_EQ(*from_herd, *from_libsystemd);
+      EXPECT_EQ(NotifyReceiver::parse(*from_herd), NotifyReceiver::parse(*from_libsystemd));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace herd
