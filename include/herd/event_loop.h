@@ -211,7 +211,7 @@ class EventLoop {
   // are sorted by id (ids only grow), so clear_immediate() finds an entry by binary search.
   std::vector<Immediate> immediates_;
   std::vector<Immediate> running_immediates_;
-  std::size_t running_index_ = 0;   // the next entry of running_immediates_ to run
+  std::size_t running_index_ = 0;  // the next entry of running_immediates_ to run
   ImmediateId next_immediate_id_ = 1;
   std::size_t live_immediates_ = 0;  // queued or running, not yet run and not cleared
   bool draining_ = false;
@@ -222,7 +222,7 @@ class EventLoop {
   std::vector<epoll_event> events_;
   int events_count_ = 0;
   std::vector<IoWatcher*> poller_changes_;  // registered watchers whose interest changed
-  std::uint64_t timer_counter_ = 0;  // start order, the tie-break for equal deadlines
+  std::uint64_t timer_counter_ = 0;         // start order, the tie-break for equal deadlines
 
   // Cross-thread queue (post) and the Async handles woken through the same eventfd.
   std::mutex posted_mutex_;

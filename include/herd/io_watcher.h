@@ -42,9 +42,9 @@ class IoWatcher : public Handle {
   friend class EventLoop;
 
   int fd_;
-  std::uint32_t events_ = 0;       // the interest asked for
-  std::uint32_t registered_ = 0;   // the interest epoll has (0: not added)
-  bool change_pending_ = false;    // in the loop's list of changes to apply before polling
+  std::uint32_t events_ = 0;      // the interest asked for
+  std::uint32_t registered_ = 0;  // the interest epoll has (0: not added)
+  bool change_pending_ = false;   // in the loop's list of changes to apply before polling
   IoCallback cb_;
 };
 

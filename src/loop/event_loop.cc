@@ -100,8 +100,7 @@ bool EventLoop::run(RunMode mode) {
     run_timers();
   }
   while (alive_now && !stop_flag_) {
-    bool can_sleep =
-        pending_.empty() && idle_handles_.empty() && live_immediates_ == 0;
+    bool can_sleep = pending_.empty() && idle_handles_.empty() && live_immediates_ == 0;
     run_pending();
     run_phase_list<detail::kIdlePhase>(idle_handles_);
     run_phase_list<detail::kPreparePhase>(prepare_handles_);
