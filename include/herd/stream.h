@@ -76,11 +76,10 @@ class Stream : public Handle {
   // Like write(), without the copy: `data` must stay valid and unchanged until `cb` runs (the
   // contract of libuv's uv_write). For large buffers the caller owns anyway.
   bool write_no_copy(std::string_view data, DoneCallback cb);
-  bool write(std::string_view data, DoneCallback cb = {}) {
-    return write(std::string(data), std::move(cb));
-  }
+  // Like write(std::string): the bytes the socket does not take at once are copied.
+  bool write(std::string_view data, DoneCallback cb = {});
   bool write(const char* data, DoneCallback cb = {}) {
-    return write(std::string(data), std::move(cb));
+    return write(std::string_view(data), std::move(cb));
   }
   // Runs once each time the queue empties after write() returned false (after the callbacks of
   // the writes that emptied it). Not after a write error, nor once shutdown() was called.
@@ -113,7 +112,11 @@ class Stream : public Handle {
   };
 
   void attach(Fd fd);
-  bool enqueue(std::string owned, std::string_view external, DoneCallback cb);
+  // Sends `data` at once when nothing is queued; true when all of it went out. `sent` gets the
+  // bytes the kernel took (0 when the queue's path must handle the write).
+  bool write_now(std::string_view data, std::size_t* sent);
+  bool enqueue(std::string owned, std::string_view external, DoneCallback cb,
+               std::size_t already_sent);
   void on_events(std::uint32_t events);
   // Each returns false when a callback destroyed the stream (then `this` is gone).
   bool finish_connect();

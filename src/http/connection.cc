@@ -181,7 +181,7 @@ void Connection::on_headers() {
     ex->end({});
     return;
   }
-  if (parser_.expects_continue()) send(current_.get(), std::string(kContinue));
+  if (parser_.expects_continue()) send(current_.get(), kContinue);
 }
 
 void Connection::on_message() {
@@ -233,16 +233,12 @@ void Connection::stop_parsing() {
 
 // --- output ------------------------------------------------------------------------------------
 
-bool Connection::send(Exchange* ex, std::string&& data) {
+bool Connection::send(Exchange* ex, std::string_view data) {
   if (queue_.empty() || queue_.front().get() != ex) {
-    if (ex->out_.empty()) {
-      ex->out_ = std::move(data);
-    } else {
-      ex->out_.append(data);
-    }
+    ex->out_.append(data);
     return ex->out_.size() < kHighWaterMark;
   }
-  return write_out(std::move(data));
+  return write_out(data);
 }
 
 bool Connection::below_high_water(const Exchange* ex) const {
@@ -250,9 +246,10 @@ bool Connection::below_high_water(const Exchange* ex) const {
   return !write_blocked_;
 }
 
-bool Connection::write_out(std::string&& data) {
+bool Connection::write_out(std::string_view data) {
   shared_.metrics.bytes_out += data.size();
-  if (stream_.write(std::move(data))) return true;
+  // The stream copies only what the socket does not take at once.
+  if (stream_.write(data)) return true;
   on_write_blocked();
   return false;
 }
@@ -321,9 +318,8 @@ void Connection::advance() {
     if (queue_.empty()) break;
     Exchange* next = queue_.front().get();
     if (!next->out_.empty()) {
-      std::string out = std::move(next->out_);
+      write_out(next->out_);
       next->out_.clear();
-      write_out(std::move(out));
     }
     if (next->want_drain_ && !write_blocked_) schedule_front_drain();
   }

@@ -61,7 +61,7 @@ class Connection {
 
   // --- for Exchange ---------------------------------------------------------------------------
   // Writes `data` for `ex` (or keeps it until ex's turn). False at or above the high-water mark.
-  bool send(Exchange* ex, std::string&& data);
+  bool send(Exchange* ex, std::string_view data);
   bool below_high_water(const Exchange* ex) const;
   // `ex` has finished; if it is at the front, it and the finished ones after it leave the queue.
   void finish(Exchange* ex);
@@ -90,7 +90,7 @@ class Connection {
   void fail_request(int status);
   void stop_parsing();
   void advance();
-  bool write_out(std::string&& data);
+  bool write_out(std::string_view data);
   void on_write_blocked();
   void on_stream_drain();
   void run_front_drain();

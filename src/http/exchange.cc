@@ -215,7 +215,8 @@ bool Exchange::write(std::string_view chunk) {
     return false;
   }
   if (conn_ == nullptr) return false;
-  std::string out;
+  std::string& out = buf_;
+  out.clear();
   if (!head_sent_) {
     out.reserve(kHeadReserve + headers_.size() + chunk.size() + 16);
     append_head(out, 0, true);
@@ -228,7 +229,7 @@ bool Exchange::write(std::string_view chunk) {
       out.append(chunk);
     }
   }
-  bool below = out.empty() ? conn_->below_high_water(this) : conn_->send(this, std::move(out));
+  bool below = out.empty() ? conn_->below_high_water(this) : conn_->send(this, out);
   if (!below) want_drain_ = true;
   return below;
 }
@@ -243,7 +244,8 @@ void Exchange::end(std::string_view body) {
     drain_cb_ = nullptr;
     return;
   }
-  std::string out;
+  std::string& out = buf_;
+  out.clear();
   if (!head_sent_) {
     out.reserve(kHeadReserve + headers_.size() + body.size());
     append_head(out, body.size(), false);
@@ -271,7 +273,7 @@ void Exchange::end(std::string_view body) {
   want_drain_ = false;
   drain_cb_ = nullptr;
   Connection* conn = conn_;
-  if (!out.empty()) conn->send(this, std::move(out));
+  if (!out.empty()) conn->send(this, out);
   conn->finish(this);
 }
 

@@ -63,6 +63,9 @@ class Exchange {
   int status_ = 200;
   std::string headers_;  // the handler's headers, formatted "Name: value\r\n"
   std::string out_;      // bytes waiting for this exchange's turn on the connection
+  // Where end() and write() format their bytes; kept (with its capacity) across the requests a
+  // recycled exchange serves, so a response costs no allocation.
+  std::string buf_;
   std::function<void()> drain_cb_;
   std::uint64_t content_length_ = 0;  // of the body, when known (framing by Content-Length)
   std::uint64_t body_sent_ = 0;

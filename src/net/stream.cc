@@ -196,14 +196,52 @@ bool Stream::handle_readable() {
 // --- writing -----------------------------------------------------------------------------------
 
 bool Stream::write(std::string data, DoneCallback cb) {
-  return enqueue(std::move(data), {}, std::move(cb));
+  std::size_t sent = 0;
+  if (!cb && write_now(data, &sent)) return true;
+  return enqueue(std::move(data), {}, std::move(cb), sent);
+}
+
+bool Stream::write(std::string_view data, DoneCallback cb) {
+  std::size_t sent = 0;
+  if (!cb && write_now(data, &sent)) return true;
+  // Only what the socket did not take is copied.
+  return enqueue(std::string(data.substr(sent)), {}, std::move(cb), 0);
 }
 
 bool Stream::write_no_copy(std::string_view data, DoneCallback cb) {
-  return enqueue({}, data, std::move(cb));
+  std::size_t sent = 0;
+  if (!cb && write_now(data, &sent)) return true;
+  return enqueue({}, data, std::move(cb), sent);
 }
 
-bool Stream::enqueue(std::string owned, std::string_view external, DoneCallback cb) {
+bool Stream::write_now(std::string_view data, std::size_t* sent) {
+  // The fast path of the common case (a response written to an idle socket): with nothing queued
+  // and no callback owed, bytes the kernel takes at once need no queue entry and no completion.
+  // Anything unusual (a queue, a connect or shutdown in progress, an error, closing) takes the
+  // queue's path, which handles it.
+  *sent = 0;
+  if (!writes_.empty() || !fd_ || connecting_ || write_error_ || shutdown_requested_ ||
+      is_closing() || data.empty()) {
+    return false;
+  }
+  loop().check_thread("Stream::write called off the loop thread");
+  ssize_t n;
+  do {
+    n = is_socket_ ? ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL)
+                   : ::write(fd_.get(), data.data(), data.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    // EAGAIN: the write waits in the queue for the socket. Any other error fails this write and
+    // every later one; it is recorded here because the kernel reports a reset only once.
+    if (errno != EAGAIN && errno != EWOULDBLOCK) write_error_ = Error::from_errno("write");
+    return false;
+  }
+  *sent = static_cast<std::size_t>(n);
+  return *sent == data.size();
+}
+
+bool Stream::enqueue(std::string owned, std::string_view external, DoneCallback cb,
+                     std::size_t already_sent) {
   loop().check_thread("Stream::write called off the loop thread");
   if (is_closing()) {
     // on_close_requested() has run: queue behind the callbacks it failed, as a next tick too.
@@ -233,11 +271,13 @@ bool Stream::enqueue(std::string owned, std::string_view external, DoneCallback 
   // string's inline buffer would move with the struct.
   w.ptr = external.data() != nullptr ? external.data() : w.owned.data();
   w.size = external.data() != nullptr ? external.size() : w.owned.size();
+  w.offset = already_sent;
   w.cb = std::move(cb);
-  queued_bytes_ += w.size;
+  queued_bytes_ += w.size - w.offset;
   // Only the first write of an empty queue goes out at once; later ones wait for their turn
-  // behind the bytes the socket did not take yet.
-  if (writes_.size() == 1 && !connecting_) flush_writes();
+  // behind the bytes the socket did not take yet. A write whose start the socket just took in
+  // write_now() found the socket full: it waits for writability.
+  if (writes_.size() == 1 && !connecting_ && already_sent == 0) flush_writes();
   update_interest();
   if (queued_bytes_ >= high_water_mark_) {
     need_drain_ = true;

@@ -3,4 +3,5 @@ herd_test(net_test
   address_test.cc
   listener_test.cc
   stream_test.cc
+  stream_write_test.cc
 )
