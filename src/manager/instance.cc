@@ -99,6 +99,13 @@ std::string Instance::pid_file_path() const {
   return fmt::format("{}/{}-{}.pid", sup_.home().pids_dir(), app_->name, id_);
 }
 
+void Instance::write_pid_file() const {
+  if (pid_ <= 0) return;
+  if (Status s = write_file_atomic(pid_file_path(), std::to_string(pid_), false); !s) {
+    log_warn("app {} (id {}): {}", app_->name, id_, s.error().message());
+  }
+}
+
 std::vector<std::string> Instance::build_env() const {
   std::map<std::string, std::string> env = app_->spec.env;
   env["NODE_APP_INSTANCE"] = std::to_string(index_);
@@ -181,7 +188,7 @@ Status Instance::start() {
   err->second.reset();
   attach_output(std::move(out->first), std::move(err->first));
   if (ipc) start_ipc(std::move(ipc->first));
-  write_file_atomic(pid_file_path(), std::to_string(pid_), false);
+  write_pid_file();
 
   set_status(InstanceStatus::kLaunching);
   std::uint64_t wait = spec.wait_ready ? spec.listen_timeout_ms : spec.min_uptime_ms;
@@ -369,13 +376,11 @@ void Instance::on_exit(int wstatus) {
   if (probation_) {
     // A reload's replacement that ends before it is ready is never restarted: the reload fails
     // and the old instance keeps serving.
-    std::string why = stop_requested_
-                          ? std::string("it was stopped before it was ready")
-                          : last_signal_ != 0
-                                ? fmt::format("it was killed by {} before it was ready",
-                                              signal_name(last_signal_))
-                                : fmt::format("it exited with code {} before it was ready",
-                                              last_exit_code_);
+    std::string why =
+        stop_requested_ ? std::string("it was stopped before it was ready")
+        : last_signal_ != 0
+            ? fmt::format("it was killed by {} before it was ready", signal_name(last_signal_))
+            : fmt::format("it exited with code {} before it was ready", last_exit_code_);
     stop_requested_ = false;
     status_text_ = why;
     set_status(InstanceStatus::kErrored);

@@ -106,6 +106,8 @@ class Instance {
   std::string out_log_path() const;
   std::string err_log_path() const;
   std::string pid_file_path() const;
+  // Writes pid_file_path() with the running process's pid (a reload's replacement overwrote it).
+  void write_pid_file() const;
 
  private:
   void set_status(InstanceStatus s);
@@ -128,8 +130,8 @@ class Instance {
   std::uint64_t started_at_ms_ = 0;  // wall clock, this run (pm_uptime)
   std::uint64_t started_mono_ms_ = 0;
   int restarts_ = 0;
-  int reloads_ = 0;                     // reloads that replaced this slot's process
-  pid_t replacement_pid_ = 0;           // a reload's replacement is starting
+  int reloads_ = 0;                             // reloads that replaced this slot's process
+  pid_t replacement_pid_ = 0;                   // a reload's replacement is starting
   std::function<void(std::string)> probation_;  // set while a replacement is not ready yet
   RestartState policy_;
   int last_exit_code_ = 0;

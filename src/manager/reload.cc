@@ -70,8 +70,8 @@ void Supervisor::reload(const std::vector<std::string>& targets,
                         const std::map<std::string, std::string>* update_env, int parallel,
                         Reply reply) {
   if (parallel < 1) {
-    return reply(std::unexpected(verb_error(
-        "E_BAD_REQUEST", fmt::format("parallel must be 1 or more, not {}", parallel))));
+    return reply(std::unexpected(
+        verb_error("E_BAD_REQUEST", fmt::format("parallel must be 1 or more, not {}", parallel))));
   }
   auto list = resolve(targets);
   if (!list) return reply(std::unexpected(list.error()));
@@ -163,9 +163,10 @@ void Supervisor::reload_instance(Instance& old, ReloadDone done) {
     });
   });
   if (!s) {
-    std::string why = fmt::format("reload of {} aborted: its replacement could not start: {}; the "
-                                  "old instance (pid {}) keeps serving",
-                                  who(old), s.error().message(), old.pid());
+    std::string why = fmt::format(
+        "reload of {} aborted: its replacement could not start: {}; the "
+        "old instance (pid {}) keeps serving",
+        who(old), s.error().message(), old.pid());
     log_error("{}", why);
     app.retiring.push_back(std::move(app.incoming.back()));
     app.incoming.pop_back();
@@ -209,18 +210,22 @@ void Supervisor::finish_replacement(App* app, Instance* next, std::string failur
   for (auto& i : app->instances) {
     if (i->id() == next->id()) old = i.get();
   }
-  if (old != nullptr) old->set_replacement_pid(0);
-  if (failure.empty() && (old == nullptr || old->stop_requested() ||
-                          old->status() == InstanceStatus::kStopped)) {
+  if (old != nullptr) {
+    old->set_replacement_pid(0);
+    if (!failure.empty()) old->write_pid_file();  // the replacement's start overwrote it
+  }
+  if (failure.empty() &&
+      (old == nullptr || old->stop_requested() || old->status() == InstanceStatus::kStopped)) {
     failure = "the instance was stopped or deleted while its replacement started";
   }
   std::string name = fmt::format("app {} (id {})", app->name, next->id());
   if (!failure.empty()) {
     std::string why =
         old != nullptr && old->is_running()
-            ? fmt::format("reload of {} aborted: the replacement failed: {}; the old instance "
-                          "(pid {}) keeps serving",
-                          name, failure, old->pid())
+            ? fmt::format(
+                  "reload of {} aborted: the replacement failed: {}; the old instance "
+                  "(pid {}) keeps serving",
+                  name, failure, old->pid())
             : fmt::format("reload of {} aborted: the replacement failed: {}", name, failure);
     log_error("{}", why);
     app->retiring.push_back(std::move(owned));
@@ -262,8 +267,9 @@ void Supervisor::check_memory(Instance& inst) {
   std::uint64_t limit = inst.app().spec.max_memory_restart;
   if (limit == 0 || inst.rss_bytes() <= limit) return;
   if (inst.status() != InstanceStatus::kOnline || inst.reloading() || inst.stop_requested()) return;
-  log_warn("{}: memory {} is over max_memory_restart {}: {}", who(inst), megabytes(inst.rss_bytes()),
-           megabytes(limit), inst.app().cluster() ? "reloading it" : "restarting it");
+  log_warn("{}: memory {} is over max_memory_restart {}: {}", who(inst),
+           megabytes(inst.rss_bytes()), megabytes(limit),
+           inst.app().cluster() ? "reloading it" : "restarting it");
   std::string name = who(inst);
   reload_instance(inst, [name](const std::string& error, const std::string&) {
     if (!error.empty()) log_error("{}: memory restart: {}", name, error);

@@ -267,9 +267,9 @@ void Supervisor::start(AppSpec spec, Reply reply) {
   App* app = find_app(spec.name);
   std::vector<Instance*> to_start;
   if (app != nullptr) {
-    bool running = !app->incoming.empty() ||
-                   std::any_of(app->instances.begin(), app->instances.end(),
-                               [](const auto& i) { return i->is_running(); });
+    bool running =
+        !app->incoming.empty() || std::any_of(app->instances.begin(), app->instances.end(),
+                                              [](const auto& i) { return i->is_running(); });
     if (running) {
       reply(std::unexpected(verb_error(
           "E_APP_EXISTS",
@@ -386,8 +386,7 @@ void Supervisor::remove(const std::vector<std::string>& targets, Reply reply) {
 }
 
 void Supervisor::drop_empty_apps() {
-  apps_.erase(std::remove_if(apps_.begin(), apps_.end(),
-                             [](const auto& a) { return a->idle(); }),
+  apps_.erase(std::remove_if(apps_.begin(), apps_.end(), [](const auto& a) { return a->idle(); }),
               apps_.end());
 }
 
@@ -466,10 +465,15 @@ VerbResult Supervisor::send_signal(const std::string& signal,
 
 void Supervisor::stop_all(std::function<void()> done) {
   std::vector<Instance*> all;
+  std::vector<Instance*> retiring;
   for (auto& a : apps_) {
     for (auto& i : a->instances) all.push_back(i.get());
+    for (auto& i : a->retiring) retiring.push_back(i.get());
   }
-  stop_instances(all, std::move(done));
+  // Old instances a reload is stopping are waited for too: no process outlives the daemon.
+  auto each = countdown(retiring.size() + 1, std::move(done));
+  for (Instance* i : retiring) i->stop(each);
+  stop_instances(all, each);
 }
 
 VerbResult Supervisor::describe(const std::vector<std::string>& targets) const {

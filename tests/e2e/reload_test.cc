@@ -99,9 +99,8 @@ std::string exchange(int port, const std::string& request, Ms timeout, std::stri
     *error = std::string("connect: ") + std::strerror(-fd);
     return {};
   }
-  if (!request.empty() &&
-      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-          static_cast<ssize_t>(request.size())) {
+  if (!request.empty() && ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+                              static_cast<ssize_t>(request.size())) {
     *error = std::string("send: ") + std::strerror(errno);
     ::close(fd);
     return {};
@@ -272,8 +271,8 @@ TEST_F(ReloadTest, ReloadUnderTrafficFailsNoRequest) {
 
 TEST_F(ReloadTest, FailedReplacementKeepsTheOldInstanceServing) {
   std::string file = path("app");
-  CommandResult r = herd({"start", test_binary(), "-n", "app", "-i", "2", "--listen",
-                          "127.0.0.1:0", "--wait-ready", "--listen-timeout", "4000"},
+  CommandResult r = herd({"start", test_binary(), "-n", "app", "-i", "2", "--listen", "127.0.0.1:0",
+                          "--wait-ready", "--listen-timeout", "4000"},
                          {{kRoleVar, "reload_app"}, {kFileVar, file}});
   ASSERT_EQ(r.exit_code, 0) << r;
   Json list;
@@ -388,10 +387,9 @@ TEST_F(ReloadTest, ScaleUpAndDownUnderTrafficFailsNoRequest) {
 
 TEST_F(ReloadTest, MaxMemoryRestartReloadsWithinTwoSeconds) {
   std::string file = path("hog");
-  CommandResult r =
-      herd({"start", test_binary(), "-n", "hog", "--listen", "127.0.0.1:0", "--max-memory-restart",
-            "40M", "--wait-ready"},
-           {{kRoleVar, "memory_hog"}, {kFileVar, file}});
+  CommandResult r = herd({"start", test_binary(), "-n", "hog", "--listen", "127.0.0.1:0",
+                          "--max-memory-restart", "40M", "--wait-ready"},
+                         {{kRoleVar, "memory_hog"}, {kFileVar, file}});
   ASSERT_EQ(r.exit_code, 0) << r;
   Json before = instance(jlist(), "hog");
   int pid = before["pid"].get<int>();
@@ -422,10 +420,10 @@ TEST_F(ReloadTest, UpdateEnvLayersTheAppEnvOverTheShell) {
   write_script("app.sh", "exec sleep 1000\n");
   write_file(path("ecosystem.json"), R"({"apps": [{"name": "web", "script": "app.sh",
     "env": {"A": "file", "P": "dev"}, "env_prod": {"P": "prod"}}]})");
-  ASSERT_EQ(herd({"start", path("ecosystem.json"), "--env", "prod"},
-                 {{"A", "shell1"}, {"B", "shell1"}})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      herd({"start", path("ecosystem.json"), "--env", "prod"}, {{"A", "shell1"}, {"B", "shell1"}})
+          .exit_code,
+      0);
   auto env = [&] { return instance(jlist(), "web")["pm2_env"]["env"]; };
   Json e = env();
   EXPECT_EQ(e.value("A", ""), "file");  // the app's own env wins over the shell
