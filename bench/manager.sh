@@ -129,15 +129,8 @@ watchdog=""
 sleep_fd=""
 jparse_pid=""
 
-pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-pid_in() { local f="$1"; [ -f "$f" ] && tr -dc '0-9' <"$f" || true; }
-
-# Waits up to $2 tenths of a second for pid $1 to exit.
-wait_gone() {
-  local p="$1" n="${2:-50}"
-  while [ "$n" -gt 0 ] && pid_alive "$p"; do sleep 0.1; n=$((n - 1)); done
-  ! pid_alive "$p"
-}
+bench_name=manager.sh
+. "$root/bench/lib/managers.sh"   # pid_alive, stop_herd, stop_pm2, run_waiting, ...
 
 # Kills every process recorded in $tmp/app-pids that still runs one of our hellos.
 kill_leftover_apps() {
@@ -148,38 +141,6 @@ kill_leftover_apps() {
       kill -KILL "$p" 2>/dev/null || true
     fi
   done
-}
-
-stop_herd() {  # $1: HERD_HOME
-  local h="$1" p
-  p="$(pid_in "$h/herd.pid")"
-  if pid_alive "$p"; then
-    HERD_HOME="$h" timeout 10 "$herd" kill >>"$tmp/logs/teardown.log" 2>&1 || true
-    wait_gone "$p" 50 || kill -KILL "$p" 2>/dev/null || true
-  fi
-}
-
-stop_pm2() {  # $1: PM2_HOME
-  local h="$1" p
-  p="$(pid_in "$h/pm2.pid")"
-  # `pm2 kill` with no daemon would start one first; only ask a running daemon.
-  if pid_alive "$p"; then
-    PM2_HOME="$h" timeout 20 "$pm2" kill >>"$tmp/logs/teardown.log" 2>&1 || true
-    wait_gone "$p" 50 || kill -KILL "$p" 2>/dev/null || true
-  fi
-}
-
-# Runs a long command (hyperfine, npm) in the background and waits for it, so that ^C, a TERM
-# or the time budget interrupt the wait at once (bash runs traps only between commands); the
-# cleanup then stops it (it runs under `timeout`, which passes the TERM on).
-fg_pid=""
-run_waiting() {
-  local rc=0
-  "$@" &
-  fg_pid=$!
-  wait "$fg_pid" || rc=$?
-  fg_pid=""
-  return "$rc"
 }
 
 cleanup() {
@@ -234,19 +195,6 @@ now_us() { NOW=${EPOCHREALTIME/./}; }   # sets NOW (microseconds), no subshell
 elapsed_s() { now_us; echo $(( (NOW - script_start) / 1000000 )); }
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 
-free_port() {
-  if command -v python3 >/dev/null; then
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-  else
-    local p
-    while :; do
-      p=$((20000 + RANDOM % 20000))
-      { exec {fd}<>/dev/tcp/127.0.0.1/$p; } 2>/dev/null || { echo "$p"; return; }
-      exec {fd}>&-
-    done
-  fi
-}
-
 # One HTTP/1.1 request to 127.0.0.1:$1 (Connection: close) from bash itself. Returns 0 on a
 # 200 answer; sets XPID to the x-pid header ("" when absent).
 http_get() {
@@ -276,18 +224,7 @@ count() { local f="$tmp/samples/$1.$2"; [ -s "$f" ] && wc -l <"$f" | tr -d ' ' |
 
 # --- PM2 ------------------------------------------------------------------------------------
 if [ "$want_pm2" = 1 ]; then
-  if [ -n "${PM2:-}" ]; then
-    pm2="$PM2"
-  elif command -v pm2 >/dev/null; then
-    pm2="$(command -v pm2)"
-  else
-    echo "# PM2 is not on PATH; installing it:"
-    echo "  npm install --prefix $tmp/pm2 pm2@latest"
-    run_waiting timeout 150 npm install --prefix "$tmp/pm2" --no-audit --no-fund --loglevel=error pm2@latest \
-      >"$tmp/logs/npm.log" 2>&1 || { cat "$tmp/logs/npm.log" >&2; echo "manager.sh: npm install pm2 failed" >&2; exit 1; }
-    pm2="$tmp/pm2/node_modules/.bin/pm2"
-  fi
-  [ -x "$pm2" ] || { echo "manager.sh: pm2 at '$pm2' is not executable" >&2; exit 1; }
+  install_pm2
 fi
 
 # --- one manager, one round -----------------------------------------------------------------

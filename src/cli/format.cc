@@ -125,6 +125,10 @@ std::string status_of(const json& instance) {
 Cell status_cell(const json& instance) {
   std::string status = status_of(instance);
   std::string style;
+  // A reload's replacement is starting next to this instance (herd's "reloading" flag).
+  if (status == "online" && truthy(env_member(instance, "reloading"))) {
+    return Cell("reloading", kBoldYellow);
+  }
   if (status == "online") {
     style = kBoldGreen;
   } else if (status == "stopped" || status == "stopping") {
@@ -417,6 +421,10 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   add("namespace", string_or(env("namespace"), "default"));
   add("version", string_or(env("version"), kNotAvailable));
   add("restarts", restarts_of(instance));
+  if (const json* reloads = env("reloads"); reloads != nullptr) add("reloads", text(reloads));
+  if (truthy(env("reloading"))) {
+    add("reload", fmt::format("in progress: replacement pid {}", text(env("replacement_pid"))));
+  }
   // PM2 shows these three only when they are set, in these places.
   if (truthy(env("max_memory_restart"))) {
     const auto bytes = integer(env("max_memory_restart"));

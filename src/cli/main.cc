@@ -34,6 +34,7 @@ usage: herd <verb> [arguments]
 
   start <script|"cmd"|ecosystem> [opts] [-- args]   start an app (herd start --help)
   stop|restart|reload|delete <target...>            target: id, name, /regex/ or all
+  reload <target...> [--update-env] [--parallel N]  rolling, zero-downtime (cluster mode)
   scale <app> <N|+N|-N>                             run N instances
   list|ls|status   jlist   describe|show|info <target>   env <id>
   logs [target] [--lines N] [--nostream] [--raw] [--out|--err]
@@ -136,6 +137,52 @@ int cmd_start(Client& client, const Context& ctx, const std::vector<std::string>
   }
   int list = print_list(client, ctx);
   return code != 0 ? code : list;
+}
+
+// reload <target...> [--update-env] [--parallel N]: rolling, shows why an app was restarted
+// instead, and exits 1 with the daemon's reason when a replacement failed.
+int cmd_reload(Client& client, const Context& ctx, const std::vector<std::string>& args) {
+  json req = {{"verb", "reload"}};
+  std::vector<std::string> targets;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string value;
+    if (a == "--update-env") {
+      json env = json::object();
+      for (const auto& [k, v] : current_env()) env[k] = v;
+      req["update_env"] = env;
+      continue;
+    }
+    if (a == "--parallel") {
+      if (i + 1 >= args.size()) return fail_with("--parallel needs a number");
+      value = args[++i];
+    } else if (a.rfind("--parallel=", 0) == 0) {
+      value = a.substr(11);
+    } else if (!a.empty() && a[0] == '-') {
+      return fail_with("unknown option '" + a + "' for reload (--update-env, --parallel N)");
+    } else {
+      targets.push_back(a);
+      continue;
+    }
+    char* end = nullptr;
+    long n = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || n < 1 || n > 1024) {
+      return fail_with("--parallel takes a number from 1 to 1024, not '" + value + "'");
+    }
+    req["parallel"] = static_cast<int>(n);
+  }
+  if (targets.empty()) {
+    return fail_with("reload needs a target: an id, a name, a /regex/ or all");
+  }
+  req["targets"] = targets;
+  auto r = client.call(req);
+  if (!r) return fail_with(r.error());
+  for (const auto& w : (*r)["warnings"]) {
+    std::fprintf(stderr, "herd: warning: %s\n", w.get<std::string>().c_str());
+  }
+  std::printf("reloaded %zu process(es) in %lld ms\n", (*r)["processes"].size(),
+              static_cast<long long>(r->value("duration_ms", 0)));
+  return print_list(client, ctx);
 }
 
 int cmd_logs(Client& client, const std::vector<std::string>& args) {
@@ -260,7 +307,8 @@ int run(int argc, char** argv) {
     std::printf("%s\n", r->dump().c_str());
     return 0;
   }
-  if (verb == "stop" || verb == "restart" || verb == "reload" || verb == "reset") {
+  if (verb == "reload") return cmd_reload(client, ctx, rest);
+  if (verb == "stop" || verb == "restart" || verb == "reset") {
     json extra = json::object();
     std::vector<std::string> targets;
     for (const auto& a : rest) {

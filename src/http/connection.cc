@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -438,6 +439,22 @@ void Connection::begin_drain() {
   if (closed_ || lingering_) return;
   draining_ = true;
   if (parser_.in_message()) return;  // that request is answered, then the connection ends
+  // A request may already be here, read but not parsed yet or still in the socket (a connection
+  // accepted just before the close began, typical of a rolling reload): closing now would reset
+  // it unanswered. It is parsed and answered, with Connection: close, as one in flight would be.
+  int unread = 0;
+  if (!input_.empty() || (::ioctl(stream_.fd(), FIONREAD, &unread) == 0 && unread > 0)) {
+    update_reading();
+    return;
+  }
+  if (requests_ == 0 && queue_.empty()) {
+    // Connected but silent so far: its first request is most likely on its way. It gets a short
+    // time to arrive, then the connection closes silently as an idle one does.
+    std::uint64_t deadline = shared_.loop.now() + kDrainFirstRequestMs;
+    if (deadline_ == 0 || deadline < deadline_) set_wait(Wait::kIdle, deadline);
+    update_reading();
+    return;
+  }
   stop_parsing();
   if (queue_.empty()) {
     close_now();  // idle

@@ -46,6 +46,9 @@ class Connection {
   static constexpr std::size_t kMaxPendingAnswers = 16;
   // How long a closing connection waits for the client to close after the last answer.
   static constexpr std::uint64_t kLingerMs = 2'000;
+  // Graceful close: how long a connection that has sent nothing yet may take to send its first
+  // request (answered with Connection: close) before it is closed.
+  static constexpr std::uint64_t kDrainFirstRequestMs = 1'000;
 
   // `admitted`: counted in active connections; false for one answered 503 at once.
   Connection(ServerShared& shared, Fd fd, bool admitted);

@@ -176,6 +176,7 @@ const Field kFields[] = {
     HERD_FIELD("interpreter_args", as_string_list(v, true), interpreter_args),
     HERD_FIELD("cwd", as_string(v), cwd),
     HERD_FIELD("env", as_env(v), env),
+    HERD_FIELD("app_env", as_env(v), app_env),
     HERD_FIELD("namespace", as_string(v), namespace_),
     {"instances",
      [](AppSpec& s, const json& v) -> Status {
@@ -467,6 +468,7 @@ json to_json(const AppSpec& s) {
       {"interpreter_args", s.interpreter_args},
       {"cwd", s.cwd},
       {"env", s.env},
+      {"app_env", s.app_env},
       {"namespace", s.namespace_},
       {"instances", instances},
       {"exec_mode", s.exec_mode == ExecMode::kCluster ? "cluster" : "fork"},

@@ -29,6 +29,10 @@ struct AppSpec {
   std::vector<std::string> interpreter_args;
   std::string cwd;                         // default: the CLI's working directory
   std::map<std::string, std::string> env;  // frozen at start (PM2's rule), plus env_<name>
+  // The variables the app's own description sets (ecosystem env + env_<name>, PORT from
+  // `port`), already part of `env`. `--update-env` rebuilds `env` as the CLI's environment of
+  // that moment with these on top (PM2's order). Empty for an app started from a command line.
+  std::map<std::string, std::string> app_env;
   std::string namespace_ = "default";
 
   // instances: as written by the user ("max", "0", "-1", "4"); resolved_instances() applies it.

@@ -104,7 +104,19 @@ class Daemon {
           if (v.is_string()) env[k] = v.get<std::string>();
         }
       }
-      sup_.restart(targets_of(req), update ? &env : nullptr, answer);
+      if (verb == "reload") {
+        int parallel = 1;
+        if (req.contains("parallel")) {
+          if (!req["parallel"].is_number_integer()) {
+            c->reply_error(id, "E_BAD_REQUEST", "parallel must be a whole number");
+            return;
+          }
+          parallel = req["parallel"].get<int>();
+        }
+        sup_.reload(targets_of(req), update ? &env : nullptr, parallel, answer);
+      } else {
+        sup_.restart(targets_of(req), update ? &env : nullptr, answer);
+      }
     } else if (verb == "delete") {
       sup_.remove(targets_of(req), answer);
     } else if (verb == "scale") {

@@ -185,11 +185,12 @@ Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
   };
   auto env = filtered_base_env(l, app, find_mapped("filter_env"));
   if (!env) return std::unexpected(env.error());
+  std::map<std::string, std::string> own;  // what the file itself sets, for --update-env
   auto merge_env = [&](const std::string& key, const json* section) -> Status {
     AppSpec scratch;
     auto ok = set_app_field(&scratch, "env", *section);
     if (!ok) return app_error(l, app, key, ok.error().context());
-    for (auto& [k, v] : scratch.env) (*env)[k] = v;
+    for (auto& [k, v] : scratch.env) (*env)[k] = own[k] = v;
     return {};
   };
   if (const json* e = find_mapped("env")) {
@@ -210,9 +211,10 @@ Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
     if (!port->is_number_unsigned() && !port->is_string()) {
       return std::unexpected(app_error(l, app, "port", "expected a port number").error());
     }
-    (*env)["PORT"] = port->is_string() ? port->get<std::string>() : port->dump();
+    (*env)["PORT"] = own["PORT"] = port->is_string() ? port->get<std::string>() : port->dump();
   }
   spec.env = std::move(*env);
+  spec.app_env = std::move(own);
 
   // Paths: cwd against the file's directory (the file's directory when absent), the rest
   // against cwd, so that the daemon, which runs elsewhere, finds the same files.

@@ -99,6 +99,13 @@ std::string Instance::pid_file_path() const {
   return fmt::format("{}/{}-{}.pid", sup_.home().pids_dir(), app_->name, id_);
 }
 
+void Instance::write_pid_file() const {
+  if (pid_ <= 0) return;
+  if (Status s = write_file_atomic(pid_file_path(), std::to_string(pid_), false); !s) {
+    log_warn("app {} (id {}): {}", app_->name, id_, s.error().message());
+  }
+}
+
 std::vector<std::string> Instance::build_env() const {
   std::map<std::string, std::string> env = app_->spec.env;
   env["NODE_APP_INSTANCE"] = std::to_string(index_);
@@ -181,13 +188,19 @@ Status Instance::start() {
   err->second.reset();
   attach_output(std::move(out->first), std::move(err->first));
   if (ipc) start_ipc(std::move(ipc->first));
-  write_file_atomic(pid_file_path(), std::to_string(pid_), false);
+  write_pid_file();
 
   set_status(InstanceStatus::kLaunching);
   std::uint64_t wait = spec.wait_ready ? spec.listen_timeout_ms : spec.min_uptime_ms;
   ready_timer_.start(
       [this] {
         if (status_ != InstanceStatus::kLaunching) return;
+        if (app_->spec.wait_ready && probation_) {
+          // A replacement that never says it is ready must not take over: the reload fails.
+          end_probation(fmt::format("it did not say it was ready within listen_timeout ({} ms)",
+                                    app_->spec.listen_timeout_ms));
+          return;
+        }
         if (app_->spec.wait_ready) {
           status_text_ = fmt::format("no ready signal within listen_timeout ({} ms)",
                                      app_->spec.listen_timeout_ms);
@@ -197,6 +210,30 @@ Status Instance::start() {
       },
       wait);
   return {};
+}
+
+Status Instance::start_replacement(std::function<void(std::string failure)> result) {
+  if (Status s = start(); !s) return s;
+  probation_ = std::move(result);
+  return {};
+}
+
+void Instance::take_over_from(const Instance& old) {
+  created_at_ms_ = old.created_at_ms_;
+  restarts_ = old.restarts_ + 1;  // PM2 counts a reload in restart_time
+  reloads_ = old.reloads_ + 1;
+  policy_ = old.policy_;
+}
+
+void Instance::end_probation(std::string failure) {
+  auto result = std::move(probation_);
+  probation_ = nullptr;
+  if (!failure.empty()) {
+    status_text_ = failure;
+    log_warn("app {} (id {}): replacement pid {} failed: {}", app_->name, id_, pid_, failure);
+    if (pid_ > 0) stop(nullptr);
+  }
+  if (result) result(std::move(failure));
 }
 
 void Instance::attach_output(Fd out, Fd err) {
@@ -265,6 +302,7 @@ void Instance::on_ready() {
   if (status_ != InstanceStatus::kLaunching) return;
   ready_timer_.stop();
   set_status(InstanceStatus::kOnline);
+  if (probation_) end_probation("");
 }
 
 void Instance::when_settled(std::function<void()> cb) {
@@ -320,7 +358,10 @@ void Instance::on_exit(int wstatus) {
   // Whatever the app left behind in its group (a crashed server's workers, a shell's
   // children) must not outlive it: they could hold its port.
   ::kill(-old, SIGKILL);
-  ::unlink(pid_file_path().c_str());
+  // During a reload the replacement has written its own pid there: leave that one.
+  if (auto text = read_file(pid_file_path()); text && *text == std::to_string(old)) {
+    ::unlink(pid_file_path().c_str());
+  }
   kill_timer_.stop();
   ready_timer_.stop();
   ipc_watcher_.reset();
@@ -332,6 +373,23 @@ void Instance::on_exit(int wstatus) {
   last_exit_code_ = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
   last_signal_ = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
   std::uint64_t uptime = sup_.loop().now() - started_mono_ms_;
+  if (probation_) {
+    // A reload's replacement that ends before it is ready is never restarted: the reload fails
+    // and the old instance keeps serving.
+    std::string why =
+        stop_requested_ ? std::string("it was stopped before it was ready")
+        : last_signal_ != 0
+            ? fmt::format("it was killed by {} before it was ready", signal_name(last_signal_))
+            : fmt::format("it exited with code {} before it was ready", last_exit_code_);
+    stop_requested_ = false;
+    status_text_ = why;
+    set_status(InstanceStatus::kErrored);
+    auto waiters = std::move(stop_waiters_);
+    stop_waiters_.clear();
+    end_probation(std::move(why));
+    for (auto& w : waiters) w();
+    return;
+  }
   RestartDecision d =
       decide_restart(app_->spec, policy_, uptime, last_exit_code_, last_signal_, stop_requested_);
   if (!stop_requested_) log_info("app {} (id {}): {}", app_->name, id_, d.reason);
@@ -384,6 +442,9 @@ nlohmann::json Instance::to_json() const {
   nlohmann::json pm2_env = {
       {"status", status_name(status_)},
       {"restart_time", restarts_},
+      {"reloads", reloads_},
+      {"reloading", replacement_pid_ > 0},
+      {"replacement_pid", replacement_pid_},
       {"unstable_restarts", policy_.unstable_restarts},
       {"pm_uptime", started_at_ms_},
       {"created_at", created_at_ms_},
@@ -416,6 +477,7 @@ nlohmann::json Instance::to_json() const {
   return nlohmann::json{{"pid", pid_},
                         {"name", app_->name},
                         {"pm_id", id_},
+                        {"reloads", reloads_},
                         {"monit", {{"memory", rss_bytes_}, {"cpu", cpu_percent_}}},
                         {"pm2_env", pm2_env}};
 }

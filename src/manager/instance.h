@@ -9,6 +9,10 @@
 // wait_ready); without wait_ready, also surviving min_uptime; with wait_ready, listen_timeout
 // passing makes it online anyway (PM2's rule), with a note in `describe`.
 //
+// A reload runs a second Instance with the same pm_id and index next to the serving one: the
+// replacement, started with start_replacement(). Until it is ready it has no restart policy: it
+// either becomes ready (and takes over the old one's counters with take_over_from) or fails.
+//
 // Threads: the daemon's loop thread only.
 #pragma once
 
@@ -48,6 +52,15 @@ class Instance {
 
   // Spawns the process. On failure the instance is errored, with the reason as its status text.
   Status start();
+  // Spawns the process as the replacement of a reload. `result` runs once, from a loop callback
+  // of this instance (so it must not destroy it): with "" when it is ready (READY=1 / 'ready';
+  // without wait_ready, also surviving min_uptime), or with the reason it failed: it exited
+  // first, listen_timeout passed (wait_ready) or it was stopped. A failed one is stopped (not
+  // restarted). An error return means the spawn failed and `result` will not run.
+  Status start_replacement(std::function<void(std::string failure)> result);
+  // The replacement takes over the history of the instance it replaces (created_at, restart and
+  // reload counts, +1 each) and from now on follows the restart policy.
+  void take_over_from(const Instance& old);
   // Stops it (stop signal to the process group, SIGKILL after kill_timeout); `done` runs once no
   // process of it is left. A pending restart is cancelled.
   void stop(std::function<void()> done);
@@ -60,6 +73,9 @@ class Instance {
   // From the supervisor: the process (or one of its descendants) said READY=1 / 'ready'.
   void on_ready();
   void set_status_text(std::string text) { status_text_ = std::move(text); }
+  // Marks a serving instance whose replacement (pid `replacement`) is starting; 0 clears it.
+  void set_replacement_pid(pid_t replacement) { replacement_pid_ = replacement; }
+  bool reloading() const { return replacement_pid_ > 0; }
   // Samples CPU and memory (once a second, from the supervisor).
   void sample(std::uint64_t now_mono_ms);
 
@@ -69,6 +85,11 @@ class Instance {
   InstanceStatus status() const { return status_; }
   App& app() const { return *app_; }
   bool is_running() const { return pid_ > 0; }
+  bool stop_requested() const { return stop_requested_; }
+  // The last sample's resident memory (0 when not running).
+  std::uint64_t rss_bytes() const { return rss_bytes_; }
+  int reloads() const { return reloads_; }
+  const std::string& status_text() const { return status_text_; }
   // A restart someone asked for counts in restart_time, as in PM2.
   void count_manual_restart() { ++restarts_; }
   void reset_counters() {
@@ -85,9 +106,12 @@ class Instance {
   std::string out_log_path() const;
   std::string err_log_path() const;
   std::string pid_file_path() const;
+  // Writes pid_file_path() with the running process's pid (a reload's replacement overwrote it).
+  void write_pid_file() const;
 
  private:
   void set_status(InstanceStatus s);
+  void end_probation(std::string failure);
   void settle();
   void schedule_restart(std::uint64_t delay_ms);
   void start_ipc(Fd fd);
@@ -106,6 +130,9 @@ class Instance {
   std::uint64_t started_at_ms_ = 0;  // wall clock, this run (pm_uptime)
   std::uint64_t started_mono_ms_ = 0;
   int restarts_ = 0;
+  int reloads_ = 0;                             // reloads that replaced this slot's process
+  pid_t replacement_pid_ = 0;                   // a reload's replacement is starting
+  std::function<void(std::string)> probation_;  // set while a replacement is not ready yet
   RestartState policy_;
   int last_exit_code_ = 0;
   int last_signal_ = 0;

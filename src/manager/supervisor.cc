@@ -48,8 +48,16 @@ Status Supervisor::init() {
   sampler_.start(
       [this] {
         std::uint64_t now = loop_.now();
+        std::vector<int> sampled;
         for (auto& app : apps_) {
-          for (auto& inst : app->instances) inst->sample(now);
+          for (auto& inst : app->instances) {
+            inst->sample(now);
+            sampled.push_back(inst->id());
+          }
+        }
+        // max_memory_restart is checked on every sample; acting may change the lists.
+        for (int id : sampled) {
+          if (Instance* inst = instance_by_id(id)) check_memory(*inst);
         }
       },
       0, 1000);
@@ -259,8 +267,9 @@ void Supervisor::start(AppSpec spec, Reply reply) {
   App* app = find_app(spec.name);
   std::vector<Instance*> to_start;
   if (app != nullptr) {
-    bool running = std::any_of(app->instances.begin(), app->instances.end(),
-                               [](const auto& i) { return i->is_running(); });
+    bool running =
+        !app->incoming.empty() || std::any_of(app->instances.begin(), app->instances.end(),
+                                              [](const auto& i) { return i->is_running(); });
     if (running) {
       reply(std::unexpected(verb_error(
           "E_APP_EXISTS",
@@ -272,6 +281,8 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     // A stopped app started again: PM2 restarts it with the new description.
     app->spec = spec;
     for (auto& i : app->instances) to_start.push_back(i.get());
+    // Deleted while a reload's old instance was still stopping: nothing left to start again.
+    if (to_start.empty()) add_instances(*app, count, &to_start);
   } else {
     auto fresh = std::make_unique<App>(spec.name, spec);
     if (!spec.listen.empty()) {
@@ -314,7 +325,7 @@ void Supervisor::start(AppSpec spec, Reply reply) {
 
 void Supervisor::stop_instances(std::vector<Instance*> list, std::function<void()> done) {
   auto each = countdown(list.size(), std::move(done));
-  for (Instance* i : list) i->stop(each);
+  for (Instance* i : list) stop_with_replacement(i, each);
 }
 
 void Supervisor::stop(const std::vector<std::string>& targets, Reply reply) {
@@ -334,15 +345,7 @@ void Supervisor::restart(const std::vector<std::string>& targets,
                          const std::map<std::string, std::string>* update_env, Reply reply) {
   auto list = resolve(targets);
   if (!list) return reply(std::unexpected(list.error()));
-  if (update_env != nullptr) {
-    std::set<App*> apps;
-    for (Instance* i : *list) apps.insert(&i->app());
-    for (App* a : apps) {
-      // --update-env: the shell's environment now, under what the app itself sets.
-      std::map<std::string, std::string> env = *update_env;
-      a->spec.env = env;
-    }
-  }
+  if (update_env != nullptr) apply_update_env(*list, *update_env);
   auto ids = std::make_shared<std::vector<std::string>>();
   for (Instance* i : *list) ids->push_back(std::to_string(i->id()));
   auto all_settled = countdown(list->size(), [this, ids, reply] {
@@ -350,10 +353,13 @@ void Supervisor::restart(const std::vector<std::string>& targets,
     reply(l ? list_result(*l) : VerbResult(json::array()));
   });
   for (Instance* i : *list) {
-    i->stop([this, i, all_settled] {
-      i->count_manual_restart();
-      i->start();
-      i->when_settled(all_settled);
+    int id = i->id();
+    stop_with_replacement(i, [this, id, all_settled] {
+      Instance* again = instance_by_id(id);
+      if (again == nullptr) return all_settled();  // deleted meanwhile
+      again->count_manual_restart();
+      again->start();
+      again->when_settled(all_settled);
     });
   }
 }
@@ -380,8 +386,7 @@ void Supervisor::remove(const std::vector<std::string>& targets, Reply reply) {
 }
 
 void Supervisor::drop_empty_apps() {
-  apps_.erase(std::remove_if(apps_.begin(), apps_.end(),
-                             [](const auto& a) { return a->instances.empty(); }),
+  apps_.erase(std::remove_if(apps_.begin(), apps_.end(), [](const auto& a) { return a->idle(); }),
               apps_.end());
 }
 
@@ -460,10 +465,15 @@ VerbResult Supervisor::send_signal(const std::string& signal,
 
 void Supervisor::stop_all(std::function<void()> done) {
   std::vector<Instance*> all;
+  std::vector<Instance*> retiring;
   for (auto& a : apps_) {
     for (auto& i : a->instances) all.push_back(i.get());
+    for (auto& i : a->retiring) retiring.push_back(i.get());
   }
-  stop_instances(all, std::move(done));
+  // Old instances a reload is stopping are waited for too: no process outlives the daemon.
+  auto each = countdown(retiring.size() + 1, std::move(done));
+  for (Instance* i : retiring) i->stop(each);
+  stop_instances(all, each);
 }
 
 VerbResult Supervisor::describe(const std::vector<std::string>& targets) const {

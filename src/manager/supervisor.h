@@ -45,7 +45,12 @@ class App {
   AppSpec spec;
   ListenSet sockets;  // cluster mode: bound once, held for the app's life
   std::vector<std::unique_ptr<Instance>> instances;
+  // A reload's replacements still starting, and the instances they replaced (or failed
+  // replacements) while they stop. Not listed by jlist; the app lives on until both are empty.
+  std::vector<std::unique_ptr<Instance>> incoming;
+  std::vector<std::unique_ptr<Instance>> retiring;
   bool cluster() const { return !sockets.empty(); }
+  bool idle() const { return instances.empty() && incoming.empty() && retiring.empty(); }
 };
 
 class Supervisor {
@@ -59,8 +64,23 @@ class Supervisor {
   // --- verbs ---------------------------------------------------------------------------------
   void start(AppSpec spec, Reply reply);
   void stop(const std::vector<std::string>& targets, Reply reply);
+  // `update_env`: the CLI's environment for --update-env (nullptr: keep the frozen one). The
+  // app's own variables (ecosystem env + env_<name>, AppSpec::app_env) stay on top of it.
   void restart(const std::vector<std::string>& targets,
                const std::map<std::string, std::string>* update_env, Reply reply);
+  // Rolling reload (reload.cc): instance by instance, at most `parallel` at once, a replacement
+  // is started on the app's sockets; once it is ready the old one is stopped gracefully. An app
+  // without sockets held by herd (fork mode without `listen`) cannot run two copies on one port:
+  // its instances are restarted instead, with a warning. The first replacement that fails
+  // (exits, or is not ready within listen_timeout with wait_ready) aborts the reload: its old
+  // instance keeps serving, the rest are not touched, and the reply is E_RELOAD with the reason.
+  // Success: {"processes": [...], "warnings": [...], "duration_ms": N}.
+  void reload(const std::vector<std::string>& targets,
+              const std::map<std::string, std::string>* update_env, int parallel, Reply reply);
+  // Restarts every instance of `app` for an internal trigger (cron, watch, memory): a graceful
+  // rolling reload when the app has sockets held by herd, else a restart. `reason` goes to
+  // herd.log. Unknown apps are logged and ignored. Returns at once.
+  void restart_app_for(const std::string& app, std::string reason);
   void remove(const std::vector<std::string>& targets, Reply reply);
   void scale(const std::string& app, const std::string& count, Reply reply);
   VerbResult reset(const std::vector<std::string>& targets);
@@ -101,6 +121,21 @@ class Supervisor {
   void on_notify(pid_t sender, std::string_view payload);
   Instance* instance_for_pid(pid_t pid) const;
   void stop_instances(std::vector<Instance*> list, std::function<void()> done);
+  // Stops `inst` and a reload replacement of it that is still starting; `done` once both ended.
+  void stop_with_replacement(Instance* inst, std::function<void()> done);
+  // --- reload.cc ---
+  struct ReloadRun;
+  using ReloadDone = std::function<void(std::string error, std::string warning)>;
+  void reload_ids(std::vector<int> ids, int parallel, Reply reply);
+  void reload_pump(std::shared_ptr<ReloadRun> run);
+  void reload_instance(Instance& old, ReloadDone done);
+  void restart_instance(Instance& old, ReloadDone done, std::string warning);
+  void finish_replacement(App* app, Instance* next, std::string failure, ReloadDone done);
+  void retire(App* app, Instance* inst, std::function<void()> then);
+  Instance* instance_by_id(int id) const;
+  void apply_update_env(const std::vector<Instance*>& list,
+                        const std::map<std::string, std::string>& env);
+  void check_memory(Instance& inst);
   void drop_empty_apps();
   VerbResult list_result(const std::vector<Instance*>& list) const;
 

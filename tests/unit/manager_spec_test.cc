@@ -294,6 +294,7 @@ TEST(AppSpecTest, JsonKeysArePm2Names) {
                                       "interpreter_args",
                                       "cwd",
                                       "env",
+                                      "app_env",
                                       "namespace",
                                       "instances",
                                       "exec_mode",
@@ -338,6 +339,7 @@ AppSpec everything_set() {
   s.interpreter_args = {"-u"};
   s.cwd = "/srv/api";
   s.env = {{"PORT", "8080"}, {"EMPTY", ""}, {"UNICODE", "héllo"}};
+  s.app_env = {{"PORT", "8080"}};
   s.namespace_ = "web";
   s.instances = "-1";
   s.exec_mode = ExecMode::kCluster;

@@ -96,7 +96,9 @@ class Server {
 
   // Graceful close: stops accepting (the listening sockets are closed: new connections are
   // refused), closes idle keep-alive connections, lets requests in flight finish (a request being
-  // received is still answered) and gives each connection's last answer Connection: close, then
+  // received or already waiting in the socket is still answered; a connection that has sent
+  // nothing yet gets 1 s to send its first request) and
+  // gives each connection's last answer Connection: close, then
   // calls `done` from the loop (never from inside close()) once every connection is closed.
   // Sends STOPPING=1. Calling it again only adds `done`. listen() fails (EINVAL) afterwards.
   // Destroying the server before the close completes drops `done` uncalled.
