@@ -27,6 +27,7 @@
 // Threads: every method must be called on the loop's thread.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -65,6 +66,8 @@ class Responder {
   bool reply(nlohmann::json body, std::vector<Fd> fds = {});
   // Refuses the request with an error text (the requester's callback gets EREMOTEIO with it).
   bool fail(std::string error);
+  // Refuses the request with `error`: the requester gets the same code and context.
+  bool fail(const Error& error);
 
  private:
   friend class Channel;
@@ -144,7 +147,8 @@ class Channel : public Handle {
   // Ends the channel (EOF or error) and runs the end callback; false if it destroyed us.
   bool finish(Status why);
   void fail_pending(int code, const char* why, bool as_ticks);
-  bool send_reply(std::uint64_t id, nlohmann::json body, std::vector<Fd> fds, const char* error);
+  bool send_reply(std::uint64_t id, nlohmann::json body, std::vector<Fd> fds, const char* error,
+                  int code = EREMOTEIO);
 
   Fd fd_;
   std::optional<IoWatcher> watcher_;

@@ -66,6 +66,13 @@ bool Responder::fail(std::string error) {
   return (*channel)->send_reply(id, json(), {}, error.c_str());
 }
 
+bool Responder::fail(const Error& error) {
+  std::uint64_t id = std::exchange(id_, 0);
+  auto channel = channel_.lock();
+  if (id == 0 || !channel) return false;
+  return (*channel)->send_reply(id, json(), {}, error.context().c_str(), error.code());
+}
+
 // --- Channel -----------------------------------------------------------------------------------
 
 Result<std::pair<Fd, Fd>> Channel::socketpair() { return Fd::socketpair(AF_UNIX, SOCK_STREAM); }
@@ -135,11 +142,13 @@ Status Channel::request(json body, ReplyCallback cb, std::vector<Fd> fds) {
   return {};
 }
 
-bool Channel::send_reply(std::uint64_t id, json body, std::vector<Fd> fds, const char* error) {
+bool Channel::send_reply(std::uint64_t id, json body, std::vector<Fd> fds, const char* error,
+                         int code) {
   json envelope = json::object();
   envelope["r"] = id;
   if (error != nullptr) {
     envelope["e"] = error;
+    if (code != EREMOTEIO) envelope["c"] = code;
   } else {
     envelope["m"] = std::move(body);
   }
@@ -380,9 +389,11 @@ bool Channel::deliver(std::string_view payload, std::vector<Fd> fds) {
     pending_.erase(it);
     if (auto e = envelope.find("e"); e != envelope.end()) {
       std::string text = e->is_string() ? e->get<std::string>() : e->dump();
-      loop().invoke("Channel reply", [&] {
-        cb(std::unexpected(Error(EREMOTEIO, "channel request refused by the peer: " + text)));
-      });
+      int code = envelope.value("c", EREMOTEIO);
+      if (code <= 0) code = EREMOTEIO;
+      Error error = code == EREMOTEIO ? Error(code, "channel request refused by the peer: " + text)
+                                      : Error(code, text);
+      loop().invoke("Channel reply", [&] { cb(std::unexpected(error)); });
     } else {
       loop().invoke("Channel reply", [&] { cb(ChannelMessage{std::move(body), std::move(fds)}); });
     }

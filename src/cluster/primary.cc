@@ -227,7 +227,7 @@ struct PrimaryImpl {
     }
     auto grant = balancer->listen(id, w.slot_, live->channel.get(), *address);
     if (!grant) {
-      reply.fail(grant.error().message());
+      reply.fail(grant.error());
       return;
     }
     std::vector<Fd> fds;

@@ -126,9 +126,13 @@ struct WorkerProcess::Impl {
       return;
     }
     auto cb = std::make_shared<Listener::ConnectionCallback>(std::move(on_connection));
+    ++listens_pending;
+    update_ref();
     auto s = channel->request(
         {{"k", "listen"}, {"address", address.to_string()}},
         [this, cb, done](Result<ChannelMessage> reply) mutable {
+          --listens_pending;
+          update_ref();
           if (!reply) return done(std::unexpected(reply.error()));
           int g = reply->body.value("g", -1);
           auto actual = Address::parse(reply->body.value("address", ""));
@@ -161,11 +165,14 @@ struct WorkerProcess::Impl {
           }
           // Round robin: the channel is where connections come from, and keeps the worker alive
           // until it disconnects (a listener does that in the other modes).
-          if (reply->fds.empty()) channel->ref();
+          if (reply->fds.empty()) ++rr_groups;
+          update_ref();
           (void)channel->send({{"k", "listening"}, {"g", g}, {"address", actual->to_string()}});
           done(*actual);
         });
     if (!s) {
+      --listens_pending;
+      update_ref();
       Error e = s.error();
       loop.set_immediate([done, e] { done(std::unexpected(e)); });
     }
@@ -183,7 +190,7 @@ struct WorkerProcess::Impl {
     }
     sigterm.stop();
     sigint.stop();
-    if (channel && channel->has_ref()) channel->unref();
+    update_ref();
     servers_left = servers.size();
     if (servers_left == 0) finish_disconnect();
     for (http::Server* server : servers) {
@@ -191,6 +198,15 @@ struct WorkerProcess::Impl {
         if (--servers_left == 0) finish_disconnect();
       });
     }
+  }
+
+  // The channel keeps the worker alive while it waits for the primary's answer to a listen, and
+  // (round robin) while connections come from it, until the disconnect.
+  void update_ref() {
+    if (!channel) return;
+    bool want = listens_pending > 0 || (rr_groups > 0 && !disconnecting);
+    if (want && !channel->has_ref()) channel->ref();
+    if (!want && channel->has_ref()) channel->unref();
   }
 
   void finish_disconnect() {
@@ -206,6 +222,8 @@ struct WorkerProcess::Impl {
   std::map<int, Group> groups;
   std::vector<http::Server*> servers;
   std::size_t servers_left = 0;
+  int listens_pending = 0;
+  int rr_groups = 0;
   bool disconnecting = false;
   bool ack_scheduled = false;
   std::function<void(ChannelMessage)> message_cb;

@@ -442,6 +442,9 @@ void Connection::begin_drain() {
   if (closed_ || lingering_) return;
   draining_ = true;
   if (parser_.in_message()) return;  // that request is answered, then the connection ends
+  // Not idle: accepted to be served, and its first request may be on the wire. It is answered
+  // (with Connection: close); the wait for its first byte stays bounded by its timeout.
+  if (requests_ == 0) return;
   stop_parsing();
   if (queue_.empty()) {
     close_now();  // idle

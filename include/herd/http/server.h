@@ -101,10 +101,11 @@ class Server {
 
   // Graceful close: stops accepting (the listening sockets are closed: new connections are
   // refused), closes idle keep-alive connections, lets requests in flight finish (a request being
-  // received is still answered) and gives each connection's last answer Connection: close, then
-  // calls `done` from the loop (never from inside close()) once every connection is closed.
-  // Sends STOPPING=1. Calling it again only adds `done`. listen() fails (EINVAL) afterwards.
-  // Destroying the server before the close completes drops `done` uncalled.
+  // received is still answered, and so is the first request of a connection that has not sent
+  // one yet, within its first-byte timeout) and gives each connection's last answer Connection:
+  // close, then calls `done` from the loop (never from inside close()) once every connection is
+  // closed. Sends STOPPING=1. Calling it again only adds `done`. listen() fails (EINVAL)
+  // afterwards. Destroying the server before the close completes drops `done` uncalled.
   void close(std::function<void()> done = {});
 
   const ServerMetrics& metrics() const;
