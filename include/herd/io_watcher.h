@@ -35,6 +35,14 @@ class IoWatcher : public Handle {
   int fd() const { return fd_; }
   std::uint32_t events() const { return events_; }
 
+  // EPOLLEXCLUSIVE: when several epoll instances (several processes) watch the same descriptor
+  // exclusively, an event wakes one of them (or a few) instead of all: the thundering herd of a
+  // listening socket shared by many processes. Takes effect at the next start() from stopped
+  // (the kernel accepts the flag only when a descriptor is added). An exclusive watcher must
+  // keep one interest while started: only kReadable or only kWritable.
+  void set_exclusive(bool on) { exclusive_ = on; }
+  bool exclusive() const { return exclusive_; }
+
  protected:
   void on_close_requested() override { stop(); }
 
@@ -45,6 +53,7 @@ class IoWatcher : public Handle {
   std::uint32_t events_ = 0;      // the interest asked for
   std::uint32_t registered_ = 0;  // the interest epoll has (0: not added)
   bool change_pending_ = false;   // in the loop's list of changes to apply before polling
+  bool exclusive_ = false;        // added with EPOLLEXCLUSIVE
   IoCallback cb_;
 };
 

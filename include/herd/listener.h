@@ -31,6 +31,17 @@ struct ListenOptions {
                             // system default)
 };
 
+// How an adopted socket is accepted from (for sockets shared by several processes).
+struct AcceptOptions {
+  // Watch the socket with EPOLLEXCLUSIVE, so a new connection wakes one of the processes that
+  // share it instead of all of them.
+  bool exclusive = false;
+  // Connections accepted per readiness event (1..64). 1 spreads connections across processes
+  // that share a socket (nginx's `multi_accept off`); 64 empties the queue of a busy listener
+  // with fewer wake-ups.
+  int max_accepts_per_event = 64;
+};
+
 class Listener : public Handle {
  public:
   // Receives each accepted connection (CLOEXEC | NONBLOCK); the callback owns it. An accept
@@ -49,8 +60,8 @@ class Listener : public Handle {
   Status listen(const Address& address, ConnectionCallback cb, const ListenOptions& options = {});
   // Takes an already bound and listening socket (inherited through LISTEN_FDS, say), makes it
   // non-blocking and starts accepting. EINVAL if `socket` is not a listening socket; then the
-  // descriptor is closed.
-  Status adopt(Fd socket, ConnectionCallback cb);
+  // descriptor is closed. `options` says how to accept from a socket other processes share.
+  Status adopt(Fd socket, ConnectionCallback cb, const AcceptOptions& options = {});
 
   // Stops and resumes accepting without closing the socket (queued connections wait).
   // resume() fails with EINVAL when there is no socket (never listened, or closing).
@@ -80,6 +91,8 @@ class Listener : public Handle {
   Timer backoff_;                     // resumes accepting after a pause forced by errors
   ConnectionCallback cb_;
   bool accepting_ = false;      // wanted by the user (listen/adopt/resume vs pause)
+  bool exclusive_ = false;      // AcceptOptions::exclusive
+  int max_accepts_ = 64;        // AcceptOptions::max_accepts_per_event
   std::string unix_path_;       // the socket file we created, removed on close
   std::uint64_t unix_dev_ = 0;  // its identity, so a replaced file is left alone
   std::uint64_t unix_ino_ = 0;

@@ -94,6 +94,11 @@ Status Server::listen(const Address& address) {
   return {};
 }
 
+void Server::serve_connection(Fd connection) {
+  impl_->shared.loop.check_thread("Server::serve_connection called off the loop thread");
+  impl_->on_connection(std::move(connection));
+}
+
 std::vector<Address> Server::local_addresses() const {
   std::vector<Address> out;
   for (const auto& l : impl_->listeners) {

@@ -266,7 +266,7 @@ void EventLoop::poll(int timeout_ms) {
 
 Status EventLoop::poller_add(IoWatcher* w, std::uint32_t events) {
   epoll_event e{};
-  e.events = to_epoll(events);
+  e.events = to_epoll(events) | (w->exclusive_ ? EPOLLEXCLUSIVE : 0u);
   e.data.ptr = w;
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, w->fd(), &e) < 0) {
     return fail_errno(fmt::format("epoll_ctl add fd {}", w->fd()));

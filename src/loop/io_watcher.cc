@@ -14,6 +14,8 @@ Status IoWatcher::start(std::uint32_t events) {
     return {};
   }
   if (events == events_) return {};
+  // epoll refuses EPOLL_CTL_MOD on an exclusive registration: delete and add again instead.
+  if (exclusive_ && registered_ != 0) stop();
   if (registered_ == 0) {
     if (Status s = loop().poller_add(this, events); !s) return s;
     registered_ = events;

@@ -159,12 +159,18 @@ Status Listener::listen(const Address& address, ConnectionCallback cb,
   return start_accepting(std::move(cb));
 }
 
-Status Listener::adopt(Fd socket, ConnectionCallback cb) {
+Status Listener::adopt(Fd socket, ConnectionCallback cb, const AcceptOptions& options) {
   loop().check_thread("Listener::adopt called off the loop thread");
   int fd = socket.get();
   if (fd_ || is_closing()) {
     return fail(EINVAL, fmt::format("adopt fd {}: this listener already has a socket", fd));
   }
+  if (options.max_accepts_per_event < 1 || options.max_accepts_per_event > kMaxAcceptsPerEvent) {
+    return fail(EINVAL, fmt::format("adopt fd {}: max_accepts_per_event must be 1..{}", fd,
+                                    kMaxAcceptsPerEvent));
+  }
+  exclusive_ = options.exclusive;
+  max_accepts_ = options.max_accepts_per_event;
   int accepting = 0;
   socklen_t len = sizeof(accepting);
   if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) < 0) {
@@ -193,6 +199,7 @@ Status Listener::start_accepting(ConnectionCallback cb) {
   watcher_.emplace(loop(), fd_.get());
   // Only the Listener counts as a live handle; its watcher is an implementation detail.
   watcher_->unref();
+  watcher_->set_exclusive(exclusive_);
   watcher_->set_callback([this](std::uint32_t) { on_readable(); });
   if (auto s = watcher_->start(kReadable); !s) {
     watcher_.reset();
@@ -247,7 +254,7 @@ void Listener::on_readable() {
   // The connection callback may close this listener, or even destroy it; the flag tells.
   bool destroyed = false;
   bool* outer = std::exchange(self_destroyed_, &destroyed);
-  for (int i = 0; i < kMaxAcceptsPerEvent; ++i) {
+  for (int i = 0; i < max_accepts_; ++i) {
     auto conn = Fd::accept(fd_.get());
     if (conn) {
       if (cb_) loop().invoke("Listener connection", [&] { cb_(std::move(*conn)); });

@@ -40,6 +40,7 @@
 #include "herd/address.h"
 #include "herd/error.h"
 #include "herd/event_loop.h"
+#include "herd/fd.h"
 #include "herd/http/request.h"
 #include "herd/http/response.h"
 
@@ -91,6 +92,10 @@ class Server {
   // systemd or herd), adopts the inherited socket whose name (LISTEN_FDNAMES) or bound address
   // matches instead of binding. Once listening, sends READY=1 to NOTIFY_SOCKET if set.
   Status listen(const Address& address);
+  // Serves a connection accepted elsewhere (by a cluster primary, or a Listener the caller owns)
+  // as if this server had accepted it: the same options, limits, metrics and graceful close.
+  // After close() the connection is closed at once, unanswered.
+  void serve_connection(Fd connection);
   // The addresses actually listened on (with kernel-chosen ports).
   std::vector<Address> local_addresses() const;
 

@@ -1,0 +1,157 @@
+// The cluster API from C++: this test binary runs as a primary (role "cluster_api"), and the
+// primary runs it again as its workers (cluster::is_worker() tells them apart). The primary
+// walks through the events and calls of herd/cluster.h and prints what it saw on stdout, one
+// event per line, for the test to check.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "herd/cluster.h"
+#include "herd/cluster_worker.h"
+#include "herd/event_loop.h"
+#include "herd/http/server.h"
+#include "support/child_process.h"
+
+namespace herd {
+namespace {
+
+using nlohmann::json;
+
+void say(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+int run_worker() {
+  EventLoop loop;
+  http::Server server(loop, [](const http::Request&, http::Response res) { res.end("ok"); });
+  cluster::WorkerProcess worker(loop);
+  if (!worker.start()) return 3;
+  worker.on_message([&](ChannelMessage m) {
+    if (m.body == "echo") {
+      (void)worker.send({{"echo", worker.id()}});
+    } else if (m.body == "ask") {
+      (void)worker.request("time?", [&](Result<ChannelMessage> r) {
+        (void)worker.send({{"asked", r ? r->body : json(r.error().message())}});
+      });
+    }
+  });
+  worker.on_request([](ChannelMessage m, Responder reply) {
+    reply.reply(m.body["add"][0].get<int>() + m.body["add"][1].get<int>());
+  });
+  worker.serve(server, *Address::parse("127.0.0.1:0"), [&](Result<Address> a) {
+    if (!a) worker.disconnect();
+  });
+  loop.run();
+  return 0;
+}
+
+int run_primary() {
+  EventLoop loop;
+  cluster::Options options;
+  options.workers = 3;
+  options.scheduling = cluster::Scheduling::kRoundRobin;
+  options.handle_signals = false;
+  options.kill_timeout = std::chrono::seconds(10);
+  cluster::Primary primary(loop, options);
+  int listening = 0;
+  int echoes = 0;
+  bool walked = false;
+  // The walk: broadcast, both kinds of requests, kill and disconnect on purpose, a rolling
+  // restart by API, then stop.
+  auto walk = [&] { say("broadcast " + std::to_string(primary.broadcast("echo"))); };
+  primary.on_fork([](cluster::Worker& w) {
+    say("fork " + std::to_string(w.id()) + " slot " + std::to_string(w.slot()));
+  });
+  primary.on_online([](cluster::Worker& w) { say("online " + std::to_string(w.id())); });
+  primary.on_listening([&](cluster::Worker& w, const Address& a) {
+    say("listening " + std::to_string(w.id()) + " port " + std::to_string(a.port()));
+    if (++listening == 3 && !walked) {
+      walked = true;
+      walk();
+    }
+  });
+  primary.on_request([](cluster::Worker& w, ChannelMessage m, Responder reply) {
+    reply.reply({{"to", w.id()}, {"question", m.body}});
+  });
+  primary.on_message([&](cluster::Worker& w, ChannelMessage m) {
+    say("message " + std::to_string(w.id()) + " " + m.body.dump());
+    if (m.body.contains("echo") && ++echoes == 3) {
+      (void)primary.worker(2)->send("ask");
+    } else if (m.body.contains("asked")) {
+      (void)primary.worker(3)->request({{"add", {2, 3}}}, [&](Result<ChannelMessage> r) {
+        say("sum " + (r ? r->body.dump() : r.error().message()));
+        primary.worker(1)->kill(SIGTERM);
+      });
+    }
+  });
+  primary.on_disconnect([](cluster::Worker& w) { say("disconnect " + std::to_string(w.id())); });
+  primary.on_exit([&](cluster::Worker& w, const cluster::ExitInfo& info) {
+    say("exit " + std::to_string(w.id()) + " code " + std::to_string(info.code) + " signal " +
+        std::to_string(info.signal) + (info.on_purpose ? " on purpose" : " died"));
+    if (w.id() == 1) {
+      primary.rolling_restart([&](Status s) {
+        say(s ? "rolling ok" : "rolling " + s.error().message());
+        say("workers " + std::to_string(primary.workers().size()));
+        // Worker 2 was rolled into 4, worker 3 into 5: disconnect 5, stop with 4 running.
+        if (auto* w5 = primary.worker(5)) w5->disconnect();
+      });
+    } else if (w.id() == 5) {
+      primary.stop([] { say("stopped"); });
+    }
+  });
+  if (auto s = primary.start(); !s) {
+    say("start " + s.error().message());
+    return 1;
+  }
+  loop.run();
+  say("loop ended");
+  return 0;
+}
+
+bool role = test::register_role(
+    "cluster_api", [](int, char**) { return cluster::is_worker() ? run_worker() : run_primary(); });
+
+TEST(ClusterApi, EventsMessagesRequestsKillRollingRestartAndStop) {
+  auto r = test::run_self("cluster_api", {}, std::chrono::seconds(60));
+  ASSERT_TRUE(r.exited) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string& out = r.output;
+  auto has = [&](const std::string& line) { return out.find(line + "\n") != std::string::npos; };
+  for (int id : {1, 2, 3}) {
+    EXPECT_TRUE(has("fork " + std::to_string(id) + " slot " + std::to_string(id - 1))) << out;
+    EXPECT_TRUE(has("online " + std::to_string(id))) << out;
+    EXPECT_TRUE(has("message " + std::to_string(id) + " {\"echo\":" + std::to_string(id) + "}"))
+        << out;
+  }
+  EXPECT_TRUE(has("broadcast 3")) << out;
+  EXPECT_TRUE(has("message 2 {\"asked\":{\"question\":\"time?\",\"to\":2}}")) << out;
+  EXPECT_TRUE(has("sum 5")) << out;
+  // Killed on purpose: not restarted (slot 0 never forks again).
+  // SIGTERM: the worker disconnects itself gracefully and exits with 0.
+  EXPECT_TRUE(has("exit 1 code 0 signal 0 on purpose")) << out;
+  EXPECT_EQ(out.find("slot 0", out.find("exit 1 ")), std::string::npos) << out;
+  // The rolling restart replaced 2 and 3 by 4 and 5, each new one listening before the old
+  // one was disconnected.
+  EXPECT_TRUE(has("fork 4 slot 1")) << out;
+  EXPECT_TRUE(has("fork 5 slot 2")) << out;
+  EXPECT_LT(out.find("listening 4 "), out.find("disconnect 2\n")) << out;
+  EXPECT_LT(out.find("listening 5 "), out.find("disconnect 3\n")) << out;
+  EXPECT_TRUE(has("exit 2 code 0 signal 0 on purpose")) << out;
+  EXPECT_TRUE(has("exit 3 code 0 signal 0 on purpose")) << out;
+  EXPECT_TRUE(has("rolling ok")) << out;
+  EXPECT_TRUE(has("workers 2")) << out;
+  EXPECT_TRUE(has("exit 5 code 0 signal 0 on purpose")) << out;
+  EXPECT_TRUE(has("exit 4 code 0 signal 0 on purpose")) << out;
+  EXPECT_LT(out.find("disconnect 4\n"), out.find("exit 4 ")) << out;
+  EXPECT_TRUE(has("stopped")) << out;
+  EXPECT_TRUE(has("loop ended")) << out;
+  EXPECT_EQ(out.find(" died"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace herd

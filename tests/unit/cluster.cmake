@@ -1,0 +1,2 @@
+# The cluster's unit tests: the IPC channel over socketpairs.
+herd_test(channel_test channel_test.cc)
