@@ -163,4 +163,26 @@ Status Client::stream(nlohmann::json request,
   }
 }
 
+Result<std::vector<nlohmann::json>> Client::read_events(bool read_socket) {
+  if (read_socket) {
+    char buf[65536];
+    ssize_t n;
+    do {
+      n = ::read(fd_.get(), buf, sizeof(buf));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return fail_errno("read from the daemon");
+    if (n == 0) return fail(ECONNRESET, "the daemon closed the connection");
+    buffer_.append(buf, static_cast<std::size_t>(n));
+  }
+  std::vector<nlohmann::json> events;
+  std::size_t nl;
+  while ((nl = buffer_.find('\n')) != std::string::npos) {
+    auto j = nlohmann::json::parse(std::string_view(buffer_).substr(0, nl), nullptr, false);
+    buffer_.erase(0, nl + 1);
+    if (j.is_discarded()) return fail(EPROTO, "the daemon sent a line that is not JSON");
+    events.push_back(std::move(j));
+  }
+  return events;
+}
+
 }  // namespace herd::cli

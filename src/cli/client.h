@@ -6,6 +6,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "herd/error.h"
 #include "herd/fd.h"
@@ -29,6 +30,14 @@ class Client {
   // Sends a request, then hands every event line to `on_event` until the daemon hangs up or
   // on_event returns false.
   Status stream(nlohmann::json request, const std::function<bool(const nlohmann::json&)>& on_event);
+
+  // For a caller that waits on several things at once (monit): after call() opened a stream,
+  // poll(2) fd() for input, then read_events(true) reads once (without blocking, since poll
+  // said so) and returns every complete event line received; read_events(false) only returns
+  // those already buffered (call() may have read some along with its reply). An Error with
+  // ECONNRESET means the daemon hung up.
+  int fd() const { return fd_.get(); }
+  Result<std::vector<nlohmann::json>> read_events(bool read_socket);
 
   const manager::Home& home() const { return home_; }
 

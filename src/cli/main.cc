@@ -15,9 +15,12 @@
 
 #include "cli/client.h"
 #include "cli/format.h"
+#include "cli/monit.h"
 #include "cli/start_args.h"
 #include "manager/daemon.h"
 #include "manager/log_tail.h"
+#include "manager/metrics_listener.h"
+#include "manager/prometheus_text.h"
 
 extern char** environ;
 
@@ -40,6 +43,9 @@ usage: herd <verb> [arguments]
   logs [target] [--lines N] [--nostream] [--raw] [--out|--err]
   flush [target...]   reset <target...>   sendSignal|signal <SIG> <target...>
   save|dump   resurrect   ping   kill   version
+  monit                                             live view of every process and its log
+  metrics                                           Prometheus text of every process
+  daemon [--foreground] [--metrics-port N]          run the daemon (the first verb starts one)
 
 HERD_HOME (default ~/.herd) holds the daemon's socket, logs and saved process list.
 )";
@@ -274,8 +280,29 @@ int run(int argc, char** argv) {
   auto home = manager::Home::locate();
   if (!home) return fail_with(home.error().message());
   if (verb == "daemon") {
-    bool foreground = !rest.empty() && rest[0] == "--foreground";
-    return manager::run_daemon(*home, foreground);
+    manager::DaemonOptions options;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      std::string value;
+      if (rest[i] == "--foreground") {
+        options.foreground = true;
+        continue;
+      } else if (rest[i] == "--metrics-port" && i + 1 < rest.size()) {
+        value = rest[++i];
+      } else if (rest[i].rfind("--metrics-port=", 0) == 0) {
+        value = rest[i].substr(15);
+      } else {
+        return fail_with(fmt::format("unknown option '{}' for daemon", rest[i]));
+      }
+      auto port = manager::parse_metrics_port(value, "--metrics-port");
+      if (!port) return fail_with(port.error().context());
+      options.metrics_port = *port;
+    }
+    return manager::run_daemon(*home, options);
+  }
+  // Checked here too, since a daemon this command starts would only say so in herd.log.
+  if (const char* p = std::getenv("HERD_METRICS_PORT"); p != nullptr && *p != '\0') {
+    auto port = manager::parse_metrics_port(p, "HERD_METRICS_PORT");
+    if (!port) return fail_with(port.error().context());
   }
 
   Context ctx{*home, false, 0};
@@ -380,11 +407,27 @@ int run(int argc, char** argv) {
     return code != 0 ? code : list;
   }
   if (verb == "logs") return cmd_logs(client, rest);
+  if (verb == "monit") {
+    if (!rest.empty()) return fail_with("monit takes no arguments");
+    return run_monit(client);
+  }
+  if (verb == "metrics") {
+    if (!rest.empty()) return fail_with("metrics takes no arguments");
+    auto r = client.call({{"verb", "jlist"}});
+    if (!r) return fail_with(r.error());
+    std::fputs(manager::prometheus_text(*r, now_ms()).c_str(), stdout);
+    return 0;
+  }
   if (verb == "ping") {
     auto r = client.call({{"verb", "ping"}});
     if (!r) return fail_with(r.error());
     std::printf("pong (daemon pid %d%s)\n", r->value("pid", 0),
                 client.daemon_started() ? ", just started" : "");
+    if (const auto& m = (*r)["metrics"]; m.is_object() && m.contains("address")) {
+      std::printf("metrics on http://%s/metrics\n", m.value("address", "").c_str());
+    } else if (m.is_object() && m.contains("error")) {
+      std::printf("no metrics listener: %s\n", m.value("error", "").c_str());
+    }
     return 0;
   }
   if (verb == "kill") {

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,8 @@
 #include "herd/log.h"
 #include "herd/signal.h"
 #include "manager/control_server.h"
+#include "manager/metrics_listener.h"
+#include "manager/prometheus_text.h"
 #include "manager/state_file.h"
 #include "manager/supervisor.h"
 
@@ -36,9 +39,10 @@ std::vector<std::string> targets_of(const json& req) {
 
 class Daemon {
  public:
-  Daemon(EventLoop& loop, const Home& home)
+  Daemon(EventLoop& loop, const Home& home, std::optional<std::uint16_t> metrics_port)
       : loop_(loop),
         home_(home),
+        metrics_port_(metrics_port),
         sup_(loop, home),
         server_(loop, [this](const json& r,
                              std::shared_ptr<ControlConnection> c) { handle(r, std::move(c)); }),
@@ -56,13 +60,39 @@ class Daemon {
     if (Status s = sigint_.start(SIGINT, quit); !s) return s;
     sigterm_.unref();
     sigint_.unref();
+    start_metrics();
     return {};
   }
 
  private:
+  // The /metrics listener, when asked for. Failing to bind is not fatal: the apps matter more
+  // than their metrics, and `herd ping` says what went wrong.
+  void start_metrics() {
+    if (!metrics_port_) return;
+    metrics_ = std::make_unique<MetricsListener>(loop_, [this] {
+      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch());
+      return prometheus_text(sup_.jlist(), now.count());
+    });
+    if (Status s = metrics_->listen(*metrics_port_); !s) {
+      metrics_error_ = s.error().message();
+      metrics_.reset();
+      log_error("daemon: no metrics listener: {}", metrics_error_);
+      return;
+    }
+    log_info("daemon: metrics on http://{}/metrics", metrics_->address());
+  }
+
+  json ping_metrics() const {
+    if (metrics_) return {{"address", metrics_->address()}};
+    if (!metrics_error_.empty()) return {{"error", metrics_error_}};
+    return nullptr;
+  }
+
   void shutdown(std::function<void()> then) {
     if (quitting_) return;
     quitting_ = true;
+    if (metrics_) metrics_->close();
     sup_.stop_all([this, then = std::move(then)] {
       if (then) then();
       sigterm_.stop();
@@ -88,8 +118,11 @@ class Daemon {
       return;
     }
     if (verb == "ping") {
-      c->reply_ok(
-          id, {{"pong", true}, {"pid", ::getpid()}, {"version", kVersion}, {"home", home_.dir}});
+      c->reply_ok(id, {{"pong", true},
+                       {"pid", ::getpid()},
+                       {"version", kVersion},
+                       {"home", home_.dir},
+                       {"metrics", ping_metrics()}});
     } else if (verb == "list" || verb == "jlist") {
       c->reply_ok(id, sup_.jlist());
     } else if (verb == "start") {
@@ -204,16 +237,30 @@ class Daemon {
 
   EventLoop& loop_;
   const Home& home_;
+  std::optional<std::uint16_t> metrics_port_;
   Supervisor sup_;
   ControlServer server_;
   Signal sigterm_;
   Signal sigint_;
   bool quitting_ = false;
+  std::unique_ptr<MetricsListener> metrics_;  // after sup_: it reads the supervisor
+  std::string metrics_error_;                 // why there is no listener, for `ping`
 };
 
 }  // namespace
 
-int run_daemon(const Home& home, bool foreground) {
+int run_daemon(const Home& home, const DaemonOptions& options) {
+  std::optional<std::uint16_t> metrics_port = options.metrics_port;
+  const char* env = std::getenv("HERD_METRICS_PORT");
+  if (!metrics_port && env != nullptr && *env != '\0') {
+    auto port = parse_metrics_port(env, "HERD_METRICS_PORT");
+    if (!port) {
+      log_error("herd daemon: {}", port.error().context());
+      return 1;
+    }
+    metrics_port = *port;
+  }
+  bool foreground = options.foreground;
   if (Status s = home.prepare(); !s) {
     log_error("herd daemon: {}", s.error().message());
     return 1;
@@ -241,7 +288,7 @@ int run_daemon(const Home& home, bool foreground) {
   write_file_atomic(home.pid_file(), std::to_string(::getpid()) + "\n", false);
 
   EventLoop loop;
-  Daemon daemon(loop, home);
+  Daemon daemon(loop, home, metrics_port);
   if (Status s = daemon.start(); !s) {
     log_error("herd daemon: {}", s.error().message());
     ::unlink(home.pid_file().c_str());

@@ -2,12 +2,24 @@
 // is), it supervises the apps and answers the control socket until `herd kill` or SIGTERM.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+
 #include "manager/home.h"
 
 namespace herd::manager {
 
-// Runs the daemon in this process until it is told to quit. `foreground` keeps stdout/stderr
-// (for tests and systemd); otherwise they go to herd.log. Returns the process's exit code.
-int run_daemon(const Home& home, bool foreground);
+struct DaemonOptions {
+  // Keep stdout/stderr (for tests and systemd); otherwise they go to herd.log.
+  bool foreground = false;
+  // Serve GET /metrics (Prometheus) on 127.0.0.1:<port> (0: a free port, shown by `herd ping`).
+  // nullopt: the HERD_METRICS_PORT environment variable decides; without it there is no
+  // listener. A port that cannot be bound is logged and reported by `ping`; the daemon runs on.
+  std::optional<std::uint16_t> metrics_port;
+};
+
+// Runs the daemon in this process until it is told to quit. Returns the process's exit code
+// (1 when it cannot start: another daemon holds the home, a bad HERD_METRICS_PORT, ...).
+int run_daemon(const Home& home, const DaemonOptions& options);
 
 }  // namespace herd::manager

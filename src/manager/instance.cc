@@ -184,6 +184,7 @@ Status Instance::start() {
   cpu_.reset();
   cpu_percent_ = 0;
   rss_bytes_ = 0;
+  cpu_time_ms_ = 0;
   out->second.reset();  // the child has its copies; EOF comes when it (and its children) exit
   err->second.reset();
   attach_output(std::move(out->first), std::move(err->first));
@@ -369,6 +370,7 @@ void Instance::on_exit(int wstatus) {
   // No process, no usage: do not show the last sample of the dead one until the next tick.
   cpu_percent_ = 0;
   rss_bytes_ = 0;
+  cpu_time_ms_ = 0;
 
   last_exit_code_ = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
   last_signal_ = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
@@ -422,12 +424,14 @@ void Instance::sample(std::uint64_t now_mono_ms) {
   if (pid_ <= 0) {
     cpu_percent_ = 0;
     rss_bytes_ = 0;
+    cpu_time_ms_ = 0;
     return;
   }
   auto s = sample_process(pid_);
   if (!s) return;
   cpu_percent_ = cpu_.update(s->cpu_ms, now_mono_ms);
   rss_bytes_ = s->rss_bytes;
+  cpu_time_ms_ = s->cpu_ms;
 }
 
 nlohmann::json Instance::to_json() const {
@@ -474,12 +478,13 @@ nlohmann::json Instance::to_json() const {
       {"watch", spec.watch},
       {"env", env},
   };
-  return nlohmann::json{{"pid", pid_},
-                        {"name", app_->name},
-                        {"pm_id", id_},
-                        {"reloads", reloads_},
-                        {"monit", {{"memory", rss_bytes_}, {"cpu", cpu_percent_}}},
-                        {"pm2_env", pm2_env}};
+  return nlohmann::json{
+      {"pid", pid_},
+      {"name", app_->name},
+      {"pm_id", id_},
+      {"reloads", reloads_},
+      {"monit", {{"memory", rss_bytes_}, {"cpu", cpu_percent_}, {"cpu_time_ms", cpu_time_ms_}}},
+      {"pm2_env", pm2_env}};
 }
 
 }  // namespace herd::manager

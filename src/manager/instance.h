@@ -157,6 +157,7 @@ class Instance {
   CpuMeter cpu_;
   double cpu_percent_ = 0;
   std::uint64_t rss_bytes_ = 0;
+  std::uint64_t cpu_time_ms_ = 0;  // utime + stime of the running process, at the last sample
 };
 
 }  // namespace herd::manager
