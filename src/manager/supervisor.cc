@@ -301,6 +301,9 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     reply(std::unexpected(verb_error("E_SPAWN", fmt::format("app '{}': {}", name, why))));
     return;
   }
+  // A trigger that cannot be armed is logged; the app runs without it.
+  if (!app->triggers) app->triggers = std::make_unique<AppTriggers>(*this, *app);
+  (void)app->triggers->arm();
   auto ids = std::make_shared<std::vector<int>>();
   for (Instance* i : to_start) ids->push_back(i->id());
   auto done = countdown(to_start.size(), [this, ids, reply] {
@@ -343,19 +346,43 @@ void Supervisor::restart(const std::vector<std::string>& targets,
       a->spec.env = env;
     }
   }
+  restart_instances(*list, std::move(reply));
+}
+
+void Supervisor::restart_instances(const std::vector<Instance*>& list, Reply reply) {
   auto ids = std::make_shared<std::vector<std::string>>();
-  for (Instance* i : *list) ids->push_back(std::to_string(i->id()));
-  auto all_settled = countdown(list->size(), [this, ids, reply] {
+  for (Instance* i : list) ids->push_back(std::to_string(i->id()));
+  auto all_settled = countdown(list.size(), [this, ids, reply] {
     auto l = resolve(*ids);
     reply(l ? list_result(*l) : VerbResult(json::array()));
   });
-  for (Instance* i : *list) {
+  for (Instance* i : list) {
     i->stop([this, i, all_settled] {
       i->count_manual_restart();
       i->start();
       i->when_settled(all_settled);
     });
   }
+}
+
+void Supervisor::restart_app_for(const std::string& name, std::string reason) {
+  App* app = find_app(name);
+  if (app == nullptr) {
+    log_warn("app {}: not restarted ({}): no such app", name, reason);
+    return;
+  }
+  // A second stop of a stopping instance would start it twice once it exits.
+  if (std::any_of(app->instances.begin(), app->instances.end(),
+                  [](const auto& i) { return i->status() == InstanceStatus::kStopping; })) {
+    log_info("app {}: not restarted ({}): a restart or stop is under way", name, reason);
+    return;
+  }
+  log_info("app {}: restarting: {}", name, reason);
+  std::vector<Instance*> list;
+  for (auto& i : app->instances) list.push_back(i.get());
+  restart_instances(list, [name](const VerbResult& r) {
+    if (!r) log_warn("app {}: restart failed: {}", name, r.error().message);
+  });
 }
 
 void Supervisor::remove(const std::vector<std::string>& targets, Reply reply) {

@@ -22,6 +22,7 @@
 #include "herd/signal.h"
 #include "herd/timer.h"
 #include "manager/app_spec.h"
+#include "manager/app_triggers.h"
 #include "manager/home.h"
 #include "manager/instance.h"
 #include "manager/listen_set.h"
@@ -45,6 +46,7 @@ class App {
   AppSpec spec;
   ListenSet sockets;  // cluster mode: bound once, held for the app's life
   std::vector<std::unique_ptr<Instance>> instances;
+  std::unique_ptr<AppTriggers> triggers;  // cron_restart and watch; set by Supervisor::start
   bool cluster() const { return !sockets.empty(); }
 };
 
@@ -68,6 +70,9 @@ class Supervisor {
   VerbResult flush(const std::vector<std::string>& targets);
   VerbResult save();
   void resurrect(Reply reply);
+  // Restarts every instance of `app` because of `reason` (a cron fire, a file change), which is
+  // logged. Skipped, with a log line, when the app is unknown or a restart of it is under way.
+  void restart_app_for(const std::string& app, std::string reason);
   // Stops everything (for `kill` and daemon shutdown); `done` when no process is left.
   void stop_all(std::function<void()> done);
 
@@ -101,6 +106,7 @@ class Supervisor {
   void on_notify(pid_t sender, std::string_view payload);
   Instance* instance_for_pid(pid_t pid) const;
   void stop_instances(std::vector<Instance*> list, std::function<void()> done);
+  void restart_instances(const std::vector<Instance*>& list, Reply reply);
   void drop_empty_apps();
   VerbResult list_result(const std::vector<Instance*>& list) const;
 
