@@ -116,11 +116,7 @@ void AppTriggers::on_cron_timer() {
 
 std::vector<std::string> AppTriggers::watch_roots() const {
   namespace fs = std::filesystem;
-  std::string cwd = app_.spec.cwd;
-  if (cwd.empty()) {
-    std::error_code ec;
-    cwd = fs::current_path(ec).string();
-  }
+  const std::string& cwd = app_.spec.cwd;
   if (app_.spec.watch_paths.empty()) return {cwd};
   std::vector<std::string> roots;
   for (const std::string& p : app_.spec.watch_paths) {
@@ -137,9 +133,13 @@ Status AppTriggers::arm_watch() {
   debounce_.stop();
   changes_ = 0;
   if (!app_.spec.watch) return {};
+  if (app_.spec.cwd.empty()) {
+    // The daemon's own directory means nothing to the user (and may be /): refuse.
+    log_error("app {}: not watching: the app has no cwd to watch from", app_.name);
+    return fail(EINVAL, "watch: the app has no cwd");
+  }
   std::vector<std::string> roots = watch_roots();
-  std::string cwd = app_.spec.cwd.empty() ? roots.front() : app_.spec.cwd;
-  auto filter = WatchFilter::create(app_.spec.ignore_watch, cwd);
+  auto filter = WatchFilter::create(app_.spec.ignore_watch, app_.spec.cwd);
   if (!filter) {
     log_error("app {}: not watching: ignore_watch: {}", app_.name, filter.error().message());
     return std::unexpected(filter.error());
@@ -151,7 +151,17 @@ Status AppTriggers::arm_watch() {
                                home.dump(), home.notify_socket()}) {
     filter->ignore_prefix(p);
   }
-  if (!app_.spec.log_file.empty()) filter->ignore_prefix(app_.spec.log_file);
+  // Custom log files, with the "-<id>" herd inserts before the extension for some instance
+  // counts (so scaling later does not matter), and their rotations.
+  for (const std::string* custom :
+       {&app_.spec.out_file, &app_.spec.error_file, &app_.spec.log_file}) {
+    if (custom->empty() || *custom == "/dev/null") continue;
+    std::size_t dot = custom->rfind('.');
+    std::size_t slash = custom->rfind('/');
+    bool ext = dot != std::string::npos && (slash == std::string::npos || dot > slash);
+    filter->ignore_prefix(*custom);
+    filter->ignore_prefix((ext ? custom->substr(0, dot) : *custom) + "-");
+  }
   for (const auto& i : app_.instances) {
     filter->ignore_prefix(i->out_log_path());
     filter->ignore_prefix(i->err_log_path());
