@@ -434,6 +434,9 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   }
   if (env("cron_restart") && !env("cron_restart")->is_null()) {
     add("cron restart", text(env("cron_restart")));
+    if (const auto next = integer(env("next_cron_restart")); next) {
+      add("next cron restart", format_iso8601(*next));
+    }
   }
   add("uptime", uptime_of(instance, o.now_ms));
   if (env("pm_log_path") && !env("pm_log_path")->is_null()) {

@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <optional>
 
+#include "manager/cron.h"
 #include "manager/ecosystem.h"
+#include "manager/watch_filter.h"
 
 namespace herd::cli {
 namespace {
@@ -30,6 +32,33 @@ std::vector<std::string> split_commas(const std::string& v) {
     if (!part.empty()) out.push_back(part);
     if (c == std::string::npos) break;
     start = c + 1;
+  }
+  return out;
+}
+
+// --watch-delay as PM2 reads it: seconds ("4", "0.5"), or with a unit ("500ms", "2s").
+Result<std::uint64_t> parse_watch_delay(const std::string& v) {
+  bool unitless = !v.empty() && v.find_first_not_of("0123456789.") == std::string::npos;
+  auto ms = manager::parse_duration_ms(unitless ? v + "s" : v);
+  if (!ms) {
+    return fail(EINVAL, fmt::format("--watch-delay takes seconds (\"2\", \"0.5\") or a duration "
+                                    "(\"500ms\"), not '{}'",
+                                    v));
+  }
+  return ms;
+}
+
+// --ignore-watch "node_modules,*.log" or "node_modules *.log".
+std::vector<std::string> split_list(const std::string& v) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char c : v + ",") {
+    if (c == ',' || c == ' ' || c == '\t') {
+      if (!word.empty()) out.push_back(std::move(word));
+      word.clear();
+    } else {
+      word.push_back(c);
+    }
   }
   return out;
 }
@@ -70,6 +99,14 @@ const char* start_usage() {
   -o, --output FILE             stdout log file;  -e, --error FILE   stderr log file
   -l, --log FILE                combined log file; --merge-logs   one file for all instances
       --max-memory-restart SIZE restart above SIZE (e.g. 300M)
+      --cron-restart "EXPR"     restart on a cron schedule: 5 fields, or 6 with seconds first
+                                ("0 3 * * *", "*/30 * * * * *", @daily); also --cron
+      --watch [PATHS]           restart when files change under the app's cwd, or under
+                                PATHS (comma-separated, after the script: app.js --watch src)
+      --ignore-watch LIST       names, globs or /regexes/ not to watch (default: node_modules
+                                and dot-files)
+      --watch-delay SEC         restart SEC seconds after the last change (or "500ms";
+                                default 1)
       --namespace NS
 )";
 }
@@ -202,6 +239,36 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
     } else if (flag == "--namespace") {
       if (!(st = take())) return std::unexpected(st.error());
       cli.namespace_ = v;
+    } else if (flag == "--cron-restart" || flag == "--cron") {
+      if (!(st = take())) return std::unexpected(st.error());
+      if (auto cron = manager::parse_cron_restart(v); !cron) {
+        return fail(EINVAL, fmt::format("{}: {}", flag, cron.error().context()));
+      }
+      cli.cron_restart = v;
+    } else if (flag == "--watch") {
+      given.push_back(flag);
+      cli.watch = true;
+      std::string paths;
+      if (a.find('=') != std::string::npos) {
+        paths = a.substr(a.find('=') + 1);
+      } else if (!target.empty() && i + 1 < args.size() && !args[i + 1].empty() &&
+                 args[i + 1][0] != '-') {
+        // PM2's optional value: a word after --watch names what to watch, once the script is
+        // known (before it, the word is the script).
+        paths = args[++i];
+      }
+      for (auto& p : split_commas(paths)) cli.watch_paths.push_back(p);
+    } else if (flag == "--ignore-watch") {
+      if (!(st = take())) return std::unexpected(st.error());
+      for (auto& p : split_list(v)) cli.ignore_watch.push_back(p);
+      if (Status ok = manager::validate_ignore_watch(cli.ignore_watch); !ok) {
+        return fail(EINVAL, fmt::format("--ignore-watch: {}", ok.error().context()));
+      }
+    } else if (flag == "--watch-delay") {
+      if (!(st = take())) return std::unexpected(st.error());
+      auto ms = parse_watch_delay(v);
+      if (!ms) return std::unexpected(ms.error());
+      cli.watch_delay_ms = *ms;
     } else if (!a.empty() && a[0] == '-' && a != "-") {
       return fail(EINVAL,
                   fmt::format("unknown option '{}' for start (see `herd start --help`)", a));
@@ -252,6 +319,13 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
       if (was_given({"--time"})) app.time = true;
       if (was_given({"--merge-logs"})) app.merge_logs = true;
       if (was_given({"--namespace"})) app.namespace_ = cli.namespace_;
+      if (was_given({"--cron-restart", "--cron"})) app.cron_restart = cli.cron_restart;
+      if (was_given({"--watch"})) {
+        app.watch = true;
+        if (!cli.watch_paths.empty()) app.watch_paths = cli.watch_paths;
+      }
+      if (was_given({"--ignore-watch"})) app.ignore_watch = cli.ignore_watch;
+      if (was_given({"--watch-delay"})) app.watch_delay_ms = cli.watch_delay_ms;
       if (have_args) app.args = extra_args;
       if (!app.listen.empty()) app.exec_mode = manager::ExecMode::kCluster;
       out.apps.push_back(std::move(app));

@@ -10,6 +10,9 @@
 #include <climits>
 #include <cmath>
 
+#include "manager/cron.h"
+#include "manager/watch_filter.h"
+
 namespace herd::manager {
 namespace {
 
@@ -250,7 +253,15 @@ const Field kFields[] = {
     HERD_FIELD("log_max_size", as_size(v), log_max_size),
     HERD_FIELD("log_max_files", as_int(v), log_max_files),
     HERD_FIELD("max_memory_restart", as_size(v), max_memory_restart),
-    HERD_FIELD("cron_restart", as_string(v), cron_restart),
+    {"cron_restart",
+     [](AppSpec& s, const json& v) -> Status {
+       auto text = as_string(v);
+       if (!text) return std::unexpected(text.error());
+       // PM2 takes the number 0 for "no cron restart" too.
+       if (auto cron = parse_cron_restart(*text); !cron) return std::unexpected(cron.error());
+       s.cron_restart = std::move(*text);
+       return {};
+     }},
     {"watch",
      [](AppSpec& s, const json& v) -> Status {
        if (v.is_boolean()) {
@@ -266,7 +277,15 @@ const Field kFields[] = {
        s.watch_paths = std::move(*paths);
        return {};
      }},
-    HERD_FIELD("ignore_watch", as_string_list(v, false), ignore_watch),
+    {"ignore_watch",
+     [](AppSpec& s, const json& v) -> Status {
+       auto list = as_string_list(v, false);
+       if (!list) return std::unexpected(list.error());
+       if (Status ok = validate_ignore_watch(*list); !ok) return ok;
+       s.ignore_watch = std::move(*list);
+       return {};
+     }},
+    HERD_FIELD("watch_delay", as_duration(v), watch_delay_ms),
 };
 
 #undef HERD_FIELD
@@ -496,6 +515,7 @@ json to_json(const AppSpec& s) {
       {"cron_restart", s.cron_restart},
       {"watch", watch},
       {"ignore_watch", s.ignore_watch},
+      {"watch_delay", s.watch_delay_ms},
   };
 }
 

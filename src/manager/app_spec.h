@@ -69,12 +69,15 @@ struct AppSpec {
 
   // Later issues (parsed and kept now so ecosystem files round-trip).
   std::uint64_t max_memory_restart = 0;  // bytes, 0 = off
+  // A cron expression (cron.h); "" or "0" = none. The parsers refuse one that does not parse.
   std::string cron_restart;
   bool watch = false;
   // Used only when `watch` is true (empty = watch cwd); to_json then writes `watch` as this list,
   // so a spec with watch == false and paths set does not round-trip (the paths are dropped).
   std::vector<std::string> watch_paths;
   std::vector<std::string> ignore_watch;
+  // Restart once no watched file changed for this long (PM2's watch_delay; watch only).
+  std::uint64_t watch_delay_ms = 1000;
 
   // The number of instances to run on a machine with `cpus` CPUs: "max"/"0" = cpus,
   // "-N" = cpus - N (at least 1), "N" = N. A value validate_instances() rejects gives 1;

@@ -66,7 +66,6 @@ constexpr Ignored kIgnored[] = {
     {"gid", "is not supported: apps run as the user that runs herd"},
     {"username", "is not supported: apps run as the user that runs herd"},
     {"watch_options", "is not supported"},
-    {"watch_delay", "is not supported"},
     {"kill_retry_time", "does not apply: herd sends SIGKILL once, after kill_timeout"},
     {"shutdown_with_message", "is not supported: use kill_signal"},
     {"increment_var", "is not supported yet"},

@@ -478,6 +478,7 @@ nlohmann::json Instance::to_json() const {
       {"watch", spec.watch},
       {"env", env},
   };
+  if (app_->triggers) app_->triggers->describe(&pm2_env);
   return nlohmann::json{
       {"pid", pid_},
       {"name", app_->name},

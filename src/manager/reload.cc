@@ -87,6 +87,14 @@ void Supervisor::restart_app_for(const std::string& app, std::string reason) {
     log_warn("{}: no app named '{}' to restart", reason, app);
     return;
   }
+  // Triggers can fire in bursts (a deploy touching many files, memory staying high): one
+  // replacement at a time, never a second one for an instance that is already being replaced.
+  if (!a->incoming.empty() ||
+      std::any_of(a->instances.begin(), a->instances.end(),
+                  [](const auto& i) { return i->status() == InstanceStatus::kStopping; })) {
+    log_info("app {}: {}: not restarted, a reload, restart or stop is under way", app, reason);
+    return;
+  }
   log_info("app {}: {}: {}", app, reason, a->cluster() ? "reloading it" : "restarting it");
   std::vector<int> ids;
   for (const auto& i : a->instances) ids.push_back(i->id());

@@ -312,6 +312,9 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     reply(std::unexpected(verb_error("E_SPAWN", fmt::format("app '{}': {}", name, why))));
     return;
   }
+  // A trigger that cannot be armed is logged; the app runs without it.
+  if (!app->triggers) app->triggers = std::make_unique<AppTriggers>(*this, *app);
+  (void)app->triggers->arm();
   auto ids = std::make_shared<std::vector<int>>();
   for (Instance* i : to_start) ids->push_back(i->id());
   auto done = countdown(to_start.size(), [this, ids, reply] {

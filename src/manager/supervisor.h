@@ -22,6 +22,7 @@
 #include "herd/signal.h"
 #include "herd/timer.h"
 #include "manager/app_spec.h"
+#include "manager/app_triggers.h"
 #include "manager/home.h"
 #include "manager/instance.h"
 #include "manager/listen_set.h"
@@ -49,6 +50,7 @@ class App {
   // replacements) while they stop. Not listed by jlist; the app lives on until both are empty.
   std::vector<std::unique_ptr<Instance>> incoming;
   std::vector<std::unique_ptr<Instance>> retiring;
+  std::unique_ptr<AppTriggers> triggers;  // cron_restart and watch; set by Supervisor::start
   bool cluster() const { return !sockets.empty(); }
   bool idle() const { return instances.empty() && incoming.empty() && retiring.empty(); }
 };

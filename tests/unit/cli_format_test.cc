@@ -490,6 +490,18 @@ TEST(FormatDescribe, Pm2OptionalRowsInPm2Places) {
   EXPECT_EQ(lines[16], "│ interpreter args   │ --max-old-space-size=512                │");
 }
 
+TEST(FormatDescribe, NextCronRestartFollowsTheSchedule) {
+  json instance = fixture()[0];
+  instance["pm2_env"]["cron_restart"] = "0 3 * * *";
+  instance["pm2_env"]["next_cron_restart"] = 1795921200000;
+  const auto lines = lines_of(format_describe(instance, at_now()));
+  EXPECT_EQ(lines[7], "│ cron restart      │ 0 3 * * *                               │");
+  EXPECT_EQ(lines[8], "│ next cron restart │ 2026-11-29T03:00:00.000Z                │");
+  // No next time (a schedule that does not fire again): no row.
+  instance["pm2_env"]["next_cron_restart"] = nullptr;
+  EXPECT_EQ(format_describe(instance, at_now()).find("next cron restart"), std::string::npos);
+}
+
 TEST(FormatDescribe, GarbageDoesNotThrow) {
   for (const json& j : {json(42), json::array(), json::object(), json{{"pm2_env", "x"}},
                         json{{"pm2_env", {{"env", 3}, {"listen", {1, nullptr}}}}}}) {

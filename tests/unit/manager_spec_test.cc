@@ -321,7 +321,8 @@ TEST(AppSpecTest, JsonKeysArePm2Names) {
                                       "max_memory_restart",
                                       "cron_restart",
                                       "watch",
-                                      "ignore_watch"};
+                                      "ignore_watch",
+                                      "watch_delay"};
   std::set<std::string> got;
   const json j = to_json(AppSpec());
   for (const auto& [key, value] : j.items()) got.insert(key);
