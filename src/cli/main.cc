@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,6 +15,7 @@
 #include "cli/client.h"
 #include "cli/format.h"
 #include "cli/start_args.h"
+#include "cli/startup_cmd.h"
 #include "manager/daemon.h"
 #include "manager/log_tail.h"
 
@@ -39,6 +39,7 @@ usage: herd <verb> [arguments]
   logs [target] [--lines N] [--nostream] [--raw] [--out|--err]
   flush [target...]   reset <target...>   sendSignal|signal <SIG> <target...>
   save|dump   resurrect   ping   kill   version
+  startup [systemd] [-u USER] [--hp DIR] [--write]   unstartup [systemd] [-u USER]
 
 HERD_HOME (default ~/.herd) holds the daemon's socket, logs and saved process list.
 )";
@@ -114,11 +115,11 @@ int cmd_start(Client& client, const Context& ctx, const std::vector<std::string>
   char cwd[4096];
   if (::getcwd(cwd, sizeof(cwd)) == nullptr) return fail_with("cannot read the working directory");
   auto req = parse_start(args, current_env(), cwd);
-  if (!req) return fail_with(req.error().message());
+  if (!req) return fail_with(manager::input_error_message(req.error()));
   for (const auto& w : req->warnings) std::fprintf(stderr, "herd: warning: %s\n", w.c_str());
   json apps = json::array();
   for (const auto& a : req->apps) apps.push_back(manager::to_json(a));
-  if (Status s = client.connect(true); !s) return fail_with(s.error().message());
+  if (Status s = client.connect(true); !s) return fail_with(s.error());
   auto r = client.call({{"verb", "start"}, {"apps", apps}});
   if (!r) return fail_with(r.error());
   int code = 0;
@@ -207,7 +208,7 @@ int cmd_logs(Client& client, const std::vector<std::string>& args) {
     std::fflush(stdout);
     return true;
   });
-  if (!s) return fail_with(s.error().message());
+  if (!s) return fail_with(s.error());
   return 0;
 }
 
@@ -224,8 +225,10 @@ int run(int argc, char** argv) {
     return 0;
   }
 
+  if (verb == "startup" || verb == "unstartup") return startup_command(verb, rest);
+
   auto home = manager::Home::locate();
-  if (!home) return fail_with(home.error().message());
+  if (!home) return fail_with(home.error().context());
   if (verb == "daemon") {
     bool foreground = !rest.empty() && rest[0] == "--foreground";
     return manager::run_daemon(*home, foreground);
@@ -248,7 +251,7 @@ int run(int argc, char** argv) {
       std::printf("herd: no daemon runs for %s\n", home->dir.c_str());
       return 0;
     }
-    return fail_with(s.error().message());
+    return fail_with(s.error());
   }
 
   if (verb == "list" || verb == "ls" || verb == "status" || verb == "l") {

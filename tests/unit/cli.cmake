@@ -1,2 +1,4 @@
 # The CLI's output formatting: golden strings, units, UTF-8 alignment.
 herd_test(cli_format_test cli_format_test.cc LIBS herd_cli_format)
+# `herd startup`: the systemd unit text and its install/removal.
+herd_test(cli_startup_test cli_startup_test.cc LIBS herd_cli_startup)
