@@ -1,10 +1,12 @@
-// Logging through fmt. Lines go to stderr as "herd[<pid>] <level>: <message>"; the threshold comes
-// from HERD_LOG_LEVEL (debug, info, warn, error; default info) or set_log_level(). Thread-safe:
-// each line is written with one write(2), so lines from several threads never interleave.
+// Logging through fmt. Lines go to stderr (or a sink, below) as "herd[<pid>] <level>: <message>";
+// the threshold comes from HERD_LOG_LEVEL (debug, info, warn, error; default info) or
+// set_log_level(). Thread-safe: each line is written with one write(2) (or one sink call), so
+// lines from several threads never interleave.
 #pragma once
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <string_view>
 
 namespace herd {
@@ -15,6 +17,13 @@ void set_log_level(LogLevel level);
 LogLevel log_level();
 // Parses "debug", "info", "warn", "error", "off"; false when `text` is none of them.
 bool parse_log_level(std::string_view text, LogLevel* out);
+
+// Where lines go instead of stderr: `sink` gets each whole line, newline included, one call per
+// line, never two calls at once (calls are serialized by a lock, so it need not be thread-safe
+// itself; it must not log). An empty function restores stderr. The daemon sends its lines to its
+// rotating herd.log this way (manager/daemon_log.h).
+using LogSink = std::function<void(std::string_view line)>;
+void set_log_sink(LogSink sink);
 
 namespace detail {
 void log_line(LogLevel level, std::string_view message);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 
 namespace herd {
@@ -46,7 +47,25 @@ const char* level_name(LogLevel level) {
   return "fatal";
 }
 
+// The sink, if any. `has_sink` lets log_line skip the lock when there is none (the usual case).
+struct Sink {
+  std::mutex mu;
+  LogSink fn;
+  std::atomic<bool> set{false};
+};
+Sink& sink_ref() {
+  static Sink* sink = new Sink;  // never destroyed: threads may log during static destruction
+  return *sink;
+}
+
 }  // namespace
+
+void set_log_sink(LogSink sink) {
+  Sink& s = sink_ref();
+  std::lock_guard lock(s.mu);
+  s.fn = std::move(sink);
+  s.set.store(static_cast<bool>(s.fn), std::memory_order_release);
+}
 
 void set_log_level(LogLevel level) { level_ref().store(level, std::memory_order_relaxed); }
 LogLevel log_level() { return level_ref().load(std::memory_order_relaxed); }
@@ -69,6 +88,14 @@ bool parse_log_level(std::string_view text, LogLevel* out) {
 namespace detail {
 void log_line(LogLevel level, std::string_view message) {
   std::string line = fmt::format("herd[{}] {}: {}\n", ::getpid(), level_name(level), message);
+  Sink& sink = sink_ref();
+  if (sink.set.load(std::memory_order_acquire)) {
+    std::lock_guard lock(sink.mu);
+    if (sink.fn) {
+      sink.fn(line);
+      return;
+    }
+  }
   // One write per line keeps lines whole when several threads log at once.
   [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
 }

@@ -33,7 +33,15 @@ DaemonError daemon_error(const Error& e) {
   if (c.rfind("E_", 0) == 0 && colon != std::string::npos) {
     return {c.substr(0, colon), c.substr(colon + 2)};
   }
-  return {"E_CLIENT", e.message()};
+  switch (e.code()) {
+    case ENAMETOOLONG:  // the socket path
+    case ETIMEDOUT:     // the daemon did not start
+    case EPROTO:        // not JSON
+    case ECONNRESET:    // the daemon closed the connection
+      return {"E_CLIENT", c};
+    default:
+      return {"E_CLIENT", e.message()};
+  }
 }
 
 Status Client::try_connect() {
@@ -125,8 +133,11 @@ Result<nlohmann::json> Client::read_line() {
     char buf[65536];
     ssize_t n = ::read(fd_.get(), buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
+    // A reset reads as a close: either way the daemon went away mid-reply.
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+      return fail(ECONNRESET, "the daemon closed the connection");
+    }
     if (n < 0) return fail_errno("read from the daemon");
-    if (n == 0) return fail(ECONNRESET, "the daemon closed the connection");
     buffer_.append(buf, static_cast<std::size_t>(n));
   }
 }

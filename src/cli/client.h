@@ -53,7 +53,11 @@ class Client {
   int next_id_ = 1;
 };
 
-// The daemon's error, split back into code and message (from an Error made by call()).
+// The daemon's error, split back into code and message (from an Error made by call()). Any other
+// error of Client gets the code "E_CLIENT" and the message to print: a system call's failure
+// names the call and its reason ("connect /x/herd.sock: Permission denied"); the errors Client
+// words itself (a daemon that did not start, a socket path too long, a reply that is not JSON, a
+// closed connection) are whole sentences, shown without a strerror tail.
 struct DaemonError {
   std::string code;
   std::string message;

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -17,6 +16,7 @@
 #include "cli/format.h"
 #include "cli/monit.h"
 #include "cli/start_args.h"
+#include "cli/startup_cmd.h"
 #include "manager/daemon.h"
 #include "manager/log_tail.h"
 #include "manager/metrics_listener.h"
@@ -46,6 +46,7 @@ usage: herd <verb> [arguments]
   monit                                             live view of every process and its log
   metrics                                           Prometheus text of every process
   daemon [--foreground] [--metrics-port N]          run the daemon (the first verb starts one)
+  startup [systemd] [-u USER] [--hp DIR] [--write]   unstartup [systemd] [-u USER]
 
 HERD_HOME (default ~/.herd) holds the daemon's socket, logs and saved process list.
 )";
@@ -121,11 +122,11 @@ int cmd_start(Client& client, const Context& ctx, const std::vector<std::string>
   char cwd[4096];
   if (::getcwd(cwd, sizeof(cwd)) == nullptr) return fail_with("cannot read the working directory");
   auto req = parse_start(args, current_env(), cwd);
-  if (!req) return fail_with(req.error().message());
+  if (!req) return fail_with(manager::input_error_message(req.error()));
   for (const auto& w : req->warnings) std::fprintf(stderr, "herd: warning: %s\n", w.c_str());
   json apps = json::array();
   for (const auto& a : req->apps) apps.push_back(manager::to_json(a));
-  if (Status s = client.connect(true); !s) return fail_with(s.error().message());
+  if (Status s = client.connect(true); !s) return fail_with(s.error());
   auto r = client.call({{"verb", "start"}, {"apps", apps}});
   if (!r) return fail_with(r.error());
   int code = 0;
@@ -260,7 +261,7 @@ int cmd_logs(Client& client, const std::vector<std::string>& args) {
     std::fflush(stdout);
     return true;
   });
-  if (!s) return fail_with(s.error().message());
+  if (!s) return fail_with(s.error());
   return 0;
 }
 
@@ -277,8 +278,10 @@ int run(int argc, char** argv) {
     return 0;
   }
 
+  if (verb == "startup" || verb == "unstartup") return startup_command(verb, rest);
+
   auto home = manager::Home::locate();
-  if (!home) return fail_with(home.error().message());
+  if (!home) return fail_with(home.error().context());
   if (verb == "daemon") {
     manager::DaemonOptions options;
     for (std::size_t i = 0; i < rest.size(); ++i) {
@@ -322,7 +325,7 @@ int run(int argc, char** argv) {
       std::printf("herd: no daemon runs for %s\n", home->dir.c_str());
       return 0;
     }
-    return fail_with(s.error().message());
+    return fail_with(s.error());
   }
 
   if (verb == "list" || verb == "ls" || verb == "status" || verb == "l") {

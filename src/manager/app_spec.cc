@@ -215,7 +215,17 @@ const Field kFields[] = {
        s.socket_mode = v.get<std::string>();
        return {};
      }},
-    HERD_FIELD("instance_var", as_string(v), instance_var),
+    {"instance_var",
+     [](AppSpec& s, const json& v) -> Status {
+       // It becomes an environment variable's name: non-empty, without '=' or NUL.
+       auto name = as_string(v);
+       if (!name || name->empty() ||
+           name->find_first_of(std::string_view("=\0", 2)) != std::string::npos) {
+         return expected("an environment variable name (not empty, no '=')", v);
+       }
+       s.instance_var = std::move(*name);
+       return {};
+     }},
     HERD_FIELD("autorestart", as_bool(v), autorestart),
     HERD_FIELD("max_restarts", as_int(v), max_restarts),
     HERD_FIELD("min_uptime", as_duration(v), min_uptime_ms),
@@ -528,6 +538,10 @@ Result<AppSpec> app_spec_from_json(const json& j) {
     if (!ok) return fail(EINVAL, fmt::format("{}: {}", key, ok.error().context()));
   }
   return spec;
+}
+
+std::string input_error_message(const Error& e) {
+  return e.code() == EINVAL ? e.context() : e.message();
 }
 
 }  // namespace herd::manager

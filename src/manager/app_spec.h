@@ -134,4 +134,10 @@ nlohmann::json to_json(const AppSpec& spec);
 // a value that does not fit is EINVAL naming the key ("instances: expected ...").
 Result<AppSpec> app_spec_from_json(const nlohmann::json& j);
 
+// What to show a person for an error of the parsers here (and of the CLI's and ecosystem files'
+// parsers built on them): a rejected value (EINVAL) carries a whole sentence in its context,
+// which strerror's "Invalid argument" would only follow as noise; any other error (a script that
+// is not found, a file that cannot be read) keeps its reason: Error::message().
+std::string input_error_message(const Error& e);
+
 }  // namespace herd::manager

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "herd/event_loop.h"
 #include "herd/log.h"
@@ -16,6 +17,7 @@
 #include "manager/control_server.h"
 #include "manager/metrics_listener.h"
 #include "manager/prometheus_text.h"
+#include "manager/daemon_log.h"
 #include "manager/state_file.h"
 #include "manager/supervisor.h"
 
@@ -186,7 +188,7 @@ class Daemon {
     for (const auto& j : req["apps"]) {
       auto spec = app_spec_from_json(j);
       if (!spec) {
-        c->reply_error(id, "E_BAD_REQUEST", spec.error().message());
+        c->reply_error(id, "E_BAD_REQUEST", input_error_message(spec.error()));
         return;
       }
       specs.push_back(std::move(*spec));
@@ -276,11 +278,17 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
     log_error("herd daemon: another daemon already runs for {}", home.dir);
     return 1;
   }
+  // In the background, the daemon's lines (and its stdout/stderr) go to herd.log, rotated by size.
+  std::optional<DaemonLog> daemon_log;
   if (!foreground) {
-    auto log = Fd::open(home.log().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (log) {
-      ::dup2(log->get(), STDOUT_FILENO);
-      ::dup2(log->get(), STDERR_FILENO);
+    auto options = DaemonLog::options_from_env();
+    daemon_log.emplace(home.log(), options.value_or(RotatingFile::Options{}), true);
+    // An open failure is reported on stderr and retried on later lines (daemon_log.h): the daemon
+    // runs on, as it would with a full disk.
+    (void)daemon_log->install();
+    if (!options) {
+      log_error("herd daemon: {}", options.error().context());
+      return 1;
     }
   }
   // A client that hangs up mid-reply must not kill the daemon.

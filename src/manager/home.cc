@@ -1,12 +1,13 @@
 #include "manager/home.h"
 
 #include <fmt/format.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+
+#include "manager/user.h"
 
 namespace herd::manager {
 namespace {
@@ -38,11 +39,12 @@ Result<Home> Home::locate() {
   }
   const char* home = std::getenv("HOME");
   if (home == nullptr || *home == '\0') {
-    passwd* pw = ::getpwuid(::geteuid());
-    if (pw == nullptr || pw->pw_dir == nullptr) {
-      return fail(ENOENT, "cannot find your home directory: set HERD_HOME");
+    auto entry = passwd_entry(::geteuid());
+    if (!entry || entry->home.empty()) {
+      return fail(ENOENT,
+                  "HOME is not set and /etc/passwd has no home for your uid: set HERD_HOME");
     }
-    home = pw->pw_dir;
+    return Home{entry->home + "/.herd"};
   }
   return Home{std::string(home) + "/.herd"};
 }

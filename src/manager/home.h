@@ -18,7 +18,7 @@ namespace herd::manager {
 struct Home {
   std::string dir;
 
-  // $HERD_HOME, else $HOME/.herd, else the passwd entry's home + /.herd.
+  // $HERD_HOME, else $HOME/.herd, else the home of the effective uid in /etc/passwd + /.herd.
   static Result<Home> locate();
   // Creates dir, logs/ and pids/ with mode 0700. Refuses a dir owned by another user or
   // writable by group or others (someone else could take over the control socket).

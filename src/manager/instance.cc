@@ -108,7 +108,10 @@ void Instance::write_pid_file() const {
 
 std::vector<std::string> Instance::build_env() const {
   std::map<std::string, std::string> env = app_->spec.env;
-  env["NODE_APP_INSTANCE"] = std::to_string(index_);
+  // The instance number under PM2's instance_var (NODE_APP_INSTANCE unless renamed), and always
+  // as HERD_INSTANCE.
+  const std::string& instance_var = app_->spec.instance_var;
+  if (!instance_var.empty()) env[instance_var] = std::to_string(index_);
   env["HERD_INSTANCE"] = std::to_string(index_);
   env["HERD_APP_NAME"] = app_->name;
   env["HERD_ID"] = std::to_string(id_);
@@ -436,6 +439,13 @@ void Instance::sample(std::uint64_t now_mono_ms) {
 
 nlohmann::json Instance::to_json() const {
   const AppSpec& spec = app_->spec;
+  // A process started since the last tick of the sampler has no sample yet: read its memory now,
+  // as PM2 does on every list, rather than show 0b. (CPU needs two samples; it shows 0 until
+  // the next tick.)
+  std::uint64_t memory = rss_bytes_;
+  if (memory == 0 && pid_ > 0) {
+    if (auto s = sample_process(pid_)) memory = s->rss_bytes;
+  }
   nlohmann::json env = nlohmann::json::object();
   for (const auto& kv : env_) {
     auto eq = kv.find('=');
@@ -484,7 +494,7 @@ nlohmann::json Instance::to_json() const {
       {"name", app_->name},
       {"pm_id", id_},
       {"reloads", reloads_},
-      {"monit", {{"memory", rss_bytes_}, {"cpu", cpu_percent_}, {"cpu_time_ms", cpu_time_ms_}}},
+      {"monit", {{"memory", memory}, {"cpu", cpu_percent_}, {"cpu_time_ms", cpu_time_ms_}}},
       {"pm2_env", pm2_env}};
 }
 

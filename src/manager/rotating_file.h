@@ -91,6 +91,10 @@ class RotatingFile {
   // True between a failure and the next successful write.
   bool failing() const { return failing_; }
 
+  // The open descriptor of the current file; -1 while closed. Valid until the next call that
+  // writes, rotates, flushes or closes (a rotation opens a new file).
+  int fd() const { return fd_.get(); }
+
   // path.<index> for index > 0, path itself for 0.
   std::string rotated_path(unsigned index) const;
 

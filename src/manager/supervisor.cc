@@ -256,11 +256,11 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     return;
   }
   if (auto cmd = resolve_command(spec); !cmd) {
-    reply(std::unexpected(verb_error("E_SPAWN", cmd.error().message())));
+    reply(std::unexpected(verb_error("E_SPAWN", input_error_message(cmd.error()))));
     return;
   }
   if (Status s = validate_instances(spec.instances); !s) {
-    reply(std::unexpected(verb_error("E_BAD_REQUEST", s.error().message())));
+    reply(std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(s.error()))));
     return;
   }
   int count = spec.resolved_instances(cpu_count());
@@ -453,7 +453,7 @@ VerbResult Supervisor::reset(const std::vector<std::string>& targets) {
 VerbResult Supervisor::send_signal(const std::string& signal,
                                    const std::vector<std::string>& targets) {
   auto sig = parse_signal(signal);
-  if (!sig) return std::unexpected(verb_error("E_BAD_REQUEST", sig.error().message()));
+  if (!sig) return std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(sig.error())));
   auto list = resolve(targets);
   if (!list) return std::unexpected(list.error());
   for (Instance* i : *list) {

@@ -80,7 +80,7 @@ void Supervisor::resurrect(Reply reply) {
   for (const auto& j : dump["apps"]) {
     auto spec = app_spec_from_json(j);
     if (!spec) {
-      log_error("resurrect: skipping an app of {}: {}", used, spec.error().message());
+      log_error("resurrect: skipping an app of {}: {}", used, input_error_message(spec.error()));
       continue;
     }
     if (find_app(spec->name) == nullptr) specs.push_back(std::move(*spec));

@@ -2,3 +2,5 @@
 herd_test(cli_format_test cli_format_test.cc LIBS herd_cli_format)
 # The layout of `herd monit`'s screen, without a terminal.
 herd_test(cli_monit_test monit_view_test.cc LIBS herd_cli_format)
+# `herd startup`: the systemd unit text and its install/removal.
+herd_test(cli_startup_test cli_startup_test.cc LIBS herd_cli_startup)

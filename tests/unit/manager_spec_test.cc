@@ -251,6 +251,8 @@ TEST(AppSpecTest, WrongTypesNameTheKey) {
       {R"({"watch": 3.5})", "watch: expected true, false, a path or a list of paths"},
       {R"({"script": false})", "script: expected a string, got false"},
       {R"({"name": {"first": "a"}})", "name: expected a string, got an object"},
+      {R"({"instance_var": ""})", "instance_var: expected an environment variable name"},
+      {R"({"instance_var": "A=B"})", "instance_var: expected an environment variable name"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.doc);
@@ -262,6 +264,16 @@ TEST(AppSpecTest, WrongTypesNameTheKey) {
   auto not_object = app_spec_from_json(json::array());
   ASSERT_FALSE(not_object);
   EXPECT_NE(not_object.error().context().find("expected an app object"), std::string::npos);
+}
+
+TEST(AppSpecTest, InputErrorMessageDropsTheStrerrorOfRejectedValues) {
+  auto bad = app_spec_from_json(json::parse(R"({"instances": "lots"})"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(input_error_message(bad.error()), bad.error().context());
+  EXPECT_EQ(input_error_message(bad.error()).find("Invalid argument"), std::string::npos);
+  // Any other error keeps its reason.
+  Error missing(ENOENT, "script not found: /nope");
+  EXPECT_EQ(input_error_message(missing), "script not found: /nope: No such file or directory");
 }
 
 TEST(AppSpecTest, UnknownKeyIsEnoentForSetAndIgnoredByFromJson) {
