@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -116,6 +117,29 @@ TEST_F(FileWatchTest, AFileRootSeesAReplacingSave) {
   ASSERT_TRUE(wait_for(dir_ + "/config.json"));
   EXPECT_FALSE(saw(dir_ + "/other.json"));
   EXPECT_FALSE(saw(dir_ + "/config.json.tmp"));
+}
+
+// More events than the kernel queues (fs.inotify.max_queued_events) while the loop is busy:
+// one change says so, and the tree is scanned again, which finds a directory whose creation
+// event was lost.
+TEST_F(FileWatchTest, QueueOverflowIsReportedAndTheTreeRescanned) {
+  start({});
+  long limit = 16384;
+  if (FILE* f = std::fopen("/proc/sys/fs/inotify/max_queued_events", "r")) {
+    if (std::fscanf(f, "%ld", &limit) != 1) limit = 16384;
+    std::fclose(f);
+  }
+  // Alternating names, so the kernel cannot merge consecutive identical events.
+  for (long k = 0; k < limit; ++k) {
+    touch(dir_ + (k % 2 == 0 ? "/a" : "/b"));
+  }
+  fs::create_directories(dir_ + "/late");
+  const std::string overflow = "inotify queue overflow (some changes were lost)";
+  ASSERT_TRUE(test::run_until(
+      loop_, [&] { return saw(overflow); }, std::chrono::seconds(30)));
+  EXPECT_EQ(watch_->directories(), 2u);
+  touch(dir_ + "/late/x");
+  ASSERT_TRUE(wait_for(dir_ + "/late/x"));
 }
 
 TEST_F(FileWatchTest, MissingRootsFailByName) {
