@@ -92,10 +92,10 @@ void Supervisor::restart_app_for(const std::string& app, std::string reason) {
   if (!a->incoming.empty() ||
       std::any_of(a->instances.begin(), a->instances.end(),
                   [](const auto& i) { return i->status() == InstanceStatus::kStopping; })) {
-    log_info("app {}: {}: not restarted, a reload, restart or stop is under way", app, reason);
+    log_info("app {}: not restarted ({}): a reload, restart or stop is under way", app, reason);
     return;
   }
-  log_info("app {}: {}: {}", app, reason, a->cluster() ? "reloading it" : "restarting it");
+  log_info("app {}: {}: {}", app, a->cluster() ? "reloading" : "restarting", reason);
   std::vector<int> ids;
   for (const auto& i : a->instances) ids.push_back(i->id());
   reload_ids(std::move(ids), 1, [app, reason](const VerbResult& r) {
