@@ -10,6 +10,7 @@
 #include <chrono>
 #include <clocale>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -176,6 +177,8 @@ class Monit {
           std::chrono::duration_cast<std::chrono::milliseconds>(next_refresh - Clock::now());
       int r = ::poll(fds, 2, static_cast<int>(std::max<std::int64_t>(wait.count(), 0)));
       if (r < 0 && errno != EINTR) break;
+      // The terminal went away (an SSH session dropped without a hang-up signal).
+      if (r > 0 && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) break;
       // Keys (and KEY_RESIZE, which ncurses queues on SIGWINCH, whose handler woke poll).
       read_keys(screen);
       if (r > 0 && logs_ && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) read_logs(true);
