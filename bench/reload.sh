@@ -207,7 +207,7 @@ run_one() {
   local reqs rps conn rd wr to non2xx
   reqs=$(awk '/requests in/ { print $1 }' "$out")
   rps=$(awk '/^Requests\/sec/ { print $2 }' "$out")
-  read -r conn rd wr to < <(awk -F'[ ,]+' '/Socket errors/ { print $4, $6, $8, $10; f=1 } END { if (!f) print 0, 0, 0, 0 }' "$out")
+  read -r conn rd wr to < <(awk '/Socket errors/ { gsub(/,/, ""); print $4, $6, $8, $10; f=1 } END { if (!f) print 0, 0, 0, 0 }' "$out")
   non2xx=$(awk '/Non-2xx/ { print $NF; f=1 } END { if (!f) print 0 }' "$out")
   add_sample "$key" requests "${reqs:-0}"
   add_sample "$key" rps "${rps:-0}"

@@ -447,10 +447,12 @@ void Connection::begin_drain() {
     update_reading();
     return;
   }
-  if (requests_ == 0 && queue_.empty()) {
-    // Connected but silent so far: its first request is most likely on its way. It gets a short
-    // time to arrive, then the connection closes silently as an idle one does.
-    std::uint64_t deadline = shared_.loop.now() + kDrainFirstRequestMs;
+  if (queue_.empty()) {
+    // Idle: connected but silent so far, or between keep-alive requests. Under load the next
+    // request is most likely on its way already, and closing would make the client see a reset
+    // or an EOF for it: it gets a short time to arrive and is answered with Connection: close.
+    // A connection that stays silent is closed then, without an answer.
+    std::uint64_t deadline = shared_.loop.now() + kDrainIdleMs;
     if (deadline_ == 0 || deadline < deadline_) set_wait(Wait::kIdle, deadline);
     update_reading();
     return;

@@ -46,9 +46,10 @@ class Connection {
   static constexpr std::size_t kMaxPendingAnswers = 16;
   // How long a closing connection waits for the client to close after the last answer.
   static constexpr std::uint64_t kLingerMs = 2'000;
-  // Graceful close: how long a connection that has sent nothing yet may take to send its first
-  // request (answered with Connection: close) before it is closed.
-  static constexpr std::uint64_t kDrainFirstRequestMs = 1'000;
+  // Graceful close: how long an idle connection (nothing sent yet, or between keep-alive
+  // requests) may take to send one more request (answered with Connection: close) before it is
+  // closed.
+  static constexpr std::uint64_t kDrainIdleMs = 1'000;
 
   // `admitted`: counted in active connections; false for one answered 503 at once.
   Connection(ServerShared& shared, Fd fd, bool admitted);

@@ -92,6 +92,33 @@ TEST(HttpClose, GracefulCloseLosesNoRequestInFlight) {
   EXPECT_FALSE(h.server->listen(*Address::parse("127.0.0.1:0")));
 }
 
+// A request that reaches an idle connection just after close() began (a keep-alive client under
+// load, or one that connected a moment before: what a rolling reload sees) is answered, with
+// Connection: close; closing at once would make its client see a reset or an EOF instead.
+TEST(HttpClose, GracefulCloseAnswersARequestThatArrivesOnAnIdleConnection) {
+  HttpHarness h;
+  ASSERT_TRUE(h.start([](const Request&, Response res) { res.end("hi"); }));
+  auto kept = h.connect();
+  kept->send(kGet);
+  ASSERT_TRUE(kept->wait_replies(1));
+  auto fresh = h.connect();
+  ASSERT_TRUE(test::run_until(h.loop, [&] { return h.server->metrics().active_connections == 2; }));
+  bool done = false;
+  h.server->close([&] { done = true; });
+  kept->send(kGet);
+  fresh->send(kGet);
+  ASSERT_TRUE(kept->wait_replies(2));
+  ASSERT_TRUE(fresh->wait_replies(1));
+  EXPECT_EQ(kept->replies[1].status, 200);
+  EXPECT_EQ(kept->replies[1].header("Connection"), "close");
+  EXPECT_EQ(fresh->replies[0].status, 200);
+  EXPECT_EQ(fresh->replies[0].header("Connection"), "close");
+  EXPECT_TRUE(kept->wait_closed());
+  EXPECT_TRUE(fresh->wait_closed());
+  ASSERT_TRUE(test::run_until(h.loop, [&] { return done; }));
+  EXPECT_EQ(h.server->metrics().active_connections, 0u);
+}
+
 TEST(HttpClose, GracefulCloseWithAPipelineAndAHalfSentRequest) {
   HttpHarness h;
   std::vector<Response> held;

@@ -100,9 +100,9 @@ class Server {
   std::vector<Address> local_addresses() const;
 
   // Graceful close: stops accepting (the listening sockets are closed: new connections are
-  // refused), closes idle keep-alive connections, lets requests in flight finish (a request being
-  // received or already waiting in the socket is still answered; a connection that has sent
-  // nothing yet gets 1 s to send its first request) and
+  // refused), lets requests in flight finish (a request being received or already waiting in
+  // the socket is still answered), gives idle connections (nothing sent yet, or between
+  // keep-alive requests) 1 s to send one more request and closes them if they stay silent, and
   // gives each connection's last answer Connection: close, then
   // calls `done` from the loop (never from inside close()) once every connection is closed.
   // Sends STOPPING=1. Calling it again only adds `done`. listen() fails (EINVAL) afterwards.
