@@ -457,11 +457,8 @@ void Connection::begin_drain() {
     update_reading();
     return;
   }
+  // Answers still queued: they go out, the last with Connection: close, and no new request is read.
   stop_parsing();
-  if (queue_.empty()) {
-    close_now();  // idle
-    return;
-  }
   update_reading();
 }
 
