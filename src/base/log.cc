@@ -47,7 +47,7 @@ const char* level_name(LogLevel level) {
   return "fatal";
 }
 
-// The sink, if any. `has_sink` lets log_line skip the lock when there is none (the usual case).
+// The sink, if any. `set` lets log_line skip the lock when there is none (the usual case).
 struct Sink {
   std::mutex mu;
   LogSink fn;
