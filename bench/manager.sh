@@ -132,17 +132,6 @@ jparse_pid=""
 bench_name=manager.sh
 . "$root/bench/lib/managers.sh"   # pid_alive, stop_herd, stop_pm2, run_waiting, ...
 
-# Kills every process recorded in $tmp/app-pids that still runs one of our hellos.
-kill_leftover_apps() {
-  local p
-  [ -f "$tmp/app-pids" ] || return 0
-  for p in $(sort -u "$tmp/app-pids"); do
-    if pid_alive "$p" && grep -qa -e hello /proc/"$p"/cmdline 2>/dev/null; then
-      kill -KILL "$p" 2>/dev/null || true
-    fi
-  done
-}
-
 cleanup() {
   local rc=$? h
   trap - EXIT INT TERM

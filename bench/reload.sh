@@ -90,17 +90,6 @@ pm2_homes=()
 watchdog=""
 wrk_pid=""
 
-# Kills every app process this run recorded that still runs one of our hellos.
-kill_leftover_apps() {
-  local p
-  [ -f "$tmp/app-pids" ] || return 0
-  for p in $(sort -u "$tmp/app-pids"); do
-    if pid_alive "$p" && grep -qa -e hello /proc/"$p"/cmdline 2>/dev/null; then
-      kill -KILL "$p" 2>/dev/null || true
-    fi
-  done
-}
-
 cleanup() {
   local rc=$? h
   trap - EXIT INT TERM

@@ -75,3 +75,14 @@ install_pm2() {
   fi
   [ -x "$pm2" ] || { echo "$bench_name: pm2 at '$pm2' is not executable" >&2; exit 1; }
 }
+
+# Kills every process recorded in $tmp/app-pids that still runs one of our hellos.
+kill_leftover_apps() {
+  local p
+  [ -f "$tmp/app-pids" ] || return 0
+  for p in $(sort -u "$tmp/app-pids"); do
+    if pid_alive "$p" && grep -qa -e hello /proc/"$p"/cmdline 2>/dev/null; then
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+  done
+}

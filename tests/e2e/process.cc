@@ -1,13 +1,17 @@
 #include "e2e/process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <thread>
 
 namespace herd::e2e {
@@ -157,6 +161,21 @@ bool Process::wait_exit(Ms timeout) {
 
 void Process::signal(int sig) {
   if (running()) ::kill(pid_, sig);
+}
+
+int connect_tcp(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
+    int e = errno;
+    ::close(fd);
+    return -e;
+  }
+  return fd;
 }
 
 }  // namespace herd::e2e

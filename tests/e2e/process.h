@@ -57,4 +57,8 @@ class Process {
   CommandResult result_;
 };
 
+// Connects to 127.0.0.1:port (blocking): the descriptor, or -errno (ECONNREFUSED when nobody
+// listens). The caller closes it.
+int connect_tcp(int port);
+
 }  // namespace herd::e2e

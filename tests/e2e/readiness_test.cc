@@ -24,22 +24,6 @@ namespace {
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
-// Connects to 127.0.0.1:port: the descriptor, or -errno (ECONNREFUSED when nobody listens).
-int connect_tcp(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
-    int e = errno;
-    ::close(fd);
-    return -e;
-  }
-  return fd;
-}
-
 // Reads until EOF or `timeout`, then closes `fd`.
 std::string read_answer(int fd, Ms timeout) {
   std::string out;

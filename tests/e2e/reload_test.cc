@@ -77,21 +77,6 @@ bool memory_hog = test::register_role("memory_hog", [](int, char**) {
 
 // --- a client that sends requests without pause ------------------------------------------------
 
-int connect_tcp(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
-    int e = errno;
-    ::close(fd);
-    return -e;
-  }
-  return fd;
-}
-
 // Sends `request` (may be empty) and reads until EOF or `timeout`; "" with `error` set on failure.
 std::string exchange(int port, const std::string& request, Ms timeout, std::string* error) {
   int fd = connect_tcp(port);

@@ -14,6 +14,7 @@
 #include "herd/stream.h"
 #include "herd/timer.h"
 #include "support/wait.h"
+#include "unit/stream_test_util.h"
 
 namespace herd {
 namespace {
@@ -38,18 +39,6 @@ std::uint64_t fnv1a(std::uint64_t h, std::string_view bytes) {
   return h;
 }
 constexpr std::uint64_t kFnvBasis = 14695981039346656037ull;
-
-std::string pattern(std::size_t size, std::uint32_t seed) {
-  std::string s(size, '\0');
-  std::uint32_t x = seed * 2654435761u + 1;
-  for (char& c : s) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
 
 // An echo server: every connection sends back what it reads, and shuts down after EOF.
 class EchoServer {

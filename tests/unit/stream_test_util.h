@@ -22,7 +22,7 @@ namespace herd {
 namespace {
 
 // Waits for `events` on `fd` with a deadline (for the raw sockets that set up a test).
-bool poll_for(int fd, short events, int timeout_ms = 10'000) {
+inline bool poll_for(int fd, short events, int timeout_ms = 10'000) {
   pollfd p{fd, events, 0};
   int r;
   do {
@@ -50,7 +50,7 @@ inline std::pair<Fd, Fd> tcp_pair() {
   return {std::move(*client), std::move(*server)};
 }
 
-std::pair<Fd, Fd> unix_pair() {
+inline std::pair<Fd, Fd> unix_pair() {
   auto pair = Fd::socketpair(AF_UNIX, SOCK_STREAM);
   EXPECT_TRUE(pair.has_value());
   return std::move(*pair);
@@ -74,7 +74,7 @@ struct Collector {
   }
 };
 
-std::string pattern(std::size_t size, unsigned seed) {
+inline std::string pattern(std::size_t size, unsigned seed) {
   std::string s(size, '\0');
   std::uint32_t x = seed * 2654435761u + 1;
   for (char& c : s) {
