@@ -15,9 +15,9 @@
 #include "herd/log.h"
 #include "herd/signal.h"
 #include "manager/control_server.h"
+#include "manager/daemon_log.h"
 #include "manager/metrics_listener.h"
 #include "manager/prometheus_text.h"
-#include "manager/daemon_log.h"
 #include "manager/state_file.h"
 #include "manager/supervisor.h"
 
