@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "herd/cluster_worker.h"
 #include "herd/event_loop.h"
 #include "herd/http/server.h"
+#include "herd/timer.h"
 #include "support/child_process.h"
 
 namespace herd {
@@ -43,6 +45,11 @@ int run_worker() {
   worker.on_request([](ChannelMessage m, Responder reply) {
     reply.reply(m.body["add"][0].get<int>() + m.body["add"][1].get<int>());
   });
+  // A stuck worker: something of its own keeps its loop alive after the disconnect.
+  Timer stuck(loop);
+  if (const char* e = std::getenv("CLUSTER_TEST_STUCK"); e != nullptr) {
+    stuck.start([] {}, 1000, 1000);
+  }
   worker.serve(server, *Address::parse("127.0.0.1:0"), [&](Result<Address> a) {
     if (!a) worker.disconnect();
   });
