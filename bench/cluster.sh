@@ -16,6 +16,9 @@
 #   --workers        worker processes of every server; default 2
 #   --kill-duration  the run during which one worker is killed with SIGKILL (2 s in); default 6s
 #                    ("0" skips it)
+#   --close-duration a run per server with "Connection: close" (a new connection per request:
+#                    the spread of connections, which is what a scheduling mode decides); default
+#                    5s ("0" skips it)
 #   --hello          the hello binary; default build/bin/hello (build it Release: scripts/build)
 #   --only           a comma-separated subset of the servers
 #
@@ -46,6 +49,7 @@ threads=1
 warmup=2s
 workers=2
 kill_duration=6s
+close_duration=5s
 hello="$root/build/bin/hello"
 only="hello-rr,hello-shared,hello-reuseport,node,nginx"
 
@@ -58,6 +62,7 @@ while [ $# -gt 0 ]; do
     --warmup) warmup="$2"; shift 2 ;;
     --workers) workers="$2"; shift 2 ;;
     --kill-duration) kill_duration="$2"; shift 2 ;;
+    --close-duration) close_duration="$2"; shift 2 ;;
     --hello) hello="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -189,8 +194,10 @@ start_server() {
   done
 }
 
-run_wrk() {  # run_wrk <server> <duration>: wrk's output in $tmp/wrk.out
-  wrk -t"$threads" -c"$connections" -d"$2" --latency "http://127.0.0.1:${port_of[$1]}/" \
+run_wrk() {  # run_wrk <server> <duration> [wrk options...]: wrk's output in $tmp/wrk.out
+  local s=$1 d=$2
+  shift 2
+  wrk -t"$threads" -c"$connections" -d"$d" --latency "$@" "http://127.0.0.1:${port_of[$s]}/" \
     >"$tmp/wrk.out" 2>&1 &
   wrk_pid=$!
 }
@@ -256,6 +263,23 @@ for r in $(seq "$rounds"); do
   echo "# round $r (load average $(cut -d' ' -f1 /proc/loadavg))"
   for s in "${servers[@]}"; do run_one "$s" "$duration" 1; done
 done
+
+if [ "$close_duration" != 0 ]; then
+  echo
+  echo "# Connection: close, $close_duration per server (a new connection per request)"
+  for s in "${servers[@]}"; do
+    if [ "$s" = nginx ]; then nginx_worker_ticks; else worker_counts "$s"; fi
+    before_counts=$REPLY
+    run_wrk "$s" "$close_duration" -H "Connection: close"
+    wait "$wrk_pid" || true
+    wrk_pid=""
+    if [ "$s" = nginx ]; then nginx_worker_ticks; else worker_counts "$s"; fi
+    shares "$before_counts" "$REPLY"
+    printf '%-16s %10s req/s  shares %s  %s\n' "$s" \
+      "$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.out")" "$REPLY" \
+      "$(awk '/Socket errors|Non-2xx/ {printf "%s; ", $0}' "$tmp/wrk.out")"
+  done
+fi
 
 if [ "$kill_duration" != 0 ]; then
   echo
