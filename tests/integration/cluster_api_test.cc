@@ -123,6 +123,86 @@ int run_primary() {
 bool role = test::register_role(
     "cluster_api", [](int, char**) { return cluster::is_worker() ? run_worker() : run_primary(); });
 
+// stop() on a worker that does not exit: SIGKILL once kill_timeout has passed.
+int run_stuck_primary() {
+  EventLoop loop;
+  cluster::Options options;
+  options.workers = 1;
+  options.handle_signals = false;
+  options.kill_timeout = std::chrono::milliseconds(300);
+  options.env = {"CLUSTER_TEST_STUCK=1"};
+  cluster::Primary primary(loop, options);
+  primary.on_listening(
+      [&](cluster::Worker&, const Address&) { primary.stop([] { say("stopped"); }); });
+  primary.on_exit([](cluster::Worker& w, const cluster::ExitInfo& info) {
+    say("exit " + std::to_string(w.id()) + " code " + std::to_string(info.code) + " signal " +
+        std::to_string(info.signal) + (info.on_purpose ? " on purpose" : " died"));
+  });
+  if (!primary.start()) return 1;
+  loop.run();
+  return 0;
+}
+
+bool stuck_role = test::register_role("cluster_stuck", [](int, char**) {
+  return cluster::is_worker() ? run_worker() : run_stuck_primary();
+});
+
+// Healing: workers that die young are replaced after 50, then 100 ms; one that ran longer than
+// stable_after resets the delay to 50 ms. The delays are read from the primary's log.
+int run_backoff_primary() {
+  ::dup2(STDOUT_FILENO, STDERR_FILENO);  // the log, with the events, for the test to read
+  EventLoop loop;
+  cluster::Options options;
+  options.workers = 1;
+  options.handle_signals = false;
+  options.restart_delay = std::chrono::milliseconds(50);
+  options.restart_factor = 2;
+  options.stable_after = std::chrono::milliseconds(300);
+  cluster::Primary primary(loop, options);
+  Timer later(loop);
+  primary.on_listening([&](cluster::Worker& w, const Address&) {
+    say("listening " + std::to_string(w.id()));
+    pid_t pid = w.pid();
+    if (w.id() <= 2) {
+      ::kill(pid, SIGKILL);  // dies young: not on purpose
+    } else if (w.id() == 3) {
+      later.start([pid] { ::kill(pid, SIGKILL); }, 600);  // dies after a stable run
+    } else {
+      primary.stop([] { say("stopped"); });
+    }
+  });
+  if (!primary.start()) return 1;
+  loop.run();
+  return 0;
+}
+
+bool backoff_role = test::register_role("cluster_backoff", [](int, char**) {
+  return cluster::is_worker() ? run_worker() : run_backoff_primary();
+});
+
+TEST(ClusterApi, StopKillsAWorkerThatDoesNotExitWithinTheKillTimeout) {
+  auto r = test::run_self("cluster_stuck", {}, std::chrono::seconds(60));
+  ASSERT_TRUE(r.exited) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("exit 1 code -1 signal 9 on purpose\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stopped\n"), std::string::npos) << r.output;
+}
+
+TEST(ClusterApi, RestartDelayGrowsThenResetsAfterAStableRun) {
+  auto r = test::run_self("cluster_backoff", {}, std::chrono::seconds(60));
+  ASSERT_TRUE(r.exited) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const std::string& out = r.output;
+  std::size_t a = out.find("restarting slot 0 in 50 ms");
+  ASSERT_NE(a, std::string::npos) << out;
+  std::size_t b = out.find("restarting slot 0 in 100 ms", a);
+  ASSERT_NE(b, std::string::npos) << out;
+  std::size_t c = out.find("restarting slot 0 in 50 ms", b);
+  ASSERT_NE(c, std::string::npos) << out;
+  EXPECT_NE(out.find("listening 4", c), std::string::npos) << out;
+  EXPECT_NE(out.find("stopped", c), std::string::npos) << out;
+}
+
 TEST(ClusterApi, EventsMessagesRequestsKillRollingRestartAndStop) {
   auto r = test::run_self("cluster_api", {}, std::chrono::seconds(60));
   ASSERT_TRUE(r.exited) << r.output;
