@@ -61,8 +61,8 @@ int run_worker() {
   // A worker whose loop blocks (on a FIFO the test opens and writes when it is done) while it
   // holds connections: the primary must stop feeding it.
   const char* fifo = std::getenv("CLUSTER_TEST_BLOCK_FIFO");
+  bool blocked = false;  // outlives the callback below
   if (fifo != nullptr && worker.id() == 1) {
-    bool blocked = false;
     worker.listen(
         *Address::parse("127.0.0.1:0"),
         [&, fifo](Fd fd) {
@@ -393,7 +393,8 @@ TEST(ClusterApi, RoundRobinStopsFeedingAStuckWorker) {
   EXPECT_GE(while_stuck, kConnections - 17);
   EXPECT_LT(while_stuck, kConnections) << "the stuck worker got nothing";
   // Released: the connections it held are answered too.
-  int w = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+  // Non-blocking: if the worker never blocked on the FIFO, this fails instead of hanging.
+  int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   ASSERT_GE(w, 0);
   ASSERT_EQ(::write(w, "x", 1), 1);
   ::close(w);
