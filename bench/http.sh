@@ -85,6 +85,9 @@ else
   client_pin=()
 fi
 clk_tck=$(getconf CLK_TCK)
+# free_port, write_nginx_conf, tree_ticks, to_ms, median, ratio (shared with bench/cluster.sh).
+# shellcheck source=bench/lib/http_common.sh
+source "$root/bench/lib/http_common.sh"
 
 tmp="$(mktemp -d /tmp/herd-bench-http.XXXXXX)"
 declare -A pid_of=()
@@ -104,18 +107,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Sets REPLY to a port nobody uses right now on this host, from a random start in 20000..59999,
-# and not one already given to another server of this run. (Not called as $(free_port): the
-# record of given ports must outlive the call.)
-declare -A port_taken=()
-free_port() {
-  local p=$((20000 + RANDOM % 40000))
-  while [ -n "${port_taken[$p]:-}" ] || [ -n "$(ss -Htan "sport = :$p")" ]; do
-    p=$((p + 1 > 59999 ? 20000 : p + 1))
-  done
-  port_taken[$p]=1
-  REPLY=$p
-}
 
 # --- the servers ---------------------------------------------------------------------------
 declare -A port_of=() cmd_of=()
@@ -130,36 +121,6 @@ http.createServer((req, res) => {
 }).listen(port, '127.0.0.1');
 EOF
 
-write_nginx_conf() {
-  local port=$1 user_line=""
-  # As root the master would hand the worker to "nobody"; keep it the invoking user instead.
-  [ "$(id -u)" = 0 ] && user_line="user $(id -un) $(id -gn);"
-  mkdir -p "$tmp/nginx"
-  cat >"$tmp/nginx/nginx.conf" <<EOF
-$user_line
-worker_processes 1;
-daemon off;
-master_process on;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  default_type text/plain;
-  keepalive_timeout 65;
-  keepalive_requests 1000000;
-  client_body_temp_path $tmp/nginx/client_body;
-  proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi;
-  uwsgi_temp_path $tmp/nginx/uwsgi;
-  scgi_temp_path $tmp/nginx/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    location / { return 200 "Hello World!\n"; }
-  }
-}
-EOF
-}
 
 for s in "${servers[@]}"; do
   free_port
@@ -168,7 +129,7 @@ for s in "${servers[@]}"; do
     hello) cmd_of[$s]="${server_pin[*]} $hello --host 127.0.0.1 --port ${port_of[$s]}" ;;
     node) cmd_of[$s]="${server_pin[*]} node $tmp/node-hello.js ${port_of[$s]}" ;;
     nginx)
-      write_nginx_conf "${port_of[$s]}"
+      write_nginx_conf "$tmp/nginx" "${port_of[$s]}" 1
       cmd_of[$s]="${server_pin[*]} nginx -e $tmp/nginx/error.log -p $tmp/nginx -c $tmp/nginx/nginx.conf"
       ;;
   esac
@@ -205,32 +166,7 @@ start_server() {
   [ "$bytes" = 13 ] || { echo "http.sh: $s answers $bytes bytes, not 13" >&2; exit 1; }
 }
 
-# utime+stime, in clock ticks, of `pid` and all its descendants (threads are included in each
-# process's own figures). Field 14 and 15 of /proc/<pid>/stat; the command name (field 2) may
-# hold spaces, so the fields are counted after its closing parenthesis.
-tree_ticks() {
-  local total=0 p stat rest
-  local -a todo=("$1") f
-  while [ ${#todo[@]} -gt 0 ]; do
-    p=${todo[0]}
-    todo=("${todo[@]:1}")
-    stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-    rest=${stat##*) }
-    read -r -a f <<<"$rest"
-    total=$((total + f[11] + f[12]))
-    # shellcheck disable=SC2207
-    todo+=($(pgrep -P "$p" || true))
-  done
-  echo "$total"
-}
 
-# wrk's latency figures come as 850.00us, 1.23ms or 1.02s: normalise to milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0
-    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000
-    printf "%.3f", n }'
-}
 
 declare -A rps_runs=() p99_runs=() cpu_runs=()
 run_one() {  # run_one <server> <duration> <counted: 1|0>
@@ -263,8 +199,6 @@ run_one() {  # run_one <server> <duration> <counted: 1|0>
     "$s" "$rps" "$p99" "$cpu_us" "$requests" $((after - before)) "${errors:+  $errors}"
 }
 
-median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {
-  if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 for s in "${servers[@]}"; do start_server "$s"; done
 if [ "$warmup" != 0 ]; then
@@ -281,7 +215,6 @@ for s in "${servers[@]}"; do
   p99_med[$s]=$(median "${p99_runs[$s]}")
   cpu_med[$s]=$(median "${cpu_runs[$s]}")
 done
-ratio() { [ -n "${2:-}" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
 
 echo
 echo "# medians of $rounds rounds; wrk -t$threads -c$connections -d$duration --latency;" \

@@ -15,6 +15,7 @@
 //   kReusePort   one SO_REUSEPORT socket per worker slot; the kernel spreads connections by
 //                hash. The primary keeps each slot's socket open across that slot's restarts, so
 //                the connections queued on it wait for the replacement instead of being reset.
+//                A Unix socket address is served as kShared (SO_REUSEPORT is for TCP).
 // Default: kDefaultScheduling (the reason, measured, is in docs/cluster.md);
 // HERD_CLUSTER_SCHED=rr|shared|reuseport or Options::scheduling override it.
 //
@@ -52,7 +53,7 @@ namespace herd::cluster {
 
 enum class Scheduling { kRoundRobin, kShared, kReusePort };
 
-inline constexpr Scheduling kDefaultScheduling = Scheduling::kRoundRobin;
+inline constexpr Scheduling kDefaultScheduling = Scheduling::kReusePort;
 
 // "rr", "shared", "reuseport".
 std::string_view to_string(Scheduling scheduling);

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "cluster/internal.h"
 #include "herd/log.h"
@@ -50,7 +51,10 @@ Result<Balancer::Group*> Balancer::group_for(const Address& address) {
   group->index = static_cast<int>(groups_.size());
   group->key = key;
   Group* g = group.get();
-  switch (scheduling_) {
+  // SO_REUSEPORT has no meaning for Unix sockets: every worker accepts from the one socket.
+  g->mode = scheduling_ == Scheduling::kReusePort && address.is_unix() ? Scheduling::kShared
+                                                                       : scheduling_;
+  switch (g->mode) {
     case Scheduling::kRoundRobin: {
       g->listener = std::make_unique<Listener>(loop_);
       auto on_conn = [this, g](Fd fd) { on_connection(*g, std::move(fd)); };
@@ -73,6 +77,7 @@ Result<Balancer::Group*> Balancer::group_for(const Address& address) {
         auto bound = bind_socket(address, false);
         if (!bound) return std::unexpected(bound.error());
         sock = std::move(*bound);
+        g->unix_path = address.unix_path();
       }
       auto local = Address::local_of(sock->get());
       g->address = local ? *local : address;
@@ -80,9 +85,6 @@ Result<Balancer::Group*> Balancer::group_for(const Address& address) {
       break;
     }
     case Scheduling::kReusePort: {
-      if (address.is_unix()) {
-        return fail(EINVAL, "listen " + key + ": reuseport scheduling needs a TCP address");
-      }
       // The first slot's socket fixes the port (the kernel's choice for port 0); the others
       // are bound to it when their slot first listens.
       auto first = bind_socket(address, true);
@@ -105,7 +107,8 @@ Result<Balancer::Grant> Balancer::listen(int id, int slot, Channel* channel,
   Grant grant;
   grant.group = g.index;
   grant.address = g.address;
-  switch (scheduling_) {
+  grant.mode = g.mode;
+  switch (g.mode) {
     case Scheduling::kRoundRobin: {
       auto [it, inserted] = g.members.try_emplace(id);
       it->second.channel = channel;
@@ -224,6 +227,7 @@ void Balancer::close() {
     if (g->listener && !g->listener->is_closing()) g->listener->close();
     g->pending.clear();
     g->socket.reset();
+    if (!g->unix_path.empty()) ::unlink(g->unix_path.c_str());
     g->slots.clear();
   }
 }

@@ -5,7 +5,8 @@
 // "k" (the kind) for the cluster's own frames, or "u" (the user's body) for the user's:
 //   worker -> primary   {"k":"online"}
 //                       request {"k":"listen","address":A}
-//                         -> {"g":G,"address":actual} (+ the socket, shared and reuseport)
+//                         -> {"g":G,"address":actual,"mode":M} (+ the socket, shared and
+//                            reuseport; a Unix socket under reuseport is served as shared)
 //                       {"k":"listening","g":G,"address":actual}
 //                       {"k":"ack","g":G,"n":N}       N connections of group G taken (rr)
 //                       {"k":"return","g":G} + fd     a connection it can no longer serve (rr)
@@ -76,7 +77,8 @@ class Balancer {
  public:
   struct Grant {
     int group = 0;
-    Address address;  // with the port actually bound
+    Address address;                       // with the port actually bound
+    Scheduling mode = kDefaultScheduling;  // the cluster's, or shared for a Unix socket
     std::optional<Fd> socket;
   };
 
@@ -105,11 +107,13 @@ class Balancer {
   };
   struct Group {
     int index = 0;
-    std::string key;                     // the address as asked
-    Address address;                     // as bound
-    std::unique_ptr<Listener> listener;  // rr
+    Scheduling mode = kDefaultScheduling;  // the cluster's, or shared for a Unix socket
+    std::string key;                       // the address as asked
+    Address address;                       // as bound
+    std::unique_ptr<Listener> listener;    // rr
     bool paused = false;
     Fd socket;                          // shared
+    std::string unix_path;              // a socket file bound here, removed on close
     std::unordered_map<int, Fd> slots;  // reuseport: a socket per slot
     std::unordered_map<int, Member> members;
     std::deque<int> ready;  // worker ids with credit (entries of removed workers are skipped)

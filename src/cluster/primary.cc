@@ -232,7 +232,10 @@ struct PrimaryImpl {
     }
     std::vector<Fd> fds;
     if (grant->socket) fds.push_back(std::move(*grant->socket));
-    reply.reply({{"g", grant->group}, {"address", grant->address.to_string()}}, std::move(fds));
+    reply.reply({{"g", grant->group},
+                 {"address", grant->address.to_string()},
+                 {"mode", to_string(grant->mode)}},
+                std::move(fds));
   }
 
   void on_channel_end(int id, const Status& why) {

@@ -145,7 +145,7 @@ struct WorkerProcess::Impl {
           if (!reply->fds.empty()) {
             group.listener = std::make_unique<Listener>(loop);
             AcceptOptions options;
-            if (scheduling == Scheduling::kShared) {
+            if (reply->body.value("mode", "") == "shared") {
               options.exclusive = true;
               options.max_accepts_per_event = 1;
             }

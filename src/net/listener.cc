@@ -254,9 +254,11 @@ void Listener::on_readable() {
   // The connection callback may close this listener, or even destroy it; the flag tells.
   bool destroyed = false;
   bool* outer = std::exchange(self_destroyed_, &destroyed);
+  int accepted = 0;
   for (int i = 0; i < max_accepts_; ++i) {
     auto conn = Fd::accept(fd_.get());
     if (conn) {
+      ++accepted;
       if (cb_) loop().invoke("Listener connection", [&] { cb_(std::move(*conn)); });
       if (destroyed) {
         if (outer != nullptr) *outer = true;
@@ -279,6 +281,16 @@ void Listener::on_readable() {
     break;
   }
   self_destroyed_ = outer;
+  // The kernel wakes the exclusive waiters of a socket in the order they were added, so the
+  // process that registered first would get every connection while it is idle. Registering
+  // again puts this process at the back of the queue: the next connection wakes another one.
+  if (exclusive_ && accepted > 0 && accepting_ && fd_ && watcher_ && watcher_->is_active()) {
+    watcher_->stop();
+    if (auto s = watcher_->start(kReadable); !s) {
+      log_error("listener {}: {}; retrying in {} ms", name_, s.error().message(), kBackoffMs);
+      back_off();
+    }
+  }
 }
 
 bool Listener::drop_pending_connections(const Error& error) {

@@ -2,18 +2,28 @@
 // primary runs it again as its workers (cluster::is_worker() tells them apart). The primary
 // walks through the events and calls of herd/cluster.h and prints what it saw on stdout, one
 // event per line, for the test to check.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "herd/cluster.h"
 #include "herd/cluster_worker.h"
 #include "herd/event_loop.h"
 #include "herd/http/server.h"
+#include "herd/timer.h"
 #include "support/child_process.h"
 
 namespace herd {
@@ -43,9 +53,35 @@ int run_worker() {
   worker.on_request([](ChannelMessage m, Responder reply) {
     reply.reply(m.body["add"][0].get<int>() + m.body["add"][1].get<int>());
   });
-  worker.serve(server, *Address::parse("127.0.0.1:0"), [&](Result<Address> a) {
-    if (!a) worker.disconnect();
-  });
+  // A stuck worker: something of its own keeps its loop alive after the disconnect.
+  Timer stuck(loop);
+  if (const char* e = std::getenv("CLUSTER_TEST_STUCK"); e != nullptr) {
+    stuck.start([] {}, 1000, 1000);
+  }
+  // A worker whose loop blocks (on a FIFO the test opens and writes when it is done) while it
+  // holds connections: the primary must stop feeding it.
+  const char* fifo = std::getenv("CLUSTER_TEST_BLOCK_FIFO");
+  bool blocked = false;  // outlives the callback below
+  if (fifo != nullptr && worker.id() == 1) {
+    worker.listen(
+        *Address::parse("127.0.0.1:0"),
+        [&, fifo](Fd fd) {
+          server.serve_connection(std::move(fd));
+          if (blocked) return;
+          blocked = true;
+          int f = ::open(fifo, O_RDONLY | O_CLOEXEC);
+          char c;
+          if (f >= 0 && ::read(f, &c, 1) < 0) c = 0;
+          if (f >= 0) ::close(f);
+        },
+        [&](Result<Address> a) {
+          if (!a) worker.disconnect();
+        });
+  } else {
+    worker.serve(server, *Address::parse("127.0.0.1:0"), [&](Result<Address> a) {
+      if (!a) worker.disconnect();
+    });
+  }
   loop.run();
   return 0;
 }
@@ -116,6 +152,86 @@ int run_primary() {
 bool role = test::register_role(
     "cluster_api", [](int, char**) { return cluster::is_worker() ? run_worker() : run_primary(); });
 
+// stop() on a worker that does not exit: SIGKILL once kill_timeout has passed.
+int run_stuck_primary() {
+  EventLoop loop;
+  cluster::Options options;
+  options.workers = 1;
+  options.handle_signals = false;
+  options.kill_timeout = std::chrono::milliseconds(300);
+  options.env = {"CLUSTER_TEST_STUCK=1"};
+  cluster::Primary primary(loop, options);
+  primary.on_listening(
+      [&](cluster::Worker&, const Address&) { primary.stop([] { say("stopped"); }); });
+  primary.on_exit([](cluster::Worker& w, const cluster::ExitInfo& info) {
+    say("exit " + std::to_string(w.id()) + " code " + std::to_string(info.code) + " signal " +
+        std::to_string(info.signal) + (info.on_purpose ? " on purpose" : " died"));
+  });
+  if (!primary.start()) return 1;
+  loop.run();
+  return 0;
+}
+
+bool stuck_role = test::register_role("cluster_stuck", [](int, char**) {
+  return cluster::is_worker() ? run_worker() : run_stuck_primary();
+});
+
+// Healing: workers that die young are replaced after 50, then 100 ms; one that ran longer than
+// stable_after resets the delay to 50 ms. The delays are read from the primary's log.
+int run_backoff_primary() {
+  ::dup2(STDOUT_FILENO, STDERR_FILENO);  // the log, with the events, for the test to read
+  EventLoop loop;
+  cluster::Options options;
+  options.workers = 1;
+  options.handle_signals = false;
+  options.restart_delay = std::chrono::milliseconds(50);
+  options.restart_factor = 2;
+  options.stable_after = std::chrono::milliseconds(300);
+  cluster::Primary primary(loop, options);
+  Timer later(loop);
+  primary.on_listening([&](cluster::Worker& w, const Address&) {
+    say("listening " + std::to_string(w.id()));
+    pid_t pid = w.pid();
+    if (w.id() <= 2) {
+      ::kill(pid, SIGKILL);  // dies young: not on purpose
+    } else if (w.id() == 3) {
+      later.start([pid] { ::kill(pid, SIGKILL); }, 600);  // dies after a stable run
+    } else {
+      primary.stop([] { say("stopped"); });
+    }
+  });
+  if (!primary.start()) return 1;
+  loop.run();
+  return 0;
+}
+
+bool backoff_role = test::register_role("cluster_backoff", [](int, char**) {
+  return cluster::is_worker() ? run_worker() : run_backoff_primary();
+});
+
+TEST(ClusterApi, StopKillsAWorkerThatDoesNotExitWithinTheKillTimeout) {
+  auto r = test::run_self("cluster_stuck", {}, std::chrono::seconds(60));
+  ASSERT_TRUE(r.exited) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("exit 1 code -1 signal 9 on purpose\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stopped\n"), std::string::npos) << r.output;
+}
+
+TEST(ClusterApi, RestartDelayGrowsThenResetsAfterAStableRun) {
+  auto r = test::run_self("cluster_backoff", {}, std::chrono::seconds(60));
+  ASSERT_TRUE(r.exited) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const std::string& out = r.output;
+  std::size_t a = out.find("restarting slot 0 in 50 ms");
+  ASSERT_NE(a, std::string::npos) << out;
+  std::size_t b = out.find("restarting slot 0 in 100 ms", a);
+  ASSERT_NE(b, std::string::npos) << out;
+  std::size_t c = out.find("restarting slot 0 in 50 ms", b);
+  ASSERT_NE(c, std::string::npos) << out;
+  EXPECT_NE(out.find("listening 4", c), std::string::npos) << out;
+  EXPECT_NE(out.find("stopped", c), std::string::npos) << out;
+}
+
 TEST(ClusterApi, EventsMessagesRequestsKillRollingRestartAndStop) {
   auto r = test::run_self("cluster_api", {}, std::chrono::seconds(60));
   ASSERT_TRUE(r.exited) << r.output;
@@ -151,6 +267,138 @@ TEST(ClusterApi, EventsMessagesRequestsKillRollingRestartAndStop) {
   EXPECT_TRUE(has("stopped")) << out;
   EXPECT_TRUE(has("loop ended")) << out;
   EXPECT_EQ(out.find(" died"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace herd
+
+namespace herd {
+namespace {
+
+// Round robin with a stuck worker: the primary prints the port, then runs until SIGTERM.
+int run_credit_primary() {
+  EventLoop loop;
+  cluster::Options options;
+  options.workers = 2;
+  options.scheduling = cluster::Scheduling::kRoundRobin;
+  options.kill_timeout = std::chrono::milliseconds(500);
+  cluster::Primary primary(loop, options);
+  int listening = 0;
+  primary.on_listening([&](cluster::Worker&, const Address& a) {
+    if (++listening == 2) say("port " + std::to_string(a.port()));
+  });
+  if (!primary.start()) return 1;
+  loop.run();
+  return 0;
+}
+
+bool credit_role = test::register_role("cluster_credit", [](int, char**) {
+  return cluster::is_worker() ? run_worker() : run_credit_primary();
+});
+
+// Worker 1 blocks its loop on its first connection. Without a credit it would keep getting every
+// other connection (half of them would hang); with it, the primary stops after 16 unacknowledged
+// connections and the rest go to worker 2.
+TEST(ClusterApi, RoundRobinStopsFeedingAStuckWorker) {
+  char dir[] = "/tmp/herd-credit-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string fifo = std::string(dir) + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto out = *Fd::pipe();
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(out.second.get(), STDOUT_FILENO);
+    ::setenv("HERD_TEST_ROLE", "cluster_credit", 1);
+    ::setenv("CLUSTER_TEST_BLOCK_FIFO", fifo.c_str(), 1);
+    std::string exe = test::self_exe();
+    ::execl(exe.c_str(), exe.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  out.second.reset();
+  struct Cleanup {
+    pid_t pid;
+    std::string fifo, dir;
+    ~Cleanup() {
+      ::kill(pid, SIGKILL);
+      int st;
+      ::waitpid(pid, &st, 0);
+      ::unlink(fifo.c_str());
+      ::rmdir(dir.c_str());
+    }
+  } cleanup{pid, fifo, dir};
+
+  std::string text;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (text.find('\n', text.find("port ")) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    pollfd p{out.first.get(), POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buf[256];
+    ssize_t n = ::read(out.first.get(), buf, sizeof(buf));
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  auto at = text.find("port ");
+  ASSERT_NE(at, std::string::npos) << text;
+  int port = std::stoi(text.substr(at + 5));
+
+  constexpr int kConnections = 100;
+  std::vector<Fd> conns;
+  std::vector<bool> answered(kConnections, false);
+  for (int i = 0; i < kConnections; ++i) {
+    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(static_cast<std::uint16_t>(port));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
+    const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ(::send(fd.get(), req, sizeof(req) - 1, MSG_NOSIGNAL), ssize_t(sizeof(req) - 1));
+    conns.push_back(std::move(fd));
+  }
+  auto count = [&] {
+    int n = 0;
+    for (bool a : answered) n += a ? 1 : 0;
+    return n;
+  };
+  auto pump = [&](int want, std::chrono::seconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (count() < want && std::chrono::steady_clock::now() < end) {
+      std::vector<pollfd> ps;
+      for (int i = 0; i < kConnections; ++i) {
+        if (!answered[static_cast<std::size_t>(i)])
+          ps.push_back({conns[static_cast<std::size_t>(i)].get(), POLLIN, 0});
+      }
+      if (::poll(ps.data(), ps.size(), 100) <= 0) continue;
+      for (auto& p : ps) {
+        if (p.revents == 0) continue;
+        char buf[1024];
+        if (::recv(p.fd, buf, sizeof(buf), MSG_PEEK) > 0) {
+          for (int i = 0; i < kConnections; ++i) {
+            if (conns[static_cast<std::size_t>(i)].get() == p.fd)
+              answered[static_cast<std::size_t>(i)] = true;
+          }
+        }
+      }
+    }
+    return count();
+  };
+  // Everything but what the stuck worker holds is answered while it is stuck: at most its
+  // credit (16) plus the one it blocked on.
+  int while_stuck = pump(kConnections - 17, std::chrono::seconds(30));
+  EXPECT_GE(while_stuck, kConnections - 17);
+  EXPECT_LT(while_stuck, kConnections) << "the stuck worker got nothing";
+  // Released: the connections it held are answered too.
+  // Non-blocking: if the worker never blocked on the FIFO, this fails instead of hanging.
+  int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(w, 0);
+  ASSERT_EQ(::write(w, "x", 1), 1);
+  ::close(w);
+  EXPECT_EQ(pump(kConnections, std::chrono::seconds(30)), kConnections);
 }
 
 }  // namespace

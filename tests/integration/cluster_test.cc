@@ -9,11 +9,13 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
@@ -365,6 +367,45 @@ TEST(ClusterHelloHealing, BackoffGrowsAndWorkersStoppedOnPurposeStayStopped) {
   ASSERT_TRUE(code.has_value()) << p->err();
   EXPECT_EQ(p->listening().size(), workers.size()) << p->err();
   EXPECT_EQ(p->err().find("restarting slot 0 in 338 ms"), std::string::npos) << p->err();
+}
+
+// The default scheduling (reuseport) on a Unix socket: SO_REUSEPORT is for TCP, so every worker
+// accepts from the one socket; the primary removes the file when it stops.
+TEST(ClusterHelloUnix, DefaultSchedulingServesAUnixSocket) {
+  ASSERT_EQ(::access(hello_path().c_str(), X_OK), 0);
+  char dir[] = "/tmp/herd-cluster-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/hello.sock";
+  {
+    auto p = Primary::start({"--host", "unix:" + path, "--workers", "2"});
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(p->until([&] {
+      std::size_t first = p->err().find("listening on unix:" + path);
+      return first != std::string::npos &&
+             p->err().find("listening on unix:" + path, first + 1) != std::string::npos;
+    })) << p->err();
+    EXPECT_NE(p->err().find("scheduling reuseport"), std::string::npos) << p->err();
+    for (int i = 0; i < 10; ++i) {
+      Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      sockaddr_un sun{};
+      sun.sun_family = AF_UNIX;
+      std::snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path.c_str());
+      ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof(sun)), 0);
+      const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      ASSERT_EQ(::send(fd.get(), req, sizeof(req) - 1, MSG_NOSIGNAL), ssize_t(sizeof(req) - 1));
+      std::string got;
+      char buf[1024];
+      for (ssize_t n; (n = ::recv(fd.get(), buf, sizeof(buf), 0)) > 0;) {
+        got.append(buf, static_cast<std::size_t>(n));
+      }
+      EXPECT_TRUE(got.ends_with("\r\n\r\nHello World!\n")) << got;
+    }
+    ASSERT_EQ(::kill(p->pid(), SIGINT), 0);
+    EXPECT_EQ(p->wait_exit(seconds(15)), 0) << p->err();
+  }
+  EXPECT_NE(::access(path.c_str(), F_OK), 0) << "the socket file is left behind";
+  ::unlink(path.c_str());
+  ::rmdir(dir);
 }
 
 TEST(ClusterHelloErrors, BadWorkerCountOrSchedulingIsRefused) {
