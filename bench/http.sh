@@ -85,25 +85,15 @@ else
   client_pin=()
 fi
 clk_tck=$(getconf CLK_TCK)
-# free_port, write_nginx_conf, tree_ticks, to_ms, median, ratio (shared with bench/cluster.sh).
+# free_port, write_nginx_conf, tree_ticks, to_ms, median, ratio, stop_servers (shared with
+# bench/cluster.sh).
 # shellcheck source=bench/lib/http_common.sh
 source "$root/bench/lib/http_common.sh"
 
 tmp="$(mktemp -d /tmp/herd-bench-http.XXXXXX)"
 declare -A pid_of=()
 wrk_pid=""
-cleanup() {
-  local p
-  if [ -n "$wrk_pid" ]; then kill -KILL "$wrk_pid" 2>/dev/null || true; fi
-  for p in "${pid_of[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pid_of[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap stop_servers EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 

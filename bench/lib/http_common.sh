@@ -80,3 +80,17 @@ median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR] = $1} END 
   if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 ratio() { [ -n "${2:-}" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
+
+# The EXIT trap of bench/http.sh and bench/cluster.sh: stops wrk ($wrk_pid) and every server in
+# pid_of (SIGTERM, SIGKILL after 5 s), then removes $tmp.
+stop_servers() {
+  local p
+  if [ -n "$wrk_pid" ]; then kill -KILL "$wrk_pid" 2>/dev/null || true; fi
+  for p in "${pid_of[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pid_of[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
