@@ -471,8 +471,7 @@ run_round() {  # variant round
 echo "# bench/manager.sh: herd vs PM2, $(nproc) CPU, $(uname -r), node $(node --version), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# herd: $herd"
 if [ "$want_pm2" = 1 ]; then
-  # (not `pm2 --version`: it starts a daemon)
-  pm2_version="$(node -p "require('$(dirname "$(readlink -f "$pm2")")/../package.json').version" 2>/dev/null || echo '?')"
+  pm2_version="$(pm2_version_of "$pm2")"
   echo "# pm2:  $pm2 (PM2 $pm2_version)"
 fi
 echo "# commands (PORT: a free port per round; each round has a fresh home and daemon):"

@@ -211,7 +211,7 @@ run_one() {
   kill_leftover_apps
 }
 
-echo "# reload.sh: $(nproc) CPUs, $(uname -r); herd $("$herd" version 2>/dev/null | awk '{print $2}'), node $(node --version 2>/dev/null || echo -)${pm2:+, pm2 $(PM2_HOME="$tmp/pm2-version" "$pm2" --version 2>/dev/null | tail -1)}"
+echo "# reload.sh: $(nproc) CPUs, $(uname -r); herd $("$herd" version 2>/dev/null | awk '{print $2}'), node $(node --version 2>/dev/null || echo -)${pm2:+, pm2 $(pm2_version_of "$pm2")}"
 echo "# load:      wrk -t2 -c64 -d${duration}s http://127.0.0.1:PORT/"
 echo "# herd+hello: herd start $hello_bin -n hello -i 2 --listen 127.0.0.1:PORT -- --host 127.0.0.1 --port PORT"
 echo "# herd+node:  herd start $hello_js -n hello -i 2 --listen 127.0.0.1:PORT --wait-ready"

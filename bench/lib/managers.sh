@@ -86,3 +86,9 @@ kill_leftover_apps() {
     fi
   done
 }
+
+# PM2's version from its package.json ("?" when unknown). Not `pm2 --version`: that starts a
+# daemon, which would outlive the benchmark.
+pm2_version_of() {  # $1: the pm2 executable
+  node -p "require('$(dirname "$(readlink -f "$1")")/../package.json').version" 2>/dev/null || echo '?'
+}
