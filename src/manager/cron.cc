@@ -10,8 +10,12 @@
 #include <charconv>
 #include <vector>
 
+#include "manager/text.h"
+
 namespace herd::manager {
 namespace {
+
+using detail::lower;
 
 constexpr std::int64_t kDay = 86400;
 // How far next_after() looks: far enough for Feb 29 after a non-leap century year is not an
@@ -38,12 +42,6 @@ constexpr FieldDef kHour{"hour", 0, 23, nullptr, 0, 0, false};
 constexpr FieldDef kDayOfMonth{"day-of-month", 1, 31, nullptr, 0, 0, true};
 constexpr FieldDef kMonth{"month", 1, 12, kMonthNames, 1, 12, false};
 constexpr FieldDef kDayOfWeek{"day-of-week", 0, 7, kDayNames, 0, 7, true};
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
