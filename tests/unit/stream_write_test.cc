@@ -92,5 +92,35 @@ TEST(StreamWrite, AWriteWithACallbackStillRunsItFromTheLoop) {
   EXPECT_TRUE(done->has_value());
 }
 
+TEST(StreamWrite, WriteNoCopySendsTheCallersBufferIntact) {
+  EventLoop loop;
+  auto pair = Fd::socketpair(AF_UNIX, SOCK_STREAM);
+  ASSERT_TRUE(pair.has_value());
+  Stream writer(loop, std::move(pair->first));
+  Stream reader(loop, std::move(pair->second));
+  // Larger than the socket buffer, so the write completes over several iterations from the
+  // caller's memory.
+  std::string big(4 * 1024 * 1024, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  std::string got;
+  bool done = false;
+  EXPECT_FALSE(writer.write_no_copy(big, [&](Status s) {
+    EXPECT_TRUE(s.has_value());
+    done = true;
+    writer.close();
+  }));
+  reader.read_start([&](Result<std::string_view> chunk) {
+    ASSERT_TRUE(chunk.has_value());
+    if (chunk->empty()) {
+      reader.close();
+      return;
+    }
+    got.append(*chunk);
+  });
+  loop.run();
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(got == big);
+}
+
 }  // namespace
 }  // namespace herd
