@@ -3,6 +3,6 @@
 # the test in build/bin), so the test exists only when the examples are built.
 if(TARGET hello AND TARGET encrypt)
   find_package(OpenSSL REQUIRED COMPONENTS Crypto)
-  herd_test(http_examples_test http_examples_test.cc LIBS OpenSSL::Crypto TIMEOUT 180)
+  herd_test(http_examples_test http_examples_test.cc encrypt_example_test.cc LIBS OpenSSL::Crypto TIMEOUT 180)
   add_dependencies(http_examples_test hello encrypt)
 endif()
