@@ -133,13 +133,11 @@ bench_name=manager.sh
 . "$root/bench/lib/managers.sh"   # pid_alive, stop_herd, stop_pm2, run_waiting, ...
 
 cleanup() {
-  local rc=$? h
+  local rc=$?
   trap - EXIT INT TERM
-  if [ -n "$fg_pid" ]; then kill -TERM "$fg_pid" 2>/dev/null || true; wait "$fg_pid" 2>/dev/null || true; fi
-  if [ -n "$watchdog" ]; then kill -TERM "$watchdog" 2>/dev/null || true; wait "$watchdog" 2>/dev/null || true; fi
-  for h in "${herd_homes[@]}"; do stop_herd "$h"; done
-  if [ -n "$pm2" ]; then for h in "${pm2_homes[@]}"; do stop_pm2 "$h"; done; fi
-  kill_leftover_apps
+  stop_job "$fg_pid"
+  stop_job "$watchdog"
+  stop_managers
   if [ -n "$jparse_pid" ]; then kill -TERM "$jparse_pid" 2>/dev/null || true; fi
   if [ -n "$sleep_fd" ]; then exec {sleep_fd}>&- || true; fi
   rm -rf "$tmp"
@@ -150,15 +148,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # The whole run is bounded: past the budget the script is stopped (and cleans up).
-main_pid=$$
-(
-  sleep "$budget" & s=$!
-  trap 'kill $s 2>/dev/null; exit 0' TERM
-  wait "$s"
-  echo "manager.sh: time budget of ${budget}s exceeded; stopping" >&2
-  kill -TERM "$main_pid"
-) &
-watchdog=$!
+start_watchdog manager.sh "$budget"
 
 # The jlist parser (see jlist_rows): reads a file name per line, answers with rows and "end".
 coproc JPARSE {

@@ -91,14 +91,12 @@ watchdog=""
 wrk_pid=""
 
 cleanup() {
-  local rc=$? h
+  local rc=$?
   trap - EXIT INT TERM
-  if [ -n "$fg_pid" ]; then kill -TERM "$fg_pid" 2>/dev/null || true; wait "$fg_pid" 2>/dev/null || true; fi
-  if [ -n "$wrk_pid" ]; then kill -TERM "$wrk_pid" 2>/dev/null || true; wait "$wrk_pid" 2>/dev/null || true; fi
-  if [ -n "$watchdog" ]; then kill -TERM "$watchdog" 2>/dev/null || true; wait "$watchdog" 2>/dev/null || true; fi
-  for h in "${herd_homes[@]}"; do stop_herd "$h"; done
-  if [ -n "$pm2" ]; then for h in "${pm2_homes[@]}"; do stop_pm2 "$h"; done; fi
-  kill_leftover_apps
+  stop_job "$fg_pid"
+  stop_job "$wrk_pid"
+  stop_job "$watchdog"
+  stop_managers
   rm -rf "$tmp"
   exit "$rc"
 }
@@ -106,15 +104,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-main_pid=$$
-(
-  sleep "$budget" & s=$!
-  trap 'kill $s 2>/dev/null; exit 0' TERM
-  wait "$s"
-  echo "reload.sh: time budget of ${budget}s exceeded; stopping" >&2
-  kill -TERM "$main_pid"
-) &
-watchdog=$!
+start_watchdog reload.sh "$budget"
 
 now_us() { NOW=${EPOCHREALTIME/./}; }
 # Sleeps until $1 seconds after $2 (microseconds).

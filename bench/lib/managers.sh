@@ -92,3 +92,30 @@ kill_leftover_apps() {
 pm2_version_of() {  # $1: the pm2 executable
   node -p "require('$(dirname "$(readlink -f "$1")")/../package.json').version" 2>/dev/null || echo '?'
 }
+
+# SIGTERM to a background job of this script, if it is set, and waits for it.
+stop_job() {  # $1: pid or ""
+  if [ -n "$1" ]; then kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi
+}
+
+# Stops every daemon this run started (herd_homes, pm2_homes) and the app processes left.
+stop_managers() {
+  local h
+  for h in "${herd_homes[@]}"; do stop_herd "$h"; done
+  if [ -n "$pm2" ]; then for h in "${pm2_homes[@]}"; do stop_pm2 "$h"; done; fi
+  kill_leftover_apps
+}
+
+# Bounds the whole run: past $2 seconds the script ($$) gets SIGTERM (and cleans up). Sets
+# `watchdog` to the guard's pid, for the cleanup to stop.
+start_watchdog() {  # $1: the script's name, $2: seconds
+  local main_pid=$$ name="$1" budget="$2"
+  (
+    sleep "$budget" & s=$!
+    trap 'kill $s 2>/dev/null; exit 0' TERM
+    wait "$s"
+    echo "$name: time budget of ${budget}s exceeded; stopping" >&2
+    kill -TERM "$main_pid"
+  ) &
+  watchdog=$!
+}
