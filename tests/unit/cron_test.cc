@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <cstdio>
+#include <span>
 #include <string>
 
 namespace herd::manager {
@@ -30,6 +31,24 @@ std::string utc_text(std::time_t t) {
 }
 
 // Runs each test in a given time zone, and puts the old one back.
+// One row of a next-fire table: the first fire of `expr` strictly after `after`, both UTC.
+struct NextFire {
+  const char* expr;
+  const char* after;
+  const char* want;
+};
+
+void expect_next_fires(std::span<const NextFire> cases) {
+  for (const NextFire& c : cases) {
+    SCOPED_TRACE(testing::Message() << c.expr << " after " << c.after);
+    auto s = CronSchedule::parse(c.expr);
+    ASSERT_TRUE(s.has_value()) << s.error().message();
+    auto next = s->next_after(utc(c.after));
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(utc_text(*next), c.want);
+  }
+}
+
 class CronTest : public ::testing::Test {
  protected:
   void TearDown() override {
@@ -126,12 +145,7 @@ TEST_F(CronTest, CronRestartZeroOrEmptyMeansNone) {
 
 TEST_F(CronTest, NextFireInUtc) {
   use_zone("UTC0");
-  struct Case {
-    const char* expr;
-    const char* after;
-    const char* want;
-  };
-  const Case cases[] = {
+  const NextFire cases[] = {
       {"* * * * *", "2026-01-01 00:00:00", "2026-01-01 00:01:00"},
       {"* * * * *", "2026-01-01 00:00:59", "2026-01-01 00:01:00"},
       {"*/2 * * * * *", "2026-01-01 00:00:00", "2026-01-01 00:00:02"},
@@ -166,14 +180,7 @@ TEST_F(CronTest, NextFireInUtc) {
       {"@yearly", "2026-01-01 00:00:00", "2027-01-01 00:00:00"},
       {"@ANNUALLY", "2026-06-01 00:00:00", "2027-01-01 00:00:00"},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(testing::Message() << c.expr << " after " << c.after);
-    auto s = CronSchedule::parse(c.expr);
-    ASSERT_TRUE(s.has_value()) << s.error().message();
-    auto next = s->next_after(utc(c.after));
-    ASSERT_TRUE(next.has_value());
-    EXPECT_EQ(utc_text(*next), c.want);
-  }
+  expect_next_fires(cases);
 }
 
 // Spring forward and fall back in a zone with daylight saving time: US Eastern, whose 2026
@@ -181,12 +188,7 @@ TEST_F(CronTest, NextFireInUtc) {
 // 01:00 EST). Times are UTC: EST is UTC-5, EDT UTC-4.
 TEST_F(CronTest, DaylightSavingTransitions) {
   use_zone("EST5EDT,M3.2.0,M11.1.0");
-  struct Case {
-    const char* expr;
-    const char* after;
-    const char* want;
-  };
-  const Case cases[] = {
+  const NextFire cases[] = {
       // Midnight in winter and in summer.
       {"0 0 * * *", "2026-03-07 12:00:00", "2026-03-08 05:00:00"},
       {"0 0 * * *", "2026-07-01 12:00:00", "2026-07-02 04:00:00"},
@@ -207,14 +209,7 @@ TEST_F(CronTest, DaylightSavingTransitions) {
       {"*/30 * * * * *", "2026-11-01 05:59:45", "2026-11-01 06:00:00"},
       {"*/30 * * * * *", "2026-03-08 06:59:45", "2026-03-08 07:00:00"},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(testing::Message() << c.expr << " after " << c.after);
-    auto s = CronSchedule::parse(c.expr);
-    ASSERT_TRUE(s.has_value()) << s.error().message();
-    auto next = s->next_after(utc(c.after));
-    ASSERT_TRUE(next.has_value());
-    EXPECT_EQ(utc_text(*next), c.want);
-  }
+  expect_next_fires(cases);
 }
 
 // next_after() against a plain scan, minute by minute, with matches(): in UTC and in a zone with
