@@ -205,20 +205,7 @@ run_one() {  # run_one <server> <duration> <counted: 1|0>
   shares "$counts_before" "$REPLY"
   [ "$counted" = 1 ] || return 0
   out=$(cat "$tmp/wrk.out")
-  requests=$(awk '/requests in/ {print $1}' <<<"$out")
-  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-  errors=$(awk '/Socket errors|Non-2xx/ {printf "%s; ", $0}' <<<"$out")
-  if [ -z "$requests" ] || [ "$requests" = 0 ]; then
-    echo "cluster.sh: wrk completed no request against $s:" >&2
-    echo "$out" >&2
-    exit 1
-  fi
-  cpu_us=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$requests" \
-    'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
-  rps_runs[$s]+="$rps "
-  p99_runs[$s]+="$p99 "
-  cpu_runs[$s]+="$cpu_us "
+  read_wrk_run cluster.sh
   max_runs[$s]+="$MAX_SHARE "
   share_last[$s]=$REPLY
   printf '%-16s %10s req/s  p99 %8s ms  %6s us CPU/request  shares %s (%s requests)%s\n' \

@@ -94,3 +94,23 @@ stop_servers() {
   done
   rm -rf "$tmp"
 }
+
+# Reads one counted wrk run of server $s from $out (wrk's output) and the server's CPU ticks
+# $before/$after: sets requests, rps, p99 (ms), errors and cpu_us (µs per request), and appends
+# the run to rps_runs, p99_runs and cpu_runs. A run that completed no request ends the script.
+read_wrk_run() {  # $1: the script's name, for the error
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  errors=$(awk '/Socket errors|Non-2xx/ {printf "%s; ", $0}' <<<"$out")
+  if [ -z "$requests" ] || [ "$requests" = 0 ]; then
+    echo "$1: wrk completed no request against $s:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$requests" \
+    'BEGIN { printf "%.2f", t * 1e6 / hz / n }')
+  rps_runs[$s]+="$rps "
+  p99_runs[$s]+="$p99 "
+  cpu_runs[$s]+="$cpu_us "
+}
