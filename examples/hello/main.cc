@@ -11,7 +11,8 @@
 //
 // The port comes from --port, else $PORT, else 8080; the host from --host (default 0.0.0.0, all
 // IPv4 interfaces; "::" for IPv6, "unix:/path" for a Unix socket). Started by systemd or by herd
-// with LISTEN_FDS, it serves on the socket it was handed for that address instead of binding.
+// with LISTEN_FDS, it serves on the socket it was handed for that address (the same port, or any
+// port if it was given none) instead of binding.
 // SIGINT or SIGTERM closes it gracefully (requests in flight finish) and it exits with 0.
 // A taken port or a bad argument is reported on stderr with exit code 1.
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "herd/event_loop.h"
 #include "herd/http/server.h"
 #include "herd/signal.h"
+#include "herd/socket_activation.h"
 
 namespace {
 
@@ -37,8 +39,9 @@ constexpr std::string_view kBody = "Hello World!\n";
 struct Options {
   std::string host = "0.0.0.0";
   std::string port = "8080";
-  std::string workers;  // empty: no cluster
-  std::string sched;    // empty: the cluster's default
+  std::string workers;            // empty: no cluster
+  std::string sched;              // empty: the cluster's default
+  bool explicit_address = false;  // --port, --host or $PORT given
 };
 
 int usage_error(const std::string& message) {
@@ -52,7 +55,10 @@ int usage_error(const std::string& message) {
 // Accepts "--port N" and "--port=N" (and the same for --host). Returns false with `error` set on
 // anything else, so that a typo is never silently ignored.
 bool parse_args(int argc, char** argv, Options* options, std::string* error) {
-  if (const char* env = std::getenv("PORT"); env != nullptr && *env != '\0') options->port = env;
+  if (const char* env = std::getenv("PORT"); env != nullptr && *env != '\0') {
+    options->port = env;
+    options->explicit_address = true;
+  }
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     std::string* target = nullptr;
@@ -71,6 +77,7 @@ bool parse_args(int argc, char** argv, Options* options, std::string* error) {
       *error = "unknown argument \"" + std::string(arg) + "\"";
       return false;
     }
+    if (name == "--port" || name == "--host") options->explicit_address = true;
     if (arg.size() > name.size()) {
       *target = std::string(arg.substr(name.size() + 1));
     } else if (i + 1 < argc) {
@@ -201,6 +208,9 @@ int main(int argc, char** argv) {
   if (!parse_args(argc, argv, &options, &error)) return usage_error(error);
   auto address = herd::Address::parse(address_text(options));
   if (!address) return usage_error(address.error().message());
+  // Told no address, it serves on the one socket it was handed (`herd start hello --listen
+  // 127.0.0.1:9000`), if that is what it got.
+  if (!options.explicit_address) address = herd::default_listen_address(*address);
 
   herd::EventLoop loop;
   if (herd::cluster::is_worker()) return run_worker(loop, *address);

@@ -32,11 +32,18 @@ struct InheritedSocket {
 const std::vector<InheritedSocket>& inherited_sockets();
 
 // Takes (at most once) the inherited listening socket for `address`. When `name` is given, only
-// the socket of that name matches; otherwise the one whose bound address equals `address` (for
-// IPv4/IPv6, port 0 in `address` matches any port on that same host address; a Unix socket
-// matches by path or abstract name). The caller owns the returned descriptor. nullopt when none
-// matches. Thread-safe.
+// the socket of that name matches. Otherwise a Unix socket matches by path or abstract name, and
+// an IP socket by port: the hosts must be equal, or either one a wildcard (0.0.0.0 or [::], of
+// either family), so a program that asks for 0.0.0.0:8080 takes the 127.0.0.1:8080 it was given;
+// a port of 0 in `address` matches any port. The caller owns the returned descriptor. nullopt
+// when none matches. Thread-safe.
 std::optional<Fd> take_inherited_socket(const Address& address, std::string_view name = {});
+
+// For a program that was not told which address to listen on: the address of the one socket it
+// inherited, when exactly one was passed and is not taken yet (so `herd start server
+// --listen 127.0.0.1:9000` works without also telling the server the port); else `fallback`.
+// Thread-safe.
+Address default_listen_address(const Address& fallback);
 
 // Sends `state` ("READY=1", "STOPPING=1", "STATUS=...", several joined by '\n') as one datagram
 // to $NOTIFY_SOCKET (an absolute path, or '@' for the abstract namespace), byte for byte what

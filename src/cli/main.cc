@@ -130,6 +130,9 @@ int cmd_start(Client& client, const Context& ctx, const std::vector<std::string>
   auto r = client.call({{"verb", "start"}, {"apps", apps}});
   if (!r) return fail_with(r.error());
   int code = 0;
+  for (const auto& w : r->value("warnings", json::array())) {
+    std::fprintf(stderr, "herd: warning: %s\n", w.get<std::string>().c_str());
+  }
   for (const auto& e : (*r)["errors"]) {
     std::fprintf(stderr, "herd: %s\n", e.value("message", "").c_str());
     code = 1;
@@ -140,6 +143,9 @@ int cmd_start(Client& client, const Context& ctx, const std::vector<std::string>
       std::fprintf(stderr, "herd: %s (id %d) errored: %s\n", p.value("name", "").c_str(),
                    p.value("pm_id", -1), p["pm2_env"].value("status_text", "").c_str());
       code = 1;
+    } else if (p["pm2_env"].value("listen_timed_out", false)) {
+      std::fprintf(stderr, "herd: warning: %s (id %d): %s\n", p.value("name", "").c_str(),
+                   p.value("pm_id", -1), p["pm2_env"].value("status_text", "").c_str());
     }
   }
   int list = print_list(client, ctx);

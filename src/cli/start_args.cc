@@ -87,6 +87,8 @@ const char* start_usage() {
       --only A,B                start only these apps of the ecosystem file
       --wait-ready              online only after READY=1 (sd_notify) or process.send('ready')
       --listen-timeout MS       how long to wait for ready (default 3000)
+      --no-inject               cluster mode without herd's bind library: only --listen
+                                sockets are shared (LISTEN_FDS)
   -k, --kill-timeout MS         SIGKILL after MS when stopping (default 1600)
       --kill-signal SIG         stop signal (default SIGINT)
       --no-autorestart          do not restart when it exits
@@ -172,6 +174,9 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
     } else if (flag == "--wait-ready") {
       given.push_back(flag);
       cli.wait_ready = true;
+    } else if (flag == "--no-inject") {
+      given.push_back(flag);
+      cli.inject = false;
     } else if (flag == "--listen-timeout") {
       if (!(st = take())) return std::unexpected(st.error());
       auto ms = parse_ms(flag, v);
@@ -306,6 +311,7 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
       if (was_given({"-i", "--instances"})) app.instances = cli.instances;
       if (was_given({"--listen"})) app.listen = cli.listen;
       if (was_given({"--wait-ready"})) app.wait_ready = true;
+      if (was_given({"--no-inject"})) app.inject = false;
       if (was_given({"--listen-timeout"})) app.listen_timeout_ms = cli.listen_timeout_ms;
       if (was_given({"-k", "--kill-timeout"})) app.kill_timeout_ms = cli.kill_timeout_ms;
       if (was_given({"--kill-signal"})) app.kill_signal = cli.kill_signal;
@@ -327,7 +333,9 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
       if (was_given({"--ignore-watch"})) app.ignore_watch = cli.ignore_watch;
       if (was_given({"--watch-delay"})) app.watch_delay_ms = cli.watch_delay_ms;
       if (have_args) app.args = extra_args;
-      if (!app.listen.empty()) app.exec_mode = manager::ExecMode::kCluster;
+      if (!app.listen.empty() || (was_given({"-i", "--instances"}) && app.instances != "1")) {
+        app.exec_mode = manager::ExecMode::kCluster;
+      }
       out.apps.push_back(std::move(app));
     }
     if (was_given({"-n", "--name"}) && out.apps.size() == 1) out.apps[0].name = cli.name;
@@ -342,7 +350,8 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
   if (cli.name.empty()) cli.name = default_name(target);
   if (cli.cwd.empty()) cli.cwd = cwd;
   cli.env = env;  // frozen now, as PM2 does
-  if (!cli.listen.empty()) cli.exec_mode = manager::ExecMode::kCluster;
+  // More than one instance (or a `--listen`) is cluster mode, as `pm2 start app.js -i 4` is.
+  if (!cli.listen.empty() || cli.instances != "1") cli.exec_mode = manager::ExecMode::kCluster;
   out.apps.push_back(std::move(cli));
   return out;
 }

@@ -203,6 +203,7 @@ const Field kFields[] = {
        return {};
      }},
     HERD_FIELD("listen", as_string_list(v, false), listen),
+    HERD_FIELD("inject", as_bool(v), inject),
     {"socket_mode",
      [](AppSpec& s, const json& v) -> Status {
        if (v != "shared" && v != "reuseport") return expected("\"shared\" or \"reuseport\"", v);
@@ -350,6 +351,7 @@ json to_json(const AppSpec& s) {
       {"exec_mode", s.exec_mode == ExecMode::kCluster ? "cluster" : "fork"},
       {"listen", s.listen},
       {"socket_mode", s.socket_mode},
+      {"inject", s.inject},
       {"instance_var", s.instance_var},
       {"autorestart", s.autorestart},
       {"max_restarts", s.max_restarts},

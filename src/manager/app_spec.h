@@ -41,6 +41,11 @@ struct AppSpec {
   ExecMode exec_mode = ExecMode::kFork;
   std::vector<std::string> listen;     // addresses herd binds for cluster mode ("0.0.0.0:8080")
   std::string socket_mode = "shared";  // "shared" or "reuseport" (one socket per instance slot)
+  // Cluster mode for programs nobody changed (docs/cluster-mode.md): herd's bind library in
+  // every instance (and its Node preload for node), so that the program's own bind() gets the
+  // socket herd holds for the app. false (`--no-inject`) leaves the program alone: then only
+  // `listen` addresses are shared, by LISTEN_FDS.
+  bool inject = true;
   // The variable that carries the instance number (PM2's instance_var); HERD_INSTANCE is set too.
   std::string instance_var = "NODE_APP_INSTANCE";
 

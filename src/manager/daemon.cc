@@ -16,6 +16,7 @@
 #include "herd/signal.h"
 #include "manager/control_server.h"
 #include "manager/daemon_log.h"
+#include "manager/inject_files.h"
 #include "manager/metrics_listener.h"
 #include "manager/prometheus_text.h"
 #include "manager/state_file.h"
@@ -195,9 +196,16 @@ class Daemon {
     }
     auto processes = std::make_shared<json>(json::array());
     auto errors = std::make_shared<json>(json::array());
+    auto warnings = std::make_shared<json>(json::array());
+    for (const auto& spec : specs) {
+      if (auto w = injection_warning(spec)) {
+        log_warn("{}", *w);
+        warnings->push_back(*w);
+      }
+    }
     auto left = std::make_shared<std::size_t>(specs.size());
     for (auto& spec : specs) {
-      sup_.start(std::move(spec), [c, id, processes, errors, left](VerbResult r) {
+      sup_.start(std::move(spec), [c, id, processes, errors, warnings, left](VerbResult r) {
         if (r) {
           for (auto& e : *r) processes->push_back(e);
         } else {
@@ -207,7 +215,8 @@ class Daemon {
           if (processes->empty() && !errors->empty()) {
             c->reply_error(id, (*errors)[0]["code"], (*errors)[0]["message"]);
           } else {
-            c->reply_ok(id, {{"processes", *processes}, {"errors", *errors}});
+            c->reply_ok(id,
+                        {{"processes", *processes}, {"errors", *errors}, {"warnings", *warnings}});
           }
         }
       });

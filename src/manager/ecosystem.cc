@@ -232,11 +232,10 @@ Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
       append != nullptr && *append == true && !l.opts.env_name.empty()) {
     spec.name += "-" + l.opts.env_name;
   }
-  if (!fields.contains("exec_mode") && !spec.listen.empty()) spec.exec_mode = ExecMode::kCluster;
-  if (spec.exec_mode == ExecMode::kCluster && spec.listen.empty()) {
-    warn(spelled.count("exec_mode") ? spelled["exec_mode"] : std::string("exec_mode"),
-         "cluster mode without `listen`: herd has no socket to share, so the instances run as in "
-         "fork mode (add listen: [\"0.0.0.0:PORT\"])");
+  // More than one instance, or `listen`, means cluster mode unless exec_mode says otherwise
+  // (PM2: instances > 1 runs a Node app in cluster mode).
+  if (!fields.contains("exec_mode") && (!spec.listen.empty() || spec.instances != "1")) {
+    spec.exec_mode = ExecMode::kCluster;
   }
   return spec;
 }

@@ -13,6 +13,7 @@
 
 #include "herd/log.h"
 #include "manager/command.h"
+#include "manager/inject_files.h"
 #include "manager/spawn.h"
 #include "manager/state_file.h"
 #include "manager/supervisor.h"
@@ -120,7 +121,7 @@ std::vector<std::string> Instance::build_env() const {
   env["NOTIFY_SOCKET"] = sup_.notify_path();
   // Variables a parent set for itself must not mislead the app.
   for (const char* k : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NODE_CHANNEL_FD",
-                        "NODE_CHANNEL_SERIALIZATION_MODE"}) {
+                        "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_BIND_FD", "HERD_BIND_PID"}) {
     env.erase(k);
   }
   std::vector<std::string> out;
@@ -160,6 +161,8 @@ Status Instance::start() {
     o.listen_fds = app_->sockets.fds();
     o.listen_names = app_->sockets.names();
   }
+  Fd bind_end;
+  if (app_->injects()) bind_end = prepare_injection(o, cmd->interpreter);
   std::optional<std::pair<Fd, Fd>> ipc;
   if (spec.wait_ready && cmd->interpreter == "node") {
     // Node's IPC channel, so process.send('ready') reaches us (JSON lines).
@@ -173,7 +176,9 @@ Status Instance::start() {
   }
 
   auto pid = spawn(o);
+  bind_end.reset();  // the child has its copy
   if (!pid) {
+    bind_channel_.reset();
     status_text_ = pid.error().message();
     log_error("app {} (id {}): {}", app_->name, id_, status_text_);
     set_status(InstanceStatus::kErrored);
@@ -192,13 +197,30 @@ Status Instance::start() {
   err->second.reset();
   attach_output(std::move(out->first), std::move(err->first));
   if (ipc) start_ipc(std::move(ipc->first));
+  if (bind_channel_) {
+    if (Status st = bind_channel_->start(); !st) {
+      log_warn("app {} (id {}): herd's bind channel: {}", app_->name, id_, st.error().message());
+      bind_channel_.reset();
+    }
+  }
   write_pid_file();
 
   set_status(InstanceStatus::kLaunching);
-  std::uint64_t wait = spec.wait_ready ? spec.listen_timeout_ms : spec.min_uptime_ms;
+  listen_timed_out_ = false;
+  std::uint64_t wait =
+      spec.wait_ready || ready_on_listen() ? spec.listen_timeout_ms : spec.min_uptime_ms;
   ready_timer_.start(
       [this] {
         if (status_ != InstanceStatus::kLaunching) return;
+        if (ready_on_listen()) {
+          // PM2 too counts an instance that never listens as online in the end.
+          listen_timed_out_ = true;
+          status_text_ = fmt::format("it did not listen within listen_timeout ({} ms)",
+                                     app_->spec.listen_timeout_ms);
+          log_warn("app {} (id {}): {}; considered online", app_->name, id_, status_text_);
+          on_ready();
+          return;
+        }
         if (app_->spec.wait_ready && probation_) {
           // A replacement that never says it is ready must not take over: the reload fails.
           end_probation(fmt::format("it did not say it was ready within listen_timeout ({} ms)",
@@ -302,6 +324,61 @@ void Instance::on_ipc_readable() {
   if (ipc_buffer_.size() > 65536) ipc_buffer_.clear();  // not JSON lines: do not grow
 }
 
+bool Instance::ready_on_listen() const {
+  return bind_channel_ != nullptr && !app_->spec.wait_ready && !app_->sockets.has_static();
+}
+
+void Instance::on_listening() {
+  if (ready_on_listen()) on_ready();
+}
+
+Fd Instance::prepare_injection(SpawnOptions& o, const std::string& interpreter) {
+  auto files = find_inject_files();
+  if (!files) {
+    log_warn(
+        "app {} (id {}): herd's bind library is missing ({}); the instance binds its own "
+        "sockets",
+        app_->name, id_, files.error().message());
+    return {};
+  }
+  BindChannel::Handlers handlers;
+  handlers.bind = [this](const Address& address, int v6only) -> Result<int> {
+    auto fd = app_->sockets.acquire(address, v6only);
+    if (!fd) {
+      log_info("app {} (id {}): bind {}: {}", app_->name, id_, address.to_string(),
+               fd.error().message());
+    }
+    return fd;
+  };
+  handlers.listening = [this](const Address&) { on_listening(); };
+  handlers.holds_path = [this](const std::string& path) {
+    return app_->sockets.holds_unix_path(path);
+  };
+  auto made = BindChannel::create(sup_.loop(), std::move(handlers));
+  if (!made) {
+    log_warn("app {} (id {}): herd's bind channel: {}", app_->name, id_, made.error().message());
+    return {};
+  }
+  bind_channel_ = std::move(made->first);
+  o.bind_fd = made->second.get();
+  // Ours first; whatever the app's environment preloads already stays after it.
+  constexpr std::string_view kPreload = "LD_PRELOAD=";
+  std::string preload = fmt::format("{}{}", kPreload, files->library);
+  auto it = std::find_if(o.env.begin(), o.env.end(),
+                         [&](const std::string& kv) { return kv.starts_with(kPreload); });
+  if (it != o.env.end()) {
+    std::string_view theirs = std::string_view(*it).substr(kPreload.size());
+    if (!theirs.empty()) preload = fmt::format("{}:{}", preload, theirs);
+    *it = std::move(preload);
+  } else {
+    o.env.push_back(std::move(preload));
+  }
+  if (interpreter == "node" && !o.argv.empty()) {
+    o.argv.insert(o.argv.begin() + 1, {"--require", files->node_preload});
+  }
+  return std::move(made->second);
+}
+
 void Instance::on_ready() {
   if (status_ != InstanceStatus::kLaunching) return;
   ready_timer_.stop();
@@ -370,6 +447,7 @@ void Instance::on_exit(int wstatus) {
   ready_timer_.stop();
   ipc_watcher_.reset();
   ipc_.reset();
+  bind_channel_.reset();
   // No process, no usage: do not show the last sample of the dead one until the next tick.
   cpu_percent_ = 0;
   rss_bytes_ = 0;

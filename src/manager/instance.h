@@ -30,6 +30,7 @@
 #include "herd/fd.h"
 #include "herd/io_watcher.h"
 #include "herd/timer.h"
+#include "manager/bind_channel.h"
 #include "manager/output_pipe.h"
 #include "manager/proc_stats.h"
 #include "manager/restart_policy.h"
@@ -38,6 +39,7 @@ namespace herd::manager {
 
 class App;
 class Supervisor;
+struct SpawnOptions;
 
 enum class InstanceStatus { kLaunching, kOnline, kStopping, kStopped, kErrored, kWaitingRestart };
 // PM2's words: "launching", "online", "stopping", "stopped", "errored", "waiting restart".
@@ -72,6 +74,11 @@ class Instance {
   void on_exit(int wstatus);
   // From the supervisor: the process (or one of its descendants) said READY=1 / 'ready'.
   void on_ready();
+  // The process listens on a socket herd gave it (bind channel): ready, in cluster mode without
+  // wait_ready.
+  void on_listening();
+  // Whether launching ended by listen_timeout without the process listening (cluster mode).
+  bool listen_timed_out() const { return listen_timed_out_; }
   void set_status_text(std::string text) { status_text_ = std::move(text); }
   // Marks a serving instance whose replacement (pid `replacement`) is starting; 0 clears it.
   void set_replacement_pid(pid_t replacement) { replacement_pid_ = replacement; }
@@ -117,6 +124,11 @@ class Instance {
   void start_ipc(Fd fd);
   void on_ipc_readable();
   void attach_output(Fd out, Fd err);
+  // Prepares herd's bind library for this run (cluster mode): the channel, LD_PRELOAD, and for
+  // node the preload script. Leaves `o` alone (and logs why) when it cannot.
+  // Returns the channel end the child gets (invalid when nothing is injected).
+  Fd prepare_injection(SpawnOptions& o, const std::string& interpreter);
+  bool ready_on_listen() const;
   std::vector<std::string> build_env() const;
 
   Supervisor& sup_;
@@ -149,6 +161,9 @@ class Instance {
 
   // stdout/stderr readers; a finished process's pipes stay until their EOF.
   std::list<std::unique_ptr<OutputPipe>> pipes_;
+
+  std::unique_ptr<BindChannel> bind_channel_;
+  bool listen_timed_out_ = false;
 
   Fd ipc_;
   std::unique_ptr<IoWatcher> ipc_watcher_;

@@ -47,6 +47,8 @@ nlohmann::json Instance::to_json() const {
       {"pm_uptime", started_at_ms_},
       {"created_at", created_at_ms_},
       {"exec_mode", app_->cluster() ? "cluster_mode" : "fork_mode"},
+      {"inject", app_->injects()},
+      {"listen_timed_out", listen_timed_out_},
       {"instances", app_->instances.size()},
       {"pm_id", id_},
       {"name", app_->name},

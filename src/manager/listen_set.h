@@ -1,9 +1,16 @@
-// ListenSet: the listening sockets herd binds for an app in cluster mode and holds for the app's
-// whole life. Every instance gets them by socket activation (LISTEN_FDS), so connections that
-// arrive while an instance restarts wait in the kernel's queue instead of being refused.
+// ListenSet: the listening sockets herd holds for an app in cluster mode, for the app's whole
+// life. Two kinds:
+//  - the app's `listen` addresses, bound before its first instance starts and passed to every
+//    instance by socket activation (LISTEN_FDS);
+//  - sockets bound on demand, the first time an instance binds that address itself (an
+//    unmodified program under herd's bind library, src/inject/), and handed to every instance
+//    that binds it after.
+// Either way connections that arrive while an instance restarts wait in the kernel's queue
+// instead of being refused.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "herd/address.h"
@@ -24,17 +31,41 @@ class ListenSet {
   // All or nothing: on an error, what was bound is closed again and the error names the address.
   static Result<ListenSet> bind(const std::vector<std::string>& addresses, int backlog = 511);
 
-  bool empty() const { return fds_.empty(); }
+  // The socket for a program's bind() of `wanted` (an IP address with a port other than 0, or
+  // an absolute Unix path); `v6only` is the program's IPV6_V6ONLY for IPv6 (-1 otherwise). The
+  // socket already held for that address when there is one: the same address (and for IPv6 the
+  // same v6only), or, when the program asks for a wildcard, a wildcard of the other family that
+  // herd holds for the same port (`listen: [":3000"]` and a Node program binding `[::]:3000`),
+  // or a dual-stack `[::]` for `0.0.0.0`. Otherwise herd binds it now and holds it until
+  // release_on_demand(). The result stays owned by the set. Errors are the errno the program's
+  // own bind() would have got (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...).
+  Result<int> acquire(const Address& wanted, int v6only, int backlog = 511);
+  // Whether a socket herd holds is bound at `path` (a Unix socket file).
+  bool holds_unix_path(std::string_view path) const;
+  // Closes the sockets bound on demand (after `stop` of every instance, or `delete`), so their
+  // ports are free again; the `listen` addresses stay.
+  void release_on_demand();
+
+  // Whether there are `listen` addresses (bound by bind()).
+  bool has_static() const;
+  // The `listen` sockets, for LISTEN_FDS, and their names for LISTEN_FDNAMES ("listen0", ...).
   std::vector<int> fds() const;
-  // Names for LISTEN_FDNAMES (no ':' allowed there): "listen0", "listen1", ...
   std::vector<std::string> names() const;
-  // The addresses as bound (with the kernel's port for ":0").
-  const std::vector<Address>& addresses() const { return addresses_; }
+  // Every address held, as bound (with the kernel's port for ":0"): `listen` ones first.
+  std::vector<Address> addresses() const;
 
  private:
-  std::vector<Fd> fds_;
-  std::vector<Address> addresses_;
-  std::vector<std::string> unix_paths_;
+  struct Held {
+    Fd fd;
+    Address address;  // as bound
+    int v6only = -1;
+    bool on_demand = false;
+    std::string unix_path;  // a socket file herd created: removed when closed
+  };
+  static Result<Held> bind_one(const Address& address, int v6only, int backlog);
+  void close_held(Held& held);
+
+  std::vector<Held> held_;
 };
 
 }  // namespace herd::manager

@@ -21,9 +21,12 @@ struct Prepared {
   std::vector<std::string> env_store;
   std::vector<char*> argv;
   std::vector<char*> envp;
-  std::string listen_pid;  // "LISTEN_PID=" + room for digits, patched in the child
+  // "LISTEN_PID=" and "HERD_BIND_PID=" with room for digits, patched in the child.
   std::size_t listen_pid_index = static_cast<std::size_t>(-1);
+  std::size_t bind_pid_index = static_cast<std::size_t>(-1);
 };
+
+constexpr std::string_view kPidRoom = "00000000000000000000";
 
 // Writes `value` in decimal into `out` (NUL-terminated). Async-signal-safe.
 void write_decimal(char* out, long value) {
@@ -71,15 +74,14 @@ enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3 };
   // overwrites another that is still to be placed.
   std::size_t n_listen = o.listen_fds.size();
   int staged[64];
-  std::size_t total = n_listen + (o.ipc_fd >= 0 ? 1 : 0);
-  if (total > 60) child_fail(report_fd, EMFILE);
-  for (std::size_t i = 0; i < n_listen; ++i) {
-    staged[i] = ::fcntl(o.listen_fds[i], F_DUPFD_CLOEXEC, 100);
+  std::size_t total = 0;
+  if (n_listen + 2 > 60) child_fail(report_fd, EMFILE);
+  for (std::size_t i = 0; i < n_listen; ++i) staged[total++] = o.listen_fds[i];
+  if (o.ipc_fd >= 0) staged[total++] = o.ipc_fd;
+  if (o.bind_fd >= 0) staged[total++] = o.bind_fd;
+  for (std::size_t i = 0; i < total; ++i) {
+    staged[i] = ::fcntl(staged[i], F_DUPFD_CLOEXEC, 100);
     if (staged[i] < 0) child_fail(report_fd, errno);
-  }
-  if (o.ipc_fd >= 0) {
-    staged[n_listen] = ::fcntl(o.ipc_fd, F_DUPFD_CLOEXEC, 100);
-    if (staged[n_listen] < 0) child_fail(report_fd, errno);
   }
   int out = o.stdout_fd >= 0 ? ::fcntl(o.stdout_fd, F_DUPFD_CLOEXEC, 100) : devnull;
   int err = o.stderr_fd >= 0 ? ::fcntl(o.stderr_fd, F_DUPFD_CLOEXEC, 100) : devnull;
@@ -92,9 +94,10 @@ enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3 };
     if (::dup2(staged[i], static_cast<int>(3 + i)) < 0) child_fail(report_fd, errno);
   }
 
-  if (p.listen_pid_index != static_cast<std::size_t>(-1)) {
-    write_decimal(p.envp[p.listen_pid_index] + std::strlen("LISTEN_PID="),
-                  static_cast<long>(::getpid()));
+  for (std::size_t index : {p.listen_pid_index, p.bind_pid_index}) {
+    if (index == static_cast<std::size_t>(-1)) continue;
+    char* value = std::strchr(p.envp[index], '=') + 1;
+    write_decimal(value, static_cast<long>(::getpid()));
   }
   if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) < 0) child_fail(report_fd, errno, kChdir);
 
@@ -115,7 +118,7 @@ Result<pid_t> spawn(const SpawnOptions& o) {
   if (n_listen > 0) {
     p.env_store.push_back(fmt::format("LISTEN_FDS={}", n_listen));
     // Room for any pid; the child writes its own.
-    p.env_store.push_back("LISTEN_PID=00000000000000000000");
+    p.env_store.push_back(fmt::format("LISTEN_PID={}", kPidRoom));
     std::string names;
     for (std::size_t i = 0; i < n_listen; ++i) {
       if (i > 0) names += ':';
@@ -127,8 +130,14 @@ Result<pid_t> spawn(const SpawnOptions& o) {
     p.env_store.push_back(fmt::format("NODE_CHANNEL_FD={}", 3 + n_listen));
     p.env_store.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
   }
+  if (o.bind_fd >= 0) {
+    std::size_t at = 3 + n_listen + (o.ipc_fd >= 0 ? 1 : 0);
+    p.env_store.push_back(fmt::format("HERD_BIND_FD={}", at));
+    p.env_store.push_back(fmt::format("HERD_BIND_PID={}", kPidRoom));
+  }
   for (std::size_t i = 0; i < p.env_store.size(); ++i) {
     if (p.env_store[i].rfind("LISTEN_PID=", 0) == 0) p.listen_pid_index = i;
+    if (p.env_store[i].rfind("HERD_BIND_PID=", 0) == 0) p.bind_pid_index = i;
     p.envp.push_back(p.env_store[i].data());
   }
   p.envp.push_back(nullptr);

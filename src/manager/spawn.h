@@ -5,8 +5,9 @@
 // signal mask and dispositions reset (the daemon blocks signals for signalfd, and a blocked
 // mask survives exec); stdin from /dev/null, stdout/stderr to the given pipes; the inherited
 // sockets at 3, 4, ... (LISTEN_FDS) with LISTEN_PID set to the child's own pid; every other
-// descriptor closed by CLOEXEC. An exec failure is reported back through a CLOEXEC pipe, so
-// spawn() returns "exec ./server: No such file or directory" instead of a child that exits 127.
+// descriptor closed by CLOEXEC; herd's bind channel after them (HERD_BIND_FD, HERD_BIND_PID). An
+// exec failure is reported back through a CLOEXEC pipe, so spawn() returns "exec ./server: No such
+// file or directory" instead of a child that exits 127.
 #pragma once
 
 #include <sys/types.h>
@@ -27,6 +28,9 @@ struct SpawnOptions {
   std::vector<int> listen_fds;  // become 3, 4, ... with LISTEN_FDS/LISTEN_PID/NAMES
   std::vector<std::string> listen_names;
   int ipc_fd = -1;  // a Node IPC channel end: placed after the listen fds
+  // herd's bind channel end (src/inject/bind_protocol.h): placed after those, with
+  // HERD_BIND_FD=<its number> and HERD_BIND_PID=<the child's pid>.
+  int bind_fd = -1;
   bool die_with_parent = true;
 };
 

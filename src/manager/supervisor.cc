@@ -337,6 +337,14 @@ void Supervisor::stop(const std::vector<std::string>& targets, Reply reply) {
   std::vector<int> ids;
   for (Instance* i : *list) ids.push_back(i->id());
   stop_instances(*list, [this, ids, reply] {
+    // An app none of whose instances runs any more gives back the ports herd bound for it on
+    // demand: they are free again, as with the program alone (`listen` addresses stay).
+    for (auto& a : apps_) {
+      if (std::none_of(a->instances.begin(), a->instances.end(),
+                       [](const auto& i) { return i->is_running(); })) {
+        a->sockets.release_on_demand();
+      }
+    }
     std::vector<std::string> t;
     for (int id : ids) t.push_back(std::to_string(id));
     auto l = resolve(t);

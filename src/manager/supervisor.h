@@ -51,7 +51,10 @@ class App {
   std::vector<std::unique_ptr<Instance>> incoming;
   std::vector<std::unique_ptr<Instance>> retiring;
   std::unique_ptr<AppTriggers> triggers;  // cron_restart and watch; set by Supervisor::start
-  bool cluster() const { return !sockets.empty(); }
+  // Cluster mode: exec_mode cluster (several instances), or `listen` addresses held by herd.
+  bool cluster() const { return spec.exec_mode == ExecMode::kCluster || sockets.has_static(); }
+  // Whether its instances get herd's bind library (docs/cluster-mode.md).
+  bool injects() const { return spec.exec_mode == ExecMode::kCluster && spec.inject; }
   bool idle() const { return instances.empty() && incoming.empty() && retiring.empty(); }
 };
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -125,13 +126,25 @@ Registry& registry() {
   return r;
 }
 
-// `inherited` is where a socket is bound; `wanted` what the program asked for. A port of 0 in
-// `wanted` stands for "any port on that host", so a program that picks its port at run time
-// (tests, `--port 0`) still finds the socket handed to it.
+bool is_wildcard(const Address& a) {
+  if (a.family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(a.data())->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  return a.family() == AF_INET6 &&
+         IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(a.data())->sin6_addr);
+}
+
+// `inherited` is where a socket is bound; `wanted` what the program asked for. IP addresses
+// match by port: a port of 0 in `wanted` stands for "any port" (a program that picks its port
+// at run time, tests, `--port 0`), and the hosts match when they are equal or either is a
+// wildcard (0.0.0.0 or [::], of either family): a program that asks for 0.0.0.0:8080 takes the
+// 127.0.0.1:8080 herd was told to bind, and one that asks for 127.0.0.1:8080 takes [::]:8080.
 bool address_matches(const Address& wanted, const Address& inherited) {
   if (wanted == inherited) return true;
-  if (wanted.family() != inherited.family() || wanted.is_unix()) return false;
-  return wanted.port() == 0 && wanted.with_port(inherited.port()) == inherited;
+  if (wanted.is_unix() || inherited.is_unix() || wanted.family() == AF_UNSPEC) return false;
+  if (wanted.port() != 0 && wanted.port() != inherited.port()) return false;
+  if (is_wildcard(wanted) || is_wildcard(inherited)) return true;
+  return wanted.with_port(inherited.port()) == inherited;
 }
 
 }  // namespace
@@ -157,6 +170,14 @@ std::optional<Fd> take_inherited_socket(const Address& address, std::string_view
     }
   }
   return std::nullopt;
+}
+
+Address default_listen_address(const Address& fallback) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mu);
+  if (r.sockets.size() != 1 || r.taken[0]) return fallback;
+  auto local = Address::local_of(r.sockets[0].fd);
+  return local ? *local : fallback;
 }
 
 Status sd_notify(std::string_view state) {

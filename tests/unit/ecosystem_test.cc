@@ -122,17 +122,21 @@ TEST(EcosystemTest, Pm2ValueForms) {
   EXPECT_EQ(b.exec_mode, ExecMode::kFork);
 }
 
-TEST(EcosystemTest, ListenImpliesClusterAndClusterWithoutListenWarns) {
+TEST(EcosystemTest, ListenOrSeveralInstancesImplyCluster) {
   auto r = parse(R"({"apps": [{"script": "a", "listen": [":8080"]},
                               {"script": "b", "listen": [":8081"], "exec_mode": "fork"},
-                              {"script": "c", "exec_mode": "cluster", "instances": 2}]})",
+                              {"script": "c", "exec_mode": "cluster", "instances": 2},
+                              {"script": "d", "instances": "max"},
+                              {"script": "e", "instances": 1}]})",
                  kJson);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->apps[0].exec_mode, ExecMode::kCluster);
   EXPECT_EQ(r->apps[1].exec_mode, ExecMode::kFork);
   EXPECT_EQ(r->apps[2].exec_mode, ExecMode::kCluster);
-  EXPECT_TRUE(has_warning(*r, "eco.json:3:47: apps[2] (c): cluster mode without `listen`"))
-      << all_warnings(*r);
+  EXPECT_EQ(r->apps[3].exec_mode, ExecMode::kCluster);
+  EXPECT_EQ(r->apps[4].exec_mode, ExecMode::kFork);
+  // Cluster mode without `listen` is meaningful now (herd's bind library): no warning.
+  EXPECT_FALSE(has_warning(*r, "cluster mode without")) << all_warnings(*r);
 }
 
 TEST(EcosystemTest, CwdAndPaths) {
