@@ -45,6 +45,9 @@ static pthread_mutex_t herd_lock = PTHREAD_MUTEX_INITIALIZER;
 /* -1: inactive (or given up), 1: active. Decided once, in the constructor. */
 static int herd_state = -1;
 static int herd_channel = -1;
+/* The process the decision was made in: a child forked without exec inherits the state (and the
+ * channel) but is not the program herd means, and must not interleave its requests with ours. */
+static pid_t herd_pid;
 /* The sockets herd gave this process, by identity (a descriptor number may be reused). */
 static struct {
   dev_t dev;
@@ -152,8 +155,11 @@ static void herd_inject_init(void) {
   /* The channel stays inheritable: wrappers that exec the program (a pyenv shim, `nice`, `env`)
    * must pass it on, and the program's own children are kept out by the pid rule above. */
   herd_channel = (int)fd;
+  herd_pid = self;
   herd_state = 1;
 }
+
+static int active(void) { return herd_state == 1 && getpid() == herd_pid; }
 
 __attribute__((constructor)) static void herd_inject_constructor(void) { herd_inject_init(); }
 
@@ -290,7 +296,7 @@ static int wanted(int fd, const struct sockaddr* addr, socklen_t len,
 }
 
 HERD_EXPORT int bind(int fd, const struct sockaddr* addr, socklen_t len) {
-  if (herd_state != 1) return real_bind(fd, addr, len);
+  if (!active()) return real_bind(fd, addr, len);
   struct herd_bind_request req;
   memset(&req, 0, sizeof(req));
   if (!wanted(fd, addr, len, &req)) return real_bind(fd, addr, len);
@@ -347,7 +353,7 @@ HERD_EXPORT int bind(int fd, const struct sockaddr* addr, socklen_t len) {
 }
 
 HERD_EXPORT int listen(int fd, int backlog) {
-  if (herd_state != 1) return real_listen(fd, backlog);
+  if (!active()) return real_listen(fd, backlog);
   pthread_mutex_lock(&herd_lock);
   if (herd_state != 1 || !is_held_locked(fd)) {
     pthread_mutex_unlock(&herd_lock);
@@ -377,7 +383,7 @@ HERD_EXPORT int listen(int fd, int backlog) {
 /* Whether herd holds a socket at `path` (relative to `dirfd`) for this app. Only asked for socket
  * files, so other unlinks cost one fstatat. */
 static int held_path(int dirfd, const char* path) {
-  if (herd_state != 1 || path == NULL) return 0;
+  if (!active() || path == NULL) return 0;
   struct stat st;
   if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode)) return 0;
   struct herd_bind_request req;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -12,8 +13,11 @@
 namespace herd::manager {
 namespace {
 
-// A socket file is stale when nothing accepts connections on it any more.
+// A socket file is stale when nothing accepts connections on it any more. Only a socket file:
+// connect() to any other kind of file fails with ECONNREFUSED too, and that one is not ours.
 bool is_stale_unix_socket(const Address& a) {
+  struct stat st {};
+  if (::lstat(a.unix_path().c_str(), &st) < 0 || !S_ISSOCK(st.st_mode)) return false;
   auto probe = Fd::socket(AF_UNIX, SOCK_STREAM);
   if (!probe) return false;
   return ::connect(probe->get(), a.data(), a.size()) < 0 && errno == ECONNREFUSED;

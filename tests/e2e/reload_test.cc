@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "e2e/herd_fixture.h"
+#include "e2e/traffic.h"
 #include "herd/socket_activation.h"
 #include "support/child_process.h"
 
@@ -74,100 +75,6 @@ bool memory_hog = test::register_role("memory_hog", [](int, char**) {
   write_file(base + ".crossed", std::to_string(wall_ms()));
   for (;;) ::pause();
 });
-
-// --- a client that sends requests without pause ------------------------------------------------
-
-// Sends `request` (may be empty) and reads until EOF or `timeout`; "" with `error` set on failure.
-std::string exchange(int port, const std::string& request, Ms timeout, std::string* error) {
-  int fd = connect_tcp(port);
-  if (fd < 0) {
-    *error = std::string("connect: ") + std::strerror(-fd);
-    return {};
-  }
-  if (!request.empty() && ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-                              static_cast<ssize_t>(request.size())) {
-    *error = std::string("send: ") + std::strerror(errno);
-    ::close(fd);
-    return {};
-  }
-  std::string out;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<Ms>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      *error = "no complete answer in time";
-      break;
-    }
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[512];
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      *error = std::string("read: ") + std::strerror(errno);
-      break;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
-// HTTP GETs to 127.0.0.1:port, one connection each (Connection: close), one after another on a
-// thread of its own, until stop(). A request fails when it is refused or reset, or its answer
-// is not a complete 200 with hello's body.
-class Traffic {
- public:
-  explicit Traffic(int port) : port_(port), thread_([this] { run(); }) {}
-  ~Traffic() { stop(); }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int ok() const { return ok_; }
-  int failed() const { return failed_; }
-  std::string failures() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::string out;
-    for (const auto& f : failures_) out += f + "\n";
-    return out;
-  }
-  // Waits until `n` more requests than now have succeeded (or a deadline passes).
-  bool wait_more(int n) {
-    int target = ok_ + n;
-    return wait_for([&] { return ok_ >= target; });
-  }
-
- private:
-  void run() {
-    const std::string request = "GET / HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n\r\n";
-    while (!stop_) {
-      std::string error;
-      std::string answer = exchange(port_, request, 10s, &error);
-      if (error.empty() && answer.find(" 200 ") == std::string::npos) {
-        error = "unexpected answer: " + answer.substr(0, 80);
-      }
-      if (error.empty() && answer.find("Hello World!") == std::string::npos) {
-        error = "incomplete answer: " + answer.substr(0, 80);
-      }
-      if (error.empty()) {
-        ++ok_;
-      } else {
-        ++failed_;
-        std::lock_guard<std::mutex> lock(mu_);
-        if (failures_.size() < 10) failures_.push_back(error);
-      }
-    }
-  }
-
-  int port_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> ok_{0};
-  std::atomic<int> failed_{0};
-  mutable std::mutex mu_;
-  std::vector<std::string> failures_;
-  std::thread thread_;
-};
 
 int port_of(const Json& process) {
   std::string address = process["pm2_env"]["listen"][0].get<std::string>();

@@ -1,8 +1,11 @@
-# The daemon's building blocks that need no daemon: restart policy, spawning, state files.
+# The daemon's building blocks that need no daemon: restart policy, spawning, state files, and
+# cluster mode's listen set and bind channel.
 herd_test(manager_core_test
   restart_policy_test.cc
   spawn_test.cc
   daemon_log_test.cc
   user_test.cc
+  listen_set_test.cc
+  bind_channel_test.cc
   LIBS herd_manager
 )

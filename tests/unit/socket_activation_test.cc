@@ -178,15 +178,15 @@ TEST(SocketActivation, MatchesAUnixSocketByPath) {
   EXPECT_TRUE(has_line(r.out, "take addr=unix:" + path + " -> fd=3 local=unix:" + path)) << r.out;
 }
 
-TEST(SocketActivation, PortZeroMatchesAnyPortOnTheSameHostOnly) {
+TEST(SocketActivation, PortZeroMatchesAnyPortOfAMatchingHost) {
   Fd s = bound_listener("127.0.0.1:0");
   std::string bound = local_of(s);
   auto r = spawn_activated("activation_report", {"LISTEN_FDS=1"}, {s.get()}, ListenPid::kChild,
-                           {"addr=0.0.0.0:0", "addr=[::1]:0", "addr=127.0.0.1:1",
+                           {"addr=127.0.0.2:0", "addr=[::1]:0", "addr=127.0.0.1:1",
                             "addr=127.0.0.1:0", "addr=127.0.0.1:0"});
   ASSERT_TRUE(r.exited) << r.err;
   // Another host, another family, another port: no match.
-  EXPECT_TRUE(has_line(r.out, "take addr=0.0.0.0:0 -> none")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take addr=127.0.0.2:0 -> none")) << r.out;
   EXPECT_TRUE(has_line(r.out, "take addr=[::1]:0 -> none")) << r.out;
   EXPECT_TRUE(has_line(r.out, "take addr=127.0.0.1:1 -> none")) << r.out;
   // The wildcard port matches, and a socket is handed out only once.
@@ -336,6 +336,119 @@ TEST(SocketActivation, AgreesWithLibsystemdOnWhatWasPassed) {
         r.out.substr(herd_at + 11, r.out.find(' ', herd_at + 11) - herd_at - 11);
     std::string sd_count = r.out.substr(sd_at + 17, r.out.find('\n', sd_at) - sd_at - 17);
     EXPECT_EQ(herd_count, sd_count) << r.out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching by port: wildcards of either family cover any host
+
+// Whether this machine can bind IPv6 sockets at all (containers often cannot).
+bool has_ipv6() {
+  Fd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
+  auto any = Address::parse("[::1]:0");
+  return any && ::bind(fd.get(), any->data(), any->size()) == 0;
+}
+
+std::string port_text(const Fd& fd) {
+  auto a = Address::local_of(fd.get());
+  return a ? std::to_string(a->port()) : "?";
+}
+
+// argv[1]: the fallback. Prints default_listen_address(fallback); with argv[2], takes the socket
+// for that address and prints it again.
+bool default_role = test::register_role("activation_default", [](int argc, char** argv) {
+  if (argc < 2) return 2;
+  auto fallback = Address::parse(argv[1]);
+  if (!fallback) return 2;
+  std::printf("default=%s\n", default_listen_address(*fallback).to_string().c_str());
+  if (argc > 2) {
+    auto wanted = Address::parse(argv[2]);
+    if (!wanted) return 2;
+    auto got = take_inherited_socket(*wanted);
+    std::printf("took=%d\n", got ? got->get() : -1);
+    if (got) (void)got->release();
+    std::printf("default=%s\n", default_listen_address(*fallback).to_string().c_str());
+  }
+  std::fflush(stdout);
+  return 0;
+});
+
+TEST(SocketActivation, AWildcardRequestTakesTheLoopbackSocketOfItsPort) {
+  Fd s = bound_listener("127.0.0.1:0");
+  std::string bound = local_of(s);
+  std::string port = port_text(s);
+  auto r = spawn_activated("activation_report", {"LISTEN_FDS=1"}, {s.get()}, ListenPid::kChild,
+                           {"addr=0.0.0.0:" + port});
+  ASSERT_TRUE(r.exited) << r.err;
+  // `herd start --listen 127.0.0.1:P` and a program that binds 0.0.0.0:P.
+  EXPECT_TRUE(has_line(r.out, "take addr=0.0.0.0:" + port + " -> fd=3 local=" + bound)) << r.out;
+}
+
+TEST(SocketActivation, AnIpv6WildcardIsTakenByALoopbackRequestOfItsPort) {
+  if (!has_ipv6()) GTEST_SKIP() << "no IPv6 on this machine";
+  Fd s = bound_listener("[::]:0");
+  std::string bound = local_of(s);
+  std::string port = port_text(s);
+  auto r = spawn_activated("activation_report", {"LISTEN_FDS=1"}, {s.get()}, ListenPid::kChild,
+                           {"addr=127.0.0.1:" + port});
+  ASSERT_TRUE(r.exited) << r.err;
+  EXPECT_TRUE(has_line(r.out, "take addr=127.0.0.1:" + port + " -> fd=3 local=" + bound)) << r.out;
+}
+
+TEST(SocketActivation, ALoopbackSocketIsNotTakenForAnotherHostOrPort) {
+  Fd s = bound_listener("127.0.0.1:0");
+  std::string bound = local_of(s);
+  std::string port = port_text(s);
+  std::string other_port = port == "65535" ? "65534" : std::to_string(std::stoi(port) + 1);
+  auto r = spawn_activated("activation_report", {"LISTEN_FDS=1"}, {s.get()}, ListenPid::kChild,
+                           {"addr=127.0.0.2:" + port, "addr=0.0.0.0:" + other_port,
+                            "addr=[::1]:" + port, "addr=127.0.0.1:" + port});
+  ASSERT_TRUE(r.exited) << r.err;
+  EXPECT_TRUE(has_line(r.out, "take addr=127.0.0.2:" + port + " -> none")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take addr=0.0.0.0:" + other_port + " -> none")) << r.out;
+  EXPECT_TRUE(has_line(r.out, "take addr=[::1]:" + port + " -> none")) << r.out;
+  // Still there for the request that matches.
+  EXPECT_TRUE(has_line(r.out, "take addr=127.0.0.1:" + port + " -> fd=3 local=" + bound)) << r.out;
+}
+
+TEST(SocketActivation, DefaultListenAddressIsTheOneInheritedSocket) {
+  Fd s = bound_listener("127.0.0.1:0");
+  std::string bound = local_of(s);
+  auto r = spawn_activated("activation_default", {"LISTEN_FDS=1"}, {s.get()}, ListenPid::kChild,
+                           {"0.0.0.0:8080", bound});
+  ASSERT_TRUE(r.exited) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("default=" + bound + "\ntook=3\n"), std::string::npos) << r.out;
+  // Once taken it is no longer a default to offer.
+  EXPECT_NE(r.out.find("took=3\ndefault=0.0.0.0:8080\n"), std::string::npos) << r.out;
+}
+
+TEST(SocketActivation, DefaultListenAddressIsTheFallbackForTwoSocketsOrNone) {
+  Fd a = bound_listener("127.0.0.1:0");
+  Fd b = bound_listener("127.0.0.1:0");
+  {
+    SCOPED_TRACE("two sockets");
+    auto r = spawn_activated("activation_default", {"LISTEN_FDS=2"}, {a.get(), b.get()},
+                             ListenPid::kChild, {"0.0.0.0:8080"});
+    ASSERT_TRUE(r.exited) << r.err;
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has_line(r.out, "default=0.0.0.0:8080")) << r.out;
+  }
+  {
+    SCOPED_TRACE("none");
+    auto r =
+        spawn_activated("activation_default", {}, {a.get()}, ListenPid::kNone, {"0.0.0.0:8080"});
+    ASSERT_TRUE(r.exited) << r.err;
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has_line(r.out, "default=0.0.0.0:8080")) << r.out;
+  }
+  {
+    SCOPED_TRACE("one, but for another process");
+    auto r = spawn_activated("activation_default", {"LISTEN_FDS=1", "LISTEN_PID=1"}, {a.get()},
+                             ListenPid::kNone, {"0.0.0.0:8080"});
+    ASSERT_TRUE(r.exited) << r.err;
+    EXPECT_TRUE(has_line(r.out, "default=0.0.0.0:8080")) << r.out;
   }
 }
 
