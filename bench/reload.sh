@@ -2,7 +2,8 @@
 # bench/reload.sh: zero-downtime reload under load, herd side by side with PM2 in one run.
 #
 # Usage:
-#   BUILD=build bench/reload.sh [--rounds N] [--duration S] [--only hello,node,pm2]
+#   BUILD=build bench/reload.sh [--rounds N] [--duration S]
+#                               [--only hello,node,pm2,plain,pm2plain]
 #                               [--actions reload,restart,kill9] [--budget SECONDS]
 #
 #   BUILD       the CMake build dir holding bin/herd and bin/hello; default build
@@ -11,7 +12,10 @@
 #   --rounds    interleaved rounds; default 1 (each round runs every action x manager once)
 #   --duration  seconds of load per run; default 15 (the actions happen at 5 s and 10 s)
 #   --only      managers: hello (herd running build/bin/hello), node (herd running
-#               bench/node/hello.js), pm2 (PM2 cluster mode running bench/node/hello.js)
+#               bench/node/hello.js), pm2 (PM2 cluster mode running bench/node/hello.js),
+#               plain (herd running bench/node/plain-hello.js, a Node server that knows nothing
+#               of any manager: herd's bind library and Node preload do the rest), pm2plain (PM2
+#               cluster mode running the same plain-hello.js); default: all five
 #   --actions   reload (`reload` at 5 s and 10 s), restart (`restart` at 5 s and 10 s), kill9
 #               (kill -9 of one instance every second, pm_id 0 and 1 in turn)
 #   --budget    the whole script's wall-clock bound; default 600
@@ -26,6 +30,8 @@
 #   herd start build/bin/hello -i 2 --listen 127.0.0.1:PORT -- --host 127.0.0.1 --port PORT
 #   herd start bench/node/hello.js -i 2 --listen 127.0.0.1:PORT --wait-ready
 #   pm2 start bench/node/hello.js -i 2 -- PORT
+#   herd start bench/node/plain-hello.js -i 2 -- PORT
+#   pm2 start bench/node/plain-hello.js -i 2 -- PORT
 # Node's http does not read LISTEN_FDS itself: bench/node/hello.js serves on the inherited
 # socket with server.listen({fd: 3}) when LISTEN_FDS is set, which is all a Node app needs to
 # run in herd's cluster mode. wrk keeps its 64 connections alive: a connection open to an
@@ -39,7 +45,7 @@ BUILD="${BUILD:-build}"
 [[ "$BUILD" == /* ]] || BUILD="$root/$BUILD"
 rounds=1
 duration=15
-only="hello,node,pm2"
+only="hello,node,pm2,plain,pm2plain"
 actions="reload,restart,kill9"
 budget=600
 
@@ -59,6 +65,7 @@ done
 herd="$BUILD/bin/herd"
 hello_bin="$BUILD/bin/hello"
 hello_js="$root/bench/node/hello.js"
+plain_js="$root/bench/node/plain-hello.js"
 need() { command -v "$1" >/dev/null || { echo "reload.sh: '$1' not found ($2)" >&2; exit 1; }; }
 need wrk "apt-get install wrk"
 need jq "apt-get install jq"
@@ -70,8 +77,9 @@ for v in "${variants[@]}"; do
   case "$v" in
     hello) [ -x "$hello_bin" ] || { echo "reload.sh: $hello_bin not built" >&2; exit 1; } ;;
     node) need node "node runs the Node hello" ;;
-    pm2) need node "PM2 needs node"; want_pm2=1 ;;
-    *) echo "reload.sh: unknown manager '$v' (hello, node, pm2)" >&2; exit 2 ;;
+    pm2|pm2plain) need node "PM2 needs node"; want_pm2=1 ;;
+    plain) need node "node runs the plain Node hello" ;;
+    *) echo "reload.sh: unknown manager '$v' (hello, node, pm2, plain, pm2plain)" >&2; exit 2 ;;
   esac
 done
 for a in "${acts[@]}"; do
@@ -126,7 +134,7 @@ if [ "$want_pm2" = 1 ]; then install_pm2; fi
 # --- one manager ----------------------------------------------------------------------------
 cli() {  # variant args...: the manager's CLI in the current home
   case "$1" in
-    pm2) shift; PM2_HOME="$home" timeout 60 "$pm2" "$@" ;;
+    pm2|pm2plain) shift; PM2_HOME="$home" timeout 60 "$pm2" "$@" ;;
     *) shift; HERD_HOME="$home" timeout 60 "$herd" "$@" ;;
   esac
 }
@@ -135,6 +143,7 @@ start_args() {  # variant port: sets START_ARGS
     hello) START_ARGS=(start "$hello_bin" -n hello -i 2 --listen "127.0.0.1:$2" -- --host 127.0.0.1 --port "$2") ;;
     node) START_ARGS=(start "$hello_js" -n hello -i 2 --listen "127.0.0.1:$2" --wait-ready) ;;
     pm2) START_ARGS=(start "$hello_js" -n hello -i 2 -- "$2") ;;
+    plain|pm2plain) START_ARGS=(start "$plain_js" -n hello -i 2 -- "$2") ;;
   esac
 }
 online_count() { cli "$1" jlist 2>/dev/null | jq '[.[] | select(.pm2_env.status == "online")] | length' 2>/dev/null || echo 0; }
@@ -147,7 +156,7 @@ run_one() {
   port="$(free_port)"
   home="$tmp/home-$v-$act-$r"
   mkdir -p "$home"
-  if [ "$v" = pm2 ]; then pm2_homes+=("$home"); else herd_homes+=("$home"); fi
+  if [ "${v#pm2}" != "$v" ]; then pm2_homes+=("$home"); else herd_homes+=("$home"); fi
   start_args "$v" "$port"
   cli "$v" "${START_ARGS[@]}" >"$tmp/logs/start-$v-$act-$r.log" 2>&1 || {
     cat "$tmp/logs/start-$v-$act-$r.log" >&2; echo "reload.sh: $v did not start" >&2; exit 1; }
@@ -197,7 +206,7 @@ run_one() {
   add_sample "$key" non2xx "$non2xx"
   printf '  round %d  %-6s %-8s requests %-8s errors connect %s read %s write %s timeout %s  non-2xx %s\n' \
     "$r" "$v" "$act" "${reqs:-?}" "$conn" "$rd" "$wr" "$to" "$non2xx"
-  if [ "$v" = pm2 ]; then stop_pm2 "$home"; else stop_herd "$home"; fi
+  if [ "${v#pm2}" != "$v" ]; then stop_pm2 "$home"; else stop_herd "$home"; fi
   kill_leftover_apps
 }
 
@@ -206,6 +215,8 @@ echo "# load:      wrk -t2 -c64 -d${duration}s http://127.0.0.1:PORT/"
 echo "# herd+hello: herd start $hello_bin -n hello -i 2 --listen 127.0.0.1:PORT -- --host 127.0.0.1 --port PORT"
 echo "# herd+node:  herd start $hello_js -n hello -i 2 --listen 127.0.0.1:PORT --wait-ready"
 echo "# pm2+node:   pm2 start $hello_js -n hello -i 2 -- PORT"
+echo "# herd+plain: herd start $plain_js -n hello -i 2 -- PORT"
+echo "# pm2+plain:  pm2 start $plain_js -n hello -i 2 -- PORT"
 echo "# actions:   <manager> reload hello | <manager> restart hello   at 5 s and 10 s;"
 echo "#            kill -9 \$(cat <home>/pids/hello-<0|1>.pid) every second"
 for ((r = 1; r <= rounds; r++)); do
@@ -219,7 +230,10 @@ printf '%-11s %-8s %9s %8s %8s %6s %6s %8s %8s  %s\n' manager action requests re
 for act in "${acts[@]}"; do
   for v in "${variants[@]}"; do
     k="$v.$act"
-    label="herd+hello"; [ "$v" = node ] && label="herd+node"; [ "$v" = pm2 ] && label="pm2+node"
+    case "$v" in
+      hello) label="herd+hello" ;; node) label="herd+node" ;; pm2) label="pm2+node" ;;
+      plain) label="herd+plain" ;; pm2plain) label="pm2+plain" ;;
+    esac
     printf '%-11s %-8s %9s %8s %8s %6s %6s %8s %8s  %s\n' "$label" "$act" "$(median "$k" requests)" \
       "$(median "$k" rps)" "$(median "$k" connect)" "$(median "$k" read)" "$(median "$k" write)" \
       "$(median "$k" timeout)" "$(median "$k" non2xx)" "$(all_of "$k" duration_ms)"
@@ -231,3 +245,9 @@ for v in hello node; do
     awk -v h="$h" -v p="$p" -v v="$v" 'BEGIN { printf "reload time, herd+%s / pm2+node: %.1f ms / %.1f ms = %.3f (goal <= 0.2)\n", v, h, p, h / p }'
   fi
 done
+# The unmodified Node server: herd's cluster mode against PM2's, same app, same load.
+h="$(median plain.reload duration_ms)"; p="$(median pm2plain.reload duration_ms)"
+if [ "$h" != "-" ] && [ "$p" != "-" ]; then
+  awk -v h="$h" -v p="$p" 'BEGIN { printf "reload time, herd+plain / pm2+plain: %.1f ms / %.1f ms = %.3f (goal <= 0.5)\n", h, p, h / p }'
+  awk -v h="$(median plain.reload rps)" -v p="$(median pm2plain.reload rps)" 'BEGIN { if (p > 0) printf "req/s during reloads, herd+plain / pm2+plain: %.0f / %.0f = %.2f (goal >= 1)\n", h, p, h / p }'
+fi

@@ -119,7 +119,7 @@ TEST(EcosystemTest, Pm2ValueForms) {
   EXPECT_TRUE(b.merge_logs);
   EXPECT_EQ(b.cron_restart, "0 3 * * *");
   EXPECT_EQ(b.interpreter, "python3");
-  EXPECT_EQ(b.exec_mode, ExecMode::kFork);
+  EXPECT_EQ(b.exec_mode, ExecMode::kCluster);  // instances: 4 without exec_mode
 }
 
 TEST(EcosystemTest, ListenOrSeveralInstancesImplyCluster) {

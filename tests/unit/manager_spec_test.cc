@@ -312,6 +312,7 @@ TEST(AppSpecTest, JsonKeysArePm2Names) {
                                       "exec_mode",
                                       "listen",
                                       "socket_mode",
+                                      "inject",
                                       "instance_var",
                                       "autorestart",
                                       "max_restarts",
