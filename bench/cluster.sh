@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # bench/cluster.sh: herd's cluster (hello --workers 2) in each scheduling mode against two anchors
 # measured side by side in the same run: Node 20's cluster module (2 workers, round robin) and
-# nginx (2 workers). All answer every request with the same 13-byte "Hello World!\n".
+# nginx (2 workers). All answer every request with the same 13-byte "Hello World!\n". Beside
+# them, an unmodified Node server (bench/node/plain-hello.js: listen(PORT), nothing else) run by
+# herd's cluster mode (`herd start plain-hello.js -i 2`) and by PM2's (`pm2 start ... -i 2`).
 #
 # Usage:
 #   bench/cluster.sh [--rounds N] [--duration 10s] [--connections 64] [--threads 1]
 #                    [--warmup 2s] [--workers 2] [--kill-duration 6s] [--hello PATH]
-#                    [--only hello-rr,hello-shared,hello-reuseport,node,nginx]
+#                    [--only hello-rr,hello-shared,hello-reuseport,node,nginx,herd-node,pm2-node]
 #
 #   --rounds         interleaved rounds (every server once per round); default 3
 #   --duration       wrk -d per run; default 10s
@@ -20,7 +22,8 @@
 #                    the spread of connections, which is what a scheduling mode decides); default
 #                    5s ("0" skips it)
 #   --hello          the hello binary; default build/bin/hello (build it Release: scripts/build)
-#   --only           a comma-separated subset of the servers
+#   --only           a comma-separated subset of the servers (herd-node and pm2-node need node;
+#                    PM2 is installed with npm into the temp dir unless PM2 or PATH has one)
 #
 # Method (DESIGN.md, Benchmarks):
 #   - every server listens on 127.0.0.1 only, on a port chosen free at start-up; nothing is
@@ -51,7 +54,8 @@ workers=2
 kill_duration=6s
 close_duration=5s
 hello="$root/build/bin/hello"
-only="hello-rr,hello-shared,hello-reuseport,node,nginx"
+only="hello-rr,hello-shared,hello-reuseport,node,nginx,herd-node,pm2-node"
+herd="$root/build/bin/herd"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -72,7 +76,7 @@ done
 
 IFS=',' read -r -a servers <<<"$only"
 for s in "${servers[@]}"; do
-  case "$s" in hello-rr|hello-shared|hello-reuseport|node|nginx) ;;
+  case "$s" in hello-rr|hello-shared|hello-reuseport|node|nginx|herd-node|pm2-node) ;;
     *) echo "cluster.sh: unknown server '$s'" >&2; exit 2 ;;
   esac
 done
@@ -84,18 +88,31 @@ need ss "iproute2"
 for s in "${servers[@]}"; do
   case "$s" in
     hello-*) [ -x "$hello" ] || { echo "cluster.sh: $hello missing; run scripts/build hello" >&2; exit 1; } ;;
-    node) need node "apt-get install nodejs" ;;
+    node|pm2-node) need node "apt-get install nodejs" ;;
+    herd-node) need node "apt-get install nodejs"
+      [ -x "$herd" ] || { echo "cluster.sh: $herd missing; run scripts/build" >&2; exit 1; } ;;
     nginx) need nginx "apt-get install nginx" ;;
   esac
 done
 clk_tck=$(getconf CLK_TCK)
-# shellcheck source=bench/lib/http_common.sh
-source "$root/bench/lib/http_common.sh"
 
 tmp="$(mktemp -d /tmp/herd-bench-cluster.XXXXXX)"
+mkdir -p "$tmp/logs"
 declare -A pid_of=()
 wrk_pid=""
-trap stop_servers EXIT
+pm2=""
+bench_name=cluster.sh
+# shellcheck source=bench/lib/managers.sh
+source "$root/bench/lib/managers.sh"   # stop_herd, stop_pm2, install_pm2 (its free_port is
+source "$root/bench/lib/http_common.sh" # replaced by http_common's, which sets REPLY)
+herd_home="$tmp/herd-home"
+pm2_home="$tmp/pm2-home"
+cleanup() {
+  stop_herd "$herd_home"
+  if [ -n "$pm2" ]; then stop_pm2 "$pm2_home"; fi
+  stop_servers
+}
+trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -109,6 +126,11 @@ for s in "${servers[@]}"; do
     nginx)
       write_nginx_conf "$tmp/nginx" "${port_of[$s]}" "$workers"
       cmd_of[$s]="nginx -e $tmp/nginx/error.log -p $tmp/nginx -c $tmp/nginx/nginx.conf"
+      ;;
+    herd-node) cmd_of[$s]="$herd start $root/bench/node/plain-hello.js -n hello -i $workers -- ${port_of[$s]}" ;;
+    pm2-node)
+      install_pm2
+      cmd_of[$s]="$pm2 start $root/bench/node/plain-hello.js -n hello -i $workers -- ${port_of[$s]}"
       ;;
   esac
 done
@@ -136,13 +158,19 @@ worker_counts() {
       printf "%s=%s ", id, c }' "$tmp/$s.out")
 }
 
-# utime+stime of each child of the nginx master, as "pid=ticks ...".
-nginx_worker_ticks() {
+# utime+stime of each child of server $1's master (nginx; herd's and PM2's daemons), as
+# "pid=ticks ...".
+child_ticks() {
   local p out=""
-  for p in $(pgrep -P "${pid_of[nginx]}"); do
+  for p in $(pgrep -P "${pid_of[$1]}"); do
     out+="$p=$(tree_ticks "$p") "
   done
   REPLY=$out
+}
+
+# Per-worker counts where the server keeps them, else each worker's CPU ticks, in REPLY.
+shares_source() {
+  case "$1" in nginx|herd-node|pm2-node) child_ticks "$1" ;; *) worker_counts "$1" ;; esac
 }
 
 # "a=1 b=2" before and "a=4 b=8" after -> the shares of the differences, "a:33% b:67%", in
@@ -161,9 +189,20 @@ shares() {
 
 start_server() {
   local s=$1
-  # shellcheck disable=SC2086  # the command line is split on purpose
-  ${cmd_of[$s]} >"$tmp/$s.out" 2>&1 &
-  pid_of[$s]=$!
+  case "$s" in
+    herd-node|pm2-node)
+      # The manager's CLI starts its daemon, which is the tree measured (daemon + instances).
+      # shellcheck disable=SC2086
+      HERD_HOME="$herd_home" PM2_HOME="$pm2_home" ${cmd_of[$s]} >"$tmp/$s.out" 2>&1 || {
+        cat "$tmp/$s.out" >&2; echo "cluster.sh: $s did not start" >&2; exit 1; }
+      if [ "$s" = herd-node ]; then pid_of[$s]=$(pid_in "$herd_home/herd.pid"); else pid_of[$s]=$(pid_in "$pm2_home/pm2.pid"); fi
+      ;;
+    *)
+      # shellcheck disable=SC2086  # the command line is split on purpose
+      ${cmd_of[$s]} >"$tmp/$s.out" 2>&1 &
+      pid_of[$s]=$!
+      ;;
+  esac
   local deadline=$((SECONDS + 15)) body
   while :; do
     body=$(curl -s --max-time 1 "http://127.0.0.1:${port_of[$s]}/" 2>/dev/null || true)
@@ -194,14 +233,14 @@ run_wrk() {  # run_wrk <server> <duration> [wrk options...]: wrk's output in $tm
 declare -A rps_runs=() p99_runs=() cpu_runs=() max_runs=() share_last=()
 run_one() {  # run_one <server> <duration> <counted: 1|0>
   local s=$1 d=$2 counted=$3 before after out requests rps p99 errors cpu_us counts_before
-  if [ "$s" = nginx ]; then nginx_worker_ticks; else worker_counts "$s"; fi
+  shares_source "$s"
   counts_before=$REPLY
   before=$(tree_ticks "${pid_of[$s]}")
   run_wrk "$s" "$d"
   wait "$wrk_pid" || { echo "cluster.sh: wrk failed against $s:" >&2; cat "$tmp/wrk.out" >&2; exit 1; }
   wrk_pid=""
   after=$(tree_ticks "${pid_of[$s]}")
-  if [ "$s" = nginx ]; then nginx_worker_ticks; else worker_counts "$s"; fi
+  shares_source "$s"
   shares "$counts_before" "$REPLY"
   [ "$counted" = 1 ] || return 0
   out=$(cat "$tmp/wrk.out")
@@ -244,12 +283,12 @@ if [ "$close_duration" != 0 ]; then
   echo
   echo "# Connection: close, $close_duration per server (a new connection per request)"
   for s in "${servers[@]}"; do
-    if [ "$s" = nginx ]; then nginx_worker_ticks; else worker_counts "$s"; fi
+    shares_source "$s"
     before_counts=$REPLY
     run_wrk "$s" "$close_duration" -H "Connection: close"
     wait "$wrk_pid" || true
     wrk_pid=""
-    if [ "$s" = nginx ]; then nginx_worker_ticks; else worker_counts "$s"; fi
+    shares_source "$s"
     shares "$before_counts" "$REPLY"
     printf '%-16s %10s req/s  shares %s  %s\n' "$s" \
       "$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.out")" "$REPLY" \
@@ -286,7 +325,12 @@ for s in "${servers[@]}"; do
     "$(ratio "${rps_med[$s]}" "${rps_med[nginx]:-}")" "$(ratio "${cpu_med[$s]}" "${cpu_med[nginx]:-}")" \
     "$(ratio "${rps_med[$s]}" "${rps_med[node]:-}")" "${killed_failed[$s]:--}"
 done
+if [ -n "${rps_med[herd-node]:-}" ] && [ -n "${rps_med[pm2-node]:-}" ]; then
+  echo "unmodified Node server, herd -i $workers / pm2 -i $workers: req/s" \
+    "$(ratio "${rps_med[herd-node]}" "${rps_med[pm2-node]}"), CPU/request" \
+    "$(ratio "${cpu_med[herd-node]}" "${cpu_med[pm2-node]}")"
+fi
 echo
 echo "# each worker's share of the requests, last round (worker id or pid: share)"
 for s in "${servers[@]}"; do printf '%-16s %s\n' "$s" "${share_last[$s]}"; done
-echo "(nginx's share is of CPU time: it counts no requests per worker without an access log)"
+echo "(nginx's, herd-node's and pm2-node's shares are of CPU time: they count no requests per worker)"

@@ -3,7 +3,7 @@
 #
 # Usage:
 #   BUILD=build bench/reload.sh [--rounds N] [--duration S]
-#                               [--only hello,node,pm2,plain,pm2plain]
+#                               [--only hello,node,pm2,plain,pm2plain,python]
 #                               [--actions reload,restart,kill9] [--budget SECONDS]
 #
 #   BUILD       the CMake build dir holding bin/herd and bin/hello; default build
@@ -15,7 +15,8 @@
 #               bench/node/hello.js), pm2 (PM2 cluster mode running bench/node/hello.js),
 #               plain (herd running bench/node/plain-hello.js, a Node server that knows nothing
 #               of any manager: herd's bind library and Node preload do the rest), pm2plain (PM2
-#               cluster mode running the same plain-hello.js); default: all five
+#               cluster mode running the same plain-hello.js), python (herd running
+#               `python3 -m http.server`, unmodified too); default: all six
 #   --actions   reload (`reload` at 5 s and 10 s), restart (`restart` at 5 s and 10 s), kill9
 #               (kill -9 of one instance every second, pm_id 0 and 1 in turn)
 #   --budget    the whole script's wall-clock bound; default 600
@@ -32,6 +33,7 @@
 #   pm2 start bench/node/hello.js -i 2 -- PORT
 #   herd start bench/node/plain-hello.js -i 2 -- PORT
 #   pm2 start bench/node/plain-hello.js -i 2 -- PORT
+#   herd start "python3 -m http.server PORT --bind 127.0.0.1" -i 2 (serving an index.html)
 # Node's http does not read LISTEN_FDS itself: bench/node/hello.js serves on the inherited
 # socket with server.listen({fd: 3}) when LISTEN_FDS is set, which is all a Node app needs to
 # run in herd's cluster mode. wrk keeps its 64 connections alive: a connection open to an
@@ -45,7 +47,7 @@ BUILD="${BUILD:-build}"
 [[ "$BUILD" == /* ]] || BUILD="$root/$BUILD"
 rounds=1
 duration=15
-only="hello,node,pm2,plain,pm2plain"
+only="hello,node,pm2,plain,pm2plain,python"
 actions="reload,restart,kill9"
 budget=600
 
@@ -79,7 +81,8 @@ for v in "${variants[@]}"; do
     node) need node "node runs the Node hello" ;;
     pm2|pm2plain) need node "PM2 needs node"; want_pm2=1 ;;
     plain) need node "node runs the plain Node hello" ;;
-    *) echo "reload.sh: unknown manager '$v' (hello, node, pm2, plain, pm2plain)" >&2; exit 2 ;;
+    python) need python3 "python3 runs http.server" ;;
+    *) echo "reload.sh: unknown manager '$v' (hello, node, pm2, plain, pm2plain, python)" >&2; exit 2 ;;
   esac
 done
 for a in "${acts[@]}"; do
@@ -89,7 +92,8 @@ done
 
 # --- temp dir, cleanup, time budget ---------------------------------------------------------
 tmp="$(mktemp -d /tmp/herd-bench-reload.XXXXXX)"
-mkdir -p "$tmp/samples" "$tmp/logs"
+mkdir -p "$tmp/samples" "$tmp/logs" "$tmp/www"
+echo "Hello World!" >"$tmp/www/index.html"
 pm2=""
 bench_name=reload.sh
 . "$root/bench/lib/managers.sh"   # pid_alive, stop_herd, stop_pm2, run_waiting, install_pm2
@@ -144,6 +148,7 @@ start_args() {  # variant port: sets START_ARGS
     node) START_ARGS=(start "$hello_js" -n hello -i 2 --listen "127.0.0.1:$2" --wait-ready) ;;
     pm2) START_ARGS=(start "$hello_js" -n hello -i 2 -- "$2") ;;
     plain|pm2plain) START_ARGS=(start "$plain_js" -n hello -i 2 -- "$2") ;;
+    python) START_ARGS=(start "python3 -m http.server $2 --bind 127.0.0.1" -n hello -i 2 --cwd "$tmp/www") ;;
   esac
 }
 online_count() { cli "$1" jlist 2>/dev/null | jq '[.[] | select(.pm2_env.status == "online")] | length' 2>/dev/null || echo 0; }
@@ -217,6 +222,7 @@ echo "# herd+node:  herd start $hello_js -n hello -i 2 --listen 127.0.0.1:PORT -
 echo "# pm2+node:   pm2 start $hello_js -n hello -i 2 -- PORT"
 echo "# herd+plain: herd start $plain_js -n hello -i 2 -- PORT"
 echo "# pm2+plain:  pm2 start $plain_js -n hello -i 2 -- PORT"
+echo "# herd+python: herd start \"python3 -m http.server PORT --bind 127.0.0.1\" -n hello -i 2"
 echo "# actions:   <manager> reload hello | <manager> restart hello   at 5 s and 10 s;"
 echo "#            kill -9 \$(cat <home>/pids/hello-<0|1>.pid) every second"
 for ((r = 1; r <= rounds; r++)); do
@@ -226,15 +232,15 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 echo
-printf '%-11s %-8s %9s %8s %8s %6s %6s %8s %8s  %s\n' manager action requests req/s connect read write timeout non-2xx "command ms (each)"
+printf '%-12s %-8s %9s %8s %8s %6s %6s %8s %8s  %s\n' manager action requests req/s connect read write timeout non-2xx "command ms (each)"
 for act in "${acts[@]}"; do
   for v in "${variants[@]}"; do
     k="$v.$act"
     case "$v" in
       hello) label="herd+hello" ;; node) label="herd+node" ;; pm2) label="pm2+node" ;;
-      plain) label="herd+plain" ;; pm2plain) label="pm2+plain" ;;
+      plain) label="herd+plain" ;; pm2plain) label="pm2+plain" ;; python) label="herd+python" ;;
     esac
-    printf '%-11s %-8s %9s %8s %8s %6s %6s %8s %8s  %s\n' "$label" "$act" "$(median "$k" requests)" \
+    printf '%-12s %-8s %9s %8s %8s %6s %6s %8s %8s  %s\n' "$label" "$act" "$(median "$k" requests)" \
       "$(median "$k" rps)" "$(median "$k" connect)" "$(median "$k" read)" "$(median "$k" write)" \
       "$(median "$k" timeout)" "$(median "$k" non2xx)" "$(all_of "$k" duration_ms)"
   done
