@@ -260,6 +260,14 @@ TEST_F(ClusterModeTest, PythonHttpServerSharesOneSocket) {
   EXPECT_EQ(error, "");
   EXPECT_THAT(answer, HasSubstr("hello from python"));
   kill_one_under_traffic("py", port, "hello from python");
+  // Each instance served some of those requests: http.server logs each one on its stderr.
+  for (const auto& p : instances(jlist(), "py")) {
+    std::string log = path("logs/py-error-" + std::to_string(p["pm_id"].get<int>()) + ".log");
+    Traffic more(port, "hello from python");
+    EXPECT_TRUE(wait_for([&] { return read_file(log).find("\"GET / ") != std::string::npos; }))
+        << log << ":\n"
+        << read_file(log);
+  }
   delete_frees("py", port);
 }
 
