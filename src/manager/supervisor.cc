@@ -15,6 +15,7 @@
 #include "manager/command.h"
 #include "manager/state_file.h"
 #include "manager/supervisor_internal.h"
+#include "manager/target_pattern.h"
 
 namespace herd::manager {
 namespace {
@@ -99,16 +100,11 @@ std::expected<std::vector<Instance*>, VerbError> Supervisor::resolve(
       }
       continue;
     }
-    if (t.size() >= 2 && t.front() == '/' && t.back() == '/') {
-      std::regex re;
-      try {
-        re = std::regex(t.substr(1, t.size() - 2));
-      } catch (const std::regex_error& e) {
-        return std::unexpected(
-            verb_error("E_BAD_TARGET", fmt::format("{} is not a valid regex: {}", t, e.what())));
-      }
+    if (is_target_regex(t)) {
+      auto re = compile_target_regex(t);
+      if (!re) return std::unexpected(verb_error("E_BAD_TARGET", re.error().context()));
       for (const auto& a : apps_) {
-        if (std::regex_search(a->name, re)) {
+        if (std::regex_search(a->name, *re)) {
           matched = true;
           for (const auto& i : a->instances) add(i.get());
         }
