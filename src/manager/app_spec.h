@@ -112,7 +112,8 @@ Result<std::vector<std::string>> split_command_line(std::string_view text);
 
 // The default app name for a script: its base name without extension ("./api/server.js" ->
 // "server"); for a command line with spaces, the base name of its first word
-// ("python3 -m http.server" -> "python3"). "app" when nothing is left.
+// ("python3 -m http.server" -> "python3"). "app" when nothing is left; made a valid name by
+// make_valid_app_name (app_name.h): "./5.js" -> "app-5".
 std::string default_app_name(std::string_view script);
 
 // Sets one field from its JSON key (the names listed in to_json) and a value in any of PM2's

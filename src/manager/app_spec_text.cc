@@ -8,7 +8,10 @@
 #include <charconv>
 #include <climits>
 #include <cmath>
+#include <cstdint>
+#include <optional>
 
+#include "manager/app_name.h"
 #include "manager/app_spec.h"
 #include "manager/text.h"
 
@@ -161,7 +164,8 @@ std::string default_app_name(std::string_view script) {
   // Like node's path.extname: a leading dot starts a name, not an extension (".env" stays).
   std::size_t dot = base.rfind('.');
   if (dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
-  return base.empty() || base == "/" ? std::string("app") : std::string(base);
+  if (base == "/") return "app";
+  return make_valid_app_name(base);
 }
 
 }  // namespace herd::manager

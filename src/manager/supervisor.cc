@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "herd/log.h"
+#include "manager/app_name.h"
 #include "manager/command.h"
 #include "manager/state_file.h"
 #include "manager/supervisor_internal.h"
@@ -247,8 +248,8 @@ void Supervisor::add_instances(App& app, int count, std::vector<Instance*>* adde
 }
 
 void Supervisor::start(AppSpec spec, Reply reply) {
-  if (spec.name.empty()) {
-    reply(std::unexpected(verb_error("E_BAD_REQUEST", "the app has no name")));
+  if (Status s = validate_app_name(spec.name); !s) {
+    reply(std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(s.error()))));
     return;
   }
   if (auto cmd = resolve_command(spec); !cmd) {
