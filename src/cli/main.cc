@@ -317,6 +317,11 @@ int run(int argc, char** argv) {
 
   Client client(*home);
   if (verb == "start") return cmd_start(client, ctx, rest);
+  bool bare = verb == "list" || verb == "ls" || verb == "status" || verb == "l" ||
+              verb == "jlist" || verb == "resurrect" || verb == "ping" || verb == "kill";
+  if (bare && !rest.empty()) {
+    return fail_with(fmt::format("{} takes no arguments; '{}' is not one of them", verb, rest[0]));
+  }
 
   // `kill` and `ping` of a daemon that does not run: PM2 starts one for ping, not for kill.
   bool needs_daemon = verb != "kill";

@@ -256,7 +256,7 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     reply(std::unexpected(verb_error("E_SPAWN", input_error_message(cmd.error()))));
     return;
   }
-  if (Status s = validate_instances(spec.instances); !s) {
+  if (Status s = validate_instances(spec.instances, cpu_count()); !s) {
     reply(std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(s.error()))));
     return;
   }
@@ -397,16 +397,11 @@ void Supervisor::scale(const std::string& name, const std::string& count, Reply 
         verb_error("E_UNKNOWN_TARGET", fmt::format("no app named '{}' to scale", name))));
   }
   int current = static_cast<int>(app->instances.size());
-  int wanted;
-  char* end = nullptr;
-  long v = std::strtol(count.c_str(), &end, 10);
-  if (count.empty() || *end != '\0') {
-    return reply(std::unexpected(verb_error(
-        "E_BAD_REQUEST", fmt::format("scale takes N, +N or -N; '{}' is none of them", count))));
+  auto target = scale_target(count, current);
+  if (!target) {
+    return reply(std::unexpected(verb_error("E_BAD_REQUEST", target.error().context())));
   }
-  wanted =
-      (count[0] == '+' || count[0] == '-') ? current + static_cast<int>(v) : static_cast<int>(v);
-  if (wanted < 0) wanted = 0;
+  int wanted = *target;
   if (wanted > current) {
     std::vector<Instance*> added;
     add_instances(*app, wanted - current, &added);
