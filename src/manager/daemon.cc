@@ -167,7 +167,7 @@ class Daemon {
     } else if (verb == "flush") {
       answer(sup_.flush(targets_of(req)));
     } else if (verb == "save") {
-      answer(sup_.save());
+      answer(sup_.save(req.value("force", false)));
     } else if (verb == "resurrect") {
       sup_.resurrect(answer);
     } else if (verb == "logs") {
