@@ -103,5 +103,29 @@ TEST_F(ControlHardeningTest, DeeplyNestedControlRequestIsRefused) {
   expect_alive(pid);
 }
 
+TEST_F(ControlHardeningTest, TargetRegexIsBounded) {
+  pid_t pid = start_web();
+  ASSERT_GT(pid, 0);
+  std::string script = write_script("a.sh", "exec sleep 1000\n");
+  std::string name = std::string(28, 'a') + "-x";
+  ASSERT_EQ(herd({"start", script, "--name", name}).exit_code, 0);
+  ASSERT_TRUE(wait_status(name, "online"));
+  // Exponential for a backtracking matcher: here it answers at once (within the deadline).
+  CommandResult r = herd({"describe", "/(a+)+$/"}, {}, 10s);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_NE(r.exit_code, 0) << r;  // nothing matches
+  EXPECT_THAT(r.err, HasSubstr("no app or id matches")) << r;
+  r = herd({"describe", "/^(a+)+-x$/"}, {}, 10s);
+  EXPECT_EQ(r.exit_code, 0) << r;
+  // Too long to compile safely: refused with a reason, the daemon unharmed.
+  r = herd({"describe", std::string("/").append(100000, 'a').append("/")});
+  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_THAT(r.err, HasSubstr("longer than 256 bytes")) << r;
+  r = herd({"stop", "/(a)\\1/"});
+  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_THAT(r.err, HasSubstr("back-references")) << r;
+  expect_alive(pid);
+}
+
 }  // namespace
 }  // namespace herd::e2e
