@@ -252,6 +252,9 @@ class Daemon {
 }  // namespace
 
 int run_daemon(const Home& home, const DaemonOptions& options) {
+  // Whatever the process that started us left open without CLOEXEC (a shell's or a CI runner's
+  // descriptors) is not ours: closed before anything of our own is opened, so no app inherits it.
+  ::close_range(3, ~0U, 0);
   std::optional<std::uint16_t> metrics_port = options.metrics_port;
   const char* env = std::getenv("HERD_METRICS_PORT");
   if (!metrics_port && env != nullptr && *env != '\0') {

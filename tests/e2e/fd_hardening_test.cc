@@ -1,5 +1,6 @@
 // What herd opens and what its apps inherit: no symlink is followed to a file herd writes or
 // truncates, and an app gets exactly the descriptors herd means to pass.
+#include <dirent.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -16,6 +17,29 @@ namespace herd::e2e {
 namespace {
 
 using ::testing::HasSubstr;
+
+// The descriptors of `pid` (from /proc/<pid>/fd), each with what it points at.
+std::map<int, std::string> fds_of(pid_t pid) {
+  std::map<int, std::string> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char target[512] = {};
+    std::string link = dir + "/" + e->d_name;
+    ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
+    out[std::atoi(e->d_name)] = n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?";
+  }
+  ::closedir(d);
+  return out;
+}
+
+std::string describe(const std::map<int, std::string>& fds) {
+  std::string s;
+  for (const auto& [fd, what] : fds) s += std::to_string(fd) + " -> " + what + "\n";
+  return s;
+}
 
 TEST_F(HerdTest, SymlinkAtLogPathIsNotFollowed) {
   std::string target = path("precious.txt");
@@ -60,6 +84,37 @@ TEST_F(HerdTest, SymlinkAtDumpTempPathIsNotFollowed) {
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_EQ(read_file(target), "precious\n");
   EXPECT_THAT(read_file(path("dump.json")), HasSubstr("\"web\""));
+}
+
+TEST_F(HerdTest, NoDescriptorLeaksIntoApps) {
+  // This process holds a stray descriptor without CLOEXEC: the herd CLI inherits it, and so
+  // does the daemon the CLI starts.
+  int stray = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(stray, 3);
+  std::string script = write_script("wait.sh", "exec sleep 1000\n");
+  CommandResult r = herd({"start", script, "--name", "fork"});
+  ::close(stray);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  Json list;
+  ASSERT_TRUE(wait_status("fork", "online", 1, kWaitTimeout, &list));
+  pid_t pid = instance(list, "fork").value("pid", 0);
+  ASSERT_GT(pid, 0);
+  auto fds = fds_of(pid);
+  EXPECT_EQ(fds.size(), 3u) << describe(fds);
+  EXPECT_EQ(fds.count(0) + fds.count(1) + fds.count(2), 3u) << describe(fds);
+  // The daemon itself kept nothing of its starter's either (beyond its own descriptors, all
+  // opened CLOEXEC, which is what the app's list above shows).
+
+  // A cluster app gets its listen socket as fd 3, and nothing else.
+  r = herd({"start", script, "--name", "cluster", "--listen", "127.0.0.1:0"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(wait_status("cluster", "online", 1, kWaitTimeout, &list));
+  pid = instance(list, "cluster").value("pid", 0);
+  ASSERT_GT(pid, 0);
+  fds = fds_of(pid);
+  EXPECT_EQ(fds.size(), 4u) << describe(fds);
+  ASSERT_TRUE(fds.count(3)) << describe(fds);
+  EXPECT_THAT(fds[3], HasSubstr("socket:")) << describe(fds);
 }
 
 }  // namespace
