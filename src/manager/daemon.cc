@@ -272,7 +272,7 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
   }
   // One daemon per home: the lock is held for the process's life and released by the kernel
   // when it dies, however it dies.
-  auto lock = Fd::open(home.lock_file().c_str(), O_RDWR | O_CREAT, 0600);
+  auto lock = Fd::open(home.lock_file().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
   if (!lock) {
     log_error("herd daemon: {}", lock.error().message());
     return 1;
