@@ -281,6 +281,10 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
     log_error("herd daemon: another daemon already runs for {}", home.dir);
     return 1;
   }
+  // A save cut short by a crash leaves its temp files behind; nothing reads them. (Under the
+  // lock: no other daemon can be saving into them now.)
+  ::unlink((home.dump() + ".tmp").c_str());
+  ::unlink((home.dump() + ".bak.tmp").c_str());
   // In the background, the daemon's lines (and its stdout/stderr) go to herd.log, rotated by size.
   std::optional<DaemonLog> daemon_log;
   if (!foreground) {

@@ -77,13 +77,18 @@ TEST_F(HerdTest, SymlinkAtLogPathIsNotFollowed) {
 TEST_F(HerdTest, SymlinkAtDumpTempPathIsNotFollowed) {
   std::string target = path("precious.txt");
   write_file(target, "precious\n");
-  ASSERT_EQ(::symlink(target.c_str(), path("dump.json.tmp").c_str()), 0);
   std::string script = write_script("web.sh", "exec sleep 1000\n");
   ASSERT_EQ(herd({"start", script, "--name", "web"}).exit_code, 0);
+  // Planted while the daemon runs (one that starts removes a leftover temp file).
+  ASSERT_EQ(::symlink(target.c_str(), path("dump.json.tmp").c_str()), 0);
+  ASSERT_EQ(::symlink(target.c_str(), path("dump.json.bak.tmp").c_str()), 0);
   CommandResult r = herd({"save"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  r = herd({"save"});  // now with a dump.json to keep as .bak
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_EQ(read_file(target), "precious\n");
   EXPECT_THAT(read_file(path("dump.json")), HasSubstr("\"web\""));
+  EXPECT_THAT(read_file(path("dump.json.bak")), HasSubstr("\"web\""));
 }
 
 TEST_F(HerdTest, NoDescriptorLeaksIntoApps) {

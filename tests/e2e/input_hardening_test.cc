@@ -107,6 +107,7 @@ TEST_F(HerdTest, SaveAfterDaemonCrashKeepsTheDump) {
     EXPECT_THAT(r.err, HasSubstr("herd resurrect")) << r;
   }
   EXPECT_EQ(read_file(path("dump.json")), saved);
+  EXPECT_FALSE(file_exists(path("dump.json.tmp"))) << "the new daemon removed the leftover";
   CommandResult r = herd({"resurrect"});
   ASSERT_EQ(r.exit_code, 0) << r;
   ASSERT_TRUE(wait_status("web", "online"));
