@@ -75,7 +75,8 @@ Status Client::spawn_daemon() {
     // it is not our child (we do not wait for it) and can never regain a terminal.
     ::setsid();
     if (::fork() != 0) ::_exit(0);
-    int devnull = ::open("/dev/null", O_RDWR);
+    // CLOEXEC: the daemon gets exactly 0, 1 and 2 from us, no fourth /dev/null to pass on.
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull >= 0) {
       ::dup2(devnull, 0);
       ::dup2(devnull, 1);

@@ -42,7 +42,7 @@ usage: herd <verb> [arguments]
   list|ls|status   jlist   describe|show|info <target>   env <id>
   logs [target] [--lines N] [--nostream] [--raw] [--out|--err]
   flush [target...]   reset <target...>   sendSignal|signal <SIG> <target...>
-  save|dump   resurrect   ping   kill   version
+  save|dump [--force]   resurrect   ping   kill   version
   monit                                             live view of every process and its log
   metrics                                           Prometheus text of every process
   daemon [--foreground] [--metrics-port N]          run the daemon (the first verb starts one)
@@ -323,6 +323,11 @@ int run(int argc, char** argv) {
 
   Client client(*home);
   if (verb == "start") return cmd_start(client, ctx, rest);
+  bool bare = verb == "list" || verb == "ls" || verb == "status" || verb == "l" ||
+              verb == "jlist" || verb == "resurrect" || verb == "ping" || verb == "kill";
+  if (bare && !rest.empty()) {
+    return fail_with(fmt::format("{} takes no arguments; '{}' is not one of them", verb, rest[0]));
+  }
 
   // `kill` and `ping` of a daemon that does not run: PM2 starts one for ping, not for kill.
   bool needs_daemon = verb != "kill";
@@ -398,7 +403,9 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (verb == "save" || verb == "dump") {
-    auto r = client.call({{"verb", "save"}});
+    bool force = rest.size() == 1 && (rest[0] == "--force" || rest[0] == "-f");
+    if (!rest.empty() && !force) return fail_with("usage: herd save [--force]");
+    auto r = client.call({{"verb", "save"}, {"force", force}});
     if (!r) return fail_with(r.error());
     std::printf("saved %d app(s) to %s\n", r->value("apps", 0), r->value("path", "").c_str());
     return 0;
@@ -410,6 +417,11 @@ int run(int argc, char** argv) {
     for (const auto& e : (*r)["errors"]) {
       std::fprintf(stderr, "herd: %s\n", e.get<std::string>().c_str());
       code = 1;
+    }
+    if ((*r)["processes"].empty() && code == 0) {
+      std::printf("nothing to resurrect: every app of %s already runs\n",
+                  r->value("from", "").c_str());
+      return 0;
     }
     std::printf("resurrected from %s\n", r->value("from", "").c_str());
     int list = print_list(client, ctx);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "manager/app_name.h"
 #include "manager/cron.h"
 #include "manager/ecosystem.h"
 #include "manager/watch_filter.h"
@@ -61,15 +62,6 @@ std::vector<std::string> split_list(const std::string& v) {
     }
   }
   return out;
-}
-
-std::string default_name(const std::string& script) {
-  std::string first = script.substr(0, script.find(' '));
-  auto slash = first.rfind('/');
-  std::string base = slash == std::string::npos ? first : first.substr(slash + 1);
-  auto dot = base.rfind('.');
-  if (dot != std::string::npos && dot > 0) base = base.substr(0, dot);
-  return base.empty() ? "app" : base;
 }
 
 }  // namespace
@@ -339,6 +331,9 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
       out.apps.push_back(std::move(app));
     }
     if (was_given({"-n", "--name"}) && out.apps.size() == 1) out.apps[0].name = cli.name;
+    for (const auto& app : out.apps) {
+      if (Status ok = manager::validate_app_name(app.name); !ok) return std::unexpected(ok.error());
+    }
     return out;
   }
 
@@ -347,7 +342,8 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
   }
   cli.script = target;
   cli.args = extra_args;
-  if (cli.name.empty()) cli.name = default_name(target);
+  if (cli.name.empty()) cli.name = manager::default_app_name(target);
+  if (Status ok = manager::validate_app_name(cli.name); !ok) return std::unexpected(ok.error());
   if (cli.cwd.empty()) cli.cwd = cwd;
   cli.env = env;  // frozen now, as PM2 does
   // More than one instance (or a `--listen`) is cluster mode, as `pm2 start app.js -i 4` is.

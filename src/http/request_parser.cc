@@ -25,6 +25,15 @@ bool icontains(std::string_view haystack, std::string_view needle) {
   return false;
 }
 
+// Chunk extensions are not used by anyone herd serves; a line of them is bounded like a header.
+constexpr std::size_t kMaxChunkExtensionBytes = 4096;
+
+// tchar (RFC 9110 5.6.2): the characters of a token, such as a header name.
+bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
 void trim_trailing_space(std::string& s) {
   std::size_t n = s.size();
   while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) --n;
@@ -52,6 +61,10 @@ const llhttp_settings_t* RequestParser::settings() {
     v.on_headers_complete = &RequestParser::on_headers_complete;
     v.on_body = &RequestParser::on_body;
     v.on_message_complete = &RequestParser::on_message_complete;
+    v.on_chunk_extension_name = &RequestParser::on_chunk_extension;
+    v.on_chunk_extension_value = &RequestParser::on_chunk_extension;
+    v.on_chunk_header = &RequestParser::on_chunk_header;
+    v.on_chunk_complete = &RequestParser::on_chunk_complete;
     return v;
   }();
   return &s;
@@ -74,6 +87,8 @@ RequestParser::Event RequestParser::execute(std::string_view data, std::size_t* 
   }
   chunk_start_ = data.data();
   chunk_end_ = data.data() + len;
+  // The CRLF after a chunk's data, when the data ended with the previous input.
+  if (crlf_owed_ > 0 && !check_chunk_crlf(chunk_start_)) return Event::kError;
   llhttp_errno_t err = llhttp_execute(&parser_, data.data(), len);
   std::size_t used = len;
   if (err != HPE_OK) {
@@ -81,7 +96,15 @@ RequestParser::Event RequestParser::execute(std::string_view data, std::size_t* 
     used = pos != nullptr ? static_cast<std::size_t>(pos - data.data()) : 0;
   }
   *consumed = used;
-  if (in_header_block) header_bytes_ += used;
+  if (in_header_block) {
+    header_bytes_ += used;
+    for (std::size_t i = used; i > 0; --i) {
+      if (data[i - 1] != ' ' && data[i - 1] != '\t') {
+        header_tail_ = data[i - 1];
+        break;
+      }
+    }
+  }
   switch (err) {
     case HPE_OK:
       return Event::kNeedMore;
@@ -151,6 +174,9 @@ void RequestParser::next() {
   expect_continue_ = false;
   bad_expectation_ = false;
   discard_body_ = false;
+  header_tail_ = 0;
+  chunk_ext_bytes_ = 0;
+  crlf_owed_ = 0;
 }
 
 Header& RequestParser::new_header() {
@@ -204,6 +230,11 @@ int RequestParser::on_header_field_complete(llhttp_t* p) {
   if (r->headers_done_) return 0;
   if (!r->in_field_) r->new_header();  // an empty name never passes llhttp, but be safe
   r->in_field_ = false;
+  // A name is a token (RFC 9110 5.1); llhttp 8 lets a space or a tab through.
+  if (!std::all_of(r->request_.headers_.back().name.begin(), r->request_.headers_.back().name.end(),
+                   is_tchar)) {
+    return r->fail(400, "invalid character in a header name");
+  }
   return 0;
 }
 
@@ -219,6 +250,14 @@ int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t len)
   // a chunk of input ends, so a span that does not continue one cut there is a fold: 400, as
   // Node 20 and nginx answer.
   if (r->value_spans_ > 0 && !(r->value_at_chunk_end_ && at == r->chunk_start_)) {
+    return r->fail(400, "obs-fold header continuation");
+  }
+  // A fold of an empty first line ("Transfer-Encoding:\r\n chunked") comes as the value's only
+  // span: what precedes it, white space aside, is the line end rather than the colon.
+  const char* before = at;
+  while (before > r->chunk_start_ && (before[-1] == ' ' || before[-1] == '\t')) --before;
+  // (An empty value comes as a span of no bytes, placed after its line end: not a fold.)
+  if (len > 0 && (before > r->chunk_start_ ? before[-1] : r->header_tail_) == '\n') {
     return r->fail(400, "obs-fold header continuation");
   }
   ++r->value_spans_;
@@ -291,6 +330,43 @@ int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t len) {
     return r->fail(413, "body larger than max_body_bytes");
   }
   if (!r->discard_body_) r->request_.body_.append(at, len);
+  // The end of a chunk's data: llhttp 8 skips the next two bytes, whatever they are, so check
+  // here that they are CRLF (the rest, if this input ends first, at the next execute()).
+  if ((p->flags & F_CHUNKED) != 0 && p->content_length == 0) {
+    r->crlf_owed_ = 2;
+    if (!r->check_chunk_crlf(at + len)) return HPE_USER;
+  }
+  return 0;
+}
+
+bool RequestParser::check_chunk_crlf(const char* at) {
+  for (; crlf_owed_ > 0 && at < chunk_end_; ++at, --crlf_owed_) {
+    if (*at != (crlf_owed_ == 2 ? '\r' : '\n')) {
+      fail(400, "chunk data not followed by CRLF");
+      return false;
+    }
+  }
+  return true;
+}
+
+int RequestParser::on_chunk_extension(llhttp_t* p, const char*, std::size_t len) {
+  RequestParser* r = self(p);
+  r->chunk_ext_bytes_ += len;
+  if (r->chunk_ext_bytes_ > kMaxChunkExtensionBytes) {
+    return r->fail(400, "chunk extensions longer than 4 KiB");
+  }
+  return 0;
+}
+
+int RequestParser::on_chunk_header(llhttp_t* p) {
+  self(p)->chunk_ext_bytes_ = 0;
+  return 0;
+}
+
+int RequestParser::on_chunk_complete(llhttp_t* p) {
+  RequestParser* r = self(p);
+  r->chunk_ext_bytes_ = 0;
+  if (r->crlf_owed_ > 0) return r->fail(400, "chunk data not followed by CRLF");
   return 0;
 }
 

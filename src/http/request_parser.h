@@ -91,7 +91,12 @@ class RequestParser {
   static int on_headers_complete(llhttp_t* p);
   static int on_body(llhttp_t* p, const char* at, std::size_t len);
   static int on_message_complete(llhttp_t* p);
+  static int on_chunk_extension(llhttp_t* p, const char* at, std::size_t len);
+  static int on_chunk_header(llhttp_t* p);
+  static int on_chunk_complete(llhttp_t* p);
   static const llhttp_settings_t* settings();
+  // Checks the bytes at [at, chunk_end_) against the CRLF still owed after chunk data.
+  bool check_chunk_crlf(const char* at);
 
   int fail(int status, const char* reason);
   int check_headers();
@@ -110,6 +115,11 @@ class RequestParser {
   std::size_t trailer_bytes_ = 0;      // of the current trailer block
   const char* chunk_start_ = nullptr;  // the input of the execute() in progress
   const char* chunk_end_ = nullptr;
+  // The last byte other than SP/HTAB of the header bytes before this execute(): a value span
+  // at the start of the input continues a fold when it is '\n'.
+  char header_tail_ = 0;
+  std::size_t chunk_ext_bytes_ = 0;  // extensions of the chunk-size line being read
+  int crlf_owed_ = 0;                // bytes of the CRLF after chunk data not yet seen
   int value_spans_ = 0;              // spans of the header value being read
   bool value_at_chunk_end_ = false;  // the last one stopped where the input ended
   int error_status_ = 0;

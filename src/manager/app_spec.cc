@@ -10,6 +10,7 @@
 #include <climits>
 #include <cmath>
 
+#include "manager/app_name.h"
 #include "manager/cron.h"
 #include "manager/text.h"
 #include "manager/watch_filter.h"
@@ -166,7 +167,18 @@ Status assign(Result<T> r, F&& store) {
   }
 
 const Field kFields[] = {
-    HERD_FIELD("name", as_string(v), name),
+    {"name",
+     [](AppSpec& s, const json& v) -> Status {
+       auto name = as_string(v);
+       if (!name) return std::unexpected(name.error());
+       // "" means "not given": the ecosystem reader and the CLI put the default name there,
+       // and Supervisor::start refuses an app that still has none.
+       if (!name->empty()) {
+         if (Status ok = validate_app_name(*name); !ok) return ok;
+       }
+       s.name = std::move(*name);
+       return {};
+     }},
     HERD_FIELD("script", as_string(v), script),
     HERD_FIELD("args", as_string_list(v, true), args),
     HERD_FIELD("interpreter", as_string(v), interpreter),

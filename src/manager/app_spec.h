@@ -92,8 +92,18 @@ struct AppSpec {
   friend bool operator==(const AppSpec&, const AppSpec&) = default;
 };
 
-// Accepts "max" and decimal integers ("4", "0", "-1"); EINVAL with a message for anything else.
-Status validate_instances(const std::string& value);
+// The most instances one app may have: a typo such as `-i 10000` is refused, not forked.
+inline constexpr int kMaxInstances = 1024;
+
+// Accepts "max" and decimal integers from -kMaxInstances to kMaxInstances ("4", "0", "-1");
+// EINVAL with a message for anything else. Given the machine's `cpus` (> 0), a negative "-N"
+// must also leave an instance to run (N < cpus): "-100" is refused, not quietly run as 1.
+Status validate_instances(const std::string& value, int cpus = 0);
+
+// `herd scale`'s count: "N" (the new total), "+N" or "-N" (relative to `current`), decimal
+// digits only. The result must be 1..kMaxInstances; EINVAL with a sentence otherwise (scaling
+// to 0 would delete the app: `herd stop` and `herd delete` say that).
+Result<int> scale_target(std::string_view count, int current);
 
 // Parses sizes like "300M", "1G", "512K", "1048576" (bytes); units are binary (K = 1024) and
 // case-insensitive, an optional trailing "B" is allowed ("10MB"). EINVAL otherwise (or on
@@ -117,7 +127,8 @@ Result<std::vector<std::string>> split_command_line(std::string_view text);
 
 // The default app name for a script: its base name without extension ("./api/server.js" ->
 // "server"); for a command line with spaces, the base name of its first word
-// ("python3 -m http.server" -> "python3"). "app" when nothing is left.
+// ("python3 -m http.server" -> "python3"). "app" when nothing is left; made a valid name by
+// make_valid_app_name (app_name.h): "./5.js" -> "app-5".
 std::string default_app_name(std::string_view script);
 
 // Sets one field from its JSON key (the names listed in to_json) and a value in any of PM2's

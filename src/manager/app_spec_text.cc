@@ -8,7 +8,10 @@
 #include <charconv>
 #include <climits>
 #include <cmath>
+#include <cstdint>
+#include <optional>
 
+#include "manager/app_name.h"
 #include "manager/app_spec.h"
 #include "manager/text.h"
 
@@ -17,16 +20,60 @@ namespace herd::manager {
 using detail::all_digits;
 using detail::lower;
 
-Status validate_instances(const std::string& value) {
-  if (value == "max") return {};
-  std::string_view digits = value;
+namespace {
+
+// An optional sign and decimal digits, in int64 range; nullopt for anything else.
+std::optional<std::int64_t> signed_decimal(std::string_view text) {
+  std::string_view digits = text;
   if (!digits.empty() && (digits[0] == '-' || digits[0] == '+')) digits.remove_prefix(1);
-  int n = 0;
-  if (all_digits(digits)) {
-    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-    if (ec == std::errc()) return {};
+  if (!all_digits(digits)) return std::nullopt;
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || p != digits.data() + digits.size()) return std::nullopt;
+  return text[0] == '-' ? -n : n;
+}
+
+}  // namespace
+
+Status validate_instances(const std::string& value, int cpus) {
+  if (value == "max") return {};
+  auto n = signed_decimal(value);
+  if (!n) {
+    return fail(EINVAL, fmt::format("instances: expected a number or \"max\", got \"{}\"", value));
   }
-  return fail(EINVAL, fmt::format("instances: expected a number or \"max\", got \"{}\"", value));
+  if (*n > kMaxInstances || *n < -kMaxInstances) {
+    return fail(EINVAL, fmt::format("instances: expected a number or \"max\" from -{} to {}, got "
+                                    "\"{}\"",
+                                    kMaxInstances, kMaxInstances, value));
+  }
+  if (cpus > 0 && *n < 0 && -*n >= cpus) {
+    return fail(EINVAL, fmt::format("instances: {} leaves no instance on this machine with {} "
+                                    "CPU(s) (\"-N\" means all CPUs but N)",
+                                    value, cpus));
+  }
+  return {};
+}
+
+Result<int> scale_target(std::string_view count, int current) {
+  auto n = signed_decimal(count);
+  if (!n) {
+    return fail(EINVAL, fmt::format("scale takes N, +N or -N (decimal digits); '{}' is none of "
+                                    "them",
+                                    count));
+  }
+  bool relative = count[0] == '+' || count[0] == '-';
+  // |n| is below 2^63 and current is small: the sum cannot overflow.
+  std::int64_t wanted = relative ? current + *n : *n;
+  if (wanted < 1) {
+    return fail(EINVAL, fmt::format("scale {} would leave {} instances; an app keeps at least 1 "
+                                    "(`herd stop` stops it, `herd delete` removes it)",
+                                    count, wanted));
+  }
+  if (wanted > kMaxInstances) {
+    return fail(EINVAL, fmt::format("scale {} would make {} instances; at most {} are allowed",
+                                    count, wanted, kMaxInstances));
+  }
+  return static_cast<int>(wanted);
 }
 
 Result<std::uint64_t> parse_size(const std::string& text) {
@@ -161,7 +208,8 @@ std::string default_app_name(std::string_view script) {
   // Like node's path.extname: a leading dot starts a name, not an extension (".env" stays).
   std::size_t dot = base.rfind('.');
   if (dot != std::string_view::npos && dot > 0) base = base.substr(0, dot);
-  return base.empty() || base == "/" ? std::string("app") : std::string(base);
+  if (base == "/") return "app";
+  return make_valid_app_name(base);
 }
 
 }  // namespace herd::manager

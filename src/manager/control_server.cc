@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "herd/log.h"
+#include "manager/control_request.h"
 
 namespace herd::manager {
 namespace {
@@ -41,14 +42,27 @@ void ControlConnection::on_data(std::string_view data) {
     std::string line = buffer_.substr(0, nl);
     buffer_.erase(0, nl + 1);
     if (line.empty()) continue;
-    auto request = nlohmann::json::parse(line, nullptr, false);
-    if (request.is_discarded() || !request.is_object() || !request.contains("verb") ||
-        !request["verb"].is_string()) {
-      reply_error(request.is_object() && request.contains("id") ? request["id"] : nullptr,
-                  "E_BAD_REQUEST", "a request is one JSON object per line with a \"verb\"");
+    nlohmann::json id;
+    auto request = parse_control_request(line, &id);
+    if (!request) {
+      reply_error(id, "E_BAD_REQUEST", request.error());
       continue;
     }
-    server_.handler_(request, shared_from_this());
+    if (std::string bad = check_control_request(*request); !bad.empty()) {
+      reply_error(id, "E_BAD_REQUEST", bad);
+      continue;
+    }
+    // A handler's bug fails its request, never the daemon and every app with it.
+    try {
+      server_.handler_(*request, shared_from_this());
+    } catch (const std::exception& e) {
+      log_error("control socket: the {} request failed: {}", (*request)["verb"].dump(), e.what());
+      reply_error(id, "E_INTERNAL",
+                  fmt::format("the daemon failed this request ({}); see herd.log", e.what()));
+    } catch (...) {
+      log_error("control socket: the {} request failed", (*request)["verb"].dump());
+      reply_error(id, "E_INTERNAL", "the daemon failed this request; see herd.log");
+    }
   }
   if (buffer_.size() > kMaxLine) {
     reply_error(nullptr, "E_BAD_REQUEST", "request line longer than 4 MiB");

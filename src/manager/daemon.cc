@@ -168,7 +168,7 @@ class Daemon {
     } else if (verb == "flush") {
       answer(sup_.flush(targets_of(req)));
     } else if (verb == "save") {
-      answer(sup_.save());
+      answer(sup_.save(req.value("force", false)));
     } else if (verb == "resurrect") {
       sup_.resurrect(answer);
     } else if (verb == "logs") {
@@ -261,6 +261,9 @@ class Daemon {
 }  // namespace
 
 int run_daemon(const Home& home, const DaemonOptions& options) {
+  // Whatever the process that started us left open without CLOEXEC (a shell's or a CI runner's
+  // descriptors) is not ours: closed before anything of our own is opened, so no app inherits it.
+  ::close_range(3, ~0U, 0);
   std::optional<std::uint16_t> metrics_port = options.metrics_port;
   const char* env = std::getenv("HERD_METRICS_PORT");
   if (!metrics_port && env != nullptr && *env != '\0') {
@@ -278,7 +281,7 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
   }
   // One daemon per home: the lock is held for the process's life and released by the kernel
   // when it dies, however it dies.
-  auto lock = Fd::open(home.lock_file().c_str(), O_RDWR | O_CREAT, 0600);
+  auto lock = Fd::open(home.lock_file().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
   if (!lock) {
     log_error("herd daemon: {}", lock.error().message());
     return 1;
@@ -287,6 +290,10 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
     log_error("herd daemon: another daemon already runs for {}", home.dir);
     return 1;
   }
+  // A save cut short by a crash leaves its temp files behind; nothing reads them. (Under the
+  // lock: no other daemon can be saving into them now.)
+  ::unlink((home.dump() + ".tmp").c_str());
+  ::unlink((home.dump() + ".bak.tmp").c_str());
   // In the background, the daemon's lines (and its stdout/stderr) go to herd.log, rotated by size.
   std::optional<DaemonLog> daemon_log;
   if (!foreground) {

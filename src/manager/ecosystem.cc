@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "manager/app_name.h"
 #include "manager/ecosystem_keys.h"
 #include "manager/ecosystem_reader.h"
 
@@ -231,6 +232,9 @@ Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
   if (const json* append = find_mapped("append_env_to_name");
       append != nullptr && *append == true && !l.opts.env_name.empty()) {
     spec.name += "-" + l.opts.env_name;
+  }
+  if (Status ok = validate_app_name(spec.name); !ok) {
+    return std::unexpected(app_error(l, app, "", ok.error().context()).error());
   }
   // More than one instance, or `listen`, means cluster mode unless exec_mode says otherwise
   // (PM2: instances > 1 runs a Node app in cluster mode).

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -208,9 +209,21 @@ Result<SourceDoc> read_js(const std::string& path, std::string_view name,
     return fail(EINVAL, fmt::format("{}: node printed no exports", name));
   }
   SourceDoc doc;
-  doc.root = json::parse(run->out.substr(at + kSentinel.size()), nullptr, false);
+  std::size_t deepest = 0;
+  doc.root = json::parse(
+      run->out.substr(at + kSentinel.size()),
+      [&deepest](int depth, json::parse_event_t, json&) {
+        deepest = std::max(deepest, static_cast<std::size_t>(depth));
+        return true;
+      },
+      false);
   if (doc.root.is_discarded()) {
     return fail(EINVAL, fmt::format("{}: node printed exports that are not JSON", name));
+  }
+  // The same bound as for JSON and YAML files (ecosystem_reader.h).
+  if (deepest > kMaxEcosystemDepth) {
+    return fail(EINVAL, fmt::format("{}: the exports are nested deeper than {} levels", name,
+                                    kMaxEcosystemDepth));
   }
   return doc;
 }

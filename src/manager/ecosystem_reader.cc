@@ -68,8 +68,9 @@ class PositionSax {
   bool binary(json::binary_t& v) { return scalar(dom_.binary(v)); }
 
   bool start_object(std::size_t n) {
+    if (!enter()) return false;
     begin_value();
-    frames_.push_back(Frame{false, 0, {}, {}});
+    frames_.push_back(Frame{false, 0, {}, {}, current_path()});
     return dom_.start_object(n);
   }
   bool key(json::string_t& k) {
@@ -90,8 +91,9 @@ class PositionSax {
     return dom_.end_object();
   }
   bool start_array(std::size_t n) {
+    if (!enter()) return false;
     begin_value();
-    frames_.push_back(Frame{true, 0, {}, {}});
+    frames_.push_back(Frame{true, 0, {}, {}, current_path()});
     return dom_.start_array(n);
   }
   bool end_array() {
@@ -121,15 +123,23 @@ class PositionSax {
     std::size_t index;  // arrays: the element being read
     std::string key;    // objects: the last key read
     std::set<std::string> seen;
+    std::string path;  // this array's or object's own path, formatted once when it opens
   };
 
-  // The path of the value being read now.
+  // The path of the value being read now: one step from the innermost container's path, so
+  // the cost per value does not grow with the depth.
   std::string current_path() const {
-    std::string path;
-    for (const Frame& f : frames_) {
-      path = f.is_array ? element_path(path, f.index) : child_path(path, f.key);
-    }
-    return path;
+    if (frames_.empty()) return "";
+    const Frame& f = frames_.back();
+    return f.is_array ? element_path(f.path, f.index) : child_path(f.path, f.key);
+  }
+  // Refuses a container nested deeper than kMaxEcosystemDepth, as a parse error at this place.
+  bool enter() {
+    if (frames_.size() < kMaxEcosystemDepth) return true;
+    error_offset_ = *consumed_;
+    error_reason_ = fmt::format("nested deeper than {} levels", kMaxEcosystemDepth);
+    error_path_ = current_path();
+    return false;
   }
   // `length`: how much of the value the lexer has read (1 for '{' and '['; numbers are not
   // measured, so they point at their end).
@@ -221,7 +231,12 @@ json plain_scalar(const std::string& s, const std::string& tag) {
 }
 
 Result<json> yaml_to_json(const YAML::Node& node, const std::string& path, std::string_view name,
-                          SourceDoc* doc) {
+                          SourceDoc* doc, std::size_t depth = 0) {
+  if (depth >= kMaxEcosystemDepth && (node.IsSequence() || node.IsMap())) {
+    SourcePos pos = mark_pos(node.Mark());
+    return fail(EINVAL, fmt::format("{}:{}:{}: nested deeper than {} levels (in {})", name,
+                                    pos.line, pos.column, kMaxEcosystemDepth, path));
+  }
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -236,7 +251,7 @@ Result<json> yaml_to_json(const YAML::Node& node, const std::string& path, std::
       for (const YAML::Node& item : node) {
         std::string item_path = element_path(path, i++);
         doc->positions[item_path] = mark_pos(item.Mark());
-        auto v = yaml_to_json(item, item_path, name, doc);
+        auto v = yaml_to_json(item, item_path, name, doc, depth + 1);
         if (!v) return v;
         out.push_back(std::move(*v));
       }
@@ -257,7 +272,7 @@ Result<json> yaml_to_json(const YAML::Node& node, const std::string& path, std::
       sources.push_back(kv.second);
     }
     for (const YAML::Node& source : sources) {
-      auto merged = yaml_to_json(source, path, name, doc);
+      auto merged = yaml_to_json(source, path, name, doc, depth + 1);
       if (!merged) return merged;
       if (!merged->is_object()) {
         SourcePos pos = mark_pos(source.Mark());
@@ -281,7 +296,7 @@ Result<json> yaml_to_json(const YAML::Node& node, const std::string& path, std::
     std::string key_path = child_path(path, key);
     if (!seen.insert(key).second) doc->duplicate_keys.emplace_back(key_path, pos);
     doc->positions[key_path] = pos;
-    auto v = yaml_to_json(kv.second, key_path, name, doc);
+    auto v = yaml_to_json(kv.second, key_path, name, doc, depth + 1);
     if (!v) return v;
     out[key] = std::move(*v);
   }

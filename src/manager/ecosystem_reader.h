@@ -28,7 +28,12 @@ struct SourceDoc {
   std::vector<std::pair<std::string, SourcePos>> duplicate_keys;
 };
 
-// Errors are EINVAL "<name>:<line>:<column>: <reason> (in apps[0].watch)".
+// Arrays and objects nested deeper than this are refused (an ecosystem file needs 4 levels or
+// so; a deeper one is a mistake or an attack, and costs time per level).
+inline constexpr std::size_t kMaxEcosystemDepth = 64;
+
+// Errors are EINVAL "<name>:<line>:<column>: <reason> (in apps[0].watch)"; "nested deeper than
+// 64 levels" for a file deeper than kMaxEcosystemDepth.
 Result<SourceDoc> read_json(std::string_view text, std::string_view name);
 Result<SourceDoc> read_yaml(std::string_view text, std::string_view name);
 // Runs `node` (looked up in env's PATH) to evaluate the module at `path` and print its exports.

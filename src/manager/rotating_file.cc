@@ -12,6 +12,13 @@
 
 namespace herd::manager {
 
+Error RotatingFile::no_follow_error(const Error& e) const {
+  if (e.code() != ELOOP) return e;
+  return Error(ELOOP, fmt::format("{} is a symbolic link, which herd does not follow for a log "
+                                  "(remove it, or give the real path)",
+                                  path_));
+}
+
 RotatingFile::RotatingFile(std::string path, Options options)
     : path_(std::move(path)), options_(options) {
   if (options_.max_size == 0) options_.max_size = 1;
@@ -32,8 +39,10 @@ Status RotatingFile::open() {
 
 Status RotatingFile::ensure_open() {
   if (fd_) return {};
-  auto fd = Fd::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, options_.mode);
-  if (!fd) return std::unexpected(fd.error());
+  // O_NOFOLLOW: a symlink planted at the log's path (by another user, in a shared directory)
+  // must not redirect the daemon's writes to a file of its choosing.
+  auto fd = Fd::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, options_.mode);
+  if (!fd) return std::unexpected(no_follow_error(fd.error()));
   struct stat st;
   if (::fstat(fd->get(), &st) < 0) return fail_errno(fmt::format("fstat {}", path_));
   // /dev/null, /dev/full, a FIFO or a tty: renaming or truncating them would be wrong (as root,
@@ -152,8 +161,11 @@ Status RotatingFile::rotate() {
 
 Status RotatingFile::flush() {
   struct stat st;
-  if (::stat(path_.c_str(), &st) < 0) {
+  // lstat: a symlink at the path is not ours to truncate through.
+  if (::lstat(path_.c_str(), &st) < 0) {
     if (errno != ENOENT) return fail_errno(fmt::format("stat {}", path_));
+  } else if (S_ISLNK(st.st_mode)) {
+    return std::unexpected(no_follow_error(Error(ELOOP, fmt::format("truncate {}", path_))));
   } else if (!S_ISREG(st.st_mode)) {
     return {};
   }
@@ -161,8 +173,13 @@ Status RotatingFile::flush() {
   if (fd_ && regular_) {
     // O_APPEND puts the next write at the new end, offset 0: no reopen needed.
     if (::ftruncate(fd_.get(), 0) < 0) first = Error::from_errno(fmt::format("truncate {}", path_));
-  } else if (!fd_ && ::truncate(path_.c_str(), 0) < 0 && errno != ENOENT) {
-    first = Error::from_errno(fmt::format("truncate {}", path_));
+  } else if (!fd_) {
+    auto fd = Fd::open(path_.c_str(), O_WRONLY | O_NOFOLLOW);
+    if (!fd && fd.error().code() != ENOENT) {
+      first = no_follow_error(fd.error());
+    } else if (fd && ::ftruncate(fd->get(), 0) < 0) {
+      first = Error::from_errno(fmt::format("truncate {}", path_));
+    }
   }
   if (!first) {
     size_ = 0;

@@ -14,7 +14,8 @@
 // dropped and counted), so logging resumes by itself when space returns.
 //
 // A target that is not a regular file (/dev/null, /dev/full, a FIFO, a terminal) is written to
-// but never rotated, truncated or renamed.
+// but never rotated, truncated or renamed. A symlink at `path` is never followed (O_NOFOLLOW):
+// opening it fails with ELOOP, reported like any open failure, and flush() leaves it alone.
 //
 // One RotatingFile per path: two objects on the same path would rotate under each other. Apps
 // that share a file (merge_logs, the combined log_file) share one object (see OutputPipe).
@@ -103,6 +104,8 @@ class RotatingFile {
   Status rotate();
   Status write_all(std::string_view data);
   void fail(const Error& error, std::uint64_t dropped);
+  // ELOOP from an O_NOFOLLOW open, said plainly: the path is a symlink herd will not follow.
+  Error no_follow_error(const Error& e) const;
 
   std::string path_;
   Options options_;

@@ -93,6 +93,9 @@ enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3 };
   for (std::size_t i = 0; i < total; ++i) {
     if (::dup2(staged[i], static_cast<int>(3 + i)) < 0) child_fail(report_fd, errno);
   }
+  // Nothing else reaches the app, whatever the daemon inherited or opened without CLOEXEC.
+  // Marked close-on-exec rather than closed: report_fd must stay usable until exec.
+  ::close_range(static_cast<unsigned>(3 + total), ~0U, CLOSE_RANGE_CLOEXEC);
 
   for (std::size_t index : {p.listen_pid_index, p.bind_pid_index}) {
     if (index == static_cast<std::size_t>(-1)) continue;

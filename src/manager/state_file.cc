@@ -33,8 +33,11 @@ std::string dir_of(const std::string& path) {
 
 Status write_file_atomic(const std::string& path, std::string_view content, bool keep_backup) {
   std::string tmp = path + ".tmp";
+  // A temp file left by a crash is removed, and the new one created: O_EXCL and O_NOFOLLOW, so
+  // a symlink or a file planted at that name is never written through.
+  if (::unlink(tmp.c_str()) < 0 && errno != ENOENT) return fail_errno("remove " + tmp);
   {
-    auto fd = Fd::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    auto fd = Fd::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     if (!fd) return std::unexpected(fd.error());
     if (Status s = write_all(fd->get(), content, tmp); !s) {
       ::unlink(tmp.c_str());
@@ -47,10 +50,19 @@ Status write_file_atomic(const std::string& path, std::string_view content, bool
     }
   }
   if (keep_backup) {
-    // A hard link keeps the current file reachable as .bak while the rename replaces it.
+    // The current file becomes .bak without a moment when no .bak exists: a hard link to it
+    // under a temporary name, renamed over the old .bak (rename replaces atomically).
     std::string bak = path + ".bak";
-    ::unlink(bak.c_str());
-    if (::link(path.c_str(), bak.c_str()) < 0 && errno != ENOENT) {
+    std::string bak_tmp = bak + ".tmp";
+    ::unlink(bak_tmp.c_str());
+    if (::link(path.c_str(), bak_tmp.c_str()) == 0) {
+      if (::rename(bak_tmp.c_str(), bak.c_str()) < 0) {
+        Error e = Error::from_errno("keep backup " + bak);
+        ::unlink(bak_tmp.c_str());
+        ::unlink(tmp.c_str());
+        return std::unexpected(e);
+      }
+    } else if (errno != ENOENT) {
       Error e = Error::from_errno("keep backup " + bak);
       ::unlink(tmp.c_str());
       return std::unexpected(e);
@@ -67,7 +79,7 @@ Status write_file_atomic(const std::string& path, std::string_view content, bool
 }
 
 Result<std::string> read_file(const std::string& path) {
-  auto fd = Fd::open(path.c_str(), O_RDONLY);
+  auto fd = Fd::open(path.c_str(), O_RDONLY | O_NOFOLLOW);
   if (!fd) return std::unexpected(fd.error());
   std::string out;
   char buf[65536];

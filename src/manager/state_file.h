@@ -9,10 +9,14 @@
 namespace herd::manager {
 
 // Replaces `path` with `content` so that a crash at any point leaves either the old or the new
-// file, whole: write `path.tmp`, fsync it, keep the current file as `path.bak` (when
-// `keep_backup`), rename the temp file over `path`, fsync the directory. Mode 0600.
+// file, whole: write `path.tmp` (a leftover one removed first; created O_EXCL|O_NOFOLLOW, so a
+// symlink there is never followed), fsync it; when `keep_backup`, hard-link the current file to
+// `path.bak.tmp` and rename that over `path.bak` (a complete .bak exists at every instant);
+// rename the temp file over `path` (which replaces a symlink there, never its target); fsync
+// the directory. Mode 0600.
 Status write_file_atomic(const std::string& path, std::string_view content, bool keep_backup);
 
+// The whole file; ELOOP when `path` is a symlink (herd's own files never are).
 Result<std::string> read_file(const std::string& path);
 
 }  // namespace herd::manager

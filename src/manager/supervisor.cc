@@ -12,9 +12,11 @@
 #include <thread>
 
 #include "herd/log.h"
+#include "manager/app_name.h"
 #include "manager/command.h"
 #include "manager/state_file.h"
 #include "manager/supervisor_internal.h"
+#include "manager/target_pattern.h"
 
 namespace herd::manager {
 namespace {
@@ -99,16 +101,11 @@ std::expected<std::vector<Instance*>, VerbError> Supervisor::resolve(
       }
       continue;
     }
-    if (t.size() >= 2 && t.front() == '/' && t.back() == '/') {
-      std::regex re;
-      try {
-        re = std::regex(t.substr(1, t.size() - 2));
-      } catch (const std::regex_error& e) {
-        return std::unexpected(
-            verb_error("E_BAD_TARGET", fmt::format("{} is not a valid regex: {}", t, e.what())));
-      }
+    if (is_target_regex(t)) {
+      auto re = compile_target_regex(t);
+      if (!re) return std::unexpected(verb_error("E_BAD_TARGET", re.error().context()));
       for (const auto& a : apps_) {
-        if (std::regex_search(a->name, re)) {
+        if (std::regex_search(a->name, *re)) {
           matched = true;
           for (const auto& i : a->instances) add(i.get());
         }
@@ -251,15 +248,15 @@ void Supervisor::add_instances(App& app, int count, std::vector<Instance*>* adde
 }
 
 void Supervisor::start(AppSpec spec, Reply reply) {
-  if (spec.name.empty()) {
-    reply(std::unexpected(verb_error("E_BAD_REQUEST", "the app has no name")));
+  if (Status s = validate_app_name(spec.name); !s) {
+    reply(std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(s.error()))));
     return;
   }
   if (auto cmd = resolve_command(spec); !cmd) {
     reply(std::unexpected(verb_error("E_SPAWN", input_error_message(cmd.error()))));
     return;
   }
-  if (Status s = validate_instances(spec.instances); !s) {
+  if (Status s = validate_instances(spec.instances, cpu_count()); !s) {
     reply(std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(s.error()))));
     return;
   }
@@ -408,16 +405,11 @@ void Supervisor::scale(const std::string& name, const std::string& count, Reply 
         verb_error("E_UNKNOWN_TARGET", fmt::format("no app named '{}' to scale", name))));
   }
   int current = static_cast<int>(app->instances.size());
-  int wanted;
-  char* end = nullptr;
-  long v = std::strtol(count.c_str(), &end, 10);
-  if (count.empty() || *end != '\0') {
-    return reply(std::unexpected(verb_error(
-        "E_BAD_REQUEST", fmt::format("scale takes N, +N or -N; '{}' is none of them", count))));
+  auto target = scale_target(count, current);
+  if (!target) {
+    return reply(std::unexpected(verb_error("E_BAD_REQUEST", target.error().context())));
   }
-  wanted =
-      (count[0] == '+' || count[0] == '-') ? current + static_cast<int>(v) : static_cast<int>(v);
-  if (wanted < 0) wanted = 0;
+  int wanted = *target;
   if (wanted > current) {
     std::vector<Instance*> added;
     add_instances(*app, wanted - current, &added);

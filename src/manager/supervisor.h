@@ -91,7 +91,12 @@ class Supervisor {
   VerbResult reset(const std::vector<std::string>& targets);
   VerbResult send_signal(const std::string& signal, const std::vector<std::string>& targets);
   VerbResult flush(const std::vector<std::string>& targets);
-  VerbResult save();
+  // Writes dump.json. A daemon that has not started (or resurrected) any app yet refuses to
+  // replace a dump that lists apps with its empty list (E_SAVE_EMPTY), unless `force`: that is
+  // the CLI's freshly auto-started daemon after a crash, and the dump is what `resurrect` needs.
+  VerbResult save(bool force = false);
+  // Starts the apps of dump.json (or .bak) that do not run. E_NO_DUMP when neither is a valid
+  // dump, or when the dump lists no app; `running` in the result names those that already ran.
   void resurrect(Reply reply);
   // Stops everything (for `kill` and daemon shutdown); `done` when no process is left.
   void stop_all(std::function<void()> done);

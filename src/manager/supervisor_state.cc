@@ -1,6 +1,8 @@
 // The Supervisor's verbs about state on disk: flush (log files), save and resurrect (dump.json).
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "herd/log.h"
 #include "manager/state_file.h"
 #include "manager/supervisor.h"
@@ -39,7 +41,37 @@ VerbResult Supervisor::flush(const std::vector<std::string>& targets) {
   return json{{"flushed", flushed}};
 }
 
-VerbResult Supervisor::save() {
+namespace {
+
+// How many apps the dump at `path` (or its .bak) lists; 0 when neither is a readable dump.
+std::size_t apps_in_dump(const std::string& path) {
+  std::size_t most = 0;
+  for (const std::string& p : {path, path + ".bak"}) {
+    auto text = read_file(p);
+    if (!text) continue;
+    json dump = json::parse(*text, nullptr, false);
+    if (dump.is_object() && dump.contains("apps") && dump["apps"].is_array()) {
+      most = std::max(most, dump["apps"].size());
+    }
+  }
+  return most;
+}
+
+}  // namespace
+
+VerbResult Supervisor::save(bool force) {
+  // next_id_ counts every instance this daemon ever created: 0 means it neither started nor
+  // resurrected anything, so its empty list says nothing about what should run.
+  if (!force && apps_.empty() && next_id_ == 0) {
+    if (std::size_t saved = apps_in_dump(home_.dump()); saved > 0) {
+      return std::unexpected(verb_error(
+          "E_SAVE_EMPTY",
+          fmt::format("this daemon runs no app yet and {} lists {} app(s): saving would replace "
+                      "them with nothing. Run `herd resurrect` first, or `herd save --force` to "
+                      "save the empty list",
+                      home_.dump(), saved)));
+    }
+  }
   json apps = json::array();
   for (const auto& a : apps_) {
     json j = to_json(a->spec);
@@ -76,19 +108,30 @@ void Supervisor::resurrect(Reply reply) {
     return reply(std::unexpected(verb_error("E_NO_DUMP", "nothing to resurrect: " + problem)));
   }
   if (used != home_.dump()) log_warn("resurrect: {}; using {}", problem, used);
+  if (dump["apps"].empty()) {
+    return reply(std::unexpected(
+        verb_error("E_NO_DUMP", fmt::format("nothing to resurrect: {} lists no app", used))));
+  }
   std::vector<AppSpec> specs;
+  auto errors = std::make_shared<std::vector<std::string>>();
+  json running = json::array();
   for (const auto& j : dump["apps"]) {
     auto spec = app_spec_from_json(j);
     if (!spec) {
-      log_error("resurrect: skipping an app of {}: {}", used, input_error_message(spec.error()));
+      std::string why = input_error_message(spec.error());
+      log_error("resurrect: skipping an app of {}: {}", used, why);
+      errors->push_back(fmt::format("skipped an app of {}: {}", used, why));
       continue;
     }
-    if (find_app(spec->name) == nullptr) specs.push_back(std::move(*spec));
+    if (find_app(spec->name) == nullptr) {
+      specs.push_back(std::move(*spec));
+    } else {
+      running.push_back(spec->name);
+    }
   }
   auto results = std::make_shared<json>(json::array());
-  auto errors = std::make_shared<std::vector<std::string>>();
-  auto done = countdown(specs.size(), [results, errors, used, reply] {
-    reply(json{{"from", used}, {"processes", *results}, {"errors", *errors}});
+  auto done = countdown(specs.size(), [results, errors, used, running, reply] {
+    reply(json{{"from", used}, {"processes", *results}, {"errors", *errors}, {"running", running}});
   });
   for (auto& spec : specs) {
     // By reference: a by-value VerbResult here trips g++ 12's -Wmaybe-uninitialized at -O3.

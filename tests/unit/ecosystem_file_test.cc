@@ -126,6 +126,16 @@ TEST_F(EcosystemNodeTest, ErrorsComeFromNodeWithTheLine) {
             typed + ": apps[0].instances: expected a number or \"max\", got true");
 }
 
+TEST_F(EcosystemNodeTest, DeeplyNestedExportsAreRefused) {
+  std::string deep = dir_.write("deep.config.js",
+                                "let v = 1;\nfor (let i = 0; i < 1000; i++) v = [v];\n"
+                                "module.exports = {apps: [{script: 'a', env: {X: v}}]};\n");
+  auto r = load_ecosystem(deep, {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().context().find("nested deeper than 64 levels"), std::string::npos)
+      << r.error().context();
+}
+
 // Needs no node: the point is what happens without one.
 TEST(EcosystemFileTest, MissingNodeIsAClearError) {
   TempDir dir_;

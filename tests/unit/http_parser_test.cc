@@ -239,6 +239,42 @@ TEST(HttpParser, MalformedRequestsGetTheirStatusAtEverySplit) {
   }
 }
 
+// llhttp 8 accepts these; herd's server documents strict framing (http/server.h): 400.
+TEST(HttpParser, LenientFramingIsRefused) {
+  const std::string chunked = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::vector<ErrorCase> cases = {
+      {"obs-folded Transfer-Encoding",
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n"
+       "5\r\nhello\r\n0\r\n\r\n",
+       400},
+      {"obs-fold of an empty value", "GET / HTTP/1.1\r\nHost: x\r\nX-A:\r\n\tb\r\n\r\n", 400},
+      {"two bytes instead of CRLF after chunk data", chunked + "5\r\nhelloXY0\r\n\r\n", 400},
+      {"LF LF after chunk data", chunked + "5\r\nhello\n\n0\r\n\r\n", 400},
+      {"CR X after chunk data", chunked + "2\r\nhi\rX0\r\n\r\n", 400},
+      {"space inside a header name", "GET / HTTP/1.1\r\nHost: x\r\nX A: b\r\n\r\n", 400},
+      {"tab inside a header name", "GET / HTTP/1.1\r\nHost: x\r\nX\tA: b\r\n\r\n", 400},
+      {"chunk extension over 4 KiB",
+       chunked + "5;" + std::string(5000, 'e') + "\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk extension value over 4 KiB",
+       chunked + "5;a=" + std::string(5000, 'v') + "\r\nhello\r\n0\r\n\r\n", 400},
+  };
+  for (const ErrorCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    Outcome whole = parse({c.raw});
+    EXPECT_EQ(whole.error, c.status);
+    EXPECT_TRUE(whole.requests.empty());
+    if (c.raw.size() < 1000) expect_same_at_every_split(c.raw, whole);
+  }
+  // What stays accepted: a short chunk extension, CRLF after each chunk, a normal fold-free
+  // value, and chunk data split anywhere.
+  std::string fine = chunked + "5;name=value\r\nhello\r\n2\r\nhi\r\n0\r\n\r\n";
+  Outcome ok = parse({fine});
+  ASSERT_EQ(ok.error, 0);
+  ASSERT_EQ(ok.requests.size(), 1u);
+  EXPECT_EQ(ok.requests[0].body, "hellohi");
+  expect_same_at_every_split(fine, ok);
+}
+
 TEST(HttpParser, HeaderBlockLimitIsExact) {
   RequestParser::Limits limits{64, 1024};
   std::string head = "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ";

@@ -162,7 +162,7 @@ TEST(AppSpecTest, SetAppFieldAcceptsPm2Forms) {
   };
   const Case cases[] = {
       {"name", "\"api\"", "\"api\""},
-      {"name", "2048", "\"2048\""},
+      {"namespace", "2048", "\"2048\""},
       {"args", "[\"--port\", 8080]", "[\"--port\",\"8080\"]"},
       {"args", "\"--port 80 'a b'\"", "[\"--port\",\"80\",\"a b\"]"},
       {"interpreter_args", "\"--max-old-space-size=512\"", "[\"--max-old-space-size=512\"]"},

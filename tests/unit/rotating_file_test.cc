@@ -241,27 +241,27 @@ TEST(RotatingFile, DevNullIsWrittenButNeverRotated) {
   EXPECT_FALSE(exists("/dev/null.1"));
 }
 
+// An outage here is a directory that is missing (the file cannot be opened): a symlink to
+// /dev/full would be refused as a symlink (O_NOFOLLOW) before any write could fail.
 TEST(RotatingFile, ResumesWhenTheTargetBecomesWritable) {
   TempDir dir;
-  std::string link = dir.file("app.log");
-  std::string real = dir.file("real.log");
-  ASSERT_EQ(::symlink("/dev/full", link.c_str()), 0);
-  RotatingFile f(link, small(1000, 3));
+  std::string sub = dir.file("sub");
+  std::string path = sub + "/app.log";
+  RotatingFile f(path, small(1000, 3));
   int reports = 0;
   f.set_error_callback([&](const Error&) { ++reports; });
   EXPECT_FALSE(f.write("lost 1\n").has_value());
   EXPECT_FALSE(f.write("lost 2\n").has_value());
   EXPECT_EQ(reports, 1);
-  // "Space returns": the path now leads to a writable file; the next append re-opens it.
-  ASSERT_EQ(::unlink(link.c_str()), 0);
-  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  // "Space returns": the path can be created now; the next append re-opens it.
+  ASSERT_EQ(::mkdir(sub.c_str(), 0700), 0);
   ASSERT_TRUE(f.write("kept\n").has_value());
   EXPECT_FALSE(f.failing());
-  EXPECT_EQ(read_file(real), "kept\n");
+  EXPECT_EQ(read_file(path), "kept\n");
   EXPECT_EQ(f.dropped_bytes(), 14u);
   // A second outage is reported again.
-  ASSERT_EQ(::unlink(link.c_str()), 0);
-  ASSERT_EQ(::symlink("/dev/full", link.c_str()), 0);
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  ASSERT_EQ(::rmdir(sub.c_str()), 0);
   f.close();
   EXPECT_FALSE(f.write("lost 3\n").has_value());
   EXPECT_EQ(reports, 2);
@@ -269,21 +269,40 @@ TEST(RotatingFile, ResumesWhenTheTargetBecomesWritable) {
 
 TEST(RotatingFile, RetryWaitsForTheInterval) {
   TempDir dir;
-  std::string link = dir.file("app.log");
-  ASSERT_EQ(::symlink("/dev/full", link.c_str()), 0);
+  std::string sub = dir.file("sub");
+  std::string path = sub + "/app.log";
   auto options = small(1000, 3);
   options.retry_interval_ms = 3'600'000;
-  RotatingFile f(link, options);
+  RotatingFile f(path, options);
   f.set_error_callback([](const Error&) {});
   EXPECT_FALSE(f.write("lost\n").has_value());
-  ASSERT_EQ(::unlink(link.c_str()), 0);
-  ASSERT_EQ(::symlink(dir.file("real.log").c_str(), link.c_str()), 0);
+  ASSERT_EQ(::mkdir(sub.c_str(), 0700), 0);
   // Within the interval the disk is not touched: dropped, and the file is not even created.
   auto st = f.write("dropped too\n");
   ASSERT_FALSE(st.has_value());
-  EXPECT_EQ(st.error().code(), ENOSPC);
-  EXPECT_FALSE(exists(dir.file("real.log")));
+  EXPECT_EQ(st.error().code(), ENOENT);
+  EXPECT_FALSE(exists(path));
   EXPECT_EQ(f.dropped_bytes(), 17u);
+}
+
+TEST(RotatingFile, SymlinkAtThePathIsNotFollowed) {
+  TempDir dir;
+  std::string path = dir.file("app.log");
+  std::string target = dir.file("precious.txt");
+  {
+    RotatingFile t(target, small(1000, 3));
+    ASSERT_TRUE(t.write("precious\n").has_value());
+  }
+  ASSERT_EQ(::symlink(target.c_str(), path.c_str()), 0);
+  RotatingFile f(path, small(1000, 3));
+  std::string reported;
+  f.set_error_callback([&](const Error& e) { reported = e.message(); });
+  auto st = f.write("redirected?\n");
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code(), ELOOP);
+  EXPECT_NE(reported.find("is a symbolic link"), std::string::npos) << reported;
+  EXPECT_FALSE(f.flush().has_value());  // nor truncated through it
+  EXPECT_EQ(read_file(target), "precious\n");
 }
 
 TEST(RotatingFile, OpenReportsABadPath) {

@@ -9,9 +9,11 @@
 //
 // Errors the server answers itself, then closes the connection (llhttp runs strict: none of its
 // lenient flags is on):
-//   400 malformed request: bad syntax, bare LF, obs-fold, conflicting Content-Length /
-//       Transfer-Encoding or a Transfer-Encoding not ending in chunked (no smuggling), a missing
-//       or repeated Host on HTTP/1.1, CONNECT, the HTTP/2 preface
+//   400 malformed request: bad syntax, bare LF, obs-fold (also of an empty first line), a header
+//       name that is not a token (a space or tab in it), conflicting Content-Length /
+//       Transfer-Encoding or a Transfer-Encoding not ending in chunked (no smuggling), chunk
+//       data not followed by CRLF, chunk extensions over 4 KiB on one chunk-size line, a
+//       missing or repeated Host on HTTP/1.1, CONNECT, the HTTP/2 preface
 //   408 the header block did not arrive within headers_timeout_ms, or the whole request not
 //       within request_timeout_ms (a connection that sent nothing is closed without an answer)
 //   413 the body is larger than max_body_bytes (at once when Content-Length says so)
