@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -158,6 +159,10 @@ Result<nlohmann::json> Client::call(nlohmann::json request) {
     auto reply = read_line();
     if (!reply) return reply;
     if (!reply->contains("ok")) continue;  // an event of an earlier stream
+    // Said once by the daemon to whoever asks first (apps restored after a crash, say).
+    if (auto n = reply->find("notice"); n != reply->end() && n->is_string()) {
+      std::fprintf(stderr, "herd: %s\n", n->get<std::string>().c_str());
+    }
     if ((*reply)["ok"].get<bool>()) return (*reply)["result"];
     const auto& e = (*reply)["error"];
     return fail(EIO, fmt::format("{}: {}", e.value("code", "E_UNKNOWN"), e.value("message", "")));

@@ -78,12 +78,23 @@ bool ControlConnection::send(const nlohmann::json& message) {
 }
 
 void ControlConnection::reply_ok(const nlohmann::json& id, nlohmann::json result) {
-  send({{"id", id}, {"ok", true}, {"result", std::move(result)}});
+  nlohmann::json reply = {{"id", id}, {"ok", true}, {"result", std::move(result)}};
+  add_notice(reply);
+  send(reply);
 }
 
 void ControlConnection::reply_error(const nlohmann::json& id, const std::string& code,
                                     const std::string& message) {
-  send({{"id", id}, {"ok", false}, {"error", {{"code", code}, {"message", message}}}});
+  nlohmann::json reply = {
+      {"id", id}, {"ok", false}, {"error", {{"code", code}, {"message", message}}}};
+  add_notice(reply);
+  send(reply);
+}
+
+void ControlConnection::add_notice(nlohmann::json& reply) {
+  if (server_.notice_.empty() || !open_) return;
+  reply["notice"] = std::move(server_.notice_);
+  server_.notice_.clear();
 }
 
 void ControlConnection::close() {

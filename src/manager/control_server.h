@@ -45,6 +45,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   friend class ControlServer;
   void start();
   void on_data(std::string_view data);
+  void add_notice(nlohmann::json& reply);
 
   ControlServer& server_;
   std::unique_ptr<Stream> stream_;
@@ -66,6 +67,9 @@ class ControlServer {
   EventLoop& loop() { return loop_; }
   // Closes the listening socket (and removes its file); open connections finish normally.
   void stop_accepting();
+  // A sentence for people, sent once, as "notice" beside the next reply (the daemon restored
+  // apps after a crash, say); the CLI prints it.
+  void set_notice(std::string notice) { notice_ = std::move(notice); }
 
  private:
   friend class ControlConnection;
@@ -76,6 +80,7 @@ class ControlServer {
   Handler handler_;
   Listener listener_;
   std::string path_;
+  std::string notice_;
   std::map<ControlConnection*, std::shared_ptr<ControlConnection>> connections_;
 };
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "herd/event_loop.h"
 #include "herd/log.h"
@@ -17,6 +18,7 @@
 #include "manager/control_server.h"
 #include "manager/daemon_log.h"
 #include "manager/inject_files.h"
+#include "manager/keeper.h"
 #include "manager/metrics_listener.h"
 #include "manager/prometheus_text.h"
 #include "manager/state_file.h"
@@ -52,9 +54,13 @@ class Daemon {
         sigterm_(loop),
         sigint_(loop) {}
 
-  Status start() {
+  // `previous`: the pid of a daemon that died before this one (keeper.h), or 0.
+  Status start(pid_t previous) {
     if (Status s = sup_.init(); !s) return s;
     if (Status s = server_.listen(home_.socket()); !s) return s;
+    // What ran when a daemon died uncleanly comes back before the first request is answered
+    // (each app as it settles), and the first CLI command says so.
+    server_.set_notice(sup_.restore_running(previous));
     auto quit = [this](int signum) {
       log_info("daemon: {} received, stopping every app", signum == SIGTERM ? "SIGTERM" : "SIGINT");
       shutdown(nullptr);
@@ -97,6 +103,8 @@ class Daemon {
     quitting_ = true;
     if (metrics_) metrics_->close();
     sup_.stop_all([this, then = std::move(then)] {
+      // A clean stop: nothing is to come back by itself.
+      sup_.forget_running();
       if (then) then();
       sigterm_.stop();
       sigint_.stop();
@@ -109,7 +117,8 @@ class Daemon {
   void handle(const json& req, std::shared_ptr<ControlConnection> c) {
     json id = req.contains("id") ? req["id"] : json(nullptr);
     std::string verb = req["verb"].get<std::string>();
-    auto answer = [c, id](VerbResult r) {
+    auto answer = [this, c, id](VerbResult r) {
+      sup_.persist_running();  // a verb may have changed what runs
       if (r) {
         c->reply_ok(id, std::move(*r));
       } else {
@@ -205,13 +214,14 @@ class Daemon {
     }
     auto left = std::make_shared<std::size_t>(specs.size());
     for (auto& spec : specs) {
-      sup_.start(std::move(spec), [c, id, processes, errors, warnings, left](VerbResult r) {
+      sup_.start(std::move(spec), [this, c, id, processes, errors, warnings, left](VerbResult r) {
         if (r) {
           for (auto& e : *r) processes->push_back(e);
         } else {
           errors->push_back({{"code", r.error().code}, {"message", r.error().message}});
         }
         if (--*left == 0) {
+          sup_.persist_running();
           if (processes->empty() && !errors->empty()) {
             c->reply_error(id, (*errors)[0]["code"], (*errors)[0]["message"]);
           } else {
@@ -286,9 +296,15 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
     log_error("herd daemon: {}", lock.error().message());
     return 1;
   }
-  if (::flock(lock->get(), LOCK_EX | LOCK_NB) < 0) {
-    log_error("herd daemon: another daemon already runs for {}", home.dir);
-    return 1;
+  // A daemon that was just told to quit (`herd kill` answers before its process is gone) lets
+  // go of the lock a moment later: wait for that, not for a daemon that keeps running.
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (::flock(lock->get(), LOCK_EX | LOCK_NB) < 0) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      log_error("herd daemon: another daemon already runs for {}", home.dir);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   // A save cut short by a crash leaves its temp files behind; nothing reads them. (Under the
   // lock: no other daemon can be saving into them now.)
@@ -309,20 +325,30 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
   }
   // A client that hangs up mid-reply must not kill the daemon.
   ::signal(SIGPIPE, SIG_IGN);
-  write_file_atomic(home.pid_file(), std::to_string(::getpid()) + "\n", false);
-
-  EventLoop loop;
-  Daemon daemon(loop, home, metrics_port);
-  if (Status s = daemon.start(); !s) {
-    log_error("herd daemon: {}", s.error().message());
+  // The keeper (keeper.h) holds the lock for as long as it and its daemons live, so a daemon it
+  // restarts after a crash never races another `herd daemon` for the home.
+  return run_keeper(foreground ? std::string() : home.log(), [&](const DaemonStart& start) {
+    if (Status s = write_file_atomic(home.pid_file(), std::to_string(::getpid()) + "\n", false);
+        !s) {
+      log_warn("herd daemon: {}", s.error().message());
+    }
+    EventLoop loop;
+    Daemon daemon(loop, home, metrics_port);
+    if (Status s = daemon.start(start.previous); !s) {
+      log_error("herd daemon: {}", s.error().message());
+      ::unlink(home.pid_file().c_str());
+      return 1;
+    }
+    log_info("daemon {} started for {} (pid {})", kVersion, home.dir, ::getpid());
+    if (start.ready_fd >= 0) {
+      [[maybe_unused]] ssize_t n = ::write(start.ready_fd, "1", 1);
+      ::close(start.ready_fd);
+    }
+    loop.run();
+    log_info("daemon stopped");
     ::unlink(home.pid_file().c_str());
-    return 1;
-  }
-  log_info("daemon {} started for {} (pid {})", kVersion, home.dir, ::getpid());
-  loop.run();
-  log_info("daemon stopped");
-  ::unlink(home.pid_file().c_str());
-  return 0;
+    return 0;
+  });
 }
 
 }  // namespace herd::manager

@@ -30,6 +30,9 @@ struct Home {
   std::string pid_file() const { return dir + "/herd.pid"; }
   std::string lock_file() const { return dir + "/herd.lock"; }
   std::string dump() const { return dir + "/dump.json"; }
+  // What runs, kept up to date by the daemon and removed at a clean stop: a daemon that finds it
+  // when it starts restores it (Supervisor::restore_running).
+  std::string running() const { return dir + "/running.json"; }
   std::string logs_dir() const { return dir + "/logs"; }
   std::string pids_dir() const { return dir + "/pids"; }
 };

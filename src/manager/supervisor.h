@@ -98,6 +98,14 @@ class Supervisor {
   // Starts the apps of dump.json (or .bak) that do not run. E_NO_DUMP when neither is a valid
   // dump, or when the dump lists no app; `running` in the result names those that already ran.
   void resurrect(Reply reply);
+  // Crash recovery (keeper.h). The running set, every app not stopped by a person (`stop`), goes
+  // to Home::running() whenever it changed (the daemon calls this after every verb) and is
+  // removed by forget_running() at a clean stop. restore_running() starts what the file lists, as
+  // resurrect does (`previous`: the dead daemon's pid, 0 if unknown), and returns a sentence for
+  // people saying so ("" when there was nothing to restore).
+  void persist_running();
+  void forget_running();
+  std::string restore_running(pid_t previous);
   // Stops everything (for `kill` and daemon shutdown); `done` when no process is left.
   void stop_all(std::function<void()> done);
 
@@ -147,6 +155,11 @@ class Supervisor {
                         const std::map<std::string, std::string>& env);
   void check_memory(Instance& inst);
   void drop_empty_apps();
+  // Starts each spec (resurrect, restore_running): `done` with the processes started and the
+  // errors, once every start has answered.
+  void start_each(
+      std::vector<AppSpec> specs,
+      std::function<void(nlohmann::json processes, std::vector<std::string> errors)> done);
   VerbResult list_result(const std::vector<Instance*>& list) const;
 
   EventLoop& loop_;
@@ -165,6 +178,7 @@ class Supervisor {
   };
   std::map<std::uint64_t, LogSubscription> log_subs_;
   std::uint64_t next_sub_ = 1;
+  std::string running_written_;  // what persist_running() wrote last
 };
 
 }  // namespace herd::manager

@@ -1,5 +1,6 @@
 // The Supervisor's verbs about state on disk: flush (log files), save and resurrect (dump.json).
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -129,21 +130,95 @@ void Supervisor::resurrect(Reply reply) {
       running.push_back(spec->name);
     }
   }
-  auto results = std::make_shared<json>(json::array());
-  auto done = countdown(specs.size(), [results, errors, used, running, reply] {
-    reply(json{{"from", used}, {"processes", *results}, {"errors", *errors}, {"running", running}});
+  start_each(std::move(specs), [errors, used, running, reply](json processes,
+                                                              std::vector<std::string> failed) {
+    for (auto& f : failed) errors->push_back(std::move(f));
+    reply(
+        json{{"from", used}, {"processes", processes}, {"errors", *errors}, {"running", running}});
   });
+}
+
+void Supervisor::start_each(
+    std::vector<AppSpec> specs,
+    std::function<void(nlohmann::json processes, std::vector<std::string> errors)> done) {
+  auto results = std::make_shared<json>(json::array());
+  auto errors = std::make_shared<std::vector<std::string>>();
+  auto each = countdown(specs.size(),
+                        [results, errors, done = std::move(done)] { done(*results, *errors); });
   for (auto& spec : specs) {
     // By reference: a by-value VerbResult here trips g++ 12's -Wmaybe-uninitialized at -O3.
-    start(std::move(spec), [results, errors, done](const VerbResult& r) {
+    start(std::move(spec), [results, errors, each](const VerbResult& r) {
       if (r) {
         for (const auto& e : *r) results->push_back(e);
       } else {
         errors->push_back(r.error().message);
       }
-      done();
+      each();
     });
   }
+}
+
+// --- crash recovery ---------------------------------------------------------------------------
+
+void Supervisor::persist_running() {
+  json apps = json::array();
+  for (const auto& a : apps_) {
+    bool stopped = !a->instances.empty() &&
+                   std::all_of(a->instances.begin(), a->instances.end(), [](const auto& i) {
+                     return i->status() == InstanceStatus::kStopped;
+                   });
+    if (stopped || a->instances.empty()) continue;
+    json j = to_json(a->spec);
+    j["instances"] = std::to_string(a->instances.size());
+    apps.push_back(std::move(j));
+  }
+  std::string text = json{{"version", 1}, {"apps", apps}}.dump(2) + "\n";
+  if (text == running_written_) return;
+  if (Status s = write_file_atomic(home_.running(), text, false); !s) {
+    log_warn("cannot record the running apps for crash recovery: {}", s.error().message());
+    return;
+  }
+  running_written_ = std::move(text);
+}
+
+void Supervisor::forget_running() {
+  ::unlink(home_.running().c_str());
+  running_written_.clear();
+}
+
+std::string Supervisor::restore_running(pid_t previous) {
+  auto text = read_file(home_.running());
+  if (!text) return "";
+  json list = json::parse(*text, nullptr, false);
+  std::vector<AppSpec> specs;
+  std::vector<std::string> names;
+  if (list.is_object() && list.contains("apps") && list["apps"].is_array()) {
+    for (const auto& j : list["apps"]) {
+      auto spec = app_spec_from_json(j);
+      if (!spec) {
+        log_error("restore: skipping an app of {}: {}", home_.running(),
+                  input_error_message(spec.error()));
+        continue;
+      }
+      names.push_back(spec->name);
+      specs.push_back(std::move(*spec));
+    }
+  } else {
+    log_error("restore: {} is not a list of apps; nothing restored", home_.running());
+  }
+  if (specs.empty()) return "";
+  std::string who = previous > 0 ? fmt::format("the previous daemon (pid {}) died", previous)
+                                 : std::string("the previous daemon did not stop cleanly");
+  std::string joined;
+  for (const auto& n : names) joined += (joined.empty() ? "" : ", ") + n;
+  std::string notice =
+      fmt::format("{}; restored {} app(s) that were running: {}", who, names.size(), joined);
+  log_warn("{}", notice);
+  start_each(std::move(specs), [this](json, std::vector<std::string> errors) {
+    for (const auto& e : errors) log_error("restore: {}", e);
+    persist_running();
+  });
+  return notice;
 }
 
 }  // namespace herd::manager

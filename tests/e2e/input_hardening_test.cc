@@ -92,13 +92,20 @@ TEST_F(HerdTest, SaveAfterDaemonCrashKeepsTheDump) {
   ASSERT_EQ(herd({"save"}).exit_code, 0);
   std::string saved = read_file(path("dump.json"));
   ASSERT_THAT(saved, HasSubstr("\"web\""));
-  // The daemon dies; the next CLI command starts an empty one.
+  // The daemon dies: the keeper starts a new one, which restores what ran, so a save keeps it.
   pid_t d = daemon_pid();
   ASSERT_GT(d, 0);
   auto daemon = proc_id(d);
   ASSERT_TRUE(daemon);
   ::kill(d, SIGKILL);
   ASSERT_TRUE(wait_for([&] { return dead(*daemon); }));
+  ASSERT_TRUE(wait_for([&] { return daemon_pid() > 0 && daemon_pid() != d; }));
+  ASSERT_TRUE(wait_status("web", "online"));
+  ASSERT_EQ(herd({"save"}).exit_code, 0);
+  EXPECT_THAT(read_file(path("dump.json")), HasSubstr("\"web\""));
+  saved = read_file(path("dump.json"));
+  // A daemon that starts empty (after `herd kill`, or a reboot) must not save over the dump.
+  ASSERT_EQ(herd({"kill"}).exit_code, 0);
   // A leftover temp file from a crash mid-save breaks nothing.
   write_file(path("dump.json.tmp"), "{\"apps\": [");
   for (int i = 0; i < 2; ++i) {
