@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/client.h"
@@ -43,6 +45,8 @@ usage: herd <verb> [arguments]
   logs [target] [--lines N] [--nostream] [--raw] [--out|--err]
   flush [target...]   reset <target...>   sendSignal|signal <SIG> <target...>
   save|dump [--force]   resurrect   ping   kill   version
+  update [--binary PATH]                            replace the daemon by this herd binary (or
+                                                    PATH), keeping every app running
   monit                                             live view of every process and its log
   metrics                                           Prometheus text of every process
   daemon [--foreground] [--metrics-port N]          run the daemon (the first verb starts one)
@@ -198,6 +202,44 @@ int cmd_reload(Client& client, const Context& ctx, const std::vector<std::string
   return print_list(client, ctx);
 }
 
+// update [--binary PATH]: the daemon execs this binary (or PATH) with its state; every app keeps
+// running (manager/takeover.h). While an instance is starting or stopping the daemon says so
+// (E_BUSY): asked again for up to 10 s.
+int cmd_update(Client& client, const Context& ctx, const std::vector<std::string>& args) {
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  std::string binary = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--binary" && i + 1 < args.size()) {
+      binary = args[++i];
+    } else {
+      return fail_with(fmt::format("unknown argument '{}' for update (--binary PATH)", args[i]));
+    }
+  }
+  if (!binary.empty() && binary[0] != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof(cwd)) != nullptr) binary = std::string(cwd) + "/" + binary;
+  }
+  auto before = client.call({{"verb", "ping"}});
+  if (!before) return fail_with(before.error());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto r = client.call({{"verb", "update"}, {"binary", binary}});
+    if (r) {
+      std::printf(
+          "herd daemon updated: herd %s -> herd %s (%s), pid %d, %zu app process(es) kept\n",
+          r->value("from_version", "?").c_str(), r->value("version", "?").c_str(),
+          r->value("binary", "").c_str(), r->value("pid", 0),
+          r->value("processes", json::array()).size());
+      return print_list(client, ctx);
+    }
+    if (daemon_error(r.error()).code != "E_BUSY" || std::chrono::steady_clock::now() > deadline) {
+      return fail_with(r.error());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 int cmd_logs(Client& client, const std::vector<std::string>& args) {
   std::size_t lines = 15;
   bool stream = true, raw = false, out = true, err = true;
@@ -294,6 +336,14 @@ int run(int argc, char** argv) {
       std::string value;
       if (rest[i] == "--foreground") {
         options.foreground = true;
+        continue;
+      } else if (rest[i] == "--takeover" && i + 1 < rest.size()) {
+        // Internal: `herd update` execs the new binary with this (manager/takeover.h).
+        char* end = nullptr;
+        long fd = std::strtol(rest[++i].c_str(), &end, 10);
+        if (*end != '\0' || fd < 3 || fd > 1 << 20)
+          return fail_with("--takeover takes a descriptor");
+        options.takeover_fd = static_cast<int>(fd);
         continue;
       } else if (rest[i] == "--metrics-port" && i + 1 < rest.size()) {
         value = rest[++i];
@@ -457,6 +507,7 @@ int run(int argc, char** argv) {
     std::printf("herd daemon stopped, with every app\n");
     return 0;
   }
+  if (verb == "update") return cmd_update(client, ctx, rest);
   return fail_with(fmt::format("unknown verb '{}' (see `herd help`)", verb));
 }
 

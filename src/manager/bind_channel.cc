@@ -73,6 +73,10 @@ Result<std::pair<std::unique_ptr<BindChannel>, Fd>> BindChannel::create(EventLoo
   return std::make_pair(std::move(channel), std::move(pair->second));
 }
 
+std::unique_ptr<BindChannel> BindChannel::adopt(EventLoop& loop, Fd fd, Handlers handlers) {
+  return std::unique_ptr<BindChannel>(new BindChannel(loop, std::move(fd), std::move(handlers)));
+}
+
 BindChannel::BindChannel(EventLoop& loop, Fd fd, Handlers handlers)
     : fd_(std::move(fd)), watcher_(loop, fd_.get()), handlers_(std::move(handlers)) {}
 

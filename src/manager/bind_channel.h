@@ -41,6 +41,9 @@ class BindChannel {
   // instance (blocking, without CLOEXEC once spawn places it).
   static Result<std::pair<std::unique_ptr<BindChannel>, Fd>> create(EventLoop& loop,
                                                                     Handlers handlers);
+  // The daemon's end kept across `herd update`'s exec, answering again.
+  static std::unique_ptr<BindChannel> adopt(EventLoop& loop, Fd fd, Handlers handlers);
+  int fd() const { return fd_.get(); }
   ~BindChannel();
   BindChannel(const BindChannel&) = delete;
   BindChannel& operator=(const BindChannel&) = delete;

@@ -125,6 +125,12 @@ std::string check_control_request(const json& req) {
       if (!app.is_object()) return "\"apps\" must hold app descriptions (objects)";
     }
   }
+  if (verb == "update") {
+    if (std::string bad = need_string(req, "binary", "the absolute path of a herd binary");
+        !bad.empty()) {
+      return bad;
+    }
+  }
   if (verb == "save" && req.contains("force") && !req["force"].is_boolean()) {
     return "\"force\" must be true or false";
   }

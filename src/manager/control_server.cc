@@ -130,6 +130,23 @@ Status ControlServer::listen(const std::string& path) {
   return {};
 }
 
+Status ControlServer::adopt(Fd listening, const std::string& path) {
+  if (Status s =
+          listener_.adopt(std::move(listening), [this](Fd fd) { on_connection(std::move(fd)); });
+      !s) {
+    return s;
+  }
+  path_ = path;
+  return {};
+}
+
+std::shared_ptr<ControlConnection> ControlServer::adopt_connection(Fd fd) {
+  auto c = std::make_shared<ControlConnection>(*this, std::move(fd));
+  connections_[c.get()] = c;
+  c->start();
+  return c;
+}
+
 void ControlServer::stop_accepting() {
   if (!listener_.is_closing()) listener_.close();
   if (!path_.empty()) ::unlink(path_.c_str());

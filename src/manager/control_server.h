@@ -39,6 +39,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   // Runs when the client disconnects (to end a log stream).
   void on_close(std::function<void()> cb) { on_close_.push_back(std::move(cb)); }
   bool open() const { return open_; }
+  int fd() const { return stream_->fd(); }
   void close();
 
  private:
@@ -67,6 +68,12 @@ class ControlServer {
   EventLoop& loop() { return loop_; }
   // Closes the listening socket (and removes its file); open connections finish normally.
   void stop_accepting();
+  // `herd update` (takeover.h): the listening socket's descriptor, kept across exec; in the new
+  // daemon the same socket adopted (connections that queued meanwhile are accepted), and the
+  // connection of the client that asked for the update adopted to answer it.
+  int listener_fd() const { return listener_.fd(); }
+  Status adopt(Fd listening, const std::string& path);
+  std::shared_ptr<ControlConnection> adopt_connection(Fd fd);
   // A sentence for people, sent once, as "notice" beside the next reply (the daemon restored
   // apps after a crash, say); the CLI prints it.
   void set_notice(std::string notice) { notice_ = std::move(notice); }

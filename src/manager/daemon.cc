@@ -23,6 +23,7 @@
 #include "manager/prometheus_text.h"
 #include "manager/state_file.h"
 #include "manager/supervisor.h"
+#include "manager/takeover.h"
 
 namespace herd::manager {
 namespace {
@@ -44,7 +45,8 @@ std::vector<std::string> targets_of(const json& req) {
 
 class Daemon {
  public:
-  Daemon(EventLoop& loop, const Home& home, std::optional<std::uint16_t> metrics_port)
+  Daemon(EventLoop& loop, const Home& home, std::optional<std::uint16_t> metrics_port,
+         bool foreground)
       : loop_(loop),
         home_(home),
         metrics_port_(metrics_port),
@@ -52,7 +54,9 @@ class Daemon {
         server_(loop, [this](const json& r,
                              std::shared_ptr<ControlConnection> c) { handle(r, std::move(c)); }),
         sigterm_(loop),
-        sigint_(loop) {}
+        sigint_(loop) {
+    foreground_ = foreground;
+  }
 
   // `previous`: the pid of a daemon that died before this one (keeper.h), or 0.
   Status start(pid_t previous) {
@@ -61,6 +65,43 @@ class Daemon {
     // What ran when a daemon died uncleanly comes back before the first request is answered
     // (each app as it settles), and the first CLI command says so.
     server_.set_notice(sup_.restore_running(previous));
+    return start_signals_and_metrics();
+  }
+
+  // After `herd update` (takeover.h): the state of the daemon this process was, adopted.
+  Status start_takeover(const json& state, int state_fd) {
+    if (Status s = sup_.init(); !s) return s;
+    if (Status s = server_.adopt(Fd(state.at("control_fd").get<int>()), home_.socket()); !s) {
+      return s;
+    }
+    if (Status s = sup_.adopt_state(state.at("supervisor")); !s) return s;
+    updates_ = state.value("updates", 0) + 1;
+    binary_ = state.value("binary", "");
+    std::string from = state.value("from_version", "?");
+    log_info("daemon: updated from herd {} to {} ({}), {} app process(es) kept", from, kVersion,
+             binary_, sup_.jlist().size());
+    if (int fd = state.value("fallback_exe_fd", -1); fd >= 0) ::close(fd);
+    ::close(state_fd);
+    // Kept open across exec for us; no app spawned from now on may inherit them.
+    for (int fd : state.value("keep", std::vector<int>())) {
+      int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    int client = state.value("client_fd", -1);
+    if (client >= 0) {
+      auto c = server_.adopt_connection(Fd(client));
+      c->reply_ok(state.at("request_id"), {{"version", kVersion},
+                                           {"from_version", from},
+                                           {"pid", ::getpid()},
+                                           {"binary", binary_},
+                                           {"processes", sup_.jlist()}});
+    }
+    sup_.persist_running();
+    return start_signals_and_metrics();
+  }
+
+ private:
+  Status start_signals_and_metrics() {
     auto quit = [this](int signum) {
       log_info("daemon: {} received, stopping every app", signum == SIGTERM ? "SIGTERM" : "SIGINT");
       shutdown(nullptr);
@@ -71,6 +112,60 @@ class Daemon {
     sigint_.unref();
     start_metrics();
     return {};
+  }
+
+  // `herd update` (takeover.h): checks the binary and that every app is settled, then execs it
+  // with this daemon's state; it answers `c` itself. Here only when that could not happen.
+  void update(const json& req, const json& id, std::shared_ptr<ControlConnection> c) {
+    std::string binary = req.value("binary", "");
+    if (binary.empty() || binary[0] != '/') {
+      c->reply_error(id, "E_BAD_REQUEST", "\"binary\" must be the absolute path of a herd binary");
+      return;
+    }
+    auto version = probe_herd_binary(binary);
+    if (!version) {
+      log_warn("update: {}; this daemon keeps running", version.error().context());
+      c->reply_error(id, "E_UPDATE",
+                     fmt::format("{}; the daemon keeps running", version.error().context()));
+      return;
+    }
+    if (std::string busy = sup_.takeover_busy(); !busy.empty()) {
+      c->reply_error(id, "E_BUSY", fmt::format("cannot update while {}; try again", busy));
+      return;
+    }
+    std::vector<int> keep;
+    json state = {{"takeover_version", kTakeoverVersion},
+                  {"from_version", kVersion},
+                  {"binary", binary},
+                  {"updates", updates_},
+                  {"supervisor", sup_.takeover_state(&keep)},
+                  {"control_fd", server_.listener_fd()},
+                  {"client_fd", c->fd()},
+                  {"request_id", id}};
+    keep.push_back(server_.listener_fd());
+    keep.push_back(c->fd());
+    if (foreground_) extra_args_.push_back("--foreground");
+    // The binary this process runs, to go back to if the new one cannot take over.
+    int self = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (self >= 0) {
+      state["fallback_exe_fd"] = self;
+      keep.push_back(self);
+    }
+    std::vector<std::string> extra = extra_args_;
+    extra_args_.clear();
+    if (metrics_) {
+      std::string a = metrics_->address();
+      extra.push_back("--metrics-port");
+      extra.push_back(a.substr(a.rfind(':') + 1));
+    }
+    state["keep"] = keep;
+    state["extra_args"] = extra;
+    log_info("update: handing {} app process(es) over to {} (herd {})", sup_.jlist().size(), binary,
+             *version);
+    Error e = exec_takeover(binary, state, keep, extra);
+    if (self >= 0) ::close(self);
+    log_error("update: {}; this daemon keeps running", e.message());
+    c->reply_error(id, "E_UPDATE", fmt::format("{}; the daemon keeps running", e.message()));
   }
 
  private:
@@ -134,6 +229,8 @@ class Daemon {
                        {"pid", ::getpid()},
                        {"version", kVersion},
                        {"home", home_.dir},
+                       {"updates", updates_},
+                       {"binary", binary_},
                        {"metrics", ping_metrics()}});
     } else if (verb == "list" || verb == "jlist") {
       c->reply_ok(id, sup_.jlist());
@@ -182,6 +279,8 @@ class Daemon {
       sup_.resurrect(answer);
     } else if (verb == "logs") {
       stream_logs(req, id, c);
+    } else if (verb == "update") {
+      update(req, id, c);
     } else if (verb == "kill") {
       shutdown([c, id] { c->reply_ok(id, {{"killed", true}}); });
     } else {
@@ -264,13 +363,54 @@ class Daemon {
   Signal sigterm_;
   Signal sigint_;
   bool quitting_ = false;
+  int updates_ = 0;  // `herd update`s this process went through
+  bool foreground_ = false;
+  std::vector<std::string> extra_args_;
+  std::string binary_;                        // the binary it was updated to, "" before any
   std::unique_ptr<MetricsListener> metrics_;  // after sup_: it reads the supervisor
   std::string metrics_error_;                 // why there is no listener, for `ping`
 };
 
 }  // namespace
 
+namespace {
+
+// The daemon after `herd update`'s exec (takeover.h): same process, same parent (the keeper,
+// which holds the lock), the previous daemon's state adopted.
+int run_takeover(const Home& home, const DaemonOptions& options) {
+  std::optional<DaemonLog> daemon_log;
+  if (!options.foreground) {
+    daemon_log.emplace(home.log(), DaemonLog::options_from_env().value_or(RotatingFile::Options{}),
+                       true);
+    (void)daemon_log->install();
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  auto state = read_takeover_state(options.takeover_fd);
+  EventLoop loop;
+  Daemon daemon(loop, home, options.metrics_port, options.foreground);
+  Status started = state ? daemon.start_takeover(*state, options.takeover_fd)
+                         : Status(std::unexpected(state.error()));
+  if (!started) {
+    log_error("update: this herd cannot take over ({})", started.error().message());
+    if (state && state->contains("fallback_exe_fd")) {
+      std::vector<std::string> extra = state->value("extra_args", std::vector<std::string>());
+      Error e =
+          exec_takeover_fd((*state)["fallback_exe_fd"].get<int>(), options.takeover_fd, extra);
+      log_error("update: {}", e.message());
+    }
+    // The keeper kills what is left and starts a fresh daemon, which restores running.json.
+    return 1;
+  }
+  loop.run();
+  log_info("daemon stopped");
+  ::unlink(home.pid_file().c_str());
+  return 0;
+}
+
+}  // namespace
+
 int run_daemon(const Home& home, const DaemonOptions& options) {
+  if (options.takeover_fd >= 0) return run_takeover(home, options);
   // Whatever the process that started us left open without CLOEXEC (a shell's or a CI runner's
   // descriptors) is not ours: closed before anything of our own is opened, so no app inherits it.
   ::close_range(3, ~0U, 0);
@@ -333,7 +473,7 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
       log_warn("herd daemon: {}", s.error().message());
     }
     EventLoop loop;
-    Daemon daemon(loop, home, metrics_port);
+    Daemon daemon(loop, home, metrics_port, foreground);
     if (Status s = daemon.start(start.previous); !s) {
       log_error("herd daemon: {}", s.error().message());
       ::unlink(home.pid_file().c_str());

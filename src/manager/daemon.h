@@ -16,6 +16,9 @@ struct DaemonOptions {
   // nullopt: the HERD_METRICS_PORT environment variable decides; without it there is no
   // listener. A port that cannot be bound is logged and reported by `ping`; the daemon runs on.
   std::optional<std::uint16_t> metrics_port;
+  // `herd update` (takeover.h): the descriptor of the state the previous daemon left, in a
+  // process that replaced it by exec; -1 for a daemon that starts afresh.
+  int takeover_fd = -1;
 };
 
 // Runs the daemon in this process until it is told to quit. Returns the process's exit code

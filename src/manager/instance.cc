@@ -332,15 +332,7 @@ void Instance::on_listening() {
   if (ready_on_listen()) on_ready();
 }
 
-Fd Instance::prepare_injection(SpawnOptions& o, const std::string& interpreter) {
-  auto files = find_inject_files();
-  if (!files) {
-    log_warn(
-        "app {} (id {}): herd's bind library is missing ({}); the instance binds its own "
-        "sockets",
-        app_->name, id_, files.error().message());
-    return {};
-  }
+BindChannel::Handlers Instance::bind_handlers() {
   BindChannel::Handlers handlers;
   handlers.bind = [this](const Address& address, int v6only) -> Result<int> {
     auto fd = app_->sockets.acquire(address, v6only);
@@ -354,7 +346,19 @@ Fd Instance::prepare_injection(SpawnOptions& o, const std::string& interpreter) 
   handlers.holds_path = [this](const std::string& path) {
     return app_->sockets.holds_unix_path(path);
   };
-  auto made = BindChannel::create(sup_.loop(), std::move(handlers));
+  return handlers;
+}
+
+Fd Instance::prepare_injection(SpawnOptions& o, const std::string& interpreter) {
+  auto files = find_inject_files();
+  if (!files) {
+    log_warn(
+        "app {} (id {}): herd's bind library is missing ({}); the instance binds its own "
+        "sockets",
+        app_->name, id_, files.error().message());
+    return {};
+  }
+  auto made = BindChannel::create(sup_.loop(), bind_handlers());
   if (!made) {
     log_warn("app {} (id {}): herd's bind channel: {}", app_->name, id_, made.error().message());
     return {};

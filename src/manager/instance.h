@@ -109,6 +109,14 @@ class Instance {
   // The instance in PM2's jlist shape (see docs/control-protocol.md).
   nlohmann::json to_json() const;
 
+  // `herd update` (takeover.h): everything a new daemon needs to go on supervising this running
+  // instance, with the descriptors it must keep across exec appended to `keep`. Only for a
+  // settled instance (online, stopped, errored: no timer of its own pending).
+  nlohmann::json takeover_state(std::vector<int>* keep) const;
+  // The other side, in the new daemon: the instance as it was, its process registered, its
+  // output pipes, IPC and bind channels adopted.
+  Status adopt(const nlohmann::json& state);
+
   // Log file paths (PM2's naming).
   std::string out_log_path() const;
   std::string err_log_path() const;
@@ -124,6 +132,7 @@ class Instance {
   void start_ipc(Fd fd);
   void on_ipc_readable();
   void attach_output(Fd out, Fd err);
+  BindChannel::Handlers bind_handlers();
   // Prepares herd's bind library for this run (cluster mode): the channel, LD_PRELOAD, and for
   // node the preload script. Leaves `o` alone (and logs why) when it cannot.
   // Returns the channel end the child gets (invalid when nothing is injected).

@@ -130,6 +130,40 @@ void ListenSet::release_on_demand() {
   std::erase_if(held_, [](const Held& h) { return !h.fd.valid(); });
 }
 
+nlohmann::json ListenSet::takeover_state(std::vector<int>* keep) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& h : held_) {
+    if (!h.fd.valid()) continue;
+    keep->push_back(h.fd.get());
+    out.push_back({{"fd", h.fd.get()},
+                   {"address", h.address.to_string()},
+                   {"v6only", h.v6only},
+                   {"on_demand", h.on_demand},
+                   {"unix_path", h.unix_path}});
+  }
+  return out;
+}
+
+Result<ListenSet> ListenSet::adopt(const nlohmann::json& state) {
+  ListenSet set;
+  try {
+    for (const auto& e : state) {
+      Held h;
+      h.fd = Fd(e.at("fd").get<int>());
+      auto address = Address::parse(e.at("address").get<std::string>());
+      if (!address) return std::unexpected(address.error());
+      h.address = *address;
+      h.v6only = e.at("v6only").get<int>();
+      h.on_demand = e.at("on_demand").get<bool>();
+      h.unix_path = e.at("unix_path").get<std::string>();
+      set.held_.push_back(std::move(h));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return fail(EINVAL, std::string("listen sockets state: ") + e.what());
+  }
+  return set;
+}
+
 bool ListenSet::has_static() const {
   return std::any_of(held_.begin(), held_.end(), [](const Held& h) { return !h.on_demand; });
 }

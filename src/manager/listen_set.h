@@ -9,6 +9,7 @@
 // instead of being refused.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,11 @@ class ListenSet {
   std::vector<std::string> names() const;
   // Every address held, as bound (with the kernel's port for ":0"): `listen` ones first.
   std::vector<Address> addresses() const;
+
+  // `herd update` (takeover.h): the sockets as JSON, their descriptors appended to `keep`; and
+  // the set rebuilt from that in the new daemon, owning the same descriptors.
+  nlohmann::json takeover_state(std::vector<int>* keep) const;
+  static Result<ListenSet> adopt(const nlohmann::json& state);
 
  private:
   struct Held {

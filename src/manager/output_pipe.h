@@ -88,6 +88,8 @@ class OutputPipe {
   std::size_t subscribers() const;
 
   bool is_reading() const { return state_ == State::kReading; }
+  // The pipe's read end (-1 once closed): `herd update` keeps it open across exec.
+  int fd() const { return fd_.get(); }
   bool is_closed() const { return state_ == State::kClosed; }
   // Bytes read from the pipe, and lines handed out, since construction.
   std::uint64_t bytes_read() const { return bytes_read_; }

@@ -109,6 +109,15 @@ class Supervisor {
   // Stops everything (for `kill` and daemon shutdown); `done` when no process is left.
   void stop_all(std::function<void()> done);
 
+  // --- herd update (takeover.h) ---
+  // Why the apps cannot be handed to a new daemon right now ("" when they can): an instance
+  // starting, stopping or waiting for its restart, or a reload under way.
+  std::string takeover_busy() const;
+  // Every app and instance, with the descriptors to keep across exec appended to `keep`.
+  nlohmann::json takeover_state(std::vector<int>* keep) const;
+  // In the new daemon, after init(): the apps as they were, the same processes supervised.
+  Status adopt_state(const nlohmann::json& state);
+
   nlohmann::json jlist() const;
   VerbResult describe(const std::vector<std::string>& targets) const;
   VerbResult env_of(const std::string& target) const;
