@@ -5,13 +5,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/client.h"
@@ -19,6 +17,7 @@
 #include "cli/monit.h"
 #include "cli/start_args.h"
 #include "cli/startup_cmd.h"
+#include "cli/update_cmd.h"
 #include "manager/daemon.h"
 #include "manager/log_tail.h"
 #include "manager/metrics_listener.h"
@@ -202,42 +201,14 @@ int cmd_reload(Client& client, const Context& ctx, const std::vector<std::string
   return print_list(client, ctx);
 }
 
-// update [--binary PATH]: the daemon execs this binary (or PATH) with its state; every app keeps
-// running (manager/takeover.h). While an instance is starting or stopping the daemon says so
-// (E_BUSY): asked again for up to 10 s.
 int cmd_update(Client& client, const Context& ctx, const std::vector<std::string>& args) {
-  char self[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-  std::string binary = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "";
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--binary" && i + 1 < args.size()) {
-      binary = args[++i];
-    } else {
-      return fail_with(fmt::format("unknown argument '{}' for update (--binary PATH)", args[i]));
-    }
-  }
-  if (!binary.empty() && binary[0] != '/') {
-    char cwd[PATH_MAX];
-    if (::getcwd(cwd, sizeof(cwd)) != nullptr) binary = std::string(cwd) + "/" + binary;
-  }
-  auto before = client.call({{"verb", "ping"}});
-  if (!before) return fail_with(before.error());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    auto r = client.call({{"verb", "update"}, {"binary", binary}});
-    if (r) {
-      std::printf(
-          "herd daemon updated: herd %s -> herd %s (%s), pid %d, %zu app process(es) kept\n",
-          r->value("from_version", "?").c_str(), r->value("version", "?").c_str(),
-          r->value("binary", "").c_str(), r->value("pid", 0),
-          r->value("processes", json::array()).size());
-      return print_list(client, ctx);
-    }
-    if (daemon_error(r.error()).code != "E_BUSY" || std::chrono::steady_clock::now() > deadline) {
-      return fail_with(r.error());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  auto r = request_update(client, args);
+  if (!r) return fail_with(r.error());
+  std::printf("herd daemon updated: herd %s -> herd %s (%s), pid %d, %zu app process(es) kept\n",
+              r->value("from_version", "?").c_str(), r->value("version", "?").c_str(),
+              r->value("binary", "").c_str(), r->value("pid", 0),
+              r->value("processes", json::array()).size());
+  return print_list(client, ctx);
 }
 
 int cmd_logs(Client& client, const std::vector<std::string>& args) {
