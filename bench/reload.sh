@@ -18,7 +18,9 @@
 #               cluster mode running the same plain-hello.js), python (herd running
 #               `python3 -m http.server`, unmodified too); default: all six
 #   --actions   reload (`reload` at 5 s and 10 s), restart (`restart` at 5 s and 10 s), kill9
-#               (kill -9 of one instance every second, pm_id 0 and 1 in turn)
+#               (kill -9 of one instance every second, pm_id 0 and 1 in turn), update (the
+#               manager's daemon replaced at 5 s and 10 s: `herd update`, which keeps every app,
+#               against `pm2 update`, which restarts them)
 #   --budget    the whole script's wall-clock bound; default 600
 #
 # Each run: a fresh home and daemon, a 2-instance cluster on a free 127.0.0.1 port, then
@@ -86,7 +88,7 @@ for v in "${variants[@]}"; do
   esac
 done
 for a in "${acts[@]}"; do
-  case "$a" in reload|restart|kill9) ;; *) echo "reload.sh: unknown action '$a'" >&2; exit 2 ;; esac
+  case "$a" in reload|restart|kill9|update) ;; *) echo "reload.sh: unknown action '$a'" >&2; exit 2 ;; esac
 done
 [ -x "$herd" ] || { echo "reload.sh: $herd missing (scripts/build herd_cli hello)" >&2; exit 1; }
 
@@ -176,12 +178,14 @@ run_one() {
   wrk -t2 -c64 -d"${duration}s" "http://127.0.0.1:$port/" >"$out" 2>&1 &
   wrk_pid=$!
   case "$act" in
-    reload|restart)
+    reload|restart|update)
       for k in 5 10; do
         sleep_until "$k" "$t0"
-        local a b
+        local a b target=hello
+        [ "$act" = update ] && target=""
         now_us; a=$NOW
-        cli "$v" "$act" hello >>"$tmp/logs/action-$v-$act-$r.log" 2>&1 || echo "reload.sh: $v $act failed (see below)" >&2
+        # shellcheck disable=SC2086  # no target for update
+        cli "$v" "$act" $target >>"$tmp/logs/action-$v-$act-$r.log" 2>&1 || echo "reload.sh: $v $act failed (see below)" >&2
         now_us; b=$NOW
         add_sample "$key" duration_ms "$(awk -v d=$(( b - a )) 'BEGIN { printf "%.1f", d / 1000 }')"
         record_app_pids "$v"
@@ -223,7 +227,7 @@ echo "# pm2+node:   pm2 start $hello_js -n hello -i 2 -- PORT"
 echo "# herd+plain: herd start $plain_js -n hello -i 2 -- PORT"
 echo "# pm2+plain:  pm2 start $plain_js -n hello -i 2 -- PORT"
 echo "# herd+python: herd start \"python3 -m http.server PORT --bind 127.0.0.1\" -n hello -i 2"
-echo "# actions:   <manager> reload hello | <manager> restart hello   at 5 s and 10 s;"
+echo "# actions:   <manager> reload hello | <manager> restart hello | <manager> update   at 5 s and 10 s;"
 echo "#            kill -9 \$(cat <home>/pids/hello-<0|1>.pid) every second"
 for ((r = 1; r <= rounds; r++)); do
   for act in "${acts[@]}"; do
@@ -249,6 +253,13 @@ for v in hello node; do
   h="$(median "$v.reload" duration_ms)"; p="$(median pm2.reload duration_ms)"
   if [ "$h" != "-" ] && [ "$p" != "-" ]; then
     awk -v h="$h" -v p="$p" -v v="$v" 'BEGIN { printf "reload time, herd+%s / pm2+node: %.1f ms / %.1f ms = %.3f (goal <= 0.2)\n", v, h, p, h / p }'
+  fi
+done
+for v in hello node plain; do
+  h="$(median "$v.update" duration_ms)"; p="$(median pm2.update duration_ms)"
+  [ "$v" = plain ] && p="$(median pm2plain.update duration_ms)"
+  if [ "$h" != "-" ] && [ "$p" != "-" ]; then
+    awk -v h="$h" -v p="$p" -v v="$v" 'BEGIN { printf "update time, herd+%s / pm2: %.1f ms / %.1f ms = %.3f\n", v, h, p, h / p }'
   fi
 done
 # The unmodified Node server: herd's cluster mode against PM2's, same app, same load.
