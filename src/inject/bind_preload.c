@@ -7,40 +7,32 @@
  * listen() on such a socket tells herd the instance is ready and leaves herd's backlog alone;
  * unlink() of a socket file herd holds for the app is skipped.
  *
- * A listening socket's O_NONBLOCK belongs to the socket, shared by herd and every instance, not
- * to a descriptor: one instance's choice would change the others' (a Node instance's accept
- * loop blocked by a blocking one; a blocking server's accept() failing with EAGAIN). So the
- * shared socket is always non-blocking, and each process keeps its own wish: fcntl(F_SETFL),
- * fcntl(F_GETFL) and ioctl(FIONBIO) on a socket herd gave it record and report that wish, and
- * accept()/accept4() on one it wants blocking wait in poll() for a connection another instance
- * did not take first. Only such sockets pay anything; a non-blocking program (Node) none.
+ * herd's socket is shared by herd and every instance, so it stays non-blocking while each process
+ * keeps its own blocking wish for it: fcntl(), ioctl(FIONBIO), accept() and accept4() are
+ * interposed as well (blocking_accept.c says why and how).
  * Everything else goes straight to libc: port 0, UDP, client sockets, and every call in a process
  * that is not the one herd spawned (or the program its /bin/sh wrapper started), so an app's own
  * children are left alone. A channel that is missing, closed or not what herd passed makes every
  * call a plain one; so does any failure to talk to herd (said once on stderr).
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "inject/bind_protocol.h"
-
-#define HERD_EXPORT __attribute__((visibility("default")))
+#include "inject/preload_state.h"
 
 /* How long a call waits for herd's answer before binding on its own. */
 #define HERD_REPLY_TIMEOUT_MS 10000
@@ -50,11 +42,8 @@ typedef int (*bind_fn)(int, const struct sockaddr*, socklen_t);
 typedef int (*listen_fn)(int, int);
 typedef int (*unlink_fn)(const char*);
 typedef int (*unlinkat_fn)(int, const char*, int);
-typedef int (*fcntl_fn)(int, int, ...);
-typedef int (*ioctl_fn)(int, unsigned long, ...);
-typedef int (*accept4_fn)(int, struct sockaddr*, socklen_t*, int);
 
-static pthread_mutex_t herd_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t herd_lock = PTHREAD_MUTEX_INITIALIZER;
 /* -1: inactive (or given up), 1: active. Decided once, in the constructor. */
 static int herd_state = -1;
 static int herd_channel = -1;
@@ -67,13 +56,6 @@ static struct {
   ino_t ino;
 } herd_held[HERD_MAX_HELD];
 static int herd_held_count;
-/* By descriptor number, for the sockets herd gave this process: 1 = held, and the program wants
- * it blocking (2) or not (1). Checked before anything else, so other descriptors cost one load. */
-#define HERD_MAX_FD 4096
-static unsigned char herd_fd_wish[HERD_MAX_FD];
-enum { HERD_WISH_NONE = 0, HERD_WISH_NONBLOCKING = 1, HERD_WISH_BLOCKING = 2 };
-
-static void* next_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }
 
 static int real_bind(int fd, const struct sockaddr* addr, socklen_t len) {
   static bind_fn fn;
@@ -103,36 +85,6 @@ static int real_unlinkat(int dirfd, const char* path, int flags) {
     return -1;
   }
   return fn(dirfd, path, flags);
-}
-
-static int real_fcntl(int fd, int cmd, void* arg) {
-  static fcntl_fn fn;
-  if (fn == NULL) fn = (fcntl_fn)next_symbol("fcntl");
-  if (fn == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return fn(fd, cmd, arg);
-}
-
-static int real_ioctl(int fd, unsigned long request, void* arg) {
-  static ioctl_fn fn;
-  if (fn == NULL) fn = (ioctl_fn)next_symbol("ioctl");
-  if (fn == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return fn(fd, request, arg);
-}
-
-static int real_accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
-  static accept4_fn fn;
-  if (fn == NULL) fn = (accept4_fn)next_symbol("accept4");
-  if (fn == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return fn(fd, addr, len, flags);
 }
 
 static void say(const char* what) {
@@ -277,7 +229,7 @@ static void give_up(const char* why) {
   say(line);
 }
 
-static int is_held_locked(int fd) {
+int is_held_locked(int fd) {
   struct stat st;
   if (fstat(fd, &st) < 0) return 0;
   for (int i = 0; i < herd_held_count; ++i) {
@@ -483,78 +435,4 @@ HERD_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
 HERD_EXPORT int unlink(const char* path) {
   if (held_path(AT_FDCWD, path)) return 0;
   return real_unlinkat(AT_FDCWD, path, 0);
-}
-
-/* Whether `fd` is a socket herd gave this process (its number may have been reused since). */
-static int held_fd(int fd) {
-  if (fd < 0 || fd >= HERD_MAX_FD || herd_fd_wish[fd] == HERD_WISH_NONE) return 0;
-  pthread_mutex_lock(&herd_lock);
-  int held = is_held_locked(fd);
-  pthread_mutex_unlock(&herd_lock);
-  if (!held) herd_fd_wish[fd] = HERD_WISH_NONE;
-  return held;
-}
-
-/* fcntl and fcntl64 (the same function on 64-bit glibc; programs built with
- * _FILE_OFFSET_BITS=64 call the latter). The argument is passed on as glibc's own wrapper does. */
-static int herd_fcntl(int fd, int cmd, void* arg) {
-  if ((cmd == F_SETFL || cmd == F_GETFL) && held_fd(fd)) {
-    if (cmd == F_SETFL) {
-      long flags = (long)arg;
-      herd_fd_wish[fd] = (flags & O_NONBLOCK) ? HERD_WISH_NONBLOCKING : HERD_WISH_BLOCKING;
-      return real_fcntl(fd, F_SETFL, (void*)(flags | O_NONBLOCK));
-    }
-    int flags = real_fcntl(fd, F_GETFL, NULL);
-    if (flags < 0) return flags;
-    flags &= ~O_NONBLOCK;
-    return herd_fd_wish[fd] == HERD_WISH_BLOCKING ? flags : flags | O_NONBLOCK;
-  }
-  return real_fcntl(fd, cmd, arg);
-}
-
-HERD_EXPORT int fcntl(int fd, int cmd, ...) {
-  va_list ap;
-  va_start(ap, cmd);
-  void* arg = va_arg(ap, void*);
-  va_end(ap);
-  return herd_fcntl(fd, cmd, arg);
-}
-
-HERD_EXPORT int fcntl64(int fd, int cmd, ...) {
-  va_list ap;
-  va_start(ap, cmd);
-  void* arg = va_arg(ap, void*);
-  va_end(ap);
-  return herd_fcntl(fd, cmd, arg);
-}
-
-HERD_EXPORT int ioctl(int fd, unsigned long request, ...) {
-  va_list ap;
-  va_start(ap, request);
-  void* arg = va_arg(ap, void*);
-  va_end(ap);
-  if (request == FIONBIO && arg != NULL && held_fd(fd)) {
-    herd_fd_wish[fd] = *(const int*)arg ? HERD_WISH_NONBLOCKING : HERD_WISH_BLOCKING;
-    return 0; /* the shared socket is non-blocking already */
-  }
-  return real_ioctl(fd, request, arg);
-}
-
-/* A blocking accept on the shared, non-blocking socket: wait until a connection is there, and
- * again when another instance took it first. A signal ends the wait with EINTR, as it ends a
- * blocking accept() whose handler was installed without SA_RESTART. */
-HERD_EXPORT int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
-  if (fd < 0 || fd >= HERD_MAX_FD || herd_fd_wish[fd] != HERD_WISH_BLOCKING || !held_fd(fd)) {
-    return real_accept4(fd, addr, len, flags);
-  }
-  for (;;) {
-    int c = real_accept4(fd, addr, len, flags);
-    if (c >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return c;
-    struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, -1) < 0) return -1;
-  }
-}
-
-HERD_EXPORT int accept(int fd, struct sockaddr* addr, socklen_t* len) {
-  return accept4(fd, addr, len, 0);
 }

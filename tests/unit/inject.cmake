@@ -1,10 +1,12 @@
-# herd's bind library (src/inject/bind_preload.c) compiled into its own test binary with
-# HERD_INJECT_TESTING: its bind(), listen(), unlink() and unlinkat() then stand in front of libc's
-# for the whole binary, as LD_PRELOAD puts them in front in an injected program, so no other test
-# may share the binary. Unlike libherd-inject.so it is instrumented in the sanitizer build.
+# herd's bind library (src/inject/bind_preload.c, blocking_accept.c) compiled into its own test
+# binary with HERD_INJECT_TESTING: its bind(), listen(), unlink(), unlinkat(), fcntl(), ioctl() and
+# accept() then stand in front of libc's for the whole binary, as LD_PRELOAD puts them in front in
+# an injected program, so no other test may share the binary. Unlike libherd-inject.so it is
+# instrumented in the sanitizer build.
 herd_test(inject_preload_test
   inject_preload_test.cc
   ${PROJECT_SOURCE_DIR}/src/inject/bind_preload.c
+  ${PROJECT_SOURCE_DIR}/src/inject/blocking_accept.c
   LIBS ${CMAKE_DL_LIBS} Threads::Threads
 )
 target_compile_definitions(inject_preload_test PRIVATE HERD_INJECT_TESTING)

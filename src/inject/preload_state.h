@@ -1,0 +1,32 @@
+/* What the two halves of libherd-inject.so share: bind_preload.c (bind, listen, unlink and the
+ * channel to herd) and blocking_accept.c (each process's own blocking wish on a socket herd gave
+ * it). Internal to the library: everything here is hidden, nothing is exported but what the
+ * two files mark HERD_EXPORT.
+ */
+#ifndef HERD_INJECT_PRELOAD_STATE_H
+#define HERD_INJECT_PRELOAD_STATE_H
+
+#include <dlfcn.h>
+#include <pthread.h>
+
+#define HERD_EXPORT __attribute__((visibility("default")))
+#define HERD_HIDDEN __attribute__((visibility("hidden")))
+
+/* Guards the channel and the table of held sockets. */
+HERD_HIDDEN extern pthread_mutex_t herd_lock;
+
+/* By descriptor number, for the sockets herd gave this process: 1 = held, and the program wants
+ * it blocking (2) or not (1). Checked before anything else, so other descriptors cost one load. */
+#define HERD_MAX_FD 4096
+HERD_HIDDEN extern unsigned char herd_fd_wish[HERD_MAX_FD];
+enum { HERD_WISH_NONE = 0, HERD_WISH_NONBLOCKING = 1, HERD_WISH_BLOCKING = 2 };
+
+/* Whether `fd` is one of the sockets herd gave this process (by identity); under herd_lock. */
+HERD_HIDDEN int is_held_locked(int fd);
+
+/* libc's fcntl, passed the argument as glibc's own wrapper does. */
+HERD_HIDDEN int real_fcntl(int fd, int cmd, void* arg);
+
+static inline void* next_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }
+
+#endif /* HERD_INJECT_PRELOAD_STATE_H */
