@@ -1,0 +1,98 @@
+// herd's bind library (src/inject/bind_preload.c) with Unix stream sockets: a relative path is
+// sent to herd as an absolute one, and unlink()/unlinkat() leave alone the socket files herd
+// holds for the app. The fake daemon and the fixture: inject_preload_util.h.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+#include "herd/address.h"
+#include "herd/fd.h"
+#include "inject_preload_util.h"
+
+namespace herd::inject_test {
+namespace {
+
+TEST_F(InjectPreload, ARelativeUnixPathIsSentAbsolute) {
+  std::string path = file("app.sock");
+  // herd's socket at that path (bound before the library is active, as the daemon would).
+  Fd herd_socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  Address at = addr(path);
+  ASSERT_EQ(::bind(herd_socket.get(), at.data(), at.size()), 0) << std::strerror(errno);
+  ASSERT_EQ(::listen(herd_socket.get(), 16), 0);
+  FakeDaemon daemon(give(herd_socket.get()));
+  chdir_to_dir();
+  activate(daemon.program_end());
+
+  Fd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un rel{};
+  rel.sun_family = AF_UNIX;
+  std::strcpy(rel.sun_path, "app.sock");
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 8);  // no NUL
+  ASSERT_EQ(::bind(s.get(), reinterpret_cast<const sockaddr*>(&rel), len), 0)
+      << std::strerror(errno);
+  auto reqs = daemon.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].op, HERD_BIND_OP_BIND);
+  EXPECT_EQ(reqs[0].v6only, -1);
+  EXPECT_EQ(path_of(reqs[0]), path);
+  EXPECT_EQ(reqs[0].addr_len, offsetof(sockaddr_un, sun_path) + path.size() + 1);
+  EXPECT_EQ(id_of(s.get()), id_of(herd_socket.get()));
+}
+
+TEST_F(InjectPreload, UnlinkSkipsTheSocketFilesHerdHolds) {
+  std::string held = file("held.sock");
+  std::string other = file("other.sock");
+  std::string regular = file("plain.txt");
+  ASSERT_EQ(::mknod(held.c_str(), S_IFSOCK | 0600, 0), 0) << std::strerror(errno);
+  ASSERT_EQ(::mknod(other.c_str(), S_IFSOCK | 0600, 0), 0) << std::strerror(errno);
+  ASSERT_EQ(::mknod(regular.c_str(), S_IFREG | 0600, 0), 0) << std::strerror(errno);
+  FakeDaemon daemon([&](const herd_bind_request& req) {
+    Reply r;
+    r.error = req.op == HERD_BIND_OP_HELD_PATH && path_of(req) == held ? 0 : ENOENT;
+    return r;
+  });
+  chdir_to_dir();
+  activate(daemon.program_end());
+
+  errno = EDOM;
+  EXPECT_EQ(::unlink(held.c_str()), 0);
+  EXPECT_EQ(errno, EDOM);
+  EXPECT_TRUE(exists(held));  // skipped: herd's socket stays reachable
+  EXPECT_EQ(::unlinkat(AT_FDCWD, held.c_str(), 0), 0);
+  EXPECT_TRUE(exists(held));
+  EXPECT_EQ(::unlink("held.sock"), 0);  // relative: asked about as an absolute path
+  EXPECT_TRUE(exists(held));
+  auto reqs = daemon.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  for (const auto& r : reqs) {
+    EXPECT_EQ(r.op, HERD_BIND_OP_HELD_PATH);
+    EXPECT_EQ(path_of(r), held);
+    EXPECT_EQ(r.addr_len, offsetof(sockaddr_un, sun_path) + held.size() + 1);
+  }
+
+  EXPECT_EQ(::unlink(other.c_str()), 0);  // not herd's: removed
+  EXPECT_FALSE(exists(other));
+  EXPECT_EQ(daemon.requests().size(), 4u);
+
+  // Not socket files: nothing asked.
+  EXPECT_EQ(::unlink(regular.c_str()), 0);
+  EXPECT_FALSE(exists(regular));
+  EXPECT_EQ(::unlink(file("missing").c_str()), -1);
+  EXPECT_EQ(errno, ENOENT);
+  std::string sub = dir() + "/sub";
+  ASSERT_EQ(::mkdir(sub.c_str(), 0700), 0);
+  EXPECT_EQ(::unlinkat(AT_FDCWD, sub.c_str(), AT_REMOVEDIR), 0);
+  EXPECT_FALSE(exists(sub));
+  EXPECT_EQ(daemon.requests().size(), 4u);
+}
+
+}  // namespace
+}  // namespace herd::inject_test
