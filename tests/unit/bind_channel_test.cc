@@ -2,133 +2,34 @@
 // child end, byte for byte as src/inject/bind_preload.c would, and checks the answers: the
 // socket a ListenSet holds for a valid BIND, EINVAL for anything malformed (which never reaches
 // the handlers), and a quiet stop when the instance hangs up.
+//
+// Malformed requests and what a peer should not send: bind_channel_malformed_test.cc; the
+// helpers and the fixture: bind_channel_util.h.
 #include "manager/bind_channel.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <cstddef>
-#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "bind_channel_util.h"
 #include "herd/address.h"
 #include "herd/event_loop.h"
 #include "herd/fd.h"
-#include "manager/listen_set.h"
 #include "support/wait.h"
 
-extern "C" {
-#include "inject/bind_protocol.h"
-}
-
-namespace herd::manager {
+namespace herd::manager::bind_channel_test {
 namespace {
-
-// A port free on 127.0.0.1 right now.
-std::uint16_t free_port() {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)), 0);
-  auto bound = Address::local_of(fd.get());
-  EXPECT_TRUE(bound.has_value());
-  return bound ? bound->port() : 0;
-}
-
-Address addr(const std::string& text) {
-  auto a = Address::parse(text);
-  EXPECT_TRUE(a.has_value()) << text;
-  return a ? *a : Address();
-}
-
-// A well-formed request for `a`, as the preload builds it.
-herd_bind_request request(std::uint16_t op, const Address& a, int v6only = -1) {
-  herd_bind_request req;
-  std::memset(&req, 0, sizeof(req));
-  req.magic = HERD_BIND_MAGIC;
-  req.version = HERD_BIND_VERSION;
-  req.op = op;
-  req.v6only = v6only;
-  std::memcpy(&req.addr, a.data(), a.size());
-  req.addr_len = a.size();
-  return req;
-}
-
-// A Unix path request written by hand: `len` bytes of sun_path are `path` (no NUL added unless
-// it is in `path`).
-herd_bind_request unix_request(std::uint16_t op, const std::string& path, std::size_t len) {
-  herd_bind_request req;
-  std::memset(&req, 0, sizeof(req));
-  req.magic = HERD_BIND_MAGIC;
-  req.version = HERD_BIND_VERSION;
-  req.op = op;
-  req.v6only = -1;
-  auto* un = reinterpret_cast<sockaddr_un*>(&req.addr);
-  un->sun_family = AF_UNIX;
-  std::memcpy(un->sun_path, path.data(), std::min(path.size(), sizeof(un->sun_path)));
-  req.addr_len = static_cast<std::uint32_t>(offsetof(sockaddr_un, sun_path) + len);
-  return req;
-}
-
-struct Answer {
-  bool got = false;
-  herd_bind_reply reply{};
-  ssize_t size = -1;
-  Fd fd;  // the descriptor the reply carried, if any
-};
-
-bool readable(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0;
-}
-
-// Sends `bytes` as one datagram from the instance's end, runs the loop until the answer is
-// there, and reads it.
-Answer ask_raw(EventLoop& loop, int child, const void* bytes, std::size_t size) {
-  Answer a;
-  ssize_t sent = ::send(child, bytes, size, MSG_NOSIGNAL);
-  EXPECT_EQ(sent, static_cast<ssize_t>(size)) << std::strerror(errno);
-  if (sent != static_cast<ssize_t>(size)) return a;
-  if (!test::run_until(loop, [&] { return readable(child); })) return a;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{&a.reply, sizeof(a.reply)};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  a.size = ::recvmsg(child, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd = -1;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-      a.fd.reset(fd);
-    }
-  }
-  a.got = a.size == static_cast<ssize_t>(sizeof(herd_bind_reply));
-  return a;
-}
-
-Answer ask(EventLoop& loop, int child, const herd_bind_request& req) {
-  return ask_raw(loop, child, &req, sizeof(req));
-}
 
 struct StatId {
   dev_t dev = 0;
@@ -168,52 +69,6 @@ std::set<int> epoll_watched() {
   }
   return out;
 }
-
-// A channel whose handlers are backed by a ListenSet, counting every call.
-class BindChannelTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    BindChannel::Handlers h;
-    h.bind = [this](const Address& a, int v6only) -> Result<int> {
-      ++binds;
-      last_bind = a;
-      last_v6only = v6only;
-      return set.acquire(a, v6only);
-    };
-    h.listening = [this](const Address& a) {
-      ++listenings;
-      last_listening = a;
-      if (destroy_on_listening) channel.reset();
-    };
-    h.holds_path = [this](const std::string& path) {
-      ++held_asks;
-      return set.holds_unix_path(path);
-    };
-    auto created = BindChannel::create(loop, std::move(h));
-    ASSERT_TRUE(created.has_value()) << created.error().message();
-    channel = std::move(created->first);
-    child = std::move(created->second);
-    ASSERT_TRUE(channel->start().has_value());
-  }
-
-  void TearDown() override {
-    channel.reset();
-    child.reset();
-    loop.run(RunMode::kNoWait);
-  }
-
-  EventLoop loop;
-  ListenSet set;
-  std::unique_ptr<BindChannel> channel;
-  Fd child;
-  int binds = 0;
-  int listenings = 0;
-  int held_asks = 0;
-  Address last_bind;
-  int last_v6only = -2;
-  Address last_listening;
-  bool destroy_on_listening = false;
-};
 
 TEST_F(BindChannelTest, TheChildEndBlocks) {
   // The program's calls wait for herd's answer: its end must not be non-blocking.
@@ -347,168 +202,6 @@ TEST_F(BindChannelTest, HeldPathSaysWhetherTheSetHoldsTheSocketFile) {
   EXPECT_EQ(::rmdir(dir.c_str()), 0) << std::strerror(errno);
 }
 
-TEST_F(BindChannelTest, MalformedRequestsAreAnsweredEinvalAndReachNoHandler) {
-  std::uint16_t port = free_port();
-  Address good = addr("127.0.0.1:" + std::to_string(port));
-  struct Case {
-    const char* what;
-    herd_bind_request req;
-  };
-  std::vector<Case> cases;
-  {
-    herd_bind_request r = request(HERD_BIND_OP_BIND, good);
-    r.magic = 0x12345678;
-    cases.push_back({"wrong magic", r});
-  }
-  {
-    herd_bind_request r = request(HERD_BIND_OP_BIND, good);
-    r.version = HERD_BIND_VERSION + 1;
-    cases.push_back({"wrong version", r});
-  }
-  cases.push_back({"unknown op", request(99, good)});
-  cases.push_back({"op 0", request(0, good)});
-  {
-    herd_bind_request r = request(HERD_BIND_OP_BIND, good);
-    r.addr_len = sizeof(r.addr) + 1;
-    cases.push_back({"addr_len too big", r});
-  }
-  {
-    herd_bind_request r = request(HERD_BIND_OP_BIND, good);
-    r.addr_len = 1;
-    cases.push_back({"addr_len shorter than a family", r});
-  }
-  {
-    herd_bind_request r = request(HERD_BIND_OP_BIND, good);
-    r.addr_len = sizeof(sockaddr_in) - 1;
-    cases.push_back({"AF_INET of the wrong length", r});
-  }
-  cases.push_back({"AF_INET port 0", request(HERD_BIND_OP_BIND, addr("127.0.0.1:0"))});
-  cases.push_back({"AF_INET6 port 0", request(HERD_BIND_OP_BIND, addr("[::1]:0"), 0)});
-  cases.push_back(
-      {"relative Unix path", unix_request(HERD_BIND_OP_BIND, std::string("app.sock\0", 9), 9)});
-  cases.push_back({"Unix path without NUL", unix_request(HERD_BIND_OP_BIND, "/tmp/app.sock", 13)});
-  cases.push_back({"empty Unix path", unix_request(HERD_BIND_OP_BIND, "", 0)});
-  cases.push_back(
-      {"abstract Unix name", unix_request(HERD_BIND_OP_BIND, std::string("\0name\0", 6), 6)});
-  {
-    herd_bind_request r = request(HERD_BIND_OP_BIND, good);
-    r.v6only = 7;
-    cases.push_back({"v6only 7", r});
-  }
-  {
-    herd_bind_request r = request(HERD_BIND_OP_BIND, good);
-    r.v6only = -2;
-    cases.push_back({"v6only -2", r});
-  }
-  {
-    herd_bind_request r = request(HERD_BIND_OP_BIND, good);
-    reinterpret_cast<sockaddr*>(&r.addr)->sa_family = AF_APPLETALK;
-    cases.push_back({"unknown family", r});
-  }
-  {
-    herd_bind_request r = request(HERD_BIND_OP_BIND, good);
-    reinterpret_cast<sockaddr*>(&r.addr)->sa_family = AF_UNSPEC;
-    cases.push_back({"AF_UNSPEC", r});
-  }
-  {
-    herd_bind_request r = request(HERD_BIND_OP_LISTENING, good);
-    r.magic = 0;
-    cases.push_back({"LISTENING with wrong magic", r});
-  }
-  {
-    herd_bind_request r = request(HERD_BIND_OP_LISTENING, good);
-    r.addr_len = sizeof(r.addr) + 100;
-    cases.push_back({"LISTENING with addr_len too big", r});
-  }
-  cases.push_back({"HELD_PATH relative",
-                   unix_request(HERD_BIND_OP_HELD_PATH, std::string("app.sock\0", 9), 9)});
-  cases.push_back({"HELD_PATH without NUL", unix_request(HERD_BIND_OP_HELD_PATH, "/a.sock", 7)});
-
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.what);
-    Answer a = ask(loop, child.get(), c.req);
-    ASSERT_TRUE(a.got);
-    EXPECT_EQ(a.reply.magic, HERD_BIND_MAGIC);
-    EXPECT_EQ(a.reply.error, EINVAL);
-    EXPECT_FALSE(a.fd.valid());
-  }
-
-  // Datagrams of the wrong size, shorter and longer.
-  herd_bind_request r = request(HERD_BIND_OP_BIND, good);
-  {
-    SCOPED_TRACE("one byte short");
-    Answer a = ask_raw(loop, child.get(), &r, sizeof(r) - 1);
-    ASSERT_TRUE(a.got);
-    EXPECT_EQ(a.reply.error, EINVAL);
-    EXPECT_FALSE(a.fd.valid());
-  }
-  {
-    SCOPED_TRACE("one byte long");
-    char longer[sizeof(r) + 1] = {};
-    std::memcpy(longer, &r, sizeof(r));
-    Answer a = ask_raw(loop, child.get(), longer, sizeof(longer));
-    ASSERT_TRUE(a.got);
-    EXPECT_EQ(a.reply.error, EINVAL);
-  }
-  {
-    SCOPED_TRACE("much longer");
-    std::vector<char> big(4096, 0);
-    std::memcpy(big.data(), &r, sizeof(r));
-    Answer a = ask_raw(loop, child.get(), big.data(), big.size());
-    ASSERT_TRUE(a.got);
-    EXPECT_EQ(a.reply.error, EINVAL);
-  }
-  {
-    SCOPED_TRACE("a header only");
-    Answer a = ask_raw(loop, child.get(), &r, 8);
-    ASSERT_TRUE(a.got);
-    EXPECT_EQ(a.reply.error, EINVAL);
-  }
-
-  EXPECT_EQ(binds, 0);
-  EXPECT_EQ(listenings, 0);
-  EXPECT_EQ(held_asks, 0);
-  EXPECT_TRUE(set.addresses().empty());
-
-  // The channel still answers a good request afterwards: one reply per request, in order.
-  Answer ok = ask(loop, child.get(), request(HERD_BIND_OP_BIND, good));
-  ASSERT_TRUE(ok.got);
-  EXPECT_EQ(ok.reply.error, 0);
-  EXPECT_TRUE(ok.fd.valid());
-  EXPECT_EQ(binds, 1);
-  EXPECT_FALSE(readable(child.get()));
-}
-
-TEST_F(BindChannelTest, ADescriptorSentByThePeerIsNotKept) {
-  // A request that carries a descriptor (nothing in the protocol does): the channel answers and
-  // does not keep it (it would leak one descriptor per request).
-  auto pipe = Fd::pipe(O_NONBLOCK);
-  ASSERT_TRUE(pipe.has_value());
-  herd_bind_request req = request(HERD_BIND_OP_HELD_PATH, addr("/tmp/none.sock"));
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{&req, sizeof(req)};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  int wfd = pipe->second.get();
-  std::memcpy(CMSG_DATA(c), &wfd, sizeof(int));
-  ASSERT_EQ(::sendmsg(child.get(), &msg, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof(req)));
-  pipe->second.reset();  // now only the message holds the write end
-  ASSERT_TRUE(test::run_until(loop, [&] { return readable(child.get()); }));
-  herd_bind_reply reply{};
-  ASSERT_EQ(::recv(child.get(), &reply, sizeof(reply), 0), static_cast<ssize_t>(sizeof(reply)));
-  EXPECT_EQ(reply.error, ENOENT);
-  // Every write end is closed: the read end sees end of file (not EAGAIN).
-  char byte;
-  EXPECT_EQ(::read(pipe->first.get(), &byte, 1), 0);
-}
-
 TEST_F(BindChannelTest, ClosingTheChildEndStopsTheChannel) {
   // The channel's descriptor is the one its loop started watching.
   channel.reset();
@@ -560,4 +253,4 @@ TEST_F(BindChannelTest, TheWatcherDoesNotKeepTheLoopAlive) {
 }
 
 }  // namespace
-}  // namespace herd::manager
+}  // namespace herd::manager::bind_channel_test

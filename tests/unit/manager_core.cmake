@@ -7,5 +7,6 @@ herd_test(manager_core_test
   user_test.cc
   listen_set_test.cc
   bind_channel_test.cc
+  bind_channel_malformed_test.cc
   LIBS herd_manager
 )
