@@ -463,8 +463,12 @@ int run(int argc, char** argv) {
   if (verb == "ping") {
     auto r = client.call({{"verb", "ping"}});
     if (!r) return fail_with(r.error());
-    std::printf("pong (daemon pid %d%s)\n", r->value("pid", 0),
-                client.daemon_started() ? ", just started" : "");
+    std::printf("pong (daemon pid %d, herd %s%s)\n", r->value("pid", 0),
+                r->value("version", "?").c_str(), client.daemon_started() ? ", just started" : "");
+    if (int updates = r->value("updates", 0); updates > 0) {
+      std::printf("updated %d time(s) in place, now running %s\n", updates,
+                  r->value("binary", "").c_str());
+    }
     if (const auto& m = (*r)["metrics"]; m.is_object() && m.contains("address")) {
       std::printf("metrics on http://%s/metrics\n", m.value("address", "").c_str());
     } else if (m.is_object() && m.contains("error")) {

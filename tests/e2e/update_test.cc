@@ -88,7 +88,8 @@ TEST_F(UpdateTest, UpdateUnderLoadKeepsEveryProcessAndFailsNoRequest) {
   ASSERT_GT(n, 0);
   EXPECT_EQ(std::string(exe, static_cast<std::size_t>(n)), copy);
   CommandResult ping = herd({"ping"});
-  EXPECT_THAT(ping.out, HasSubstr("pong"));
+  EXPECT_THAT(ping.out, HasSubstr("pong (daemon pid " + std::to_string(daemon) + ", herd "));
+  EXPECT_THAT(ping.out, HasSubstr("updated 1 time(s) in place, now running " + copy));
   Json after = jlist();
   ASSERT_EQ(after.size(), before.size());
   for (std::size_t k = 0; k < before.size(); ++k) {
