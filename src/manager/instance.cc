@@ -20,12 +20,6 @@
 namespace herd::manager {
 namespace {
 
-std::uint64_t wall_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 // Log paths: PM2's naming. "-<id>" is left out with merge_logs and for a single fork instance.
 std::string log_path(const Instance& inst, const std::string& custom, const char* kind) {
   const App& app = inst.app();
@@ -45,6 +39,12 @@ std::string log_path(const Instance& inst, const std::string& custom, const char
 }
 
 }  // namespace
+
+std::uint64_t wall_clock_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
 
 const char* status_name(InstanceStatus s) {
   switch (s) {
@@ -72,7 +72,7 @@ Instance::Instance(Supervisor& supervisor, App& app, int id, int index)
       restart_timer_(supervisor.loop()),
       kill_timer_(supervisor.loop()),
       ready_timer_(supervisor.loop()) {
-  created_at_ms_ = wall_ms();
+  created_at_ms_ = wall_clock_ms();
 }
 
 Instance::~Instance() {
@@ -185,7 +185,7 @@ Status Instance::start() {
   }
   pid_ = *pid;
   sup_.register_pid(pid_, this);
-  started_at_ms_ = wall_ms();
+  started_at_ms_ = wall_clock_ms();
   started_mono_ms_ = sup_.loop().now();
   status_text_.clear();
   cpu_.reset();

@@ -44,6 +44,8 @@ struct SpawnOptions;
 enum class InstanceStatus { kLaunching, kOnline, kStopping, kStopped, kErrored, kWaitingRestart };
 // PM2's words: "launching", "online", "stopping", "stopped", "errored", "waiting restart".
 const char* status_name(InstanceStatus s);
+// Milliseconds since the epoch (pm_uptime, created_at).
+std::uint64_t wall_clock_ms();
 
 class Instance {
  public:

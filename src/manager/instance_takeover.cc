@@ -3,23 +3,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <chrono>
-
 #include "herd/log.h"
 #include "manager/instance.h"
 #include "manager/supervisor.h"
 
 namespace herd::manager {
-namespace {
-
-std::uint64_t wall_now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
-}  // namespace
-
 nlohmann::json Instance::takeover_state(std::vector<int>* keep) const {
   nlohmann::json pipes = nlohmann::json::array();
   for (const auto& p : pipes_) {
@@ -63,7 +51,7 @@ Status Instance::adopt(const nlohmann::json& s) {
     created_at_ms_ = s.at("created_at").get<std::uint64_t>();
     started_at_ms_ = s.at("started_at").get<std::uint64_t>();
     // The loop's clock starts anew: the uptime so far, from the wall clock.
-    std::uint64_t up = wall_now_ms() > started_at_ms_ ? wall_now_ms() - started_at_ms_ : 0;
+    std::uint64_t up = wall_clock_ms() > started_at_ms_ ? wall_clock_ms() - started_at_ms_ : 0;
     std::uint64_t now = sup_.loop().now();
     started_mono_ms_ = now > up ? now - up : 0;
     restarts_ = s.at("restarts").get<int>();

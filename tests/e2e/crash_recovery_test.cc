@@ -50,15 +50,13 @@ TEST_F(HerdTest, KillNineOfTheDaemonLeavesNoAppAndTheNextDaemonRestoresThem) {
   ASSERT_EQ(herd({"start", "sleep 1003 | cat", "--name", "pipe"}).exit_code, 0);
   std::string server = herd_bin_.substr(0, herd_bin_.rfind('/')) + "/plain_server";
   ASSERT_EQ(herd({"start", server, "--name", "web", "-i", "2", "--", "0"}).exit_code, 0);
+  auto four_online = [](const Json& l) {
+    return l.size() == 4 && std::all_of(l.begin(), l.end(), [](const Json& p) {
+             return p["pm2_env"]["status"] == "online";
+           });
+  };
   Json list;
-  ASSERT_TRUE(wait_jlist(
-      [](const Json& l) {
-        return l.size() == 4 && std::all_of(l.begin(), l.end(), [](const Json& p) {
-                 return p["pm2_env"]["status"] == "online";
-               });
-      },
-      kWaitTimeout, &list))
-      << list.dump(1);
+  ASSERT_TRUE(wait_jlist(four_online, kWaitTimeout, &list)) << list.dump(1);
 
   pid_t old_daemon = daemon_pid();
   ASSERT_GT(old_daemon, 0);
@@ -82,14 +80,7 @@ TEST_F(HerdTest, KillNineOfTheDaemonLeavesNoAppAndTheNextDaemonRestoresThem) {
   EXPECT_EQ(first.exit_code, 0) << first;
   EXPECT_THAT(first.err, HasSubstr("restored 3 app(s)")) << first;
   EXPECT_THAT(read_file(path("herd.log")), HasSubstr("restored 3 app(s) that were running"));
-  ASSERT_TRUE(wait_jlist(
-      [](const Json& l) {
-        return l.size() == 4 && std::all_of(l.begin(), l.end(), [](const Json& p) {
-                 return p["pm2_env"]["status"] == "online";
-               });
-      },
-      kWaitTimeout, &list))
-      << list.dump(1);
+  ASSERT_TRUE(wait_jlist(four_online, kWaitTimeout, &list)) << list.dump(1);
   for (const auto& p : list) {
     for (const ProcId& old : apps) EXPECT_NE(p["pid"].get<pid_t>(), old.pid);
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/child_process.h"
+#include "support/temp_dir.h"
 #include "support/wait.h"
 
 extern char** environ;
@@ -146,27 +147,7 @@ inline Outcome spawn_activated(const std::string& role, const std::vector<std::s
 
 inline bool cloexec(int fd) { return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0; }
 
-// A private directory for socket files, removed (one level deep) at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/herd-activation-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    for (const auto& f : files_) ::unlink(f.c_str());
-    if (!path_.empty()) ::rmdir(path_.c_str());
-  }
-  std::string file(const std::string& name) {
-    files_.push_back(path_ + "/" + name);
-    return files_.back();
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> files_;
-};
+using test::TempDir;
 
 }  // namespace
 }  // namespace herd

@@ -20,6 +20,7 @@
 
 #include "herd/address.h"
 #include "herd/fd.h"
+#include "support/temp_dir.h"
 
 namespace herd::manager {
 namespace {
@@ -90,27 +91,7 @@ bool is_socket_file(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-// A private directory, removed with what the test left in it (one level).
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/herd-listen-set-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    for (const auto& f : files_) ::unlink(f.c_str());
-    if (!path_.empty()) ::rmdir(path_.c_str());
-  }
-  std::string file(const std::string& name) {
-    files_.push_back(path_ + "/" + name);
-    return files_.back();
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> files_;
-};
+using herd::test::TempDir;
 
 TEST(ListenSet, AcquireOfAFreePortBindsAndListens) {
   std::uint16_t port = free_port();

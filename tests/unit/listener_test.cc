@@ -20,6 +20,7 @@
 #include "herd/phase_handle.h"
 #include "herd/stream.h"
 #include "support/child_process.h"
+#include "support/temp_dir.h"
 #include "support/wait.h"
 
 namespace herd {
@@ -38,29 +39,7 @@ bool path_exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-// A private directory for Unix socket files, removed with its contents at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/herd-net-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    if (path_.empty()) return;
-    if (DIR* d = ::opendir(path_.c_str())) {
-      while (dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        if (name != "." && name != "..") ::unlink((path_ + "/" + name).c_str());
-      }
-      ::closedir(d);
-    }
-    ::rmdir(path_.c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 // Connects a client Stream to `address` and waits until the listener has accepted it.
 struct Accepted {
