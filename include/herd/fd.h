@@ -67,4 +67,10 @@ class Fd {
 // Sets or clears O_NONBLOCK on a descriptor libherd did not create (an inherited socket, say).
 Status set_nonblocking(int fd, bool on);
 
+// sendmsg(2) of `size` bytes on a Unix socket, with `passed` as SCM_RIGHTS when it is >= 0
+// (the receiver gets its own copy). `flags` are sendmsg's (MSG_NOSIGNAL is added). Retries on
+// EINTR; returns what sendmsg returned (-1 with errno set on failure).
+ssize_t send_with_descriptor(int socket, const void* data, std::size_t size, int passed,
+                             int flags = 0);
+
 }  // namespace herd

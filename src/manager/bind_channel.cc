@@ -90,25 +90,8 @@ Status BindChannel::start() {
 
 void BindChannel::reply(int error, int fd) {
   herd_bind_reply r{HERD_BIND_MAGIC, error};
-  iovec iov{&r, sizeof(r)};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  }
-  ssize_t n;
-  do {
-    n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) log_warn("bind channel: cannot answer the instance: {}", std::strerror(errno));
+  if (send_with_descriptor(fd_.get(), &r, sizeof(r), fd, MSG_DONTWAIT) < 0)
+    log_warn("bind channel: cannot answer the instance: {}", std::strerror(errno));
 }
 
 void BindChannel::on_readable() {

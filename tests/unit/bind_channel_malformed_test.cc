@@ -159,20 +159,8 @@ TEST_F(BindChannelTest, ADescriptorSentByThePeerIsNotKept) {
   auto pipe = Fd::pipe(O_NONBLOCK);
   ASSERT_TRUE(pipe.has_value());
   herd_bind_request req = request(HERD_BIND_OP_HELD_PATH, addr("/tmp/none.sock"));
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{&req, sizeof(req)};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  int wfd = pipe->second.get();
-  std::memcpy(CMSG_DATA(c), &wfd, sizeof(int));
-  ASSERT_EQ(::sendmsg(child.get(), &msg, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof(req)));
+  ASSERT_EQ(send_with_descriptor(child.get(), &req, sizeof(req), pipe->second.get()),
+            static_cast<ssize_t>(sizeof(req)));
   pipe->second.reset();  // now only the message holds the write end
   ASSERT_TRUE(test::run_until(loop, [&] { return readable(child.get()); }));
   herd_bind_reply reply{};

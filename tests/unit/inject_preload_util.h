@@ -104,21 +104,7 @@ class FakeDaemon {
       }
       Reply r = answer_(req);
       herd_bind_reply out{r.magic, r.error};
-      iovec iov{&out, sizeof(out)};
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-      if (r.fd >= 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof(control);
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &r.fd, sizeof(int));
-      }
-      if (::sendmsg(daemon_.get(), &msg, MSG_NOSIGNAL) < 0) return;
+      if (send_with_descriptor(daemon_.get(), &out, sizeof(out), r.fd) < 0) return;
     }
   }
 
