@@ -25,7 +25,8 @@ using nlohmann::json;
 std::string describe(const json& v) {
   if (v.is_array()) return "an array";
   if (v.is_object()) return "an object";
-  std::string text = v.dump();
+  // A string need not be UTF-8 (YAML, a JS file): shown with U+FFFD, never a throw from dump().
+  std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
   if (text.size() > 40) text = text.substr(0, 37) + "...";
   return text;
 }
@@ -139,7 +140,8 @@ Result<std::map<std::string, std::string>> as_env(const json& v) {
   for (const auto& [key, value] : v.items()) {
     // Node's child_process turns any defined value into a string the same way (null -> "null");
     // objects are written as JSON rather than "[object Object]".
-    out[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    out[key] = value.is_string() ? value.get<std::string>()
+                                 : value.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   return out;
 }

@@ -90,10 +90,11 @@ Result<std::map<std::string, std::string>> filtered_base_env(const Loader& l, co
 
 Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
   if (!raw.is_object()) {
-    return std::unexpected(app_error(l, app, "",
-                                     fmt::format("expected an app object, got {}",
-                                                 raw.is_array() ? "an array" : raw.dump()))
-                               .error());
+    // Shown with U+FFFD where it is not UTF-8 (YAML takes any bytes): dump() would throw.
+    std::string got =
+        raw.is_array() ? "an array" : raw.dump(-1, ' ', false, json::error_handler_t::replace);
+    return std::unexpected(
+        app_error(l, app, "", fmt::format("expected an app object, got {}", got)).error());
   }
   // Warnings name the app as "apps[1] (api)"; the name may still be the script's default.
   std::string shown = app.label;
@@ -281,7 +282,7 @@ Result<EcosystemResult> resolve(const SourceDoc& doc, const std::string& name,
     }
     if (!apps->is_array() && !single) {
       return fail(EINVAL, fmt::format("{}: apps: expected a list of apps, got {}", l.at("apps"),
-                                      apps->dump()));
+                                      apps->dump(-1, ' ', false, json::error_handler_t::replace)));
     }
   } else if (root.is_object() && root.contains("script")) {
     apps = &root;

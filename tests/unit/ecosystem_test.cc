@@ -391,6 +391,36 @@ TEST(EcosystemTest, WrongTypesNameTheAppAndKey) {
   }
 }
 
+// Found by fuzz/ecosystem_fuzz.cc: YAML (unlike JSON) takes any bytes, and a message that shows a
+// value which is not UTF-8 used to throw from nlohmann's dump() (type_error 316) out of
+// parse_ecosystem, ending `herd start` with an uncaught exception. The bytes are shown as U+FFFD.
+TEST(EcosystemTest, ValuesThatAreNotUtf8AreShownNotThrown) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"apps:\n  - script: a\n    instances: \"9\xb8"
+       "9\"\n",
+       "eco.yaml:3:5: apps[0].instances: expected a number or \"max\", got \"9\xef\xbf\xbd"
+       "9\""},
+      {"apps:\n  - script: a\n    kill_timeout: \xff\n", "eco.yaml:3:5: apps[0].kill_timeout: "},
+      {"apps:\n  - \"\xc3\"\n",
+       "eco.yaml:2:5: apps[0]: expected an app object, got \"\xef\xbf\xbd\""},
+      {"apps: \"\xc3\"\n", "eco.yaml:1:1: apps: expected a list of apps, got \"\xef\xbf\xbd\""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    auto r = parse(c.text, kYaml);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().context().starts_with(c.message)) << r.error().context();
+  }
+  // An env value that is not a string is written as JSON: the bytes become U+FFFD there too.
+  auto env = parse("apps:\n  - script: a\n    env: {A: [\"\xc3\"]}\n", kYaml);
+  ASSERT_TRUE(env) << env.error().message();
+  EXPECT_EQ(env->apps.at(0).app_env.at("A"), "[\"\xef\xbf\xbd\"]");
+}
+
 // Positions are tracked incrementally; a late line in a large file must still be right, and
 // loading must stay fast (one pass, not one per key).
 TEST(EcosystemTest, LineNumbersHoldInLargeFiles) {
