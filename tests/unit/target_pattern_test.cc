@@ -54,6 +54,33 @@ TEST(TargetPatternTest, RegexTargetsAreBoundedInTimeAndStack) {
   EXPECT_FALSE(compile_target_regex(std::string("/").append(257, 'a').append("/")));
 }
 
+// Found by fuzz/target_fuzz.cc: libstdc++ copies a counted repetition's atom into the automaton
+// once per count, and matching time grows with the automaton, so a short pattern could hold the
+// daemon for seconds per name (/(.*.*.*.*.*.*.*.*.*.*){3000}=/: 15 s against a 128-byte name).
+TEST(TargetPatternTest, CountedRepetitionsCountAsWrittenOut) {
+  for (const char* target :
+       {"/(.*.*.*.*.*.*.*.*.*.*){3000}=/", "/.*{1000}.*=.*/", "/a{257}/", "/(ab){129}/",
+        "/((a{10}){10}){10}/", "/[a-z]{60,}/", "/a{100}{100}/", "/\\d{99999999999999999999}/"}) {
+    SCOPED_TRACE(target);
+    auto re = compile_target_regex(target);
+    ASSERT_FALSE(re);
+    EXPECT_EQ(re.error().code(), EINVAL);
+    EXPECT_NE(re.error().context().find("counted repetitions"), std::string::npos)
+        << re.error().context();
+  }
+  // Within the limit once written out: accepted, and quick on the longest name.
+  const std::string longest(128, 'a');
+  for (const char* target :
+       {"/^web-\\d{1,3}$/", "/a{256}/", "/(ab){60}/", "/[a-z]{2,30}/", "/x{3}y{3}/", "/.*{30}=/"}) {
+    SCOPED_TRACE(target);
+    auto re = compile_target_regex(target);
+    ASSERT_TRUE(re) << re.error().context();
+    auto start = std::chrono::steady_clock::now();
+    (void)std::regex_search(longest, *re);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  }
+}
+
 TEST(TargetPatternTest, BackReferencesAndBadSyntaxAreRefused) {
   auto back = compile_target_regex("/(a)\\1/");
   ASSERT_FALSE(back);
