@@ -34,6 +34,9 @@ Supervisor::Supervisor(EventLoop& loop, Home home)
 Supervisor::~Supervisor() {
   sampler_.stop();
   sigchld_.stop();
+  // Instances still running (the daemon goes away without stopping them) kill their process
+  // group and forget their pid in by_pid_, which is destroyed before apps_ would be.
+  apps_.clear();
 }
 
 Status Supervisor::init() {

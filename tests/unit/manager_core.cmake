@@ -1,5 +1,5 @@
-# The daemon's building blocks that need no daemon: restart policy, spawning, state files, and
-# cluster mode's listen set and bind channel.
+# The daemon's building blocks that need no daemon: restart policy, spawning, state files,
+# cluster mode's listen set and bind channel, and the Supervisor's own teardown.
 herd_test(manager_core_test
   restart_policy_test.cc
   spawn_test.cc
@@ -8,5 +8,6 @@ herd_test(manager_core_test
   listen_set_test.cc
   bind_channel_test.cc
   bind_channel_malformed_test.cc
+  supervisor_test.cc
   LIBS herd_manager
 )
