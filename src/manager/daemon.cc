@@ -491,4 +491,11 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
   });
 }
 
+Result<std::shared_ptr<void>> start_daemon_on(EventLoop& loop, const Home& home) {
+  if (Status s = home.prepare(); !s) return std::unexpected(s.error());
+  auto daemon = std::make_shared<Daemon>(loop, home, std::nullopt, true);
+  if (Status s = daemon->start(0); !s) return std::unexpected(s.error());
+  return daemon;
+}
+
 }  // namespace herd::manager

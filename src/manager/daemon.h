@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
+#include "herd/error.h"
+#include "herd/event_loop.h"
 #include "manager/home.h"
 
 namespace herd::manager {
@@ -24,5 +27,13 @@ struct DaemonOptions {
 // Runs the daemon in this process until it is told to quit. Returns the process's exit code
 // (1 when it cannot start: another daemon holds the home, a bad HERD_METRICS_PORT, ...).
 int run_daemon(const Home& home, const DaemonOptions& options);
+
+// The daemon that run_daemon runs, without run_daemon's process setup (no lock, pid file,
+// herd.log, closing of inherited descriptors; SIGPIPE is the caller's): it answers on
+// home.socket() while the caller runs `loop`, until the returned object is destroyed (after a
+// `kill` request has been answered, or with no app running); `loop` and `home` must outlive it.
+// For the control-protocol fuzzer (fuzz/control_fuzz.cc), which drives the real dispatch
+// through the socket.
+Result<std::shared_ptr<void>> start_daemon_on(EventLoop& loop, const Home& home);
 
 }  // namespace herd::manager
