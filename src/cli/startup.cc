@@ -81,7 +81,9 @@ Result<std::string> systemd_unit(const StartupOptions& o) {
       fmt::arg("user", o.user));
   if (!o.path_env.empty()) unit += "Environment=" + quoted("PATH=" + o.path_env) + "\n";
   unit += "Environment=" + quoted("HERD_HOME=" + o.herd_home) + "\n";
-  unit += "PIDFile=" + percent_escaped(o.herd_home + "/herd.pid") + "\n";
+  // The keeper, not the daemon: it outlives a daemon crash (and restores the apps itself), so
+  // systemd only steps in when the keeper gives up.
+  unit += "PIDFile=" + percent_escaped(o.herd_home + "/keeper.pid") + "\n";
   unit += fmt::format(
       "Restart=on-failure\n"
       "\n"

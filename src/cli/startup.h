@@ -5,9 +5,10 @@
 //
 // The unit is Type=forking: `herd resurrect` starts the daemon (which detaches: setsid and a
 // second fork, see cli/client.cc), waits until it answers and has restored dump.json, and exits;
-// systemd then follows the daemon through HERD_HOME/herd.pid, written before the daemon listens.
+// systemd then follows the daemon's keeper (manager/keeper.h) through HERD_HOME/keeper.pid,
+// written before the daemon listens: the keeper restarts a crashed daemon and its apps itself.
 // ExecStop is `herd kill` (every app stopped gracefully), ExecReload `herd reload all`, and
-// Restart=on-failure runs `herd resurrect` again if the daemon dies (its apps die with it).
+// Restart=on-failure runs `herd resurrect` again if the keeper gives up (5 crashes in 60 s).
 #pragma once
 
 #include <string>

@@ -467,28 +467,30 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
   // The keeper (keeper.h) holds the lock for as long as it and its daemons live, so a daemon it
   // restarts after a crash never races another `herd daemon` for the home.
-  return run_keeper(foreground ? std::string() : home.log(), [&](const DaemonStart& start) {
-    if (Status s = write_file_atomic(home.pid_file(), std::to_string(::getpid()) + "\n", false);
-        !s) {
-      log_warn("herd daemon: {}", s.error().message());
-    }
-    EventLoop loop;
-    Daemon daemon(loop, home, metrics_port, foreground);
-    if (Status s = daemon.start(start.previous); !s) {
-      log_error("herd daemon: {}", s.error().message());
-      ::unlink(home.pid_file().c_str());
-      return 1;
-    }
-    log_info("daemon {} started for {} (pid {})", kVersion, home.dir, ::getpid());
-    if (start.ready_fd >= 0) {
-      [[maybe_unused]] ssize_t n = ::write(start.ready_fd, "1", 1);
-      ::close(start.ready_fd);
-    }
-    loop.run();
-    log_info("daemon stopped");
-    ::unlink(home.pid_file().c_str());
-    return 0;
-  });
+  return run_keeper(
+      foreground ? std::string() : home.log(), home.keeper_pid_file(),
+      [&](const DaemonStart& start) {
+        if (Status s = write_file_atomic(home.pid_file(), std::to_string(::getpid()) + "\n", false);
+            !s) {
+          log_warn("herd daemon: {}", s.error().message());
+        }
+        EventLoop loop;
+        Daemon daemon(loop, home, metrics_port, foreground);
+        if (Status s = daemon.start(start.previous); !s) {
+          log_error("herd daemon: {}", s.error().message());
+          ::unlink(home.pid_file().c_str());
+          return 1;
+        }
+        log_info("daemon {} started for {} (pid {})", kVersion, home.dir, ::getpid());
+        if (start.ready_fd >= 0) {
+          [[maybe_unused]] ssize_t n = ::write(start.ready_fd, "1", 1);
+          ::close(start.ready_fd);
+        }
+        loop.run();
+        log_info("daemon stopped");
+        ::unlink(home.pid_file().c_str());
+        return 0;
+      });
 }
 
 Result<std::shared_ptr<void>> start_daemon_on(EventLoop& loop, const Home& home) {

@@ -28,6 +28,8 @@ struct Home {
   std::string notify_socket() const { return dir + "/notify.sock"; }
   std::string log() const { return dir + "/herd.log"; }
   std::string pid_file() const { return dir + "/herd.pid"; }
+  // The keeper's pid (keeper.h): the process that outlives daemon crashes, for init systems.
+  std::string keeper_pid_file() const { return dir + "/keeper.pid"; }
   std::string lock_file() const { return dir + "/herd.lock"; }
   std::string dump() const { return dir + "/dump.json"; }
   // What runs, kept up to date by the daemon and removed at a clean stop: a daemon that finds it

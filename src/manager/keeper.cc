@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "manager/state_file.h"
+
 namespace herd::manager {
 namespace {
 
@@ -105,8 +107,17 @@ std::string how_it_ended(int status) {
 
 }  // namespace
 
-int run_keeper(const std::string& log_path, const std::function<int(const DaemonStart&)>& daemon) {
+int run_keeper(const std::string& log_path, const std::string& pid_path,
+               const std::function<int(const DaemonStart&)>& daemon) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  if (Status s = write_file_atomic(pid_path, std::to_string(::getpid()) + "\n", false); !s) {
+    say(log_path, "warn", s.error().message());
+  }
+  // The pid file goes with the keeper, however its loop ends.
+  struct RemovePid {
+    const std::string& path;
+    ~RemovePid() { ::unlink(path.c_str()); }
+  } remove_pid{pid_path};
   sigset_t wanted, old;
   sigemptyset(&wanted);
   for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&wanted, s);
@@ -128,6 +139,7 @@ int run_keeper(const std::string& log_path, const std::function<int(const Daemon
     if (pid == 0) {
       ::close(ready[0]);
       ::sigprocmask(SIG_SETMASK, &old, nullptr);
+      // std::exit unwinds no stack: the keeper's pid file is not the daemon's to remove.
       std::exit(daemon(DaemonStart{previous, ready[1]}));
     }
     ::close(ready[1]);

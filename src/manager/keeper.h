@@ -34,7 +34,9 @@ struct DaemonStart {
 
 // Runs the keeper in this process: forks the daemon, which runs `daemon(start)` and exits with
 // its return value. `log_path` is where the keeper appends its own lines (herd.log), or "" for
-// stderr. Returns the keeper's exit code. Call it single-threaded.
-int run_keeper(const std::string& log_path, const std::function<int(const DaemonStart&)>& daemon);
+// stderr; `pid_path` gets the keeper's pid while it runs (a systemd unit's PIDFile: the process
+// that lives across daemon crashes). Returns the keeper's exit code. Call it single-threaded.
+int run_keeper(const std::string& log_path, const std::string& pid_path,
+               const std::function<int(const DaemonStart&)>& daemon);
 
 }  // namespace herd::manager

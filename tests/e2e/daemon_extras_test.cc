@@ -126,7 +126,7 @@ TEST_F(HerdTest, StartupPrintsASystemdUnitForThisHome) {
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_THAT(r.out, HasSubstr("Type=forking\n"));
   EXPECT_THAT(r.out, HasSubstr("Environment=\"HERD_HOME=" + home_ + "\"\n"));
-  EXPECT_THAT(r.out, HasSubstr("PIDFile=" + home_ + "/herd.pid\n"));
+  EXPECT_THAT(r.out, HasSubstr("PIDFile=" + home_ + "/keeper.pid\n"));
   EXPECT_THAT(r.out, HasSubstr("ExecStart=\"" + herd_bin_ + "\" resurrect\n"));
   EXPECT_THAT(r.out, HasSubstr("ExecStop=\"" + herd_bin_ + "\" kill\n"));
   EXPECT_THAT(r.out, HasSubstr("systemctl enable herd-"));

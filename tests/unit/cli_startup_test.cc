@@ -36,7 +36,7 @@ TEST(StartupUnit, SystemdUnitForAUserAndHome) {
             "LimitCORE=infinity\n"
             "Environment=\"PATH=/usr/local/bin:/usr/bin:/bin\"\n"
             "Environment=\"HERD_HOME=/home/alice/.herd\"\n"
-            "PIDFile=/home/alice/.herd/herd.pid\n"
+            "PIDFile=/home/alice/.herd/keeper.pid\n"
             "Restart=on-failure\n"
             "\n"
             "ExecStart=\"/usr/local/bin/herd\" resurrect\n"
@@ -57,7 +57,7 @@ TEST(StartupUnit, QuotesSpacesQuotesAndPercentSigns) {
   ASSERT_TRUE(unit.has_value()) << unit.error().message();
   EXPECT_NE(unit->find("Environment=\"HERD_HOME=/srv/my apps/100%%/.herd\"\n"), std::string::npos)
       << *unit;
-  EXPECT_NE(unit->find("PIDFile=/srv/my apps/100%%/.herd/herd.pid\n"), std::string::npos);
+  EXPECT_NE(unit->find("PIDFile=/srv/my apps/100%%/.herd/keeper.pid\n"), std::string::npos);
   EXPECT_NE(unit->find("ExecStart=\"/opt/the \\\"herd\\\"/herd\" resurrect\n"), std::string::npos)
       << *unit;
   EXPECT_EQ(unit->find("PATH="), std::string::npos);  // no PATH given: systemd's own
