@@ -17,7 +17,10 @@ std::string shown(std::string_view target) {
 // The pattern's size once its counted repetitions are written out (`a{3}` weighs what `aaa`
 // does, `(ab){2,5}` what five `(ab)` do): libstdc++ copies the repeated atom into its automaton
 // that many times, and the breadth-first executor's time grows with the automaton's size (about
-// its square per byte of the name). Saturates at `limit + 1`.
+// its square per byte of the name). Saturates at `limit + 1`; kBackReference for a pattern
+// with a back-reference (\1...) outside a class.
+constexpr std::size_t kBackReference = ~std::size_t{0};
+
 std::size_t expanded_size(std::string_view p, std::size_t limit) {
   std::size_t total = 0;
   std::size_t last = 0;             // the weight of the atom a quantifier would apply to
@@ -28,6 +31,8 @@ std::size_t expanded_size(std::string_view p, std::size_t limit) {
     char c = p[i];
     std::size_t start = i;
     if (c == '\\') {
+      // A back-reference: refused by the caller before libstdc++ parses its number.
+      if (i + 1 < p.size() && p[i + 1] >= '1' && p[i + 1] <= '9') return kBackReference;
       i = std::min(p.size(), i + 2);
       last = i - start;
       total = cap(total + last);
@@ -71,6 +76,9 @@ std::size_t expanded_size(std::string_view p, std::size_t limit) {
           ++j;
         }
       }
+      // A count that alone is over the limit never fits, whatever it repeats, closed or not (and
+      // libstdc++ would read it into a long that can overflow before it reports anything).
+      if (n > limit || m > limit) return limit + 1;
       if (digits && j < p.size() && p[j] == '}') {
         std::size_t times = !comma ? n : open ? n + 1 : std::max(n, m);
         if (times == 0) times = 1;
@@ -107,7 +115,13 @@ Result<std::regex> compile_target_regex(std::string_view target) {
     return fail(EINVAL, fmt::format("{} is not a valid regex: longer than {} bytes", shown(target),
                                     kMaxTargetPatternLength));
   }
-  if (expanded_size(pattern, kMaxTargetPatternLength) > kMaxTargetPatternLength) {
+  std::size_t expanded = expanded_size(pattern, kMaxTargetPatternLength);
+  if (expanded == kBackReference) {
+    return fail(EINVAL, fmt::format("{} is not a valid regex: back-references (\\1...) are not "
+                                    "supported",
+                                    shown(target)));
+  }
+  if (expanded > kMaxTargetPatternLength) {
     return fail(EINVAL, fmt::format("{} is not a valid regex: its counted repetitions ({{n,m}}) "
                                     "make it longer than {} bytes once written out",
                                     shown(target), kMaxTargetPatternLength));
