@@ -38,6 +38,7 @@ DaemonError daemon_error(const Error& e) {
     case ENAMETOOLONG:  // the socket path
     case ETIMEDOUT:     // the daemon did not start
     case EPROTO:        // not JSON
+    case EILSEQ:        // a request that is not UTF-8
     case ECONNRESET:    // the daemon closed the connection
       return {"E_CLIENT", c};
     default:
@@ -147,7 +148,15 @@ Result<nlohmann::json> Client::read_line() {
 Result<nlohmann::json> Client::call(nlohmann::json request) {
   int id = next_id_++;
   request["id"] = id;
-  std::string line = request.dump() + "\n";
+  std::string line;
+  try {
+    line = request.dump() + "\n";
+  } catch (const nlohmann::json::type_error&) {
+    // JSON carries text: a path or value whose bytes are not UTF-8 cannot be sent as it is.
+    return fail(EILSEQ,
+                "a name, path or value in this command is not valid UTF-8; herd takes UTF-8 "
+                "text (rename the file, or start it through a command line that names it)");
+  }
   std::string_view rest = line;
   while (!rest.empty()) {
     ssize_t n = ::send(fd_.get(), rest.data(), rest.size(), MSG_NOSIGNAL);

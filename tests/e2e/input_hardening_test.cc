@@ -140,5 +140,16 @@ TEST_F(HerdTest, SaveForceAndResurrectOfAnEmptyDump) {
   EXPECT_THAT(r.err, HasSubstr("nothing to resurrect")) << r;
 }
 
+TEST_F(HerdTest, AScriptPathThatIsNotUtf8IsRefusedWithAMessage) {
+  std::string script = write_script(
+      "bad\xff"
+      "name.sh",
+      "exec sleep 1000\n");
+  CommandResult r = herd({"start", script});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("is not valid UTF-8")) << r;
+  EXPECT_EQ(jlist(), Json::array());
+}
+
 }  // namespace
 }  // namespace herd::e2e
