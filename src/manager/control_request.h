@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace herd::manager {
 
@@ -27,5 +28,8 @@ std::expected<nlohmann::json, std::string> parse_control_request(std::string_vie
 // \"-1\""). Unknown verbs and unknown fields pass: the handler answers E_UNKNOWN_VERB, and
 // extra fields are ignored, as the protocol always allowed.
 std::string check_control_request(const nlohmann::json& req);
+
+// The request's "targets" as strings (ids given as numbers too), after check_control_request.
+std::vector<std::string> targets_of(const nlohmann::json& req);
 
 }  // namespace herd::manager

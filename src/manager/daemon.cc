@@ -15,6 +15,7 @@
 #include "herd/event_loop.h"
 #include "herd/log.h"
 #include "herd/signal.h"
+#include "manager/control_request.h"
 #include "manager/control_server.h"
 #include "manager/daemon_log.h"
 #include "manager/inject_files.h"
@@ -31,17 +32,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kVersion = "0.1.0";
-
-std::vector<std::string> targets_of(const json& req) {
-  std::vector<std::string> out;
-  if (req.contains("targets") && req["targets"].is_array()) {
-    for (const auto& t : req["targets"]) {
-      if (t.is_string()) out.push_back(t.get<std::string>());
-      if (t.is_number_integer()) out.push_back(std::to_string(t.get<long>()));
-    }
-  }
-  return out;
-}
 
 class Daemon {
  public:

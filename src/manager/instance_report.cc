@@ -1,9 +1,13 @@
 // What an instance reports: its CPU and memory samples, and its process object in jlist (PM2's
-// shape, documented in docs/control-protocol.md).
+// shape, documented in docs/control-protocol.md); and the Supervisor's verbs that report them.
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "manager/instance.h"
 #include "manager/supervisor.h"
+#include "manager/supervisor_internal.h"
 
 namespace herd::manager {
 
@@ -82,6 +86,43 @@ nlohmann::json Instance::to_json() const {
       {"reloads", reloads_},
       {"monit", {{"memory", memory}, {"cpu", cpu_percent_}, {"cpu_time_ms", cpu_time_ms_}}},
       {"pm2_env", pm2_env}};
+}
+
+// --- the Supervisor's reporting verbs: jlist, describe, env ---------------------------------
+
+using detail::verb_error;
+using nlohmann::json;
+
+VerbResult Supervisor::list_result(const std::vector<Instance*>& list) const {
+  json out = json::array();
+  for (Instance* i : list) out.push_back(i->to_json());
+  return out;
+}
+
+json Supervisor::jlist() const {
+  std::vector<Instance*> all;
+  for (const auto& a : apps_) {
+    for (const auto& i : a->instances) all.push_back(i.get());
+  }
+  std::sort(all.begin(), all.end(), [](Instance* x, Instance* y) { return x->id() < y->id(); });
+  return *list_result(all);
+}
+
+VerbResult Supervisor::describe(const std::vector<std::string>& targets) const {
+  auto list = resolve(targets);
+  if (!list) return std::unexpected(list.error());
+  return list_result(*list);
+}
+
+VerbResult Supervisor::env_of(const std::string& target) const {
+  auto list = resolve({target});
+  if (!list) return std::unexpected(list.error());
+  if (list->size() != 1) {
+    return std::unexpected(verb_error(
+        "E_BAD_TARGET",
+        fmt::format("'{}' matches {} processes; env takes one id", target, list->size())));
+  }
+  return (*list)[0]->to_json()["pm2_env"]["env"];
 }
 
 }  // namespace herd::manager

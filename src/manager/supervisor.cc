@@ -153,21 +153,6 @@ Instance* Supervisor::instance_for_pid(pid_t pid) const {
   return nullptr;
 }
 
-VerbResult Supervisor::list_result(const std::vector<Instance*>& list) const {
-  json out = json::array();
-  for (Instance* i : list) out.push_back(i->to_json());
-  return out;
-}
-
-json Supervisor::jlist() const {
-  std::vector<Instance*> all;
-  for (const auto& a : apps_) {
-    for (const auto& i : a->instances) all.push_back(i.get());
-  }
-  std::sort(all.begin(), all.end(), [](Instance* x, Instance* y) { return x->id() < y->id(); });
-  return *list_result(all);
-}
-
 // --- events ----------------------------------------------------------------------------------
 
 void Supervisor::on_sigchld() {
@@ -480,23 +465,6 @@ void Supervisor::stop_all(std::function<void()> done) {
   auto each = countdown(retiring.size() + 1, std::move(done));
   for (Instance* i : retiring) i->stop(each);
   stop_instances(all, each);
-}
-
-VerbResult Supervisor::describe(const std::vector<std::string>& targets) const {
-  auto list = resolve(targets);
-  if (!list) return std::unexpected(list.error());
-  return list_result(*list);
-}
-
-VerbResult Supervisor::env_of(const std::string& target) const {
-  auto list = resolve({target});
-  if (!list) return std::unexpected(list.error());
-  if (list->size() != 1) {
-    return std::unexpected(verb_error(
-        "E_BAD_TARGET",
-        fmt::format("'{}' matches {} processes; env takes one id", target, list->size())));
-  }
-  return (*list)[0]->to_json()["pm2_env"]["env"];
 }
 
 }  // namespace herd::manager
