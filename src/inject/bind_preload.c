@@ -58,33 +58,21 @@ static struct {
 static int herd_held_count;
 
 static int real_bind(int fd, const struct sockaddr* addr, socklen_t len) {
-  static bind_fn fn;
-  if (fn == NULL) fn = (bind_fn)next_symbol("bind");
-  if (fn == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return fn(fd, addr, len);
+  static void* slot;
+  bind_fn fn = (bind_fn)next_symbol(&slot, "bind");
+  return fn != NULL ? fn(fd, addr, len) : -1;
 }
 
 static int real_listen(int fd, int backlog) {
-  static listen_fn fn;
-  if (fn == NULL) fn = (listen_fn)next_symbol("listen");
-  if (fn == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return fn(fd, backlog);
+  static void* slot;
+  listen_fn fn = (listen_fn)next_symbol(&slot, "listen");
+  return fn != NULL ? fn(fd, backlog) : -1;
 }
 
 static int real_unlinkat(int dirfd, const char* path, int flags) {
-  static unlinkat_fn fn;
-  if (fn == NULL) fn = (unlinkat_fn)next_symbol("unlinkat");
-  if (fn == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return fn(dirfd, path, flags);
+  static void* slot;
+  unlinkat_fn fn = (unlinkat_fn)next_symbol(&slot, "unlinkat");
+  return fn != NULL ? fn(dirfd, path, flags) : -1;
 }
 
 static void say(const char* what) {

@@ -27,33 +27,21 @@ typedef int (*accept4_fn)(int, struct sockaddr*, socklen_t*, int);
 unsigned char herd_fd_wish[HERD_MAX_FD];
 
 int real_fcntl(int fd, int cmd, void* arg) {
-  static fcntl_fn fn;
-  if (fn == NULL) fn = (fcntl_fn)next_symbol("fcntl");
-  if (fn == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return fn(fd, cmd, arg);
+  static void* slot;
+  fcntl_fn fn = (fcntl_fn)next_symbol(&slot, "fcntl");
+  return fn != NULL ? fn(fd, cmd, arg) : -1;
 }
 
 static int real_ioctl(int fd, unsigned long request, void* arg) {
-  static ioctl_fn fn;
-  if (fn == NULL) fn = (ioctl_fn)next_symbol("ioctl");
-  if (fn == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return fn(fd, request, arg);
+  static void* slot;
+  ioctl_fn fn = (ioctl_fn)next_symbol(&slot, "ioctl");
+  return fn != NULL ? fn(fd, request, arg) : -1;
 }
 
 static int real_accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
-  static accept4_fn fn;
-  if (fn == NULL) fn = (accept4_fn)next_symbol("accept4");
-  if (fn == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return fn(fd, addr, len, flags);
+  static void* slot;
+  accept4_fn fn = (accept4_fn)next_symbol(&slot, "accept4");
+  return fn != NULL ? fn(fd, addr, len, flags) : -1;
 }
 
 /* Whether `fd` is a socket herd gave this process (its number may have been reused since). */

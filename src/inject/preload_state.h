@@ -7,6 +7,7 @@
 #define HERD_INJECT_PRELOAD_STATE_H
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 
 #define HERD_EXPORT __attribute__((visibility("default")))
@@ -27,6 +28,12 @@ HERD_HIDDEN int is_held_locked(int fd);
 /* libc's fcntl, passed the argument as glibc's own wrapper does. */
 HERD_HIDDEN int real_fcntl(int fd, int cmd, void* arg);
 
-static inline void* next_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }
+/* The next definition of `name` after this library's (libc's), looked up once into `*slot`;
+ * NULL, with errno ENOSYS, when there is none. */
+static inline void* next_symbol(void** slot, const char* name) {
+  if (*slot == NULL) *slot = dlsym(RTLD_NEXT, name);
+  if (*slot == NULL) errno = ENOSYS;
+  return *slot;
+}
 
 #endif /* HERD_INJECT_PRELOAD_STATE_H */
