@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "herd/error.h"
+#include "herd/base/error.h"
 
 namespace herd_bench {
 

@@ -16,8 +16,8 @@
 #include <memory>
 #include <thread>
 
-#include "herd/async.h"
-#include "herd/event_loop.h"
+#include "herd/loop/async.h"
+#include "herd/loop/event_loop.h"
 #include "loop_bench.h"
 
 namespace herd_bench {

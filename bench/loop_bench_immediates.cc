@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "herd/event_loop.h"
+#include "herd/loop/event_loop.h"
 #include "loop_bench.h"
 
 namespace herd_bench {

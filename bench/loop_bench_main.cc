@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "herd/thread_pool.h"
+#include "herd/loop/thread_pool.h"
 #include "loop_bench.h"
 
 namespace herd_bench {

@@ -10,8 +10,8 @@
 #include <atomic>
 #include <memory>
 
-#include "herd/event_loop.h"
-#include "herd/thread_pool.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/thread_pool.h"
 #include "loop_bench.h"
 
 namespace herd_bench {

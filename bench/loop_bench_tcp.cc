@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/event_loop.h"
-#include "herd/listener.h"
-#include "herd/stream.h"
+#include "herd/loop/event_loop.h"
+#include "herd/net/address.h"
+#include "herd/net/listener.h"
+#include "herd/net/stream.h"
 #include "loop_bench.h"
 
 namespace herd_bench {

@@ -13,8 +13,8 @@
 #include <memory>
 #include <optional>
 
-#include "herd/event_loop.h"
-#include "herd/timer.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/timer.h"
 #include "loop_bench.h"
 
 namespace herd_bench {

@@ -52,11 +52,11 @@
 #include <string_view>
 #include <vector>
 
-#include "herd/event_loop.h"
-#include "herd/log.h"
-#include "manager/control_request.h"
-#include "manager/daemon.h"
-#include "manager/home.h"
+#include "daemon/daemon.h"
+#include "daemon/home.h"
+#include "herd/base/log.h"
+#include "herd/loop/event_loop.h"
+#include "protocol/control_request.h"
 
 namespace {
 
@@ -383,7 +383,7 @@ class Harness {
 Harness* harness = nullptr;
 
 // The daemon learns that an app exited from SIGCHLD, read through a signalfd on this thread
-// (herd/signal.h blocks it on the loop's thread only). libFuzzer runs threads of its own (the
+// (herd/loop/signal.h blocks it on the loop's thread only). libFuzzer runs threads of its own (the
 // RSS watcher), and a process-directed signal goes to any thread that does not block it, where
 // SIGCHLD's default action drops it: the daemon would never hear of the exit. Blocked before
 // main(), so every thread libFuzzer starts inherits the block (herd's spawn unblocks it in the

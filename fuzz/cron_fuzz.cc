@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "manager/cron.h"
+#include "app/cron.h"
 
 namespace {
 

@@ -20,9 +20,9 @@
 #include <string>
 #include <string_view>
 
-#include "manager/app_name.h"
-#include "manager/app_spec.h"
-#include "manager/ecosystem.h"
+#include "app/app_name.h"
+#include "app/app_spec.h"
+#include "app/ecosystem.h"
 
 namespace {
 

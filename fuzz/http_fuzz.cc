@@ -29,11 +29,11 @@
 #include <string>
 #include <string_view>
 
-#include "herd/address.h"
-#include "herd/event_loop.h"
-#include "herd/fd.h"
+#include "herd/base/fd.h"
+#include "herd/base/log.h"
 #include "herd/http/server.h"
-#include "herd/log.h"
+#include "herd/loop/event_loop.h"
+#include "herd/net/address.h"
 
 namespace {
 

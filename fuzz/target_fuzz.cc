@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "manager/app_name.h"
-#include "manager/target_pattern.h"
+#include "app/app_name.h"
+#include "app/target_pattern.h"
 
 namespace {
 

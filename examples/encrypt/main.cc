@@ -22,11 +22,11 @@
 #include <string_view>
 #include <thread>
 
-#include "herd/address.h"
-#include "herd/event_loop.h"
 #include "herd/http/server.h"
-#include "herd/message.h"
-#include "herd/worker_pool.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/message.h"
+#include "herd/loop/worker_pool.h"
+#include "herd/net/address.h"
 
 namespace {
 

@@ -2,8 +2,8 @@
 //
 //   hello [--port N] [--host ADDR] [--workers N|auto] [--sched rr|shared|reuseport]
 //
-// --workers runs it as a cluster (herd/cluster.h): a primary and N worker processes sharing the
-// port ("auto": $HERD_WORKERS, else one per CPU); --sched picks how connections are spread
+// --workers runs it as a cluster (herd/cluster/cluster.h): a primary and N worker processes sharing
+// the port ("auto": $HERD_WORKERS, else one per CPU); --sched picks how connections are spread
 // (default: $HERD_CLUSTER_SCHED, else the cluster's default). The primary reports each worker's
 // events on stderr; SIGUSR1 makes it print each worker's request and connection counts
 // ("hello: stats worker <id> pid <pid> requests <n> connections <n>", then "hello: stats end");
@@ -24,13 +24,13 @@
 #include <string>
 #include <string_view>
 
-#include "herd/address.h"
-#include "herd/cluster.h"
-#include "herd/cluster_worker.h"
-#include "herd/event_loop.h"
+#include "herd/cluster/cluster.h"
+#include "herd/cluster/cluster_worker.h"
 #include "herd/http/server.h"
-#include "herd/signal.h"
-#include "herd/socket_activation.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/signal.h"
+#include "herd/net/address.h"
+#include "herd/net/socket_activation.h"
 
 namespace {
 

@@ -15,12 +15,12 @@
 #include <cstring>
 #include <string>
 
-#include "herd/event_loop.h"
-#include "herd/fd.h"
-#include "herd/io_watcher.h"
-#include "herd/signal.h"
-#include "herd/thread_pool.h"
-#include "herd/timer.h"
+#include "herd/base/fd.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/io_watcher.h"
+#include "herd/loop/signal.h"
+#include "herd/loop/thread_pool.h"
+#include "herd/loop/timer.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "herd/error.h"
+#include "herd/base/error.h"
 
 #include <fmt/format.h>
 

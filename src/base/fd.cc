@@ -1,4 +1,4 @@
-#include "herd/fd.h"
+#include "herd/base/fd.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

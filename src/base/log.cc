@@ -1,4 +1,4 @@
-#include "herd/log.h"
+#include "herd/base/log.h"
 
 #include <unistd.h>
 

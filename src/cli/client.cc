@@ -15,7 +15,7 @@
 #include <cstring>
 #include <thread>
 
-#include "manager/log_tail.h"
+#include "logs/log_tail.h"
 
 namespace herd::cli {
 namespace {

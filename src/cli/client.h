@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "herd/error.h"
-#include "herd/fd.h"
-#include "manager/home.h"
+#include "daemon/home.h"
+#include "herd/base/error.h"
+#include "herd/base/fd.h"
 
 namespace herd::cli {
 

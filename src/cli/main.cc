@@ -13,15 +13,15 @@
 #include <vector>
 
 #include "cli/client.h"
-#include "cli/format.h"
 #include "cli/monit.h"
+#include "cli/render/format.h"
 #include "cli/start_args.h"
 #include "cli/startup_cmd.h"
 #include "cli/update_cmd.h"
-#include "manager/daemon.h"
-#include "manager/log_tail.h"
-#include "manager/metrics_listener.h"
-#include "manager/prometheus_text.h"
+#include "daemon/daemon.h"
+#include "logs/log_tail.h"
+#include "metrics/metrics_listener.h"
+#include "metrics/prometheus_text.h"
 
 extern char** environ;
 

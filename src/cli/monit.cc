@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/monit_view.h"
-#include "manager/log_tail.h"
+#include "cli/render/monit_view.h"
+#include "logs/log_tail.h"
 
 // ncurses' function-like macros (move, erase, refresh, timeout...) would capture std::move and
 // friends: use the real functions.

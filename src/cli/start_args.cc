@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <optional>
 
-#include "manager/app_name.h"
-#include "manager/cron.h"
-#include "manager/ecosystem.h"
-#include "manager/watch_filter.h"
+#include "app/app_name.h"
+#include "app/cron.h"
+#include "app/ecosystem.h"
+#include "app/watch_filter.h"
 
 namespace herd::cli {
 namespace {

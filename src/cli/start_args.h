@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "herd/error.h"
-#include "manager/app_spec.h"
+#include "app/app_spec.h"
+#include "herd/base/error.h"
 
 namespace herd::cli {
 

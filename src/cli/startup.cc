@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "herd/fd.h"
+#include "herd/base/fd.h"
 
 namespace herd::cli {
 namespace {

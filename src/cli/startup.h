@@ -13,7 +13,7 @@
 
 #include <string>
 
-#include "herd/error.h"
+#include "herd/base/error.h"
 
 namespace herd::cli {
 

@@ -7,8 +7,8 @@
 #include <cstdlib>
 
 #include "cli/startup.h"
-#include "manager/home.h"
-#include "manager/user.h"
+#include "daemon/home.h"
+#include "daemon/user.h"
 
 namespace herd::cli {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "cli/client.h"
-#include "herd/error.h"
+#include "herd/base/error.h"
 
 namespace herd::cli {
 

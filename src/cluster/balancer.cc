@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include "cluster/internal.h"
-#include "herd/log.h"
-#include "herd/socket_activation.h"
+#include "herd/base/log.h"
+#include "herd/net/socket_activation.h"
 
 namespace herd::cluster::detail {
 namespace {

@@ -1,4 +1,4 @@
-#include "herd/channel.h"
+#include "herd/cluster/channel.h"
 
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <utility>
 
-#include "herd/log.h"
+#include "herd/base/log.h"
 
 namespace herd {
 namespace {

@@ -27,11 +27,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/channel.h"
-#include "herd/cluster.h"
-#include "herd/fd.h"
-#include "herd/listener.h"
+#include "herd/base/fd.h"
+#include "herd/cluster/channel.h"
+#include "herd/cluster/cluster.h"
+#include "herd/net/address.h"
+#include "herd/net/listener.h"
 
 namespace herd::cluster::detail {
 

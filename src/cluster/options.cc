@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "cluster/internal.h"
-#include "herd/cluster.h"
+#include "herd/cluster/cluster.h"
 
 namespace herd::cluster {
 

@@ -8,11 +8,11 @@
 
 #include "cluster/internal.h"
 #include "cluster/primary_impl.h"
-#include "herd/cluster.h"
-#include "herd/io_watcher.h"
-#include "herd/log.h"
-#include "herd/signal.h"
-#include "herd/timer.h"
+#include "herd/base/log.h"
+#include "herd/cluster/cluster.h"
+#include "herd/loop/io_watcher.h"
+#include "herd/loop/signal.h"
+#include "herd/loop/timer.h"
 
 namespace herd::cluster {
 namespace detail {

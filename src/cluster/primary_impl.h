@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "cluster/internal.h"
-#include "herd/channel.h"
-#include "herd/cluster.h"
-#include "herd/io_watcher.h"
-#include "herd/signal.h"
-#include "herd/timer.h"
+#include "herd/cluster/channel.h"
+#include "herd/cluster/cluster.h"
+#include "herd/loop/io_watcher.h"
+#include "herd/loop/signal.h"
+#include "herd/loop/timer.h"
 
 namespace herd::cluster::detail {
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "cluster/primary_impl.h"
-#include "herd/log.h"
+#include "herd/base/log.h"
 
 namespace herd::cluster::detail {
 

@@ -7,9 +7,9 @@
 #include <map>
 
 #include "cluster/internal.h"
-#include "herd/cluster_worker.h"
-#include "herd/log.h"
-#include "herd/signal.h"
+#include "herd/base/log.h"
+#include "herd/cluster/cluster_worker.h"
+#include "herd/loop/signal.h"
 
 namespace herd::cluster {
 

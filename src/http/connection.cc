@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "herd/base/log.h"
 #include "herd/http/response.h"
-#include "herd/log.h"
 
 namespace herd::http::detail {
 namespace {

@@ -30,10 +30,10 @@
 #include <string>
 #include <string_view>
 
-#include "herd/detail/intrusive_list.h"
-#include "herd/fd.h"
-#include "herd/stream.h"
-#include "herd/timer.h"
+#include "herd/base/detail/intrusive_list.h"
+#include "herd/base/fd.h"
+#include "herd/loop/timer.h"
+#include "herd/net/stream.h"
 #include "http/exchange.h"
 #include "http/request_parser.h"
 #include "http/server_shared.h"

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "herd/log.h"
+#include "herd/base/log.h"
 #include "http/connection.h"
 
 namespace herd::http::detail {

@@ -3,8 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "herd/base/log.h"
 #include "herd/http/response.h"
-#include "herd/log.h"
 #include "http/connection.h"
 
 namespace herd::http::detail {

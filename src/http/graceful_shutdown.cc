@@ -4,10 +4,10 @@
 #include <cstring>
 #include <memory>
 
+#include "herd/base/log.h"
 #include "herd/http/server.h"
-#include "herd/log.h"
-#include "herd/signal.h"
-#include "herd/timer.h"
+#include "herd/loop/signal.h"
+#include "herd/loop/timer.h"
 
 namespace herd::http {
 

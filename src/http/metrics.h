@@ -7,7 +7,7 @@
 #include <string>
 
 #include "herd/http/server.h"
-#include "herd/timer.h"
+#include "herd/loop/timer.h"
 
 namespace herd::http::detail {
 

@@ -4,9 +4,9 @@
 #include <utility>
 #include <vector>
 
-#include "herd/listener.h"
-#include "herd/log.h"
-#include "herd/socket_activation.h"
+#include "herd/base/log.h"
+#include "herd/net/listener.h"
+#include "herd/net/socket_activation.h"
 #include "http/connection.h"
 #include "http/metrics.h"
 #include "http/server_shared.h"

@@ -7,8 +7,8 @@
 #include <functional>
 #include <string>
 
-#include "herd/event_loop.h"
 #include "herd/http/server.h"
+#include "herd/loop/event_loop.h"
 #include "http/date_cache.h"
 
 namespace herd::http::detail {

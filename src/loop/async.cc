@@ -1,4 +1,4 @@
-#include "herd/async.h"
+#include "herd/loop/async.h"
 
 namespace herd {
 

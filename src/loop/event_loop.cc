@@ -1,4 +1,4 @@
-#include "herd/event_loop.h"
+#include "herd/loop/event_loop.h"
 
 #include <sys/epoll.h>
 #include <time.h>
@@ -9,12 +9,12 @@
 #include <climits>
 #include <exception>
 
-#include "herd/async.h"
-#include "herd/handle.h"
-#include "herd/io_watcher.h"
-#include "herd/log.h"
-#include "herd/phase_handle.h"
-#include "herd/timer.h"
+#include "herd/base/log.h"
+#include "herd/loop/async.h"
+#include "herd/loop/handle.h"
+#include "herd/loop/io_watcher.h"
+#include "herd/loop/phase_handle.h"
+#include "herd/loop/timer.h"
 #include "loop/timer_heap.h"
 
 namespace herd {

@@ -1,6 +1,6 @@
-#include "herd/handle.h"
+#include "herd/loop/handle.h"
 
-#include "herd/log.h"
+#include "herd/base/log.h"
 
 namespace herd {
 

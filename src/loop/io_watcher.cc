@@ -1,4 +1,4 @@
-#include "herd/io_watcher.h"
+#include "herd/loop/io_watcher.h"
 
 namespace herd {
 

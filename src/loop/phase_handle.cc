@@ -1,4 +1,4 @@
-#include "herd/phase_handle.h"
+#include "herd/loop/phase_handle.h"
 
 namespace herd {
 

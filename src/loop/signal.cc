@@ -1,4 +1,4 @@
-#include "herd/signal.h"
+#include "herd/loop/signal.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -11,8 +11,8 @@
 #include <mutex>
 #include <vector>
 
-#include "herd/io_watcher.h"
-#include "herd/log.h"
+#include "herd/base/log.h"
+#include "herd/loop/io_watcher.h"
 
 namespace herd {
 

@@ -1,4 +1,4 @@
-#include "herd/thread_pool.h"
+#include "herd/loop/thread_pool.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "herd/log.h"
+#include "herd/base/log.h"
 
 namespace herd {
 

@@ -1,4 +1,4 @@
-#include "herd/timer.h"
+#include "herd/loop/timer.h"
 
 #include <limits>
 

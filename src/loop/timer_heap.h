@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "herd/timer.h"
+#include "herd/loop/timer.h"
 
 namespace herd::detail {
 

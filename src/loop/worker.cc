@@ -1,4 +1,4 @@
-#include "herd/worker.h"
+#include "herd/loop/worker.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -7,7 +7,7 @@
 #include <mutex>
 #include <optional>
 
-#include "herd/log.h"
+#include "herd/base/log.h"
 
 namespace herd {
 

@@ -1,4 +1,4 @@
-#include "herd/worker_pool.h"
+#include "herd/loop/worker_pool.h"
 
 #include <algorithm>
 #include <exception>

@@ -1,4 +1,4 @@
-#include "herd/address.h"
+#include "herd/net/address.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>

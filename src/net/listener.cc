@@ -1,4 +1,4 @@
-#include "herd/listener.h"
+#include "herd/net/listener.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "herd/log.h"
+#include "herd/base/log.h"
 
 namespace herd {
 namespace {

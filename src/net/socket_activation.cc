@@ -1,4 +1,4 @@
-#include "herd/socket_activation.h"
+#include "herd/net/socket_activation.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <mutex>
 
-#include "herd/log.h"
+#include "herd/base/log.h"
 
 namespace herd {
 namespace {

@@ -1,4 +1,4 @@
-#include "herd/stream.h"
+#include "herd/net/stream.h"
 
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "herd/log.h"
+#include "herd/base/log.h"
 
 namespace herd {
 namespace {

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "herd/stream.h"
+#include "herd/net/stream.h"
 
 namespace herd {
 namespace {

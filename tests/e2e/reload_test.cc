@@ -22,7 +22,7 @@
 
 #include "e2e/herd_fixture.h"
 #include "e2e/traffic.h"
-#include "herd/socket_activation.h"
+#include "herd/net/socket_activation.h"
 #include "support/child_process.h"
 
 namespace herd::e2e {

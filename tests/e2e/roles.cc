@@ -14,7 +14,7 @@
 #include <string>
 
 #include "e2e/herd_fixture.h"
-#include "herd/socket_activation.h"
+#include "herd/net/socket_activation.h"
 #include "support/child_process.h"
 
 namespace herd::e2e {

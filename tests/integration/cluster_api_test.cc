@@ -1,7 +1,7 @@
 // The cluster API from C++: this test binary runs as a primary (role "cluster_api"), and the
 // primary runs it again as its workers (cluster::is_worker() tells them apart). The primary
-// walks through the events and calls of herd/cluster.h and prints what it saw on stdout, one
-// event per line, for the test to check.
+// walks through the events and calls of herd/cluster/cluster.h and prints what it saw on stdout,
+// one event per line, for the test to check.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "herd/cluster.h"
-#include "herd/cluster_worker.h"
-#include "herd/event_loop.h"
+#include "herd/cluster/cluster.h"
+#include "herd/cluster/cluster_worker.h"
 #include "herd/http/server.h"
-#include "herd/timer.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/timer.h"
 #include "support/child_process.h"
 
 namespace herd {

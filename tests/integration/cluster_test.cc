@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "herd/fd.h"
+#include "herd/base/fd.h"
 #include "support/child_process.h"
 #include "support/wait.h"
 

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/event_loop.h"
-#include "herd/listener.h"
-#include "herd/stream.h"
-#include "herd/timer.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/timer.h"
+#include "herd/net/address.h"
+#include "herd/net/listener.h"
+#include "herd/net/stream.h"
 #include "support/wait.h"
 #include "unit/stream_test_util.h"
 

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/fd.h"
+#include "herd/base/fd.h"
+#include "herd/net/address.h"
 #include "support/child_process.h"
 
 extern char** environ;

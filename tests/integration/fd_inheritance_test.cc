@@ -10,15 +10,15 @@
 #include <sstream>
 #include <string>
 
-#include "herd/async.h"
-#include "herd/event_loop.h"
-#include "herd/fd.h"
-#include "herd/io_watcher.h"
-#include "herd/listener.h"
-#include "herd/signal.h"
-#include "herd/stream.h"
-#include "herd/thread_pool.h"
-#include "herd/timer.h"
+#include "herd/base/fd.h"
+#include "herd/loop/async.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/io_watcher.h"
+#include "herd/loop/signal.h"
+#include "herd/loop/thread_pool.h"
+#include "herd/loop/timer.h"
+#include "herd/net/listener.h"
+#include "herd/net/stream.h"
 #include "support/child_process.h"
 #include "support/wait.h"
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "herd/http/server.h"
-#include "herd/timer.h"
+#include "herd/loop/timer.h"
 #include "support/child_process.h"
 #include "unit/http_test_client.h"
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "herd/http/server.h"
-#include "herd/timer.h"
+#include "herd/loop/timer.h"
 #include "unit/http_test_client.h"
 
 namespace herd::http {

@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "herd/timer.h"
+#include "herd/loop/timer.h"
 
 namespace herd::test {
 

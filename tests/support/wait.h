@@ -4,7 +4,7 @@
 #include <chrono>
 #include <functional>
 
-#include "herd/event_loop.h"
+#include "herd/loop/event_loop.h"
 
 namespace herd::test {
 

@@ -1,4 +1,4 @@
-#include "herd/address.h"
+#include "herd/net/address.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <string>
 
-#include "herd/fd.h"
+#include "herd/base/fd.h"
 
 namespace herd {
 namespace {

@@ -1,12 +1,12 @@
 // The app name rule (app_name.h), and the default names derived from scripts.
-#include "manager/app_name.h"
+#include "app/app_name.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "manager/app_spec.h"
+#include "app/app_spec.h"
 
 namespace herd::manager {
 namespace {

@@ -1,12 +1,12 @@
-#include "herd/async.h"
+#include "herd/loop/async.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "herd/event_loop.h"
-#include "herd/timer.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/timer.h"
 
 namespace herd {
 namespace {

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "bind_channel_util.h"
-#include "herd/address.h"
-#include "herd/fd.h"
+#include "herd/base/fd.h"
+#include "herd/net/address.h"
 #include "support/wait.h"
 
 namespace herd::manager::bind_channel_test {

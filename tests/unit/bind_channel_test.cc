@@ -5,7 +5,7 @@
 //
 // Malformed requests and what a peer should not send: bind_channel_malformed_test.cc; the
 // helpers and the fixture: bind_channel_util.h.
-#include "manager/bind_channel.h"
+#include "daemon/cluster_mode/bind_channel.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "bind_channel_util.h"
-#include "herd/address.h"
-#include "herd/event_loop.h"
-#include "herd/fd.h"
+#include "herd/base/fd.h"
+#include "herd/loop/event_loop.h"
+#include "herd/net/address.h"
 #include "support/wait.h"
 
 namespace herd::manager::bind_channel_test {

@@ -17,11 +17,11 @@
 #include <memory>
 #include <string>
 
-#include "herd/address.h"
-#include "herd/event_loop.h"
-#include "herd/fd.h"
-#include "manager/bind_channel.h"
-#include "manager/listen_set.h"
+#include "daemon/cluster_mode/bind_channel.h"
+#include "daemon/cluster_mode/listen_set.h"
+#include "herd/base/fd.h"
+#include "herd/loop/event_loop.h"
+#include "herd/net/address.h"
 #include "support/wait.h"
 
 extern "C" {

@@ -1,6 +1,6 @@
 // herd::Channel: framing, request/response, descriptor passing, backpressure and the end of the
 // peer, over real socketpairs (and a real child process for the peer's death).
-#include "herd/channel.h"
+#include "herd/cluster/channel.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "herd/event_loop.h"
+#include "herd/loop/event_loop.h"
 #include "support/child_process.h"
 #include "support/wait.h"
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/format.h"
-#include "cli/table.h"
+#include "cli/render/format.h"
+#include "cli/render/table.h"
 
 namespace herd::cli {
 namespace {

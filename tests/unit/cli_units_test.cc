@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/format.h"
-#include "cli/table.h"
+#include "cli/render/format.h"
+#include "cli/render/table.h"
 #include "unit/cli_format_util.h"
 
 namespace herd::cli {

@@ -1,4 +1,4 @@
-#include "manager/command.h"
+#include "app/command.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The control protocol's edge: nesting depth, and each verb's fields checked for their types.
-#include "manager/control_request.h"
+#include "protocol/control_request.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "manager/cron.h"
+#include "app/cron.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 // herd.log: the daemon's own log, rotated by size through the log sink.
-#include "manager/daemon_log.h"
+#include "logs/daemon_log.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "herd/log.h"
+#include "herd/base/log.h"
 #include "manager_logs_util.h"
 
 namespace herd::manager {

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <string>
 
-#include "manager/ecosystem_reader.h"
+#include "app/ecosystem_reader.h"
 
 namespace herd::manager::detail {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "manager/command.h"
-#include "manager/ecosystem.h"
+#include "app/command.h"
+#include "app/ecosystem.h"
 #include "manager_spec_util.h"
 
 namespace herd::manager {

@@ -1,4 +1,4 @@
-#include "manager/ecosystem.h"
+#include "app/ecosystem.h"
 
 #include <gtest/gtest.h>
 

@@ -4,9 +4,9 @@
 
 #include <stdexcept>
 
-#include "herd/event_loop.h"
-#include "herd/thread_pool.h"
-#include "herd/timer.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/thread_pool.h"
+#include "herd/loop/timer.h"
 
 namespace herd {
 namespace {

@@ -1,4 +1,4 @@
-#include "manager/file_watch.h"
+#include "daemon/file_watch.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "herd/event_loop.h"
+#include "herd/loop/event_loop.h"
 #include "support/wait.h"
 
 namespace herd::manager {

@@ -18,10 +18,10 @@
 #include <string_view>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/event_loop.h"
 #include "herd/http/server.h"
-#include "herd/stream.h"
+#include "herd/loop/event_loop.h"
+#include "herd/net/address.h"
+#include "herd/net/stream.h"
 #include "support/wait.h"
 
 namespace herd::test {

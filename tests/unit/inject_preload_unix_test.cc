@@ -13,8 +13,8 @@
 #include <cstring>
 #include <string>
 
-#include "herd/address.h"
-#include "herd/fd.h"
+#include "herd/base/fd.h"
+#include "herd/net/address.h"
 #include "inject_preload_util.h"
 
 namespace herd::inject_test {

@@ -26,8 +26,8 @@
 #include <utility>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/fd.h"
+#include "herd/base/fd.h"
+#include "herd/net/address.h"
 
 extern "C" {
 #include "inject/bind_protocol.h"

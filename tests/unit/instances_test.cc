@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "manager/app_spec.h"
+#include "app/app_spec.h"
 
 namespace herd::manager {
 namespace {

@@ -1,12 +1,12 @@
-#include "herd/io_watcher.h"
+#include "herd/loop/io_watcher.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "herd/event_loop.h"
-#include "herd/fd.h"
+#include "herd/base/fd.h"
+#include "herd/loop/event_loop.h"
 
 namespace herd {
 namespace {

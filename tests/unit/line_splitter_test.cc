@@ -1,4 +1,4 @@
-#include "manager/line_splitter.h"
+#include "logs/line_splitter.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

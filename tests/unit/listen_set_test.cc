@@ -1,7 +1,7 @@
 // ListenSet: the sockets herd holds for an app in cluster mode, bound from its `listen` addresses
 // or on demand when an instance binds (src/inject/). What a program's bind() gets, and when a
 // port is free again.
-#include "manager/listen_set.h"
+#include "daemon/cluster_mode/listen_set.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/fd.h"
+#include "herd/base/fd.h"
+#include "herd/net/address.h"
 #include "support/temp_dir.h"
 
 namespace herd::manager {

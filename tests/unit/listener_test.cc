@@ -1,4 +1,4 @@
-#include "herd/listener.h"
+#include "herd/net/listener.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/event_loop.h"
-#include "herd/phase_handle.h"
-#include "herd/stream.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/phase_handle.h"
+#include "herd/net/address.h"
+#include "herd/net/stream.h"
 #include "support/child_process.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"

@@ -1,4 +1,4 @@
-#include "manager/log_tail.h"
+#include "logs/log_tail.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "manager/rotating_file.h"
+#include "logs/rotating_file.h"
 #include "manager_logs_util.h"
 
 namespace herd::manager {

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "herd/event_loop.h"
-#include "herd/fd.h"
-#include "herd/io_watcher.h"
-#include "herd/timer.h"
+#include "herd/base/fd.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/io_watcher.h"
+#include "herd/loop/timer.h"
 
 namespace herd {
 namespace {

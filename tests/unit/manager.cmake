@@ -1,8 +1,8 @@
 # The manager's app-description layer: AppSpec, ecosystem files, command resolution.
-herd_test(manager_spec_test manager_spec_test.cc LIBS herd_manager_spec)
+herd_test(manager_spec_test manager_spec_test.cc LIBS herd_app)
 herd_test(ecosystem_test ecosystem_test.cc ecosystem_file_test.cc ecosystem_depth_test.cc
-  LIBS herd_manager_spec)
-herd_test(command_test command_test.cc LIBS herd_manager_spec)
+  LIBS herd_app)
+herd_test(command_test command_test.cc LIBS herd_app)
 # What the daemon takes from outside: app names, counts, targets, control requests.
 herd_test(manager_input_test app_name_test.cc control_request_test.cc instances_test.cc
-  target_pattern_test.cc LIBS herd_manager)
+  target_pattern_test.cc LIBS herd_daemon)

@@ -9,5 +9,5 @@ herd_test(manager_core_test
   bind_channel_test.cc
   bind_channel_malformed_test.cc
   supervisor_test.cc
-  LIBS herd_manager
+  LIBS herd_daemon
 )

@@ -4,6 +4,6 @@ herd_test(manager_logs_test
   line_splitter_test.cc
   output_pipe_test.cc
   log_tail_test.cc
-  LIBS herd_manager_logs
+  LIBS herd_logs
   TIMEOUT 180
 )

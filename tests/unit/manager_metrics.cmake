@@ -2,5 +2,5 @@
 herd_test(manager_metrics_test
   prometheus_text_test.cc
   metrics_listener_test.cc
-  LIBS herd_manager_metrics
+  LIBS herd_metrics
 )

@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "manager/app_spec.h"
+#include "app/app_spec.h"
 
 namespace herd::manager {
 namespace {

@@ -1,7 +1,7 @@
 // The daemon's /metrics responder on a loopback port: what each kind of request gets, and that
 // every connection is answered and closed. A client thread talks to the listener on the test's
 // loop (blocking sockets, each call bounded by a receive timeout).
-#include "manager/metrics_listener.h"
+#include "metrics/metrics_listener.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -13,8 +13,8 @@
 #include <string>
 #include <thread>
 
-#include "herd/event_loop.h"
-#include "manager/prometheus_text.h"
+#include "herd/loop/event_loop.h"
+#include "metrics/prometheus_text.h"
 #include "support/wait.h"
 
 namespace herd::manager {

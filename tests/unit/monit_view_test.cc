@@ -1,6 +1,6 @@
 // The `herd monit` screen without a terminal: layout at several sizes, selection and scrolling,
 // the log pane, ASCII fallback and sanitizing.
-#include "cli/monit_view.h"
+#include "cli/render/monit_view.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/table.h"
+#include "cli/render/table.h"
 
 namespace herd::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "manager/output_pipe.h"
+#include "logs/output_pipe.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "herd/timer.h"
+#include "herd/loop/timer.h"
 #include "manager_logs_util.h"
 #include "support/wait.h"
 

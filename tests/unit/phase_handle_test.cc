@@ -1,11 +1,11 @@
-#include "herd/phase_handle.h"
+#include "herd/loop/phase_handle.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "herd/event_loop.h"
-#include "herd/timer.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/timer.h"
 
 namespace herd {
 namespace {

@@ -1,5 +1,5 @@
 // The Prometheus text of a process list: golden output, label escaping, odd input.
-#include "manager/prometheus_text.h"
+#include "metrics/prometheus_text.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "manager/restart_policy.h"
+#include "daemon/restart_policy.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

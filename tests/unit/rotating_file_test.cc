@@ -1,4 +1,4 @@
-#include "manager/rotating_file.h"
+#include "logs/rotating_file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "herd/fd.h"
-#include "herd/socket_activation.h"
+#include "herd/base/fd.h"
+#include "herd/net/socket_activation.h"
 #include "support/wait.h"
 #include "unit/activation_spawn.h"
 

@@ -1,4 +1,4 @@
-#include "herd/signal.h"
+#include "herd/loop/signal.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -7,7 +7,7 @@
 #include <atomic>
 #include <thread>
 
-#include "herd/event_loop.h"
+#include "herd/loop/event_loop.h"
 #include "support/wait.h"
 
 namespace herd {

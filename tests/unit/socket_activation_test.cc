@@ -1,7 +1,7 @@
 // Socket activation (LISTEN_FDS) and sd_notify, checked the way a real service manager would
 // drive them: the test binary re-runs itself with descriptors at 3, 4, ... and the variables set,
 // LISTEN_PID written in the child after fork (as systemd does), and compares with libsystemd.
-#include "herd/socket_activation.h"
+#include "herd/net/socket_activation.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/event_loop.h"
-#include "herd/listener.h"
+#include "herd/loop/event_loop.h"
+#include "herd/net/address.h"
+#include "herd/net/listener.h"
 #include "support/child_process.h"
 #include "support/wait.h"
 #include "unit/activation_spawn.h"

@@ -1,4 +1,4 @@
-#include "manager/spawn.h"
+#include "daemon/spawn.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,8 +12,8 @@
 #include <sstream>
 #include <string>
 
-#include "herd/fd.h"
-#include "manager/state_file.h"
+#include "daemon/state_file.h"
+#include "herd/base/fd.h"
 
 namespace herd::manager {
 namespace {

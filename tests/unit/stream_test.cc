@@ -1,4 +1,4 @@
-#include "herd/stream.h"
+#include "herd/net/stream.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/event_loop.h"
-#include "herd/fd.h"
-#include "herd/listener.h"
+#include "herd/base/fd.h"
+#include "herd/loop/event_loop.h"
+#include "herd/net/address.h"
+#include "herd/net/listener.h"
 #include "support/wait.h"
 #include "unit/stream_test_util.h"
 

@@ -13,10 +13,10 @@
 #include <string_view>
 #include <utility>
 
-#include "herd/address.h"
-#include "herd/error.h"
-#include "herd/fd.h"
-#include "herd/stream.h"
+#include "herd/base/error.h"
+#include "herd/base/fd.h"
+#include "herd/net/address.h"
+#include "herd/net/stream.h"
 
 namespace herd {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "herd/event_loop.h"
-#include "herd/stream.h"
+#include "herd/loop/event_loop.h"
+#include "herd/net/stream.h"
 #include "support/wait.h"
 #include "unit/stream_test_util.h"
 

@@ -1,5 +1,5 @@
 // Supervisor on its own, where the daemon's end-to-end tests cannot look.
-#include "manager/supervisor.h"
+#include "daemon/supervisor.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -7,7 +7,7 @@
 
 #include <chrono>
 
-#include "herd/event_loop.h"
+#include "herd/loop/event_loop.h"
 #include "support/temp_dir.h"
 
 namespace herd::manager {

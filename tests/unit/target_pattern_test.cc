@@ -1,5 +1,5 @@
 // /regex/ targets: bounded in length, no back-references, matched without backtracking.
-#include "manager/target_pattern.h"
+#include "app/target_pattern.h"
 
 #include <gtest/gtest.h>
 

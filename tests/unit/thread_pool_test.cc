@@ -1,4 +1,4 @@
-#include "herd/thread_pool.h"
+#include "herd/loop/thread_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "herd/event_loop.h"
+#include "herd/loop/event_loop.h"
 #include "support/child_process.h"
 
 namespace herd {

@@ -1,11 +1,11 @@
-#include "herd/timer.h"
+#include "herd/loop/timer.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
 
-#include "herd/event_loop.h"
+#include "herd/loop/event_loop.h"
 
 namespace herd {
 namespace {

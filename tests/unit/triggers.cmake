@@ -3,5 +3,5 @@ herd_test(manager_triggers_test
   cron_test.cc
   watch_filter_test.cc
   file_watch_test.cc
-  LIBS herd_manager
+  LIBS herd_daemon
 )

@@ -1,5 +1,5 @@
 // Account lookups from the passwd file (manager/user.h).
-#include "manager/user.h"
+#include "daemon/user.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

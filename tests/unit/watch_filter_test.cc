@@ -1,4 +1,4 @@
-#include "manager/watch_filter.h"
+#include "app/watch_filter.h"
 
 #include <gtest/gtest.h>
 

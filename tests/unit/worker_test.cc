@@ -1,4 +1,4 @@
-#include "herd/worker.h"
+#include "herd/loop/worker.h"
 
 #include <gtest/gtest.h>
 
@@ -7,9 +7,9 @@
 #include <string>
 #include <thread>
 
-#include "herd/event_loop.h"
-#include "herd/timer.h"
-#include "herd/worker_pool.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/timer.h"
+#include "herd/loop/worker_pool.h"
 
 namespace herd {
 namespace {

@@ -39,12 +39,12 @@
 #include <string>
 #include <vector>
 
-#include "herd/address.h"
-#include "herd/error.h"
-#include "herd/event_loop.h"
-#include "herd/fd.h"
+#include "herd/base/error.h"
+#include "herd/base/fd.h"
 #include "herd/http/request.h"
 #include "herd/http/response.h"
+#include "herd/loop/event_loop.h"
+#include "herd/net/address.h"
 
 namespace herd::http {
 

@@ -1,0 +1,238 @@
+// EventLoop: one thread's event loop, with libuv's (>= 1.45) phases and Node's queues.
+//
+// One iteration (see docs/event-loop.md for the diagram and the tests behind each guarantee):
+//   timers (once, before the first iteration, in RunMode::kDefault)
+//   1. pending     I/O callbacks deferred from the previous iteration
+//   2. idle, then prepare handles
+//   3. poll        epoll_wait; timeout 0 when anything is pending, idle, immediate or closing,
+//                  or the loop is stopping; else until the next timer; else infinite
+//   4. pending     again, at most 8 rounds
+//   5. check       immediates (set_immediate), then Check handles
+//   6. close       close callbacks of handles closed since the last close phase
+//   7. timers      update "now", run every timer due by then
+// After every callback the loop drains the next-tick queue, then the microtask queue, and repeats
+// until both are empty (Node's processTicksAndRejections).
+//
+// Threads: an EventLoop belongs to the thread that runs it. Every method except post() and
+// in_loop_thread() must be called on that thread (checked in debug-check builds). Handles and
+// requests belong to their loop's thread too. Other threads reach the loop with post() or Async.
+//
+// Lifetime: destroy the loop after every handle on it has been closed or destroyed.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "herd/base/detail/intrusive_list.h"
+#include "herd/base/fd.h"
+#include "herd/base/log.h"
+
+namespace herd {
+
+class Handle;
+class Timer;
+class IoWatcher;
+
+namespace detail {
+class TimerHeap;
+}  // namespace detail
+
+using Callback = std::move_only_function<void()>;
+
+enum class RunMode {
+  kDefault,  // run until no referenced active handle or request is left, or stop() is called
+  kOnce,     // one iteration; block in poll if there is nothing else to do
+  kNoWait,   // one iteration; never block
+};
+
+// Identifies a queued immediate for clear_immediate(). 0 is never a valid id.
+using ImmediateId = std::uint64_t;
+
+class EventLoop {
+ public:
+  // Creates the epoll instance and the wake-up eventfd. These only fail when the process is out
+  // of descriptors or memory; the constructor then aborts with a message naming the cause.
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Runs the loop (see the phases above). Returns true if referenced handles or requests are
+  // still active, false when the loop has nothing left to do. After stop(), returns at the end
+  // of the current iteration. Not reentrant: calling run() from a callback aborts.
+  bool run(RunMode mode = RunMode::kDefault);
+  // Makes run() return at the end of the current iteration (the poll phase does not block).
+  void stop();
+  // True while a referenced handle or request is active, or a close callback or immediate waits.
+  bool alive() const;
+
+  // The loop's cached monotonic time in milliseconds, updated at the start of each iteration's
+  // timer phase and by update_time(). Timers measure from it.
+  std::uint64_t now() const { return now_ms_; }
+  void update_time();
+
+  // process.nextTick: `cb` runs after the current callback, before microtasks and before any
+  // other callback of the loop.
+  void next_tick(Callback cb);
+  // queueMicrotask / Promise.then: `cb` runs once the next-tick queue is empty, before the next
+  // callback of the loop. Microtasks queued by microtasks run in the same drain.
+  void queue_microtask(Callback cb);
+  // setImmediate: `cb` runs in the check phase. Immediates queued while immediates run wait for
+  // the next iteration. A pending immediate keeps the loop alive and makes poll not block.
+  ImmediateId set_immediate(Callback cb);
+  // clearImmediate: returns false if `id` already ran, was cleared, or never existed.
+  bool clear_immediate(ImmediateId id);
+
+  // Thread-safe. Runs `cb` on the loop thread in a later poll phase, in the order posted. Does
+  // not keep the loop alive by itself; callbacks posted to a loop that never runs again are
+  // destroyed with the loop, unrun.
+  void post(Callback cb);
+  // Thread-safe. True on the thread that runs (or last ran, or created) this loop.
+  bool in_loop_thread() const { return std::this_thread::get_id() == owner_; }
+
+  // Replaces the default response to an exception escaping a callback (log and abort) with
+  // `handler`, after which the loop stops at the end of the iteration. Worker threads use this
+  // to report the error to their owner instead of taking the process down.
+  using ExceptionHandler = std::function<void(std::exception_ptr error, const std::string& what)>;
+  void set_exception_handler(ExceptionHandler handler) { exception_handler_ = std::move(handler); }
+
+  // Counts, mostly for tests and diagnostics.
+  std::size_t active_handles() const { return active_handles_; }
+  std::size_t active_requests() const { return active_requests_; }
+
+  // --- for libherd's own handle and request types -------------------------------------------
+  // Runs `fn` as a loop callback: a noexcept boundary (an escaping exception is logged with
+  // `what` and aborts the process) followed by the next-tick and microtask drain.
+  template <class F>
+  void invoke(const char* what, F&& fn) noexcept {
+    try {
+      fn();
+    } catch (...) {
+      on_callback_exception(what);
+    }
+    if (!ticks_.empty() || !microtasks_.empty()) drain_ticks_and_microtasks();
+  }
+  // A request (thread-pool work, a write) keeps the loop alive between register and unregister.
+  void register_request() { ++active_requests_; }
+  void unregister_request() { --active_requests_; }
+  // Defers `cb` to the next iteration's pending phase (used for I/O completions that must not
+  // run re-entrantly, as libuv does for write callbacks).
+  void defer(Callback cb);
+  // Runs a handle's callback stored in `slot`. The callback is moved out while it runs, so the
+  // handle may replace its own callback, stop itself, or even be destroyed by it: the handle's
+  // destructor sets the flag this frame lends it, and then the handle is not touched again.
+  template <class H, class Fn, class... Args>
+  void dispatch(H* handle, Fn& slot, const char* what, Args... args) noexcept {
+    Fn cb = std::move(slot);
+    bool destroyed = false;
+    auto* base = static_cast<std::conditional_t<true, Handle, H>*>(handle);
+    bool* outer = base->destroyed_flag_;
+    base->destroyed_flag_ = &destroyed;
+    invoke(what, [&] { cb(args...); });
+    if (destroyed) {
+      if (outer != nullptr) *outer = true;  // an enclosing dispatch of the same handle
+      return;
+    }
+    base->destroyed_flag_ = outer;
+    if (!slot) slot = std::move(cb);
+  }
+  // Aborts with a message when called off the loop's thread (debug-check builds only).
+  void check_thread(const char* what) const {
+    HERD_DCHECK(in_loop_thread(), what);
+    (void)what;
+  }
+
+ private:
+  friend class Handle;
+  friend class Timer;
+  friend class IoWatcher;
+  friend class detail::TimerHeap;
+  template <int Phase>
+  friend class PhaseHandle;
+
+  struct Immediate {
+    ImmediateId id;
+    Callback cb;
+  };
+
+  void run_timers();
+  void run_pending();
+  template <int Phase>
+  void run_phase_list(detail::List& list);
+  void run_immediates();
+  void run_closing();
+  void poll(int timeout_ms);
+  int backend_timeout() const;
+  void drain_posted();
+  void drain_ticks_and_microtasks();
+  void on_callback_exception(const char* what);
+
+  // I/O registration, called by IoWatcher. Adding and removing reach epoll at once (so errors
+  // are reported where they happen and a closed fd never lingers); a change of interest on a
+  // registered fd is applied just before the next epoll_wait, as libuv does, so turning
+  // write interest on and off within one iteration costs no system call.
+  Status poller_add(IoWatcher* w, std::uint32_t events);
+  void poller_modify_later(IoWatcher* w);
+  void poller_forget(IoWatcher* w);
+  void apply_poller_changes();
+
+  Fd epoll_;
+  Fd wakeup_;  // eventfd: post() and Async::send() write to it from any thread
+  std::thread::id owner_;
+  bool running_ = false;
+  bool stop_flag_ = false;
+  std::uint64_t now_ms_ = 0;
+
+  std::size_t active_handles_ = 0;  // active and referenced
+  std::size_t active_requests_ = 0;
+
+  std::unique_ptr<detail::TimerHeap> timers_;
+  detail::List idle_handles_;
+  detail::List prepare_handles_;
+  detail::List check_handles_;
+  detail::List closing_handles_;
+
+  std::deque<Callback> pending_;
+  std::deque<Callback> ticks_;
+  std::deque<Callback> microtasks_;
+  // Immediates queued for the next check phase, and the batch the check phase is running. Both
+  // are sorted by id (ids only grow), so clear_immediate() finds an entry by binary search.
+  std::vector<Immediate> immediates_;
+  std::vector<Immediate> running_immediates_;
+  std::size_t running_index_ = 0;  // the next entry of running_immediates_ to run
+  ImmediateId next_immediate_id_ = 1;
+  std::size_t live_immediates_ = 0;  // queued or running, not yet run and not cleared
+  bool draining_ = false;
+  ExceptionHandler exception_handler_;
+
+  // The events of the epoll_wait being dispatched: a watcher stopped or destroyed meanwhile
+  // nulls its entries, so no callback runs for a dead watcher (libuv's invalidate_fd).
+  std::vector<epoll_event> events_;
+  int events_count_ = 0;
+  std::vector<IoWatcher*> poller_changes_;  // registered watchers whose interest changed
+  std::uint64_t timer_counter_ = 0;         // start order, the tie-break for equal deadlines
+
+  // Cross-thread queue (post) and the Async handles woken through the same eventfd.
+  std::mutex posted_mutex_;
+  std::vector<Callback> posted_;
+  std::vector<Callback> posted_batch_;  // reused by drain_posted, so draining does not allocate
+  std::atomic<bool> wakeup_pending_{false};
+  detail::List async_handles_;
+  friend class Async;
+  void wake();
+  void run_asyncs();
+};
+
+}  // namespace herd

@@ -1,0 +1,176 @@
+#include "daemon/control_server.h"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "herd/base/log.h"
+#include "protocol/control_request.h"
+
+namespace herd::manager {
+namespace {
+
+constexpr std::size_t kMaxLine = 4 * 1024 * 1024;    // a request line (an ecosystem's apps)
+constexpr std::size_t kMaxUnsent = 4 * 1024 * 1024;  // per client, before lines are dropped
+
+}  // namespace
+
+ControlConnection::ControlConnection(ControlServer& server, Fd fd)
+    : server_(server), stream_(std::make_unique<Stream>(server.loop(), std::move(fd))) {
+  stream_->set_high_water_mark(kMaxUnsent);
+}
+
+ControlConnection::~ControlConnection() = default;
+
+void ControlConnection::start() {
+  stream_->read_start([self = weak_from_this()](Result<std::string_view> chunk) {
+    auto c = self.lock();
+    if (!c) return;
+    if (!chunk || chunk->empty()) {
+      c->close();
+      return;
+    }
+    c->on_data(*chunk);
+  });
+}
+
+void ControlConnection::on_data(std::string_view data) {
+  buffer_.append(data);
+  std::size_t nl;
+  while (open_ && (nl = buffer_.find('\n')) != std::string::npos) {
+    std::string line = buffer_.substr(0, nl);
+    buffer_.erase(0, nl + 1);
+    if (line.empty()) continue;
+    nlohmann::json id;
+    auto request = parse_control_request(line, &id);
+    if (!request) {
+      reply_error(id, "E_BAD_REQUEST", request.error());
+      continue;
+    }
+    if (std::string bad = check_control_request(*request); !bad.empty()) {
+      reply_error(id, "E_BAD_REQUEST", bad);
+      continue;
+    }
+    // A handler's bug fails its request, never the daemon and every app with it.
+    try {
+      server_.handler_(*request, shared_from_this());
+    } catch (const std::exception& e) {
+      log_error("control socket: the {} request failed: {}", (*request)["verb"].dump(), e.what());
+      reply_error(id, "E_INTERNAL",
+                  fmt::format("the daemon failed this request ({}); see herd.log", e.what()));
+    } catch (...) {
+      log_error("control socket: the {} request failed", (*request)["verb"].dump());
+      reply_error(id, "E_INTERNAL", "the daemon failed this request; see herd.log");
+    }
+  }
+  if (buffer_.size() > kMaxLine) {
+    reply_error(nullptr, "E_BAD_REQUEST", "request line longer than 4 MiB");
+    close();
+  }
+}
+
+bool ControlConnection::send(const nlohmann::json& message) {
+  if (!open_) return false;
+  if (stream_->write_queue_size() > kMaxUnsent) return false;
+  stream_->write(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  return true;
+}
+
+void ControlConnection::reply_ok(const nlohmann::json& id, nlohmann::json result) {
+  nlohmann::json reply = {{"id", id}, {"ok", true}, {"result", std::move(result)}};
+  add_notice(reply);
+  send(reply);
+}
+
+void ControlConnection::reply_error(const nlohmann::json& id, const std::string& code,
+                                    const std::string& message) {
+  nlohmann::json reply = {
+      {"id", id}, {"ok", false}, {"error", {{"code", code}, {"message", message}}}};
+  add_notice(reply);
+  send(reply);
+}
+
+void ControlConnection::add_notice(nlohmann::json& reply) {
+  if (server_.notice_.empty() || !open_) return;
+  reply["notice"] = std::move(server_.notice_);
+  server_.notice_.clear();
+}
+
+void ControlConnection::close() {
+  if (!open_) return;
+  open_ = false;
+  auto callbacks = std::move(on_close_);
+  on_close_.clear();
+  for (auto& cb : callbacks) cb();
+  // Replies already queued still go out: shut down after them, then close.
+  auto self = shared_from_this();
+  stream_->read_stop();
+  stream_->shutdown(
+      [self](Status) { self->stream_->close([self] { self->server_.forget(self.get()); }); });
+}
+
+ControlServer::ControlServer(EventLoop& loop, Handler handler)
+    : loop_(loop), handler_(std::move(handler)), listener_(loop) {}
+
+ControlServer::~ControlServer() {
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+Status ControlServer::listen(const std::string& path) {
+  auto addr = Address::parse("unix:" + path);
+  if (!addr) return std::unexpected(addr.error());
+  // Created 0600 from the start: no moment where another user could connect. (bind() creates
+  // the socket file with 0777 & ~umask, so the umask must also take away the owner's x bit.)
+  mode_t old = ::umask(0177);
+  Status s = listener_.listen(*addr, [this](Fd fd) { on_connection(std::move(fd)); });
+  ::umask(old);
+  if (!s) return s;
+  path_ = path;
+  return {};
+}
+
+Status ControlServer::adopt(Fd listening, const std::string& path) {
+  if (Status s =
+          listener_.adopt(std::move(listening), [this](Fd fd) { on_connection(std::move(fd)); });
+      !s) {
+    return s;
+  }
+  path_ = path;
+  return {};
+}
+
+std::shared_ptr<ControlConnection> ControlServer::adopt_connection(Fd fd) {
+  auto c = std::make_shared<ControlConnection>(*this, std::move(fd));
+  connections_[c.get()] = c;
+  c->start();
+  return c;
+}
+
+void ControlServer::stop_accepting() {
+  if (!listener_.is_closing()) listener_.close();
+  if (!path_.empty()) ::unlink(path_.c_str());
+  path_.clear();
+}
+
+void ControlServer::on_connection(Fd fd) {
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  bool allowed = ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+                 (cred.uid == ::geteuid() || cred.uid == 0);
+  auto c = std::make_shared<ControlConnection>(*this, std::move(fd));
+  connections_[c.get()] = c;
+  if (!allowed) {
+    log_warn("control socket: refused uid {} (pid {})", cred.uid, cred.pid);
+    c->reply_error(nullptr, "E_PERMISSION",
+                   fmt::format("this herd daemon belongs to uid {}; uid {} may not control it",
+                               ::geteuid(), cred.uid));
+    c->close();
+    return;
+  }
+  c->start();
+}
+
+void ControlServer::forget(ControlConnection* c) { connections_.erase(c); }
+
+}  // namespace herd::manager

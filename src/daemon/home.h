@@ -1,0 +1,42 @@
+// Home: the daemon's directory ($HERD_HOME, default ~/.herd) and the paths in it.
+//
+//   herd.sock    control socket (0600; the peer's uid is checked too)
+//   notify.sock  sd_notify datagram socket for the apps
+//   herd.log     the daemon's own log
+//   herd.pid     the daemon's pid;  herd.lock  held (flock) by the running daemon
+//   dump.json    saved process list (dump.json.bak: the one before)
+//   logs/        <app>-out[-<id>].log, <app>-error[-<id>].log
+//   pids/        <app>-<id>.pid
+#pragma once
+
+#include <string>
+
+#include "herd/base/error.h"
+
+namespace herd::manager {
+
+struct Home {
+  std::string dir;
+
+  // $HERD_HOME, else $HOME/.herd, else the home of the effective uid in /etc/passwd + /.herd.
+  static Result<Home> locate();
+  // Creates dir, logs/ and pids/ with mode 0700. Refuses a dir owned by another user or
+  // writable by group or others (someone else could take over the control socket).
+  Status prepare() const;
+
+  std::string socket() const { return dir + "/herd.sock"; }
+  std::string notify_socket() const { return dir + "/notify.sock"; }
+  std::string log() const { return dir + "/herd.log"; }
+  std::string pid_file() const { return dir + "/herd.pid"; }
+  // The keeper's pid (keeper.h): the process that outlives daemon crashes, for init systems.
+  std::string keeper_pid_file() const { return dir + "/keeper.pid"; }
+  std::string lock_file() const { return dir + "/herd.lock"; }
+  std::string dump() const { return dir + "/dump.json"; }
+  // What runs, kept up to date by the daemon and removed at a clean stop: a daemon that finds it
+  // when it starts restores it (Supervisor::restore_running).
+  std::string running() const { return dir + "/running.json"; }
+  std::string logs_dir() const { return dir + "/logs"; }
+  std::string pids_dir() const { return dir + "/pids"; }
+};
+
+}  // namespace herd::manager

@@ -1,0 +1,448 @@
+#include "daemon/instance.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "app/command.h"
+#include "daemon/spawn.h"
+#include "daemon/state_file.h"
+#include "daemon/supervisor.h"
+#include "herd/base/log.h"
+
+namespace herd::manager {
+namespace {
+
+// Log paths: PM2's naming. "-<id>" is left out with merge_logs and for a single fork instance.
+std::string log_path(const Instance& inst, const std::string& custom, const char* kind) {
+  const App& app = inst.app();
+  bool single = !app.cluster() && app.spec.resolved_instances(1) == 1 && app.instances.size() <= 1;
+  bool suffix = !app.spec.merge_logs && !single;
+  if (!custom.empty()) {
+    if (!suffix) return custom;
+    auto dot = custom.rfind('.');
+    auto slash = custom.rfind('/');
+    if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) {
+      return fmt::format("{}-{}{}", custom.substr(0, dot), inst.id(), custom.substr(dot));
+    }
+    return fmt::format("{}-{}", custom, inst.id());
+  }
+  return suffix ? fmt::format("{}/logs/{}-{}-{}.log", "{home}", app.name, kind, inst.id())
+                : fmt::format("{}/logs/{}-{}.log", "{home}", app.name, kind);
+}
+
+}  // namespace
+
+std::uint64_t wall_clock_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+const char* status_name(InstanceStatus s) {
+  switch (s) {
+    case InstanceStatus::kLaunching:
+      return "launching";
+    case InstanceStatus::kOnline:
+      return "online";
+    case InstanceStatus::kStopping:
+      return "stopping";
+    case InstanceStatus::kStopped:
+      return "stopped";
+    case InstanceStatus::kErrored:
+      return "errored";
+    case InstanceStatus::kWaitingRestart:
+      return "waiting restart";
+  }
+  return "unknown";
+}
+
+Instance::Instance(Supervisor& supervisor, App& app, int id, int index)
+    : sup_(supervisor),
+      app_(&app),
+      id_(id),
+      index_(index),
+      restart_timer_(supervisor.loop()),
+      kill_timer_(supervisor.loop()),
+      ready_timer_(supervisor.loop()) {
+  created_at_ms_ = wall_clock_ms();
+}
+
+Instance::~Instance() {
+  if (pid_ > 0) {
+    // Only reached when the daemon itself goes away without stopping: take the group along.
+    ::kill(-pid_, SIGKILL);
+    sup_.forget_pid(pid_);
+  }
+}
+
+std::string Instance::out_log_path() const {
+  std::string p = log_path(*this, app_->spec.out_file, "out");
+  if (p.rfind("{home}", 0) == 0) p = sup_.home().dir + p.substr(6);
+  return p;
+}
+
+std::string Instance::err_log_path() const {
+  std::string p = log_path(*this, app_->spec.error_file, "error");
+  if (p.rfind("{home}", 0) == 0) p = sup_.home().dir + p.substr(6);
+  return p;
+}
+
+std::string Instance::pid_file_path() const {
+  return fmt::format("{}/{}-{}.pid", sup_.home().pids_dir(), app_->name, id_);
+}
+
+void Instance::write_pid_file() const {
+  if (pid_ <= 0) return;
+  if (Status s = write_file_atomic(pid_file_path(), std::to_string(pid_), false); !s) {
+    log_warn("app {} (id {}): {}", app_->name, id_, s.error().message());
+  }
+}
+
+std::vector<std::string> Instance::build_env() const {
+  std::map<std::string, std::string> env = app_->spec.env;
+  // The instance number under PM2's instance_var (NODE_APP_INSTANCE unless renamed), and always
+  // as HERD_INSTANCE.
+  const std::string& instance_var = app_->spec.instance_var;
+  if (!instance_var.empty()) env[instance_var] = std::to_string(index_);
+  env["HERD_INSTANCE"] = std::to_string(index_);
+  env["HERD_APP_NAME"] = app_->name;
+  env["HERD_ID"] = std::to_string(id_);
+  env["pm_id"] = std::to_string(id_);
+  env["name"] = app_->name;
+  env["NOTIFY_SOCKET"] = sup_.notify_path();
+  // Variables a parent set for itself must not mislead the app.
+  for (const char* k : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NODE_CHANNEL_FD",
+                        "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_BIND_FD", "HERD_BIND_PID"}) {
+    env.erase(k);
+  }
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+Status Instance::start() {
+  restart_timer_.stop();
+  stop_requested_ = false;
+  const AppSpec& spec = app_->spec;
+  auto cmd = resolve_command(spec);
+  if (!cmd) {
+    status_text_ = cmd.error().message();
+    set_status(InstanceStatus::kErrored);
+    return std::unexpected(cmd.error());
+  }
+  auto out = Fd::pipe();
+  auto err = Fd::pipe();
+  if (!out || !err) {
+    Error e = !out ? out.error() : err.error();
+    status_text_ = e.message();
+    set_status(InstanceStatus::kErrored);
+    return std::unexpected(e);
+  }
+
+  interpreter_ = cmd->interpreter;
+  SpawnOptions o;
+  o.argv = cmd->argv;
+  o.cwd = spec.cwd;
+  env_ = build_env();
+  o.env = env_;
+  o.stdout_fd = out->second.get();
+  o.stderr_fd = err->second.get();
+  if (app_->cluster()) {
+    o.listen_fds = app_->sockets.fds();
+    o.listen_names = app_->sockets.names();
+  }
+  Fd bind_end;
+  if (app_->injects()) bind_end = prepare_injection(o, cmd->interpreter);
+  std::optional<std::pair<Fd, Fd>> ipc;
+  if (spec.wait_ready && cmd->interpreter == "node") {
+    // Node's IPC channel, so process.send('ready') reaches us (JSON lines).
+    auto pair = Fd::socketpair(AF_UNIX, SOCK_STREAM);
+    if (pair) {
+      ipc.emplace(std::move(*pair));
+      o.ipc_fd = ipc->second.get();
+      // Node expects a blocking descriptor it can set up itself.
+      set_nonblocking(ipc->second.get(), false);
+    }
+  }
+
+  auto pid = spawn(o);
+  bind_end.reset();  // the child has its copy
+  if (!pid) {
+    bind_channel_.reset();
+    status_text_ = pid.error().message();
+    log_error("app {} (id {}): {}", app_->name, id_, status_text_);
+    set_status(InstanceStatus::kErrored);
+    return std::unexpected(pid.error());
+  }
+  pid_ = *pid;
+  sup_.register_pid(pid_, this);
+  started_at_ms_ = wall_clock_ms();
+  started_mono_ms_ = sup_.loop().now();
+  status_text_.clear();
+  cpu_.reset();
+  cpu_percent_ = 0;
+  rss_bytes_ = 0;
+  cpu_time_ms_ = 0;
+  out->second.reset();  // the child has its copies; EOF comes when it (and its children) exit
+  err->second.reset();
+  attach_output(std::move(out->first), std::move(err->first));
+  if (ipc) start_ipc(std::move(ipc->first));
+  if (bind_channel_) {
+    if (Status st = bind_channel_->start(); !st) {
+      log_warn("app {} (id {}): herd's bind channel: {}", app_->name, id_, st.error().message());
+      bind_channel_.reset();
+    }
+  }
+  write_pid_file();
+
+  set_status(InstanceStatus::kLaunching);
+  listen_timed_out_ = false;
+  std::uint64_t wait =
+      spec.wait_ready || ready_on_listen() ? spec.listen_timeout_ms : spec.min_uptime_ms;
+  ready_timer_.start(
+      [this] {
+        if (status_ != InstanceStatus::kLaunching) return;
+        if (ready_on_listen()) {
+          // PM2 too counts an instance that never listens as online in the end.
+          listen_timed_out_ = true;
+          status_text_ = fmt::format("it did not listen within listen_timeout ({} ms)",
+                                     app_->spec.listen_timeout_ms);
+          log_warn("app {} (id {}): {}; considered online", app_->name, id_, status_text_);
+          on_ready();
+          return;
+        }
+        if (app_->spec.wait_ready && probation_) {
+          // A replacement that never says it is ready must not take over: the reload fails.
+          end_probation(fmt::format("it did not say it was ready within listen_timeout ({} ms)",
+                                    app_->spec.listen_timeout_ms));
+          return;
+        }
+        if (app_->spec.wait_ready) {
+          status_text_ = fmt::format("no ready signal within listen_timeout ({} ms)",
+                                     app_->spec.listen_timeout_ms);
+          log_warn("app {} (id {}): {}; considered online", app_->name, id_, status_text_);
+        }
+        on_ready();
+      },
+      wait);
+  return {};
+}
+
+Status Instance::start_replacement(std::function<void(std::string failure)> result) {
+  if (Status s = start(); !s) return s;
+  probation_ = std::move(result);
+  return {};
+}
+
+void Instance::take_over_from(const Instance& old) {
+  created_at_ms_ = old.created_at_ms_;
+  restarts_ = old.restarts_ + 1;  // PM2 counts a reload in restart_time
+  reloads_ = old.reloads_ + 1;
+  policy_ = old.policy_;
+}
+
+void Instance::end_probation(std::string failure) {
+  auto result = std::move(probation_);
+  probation_ = nullptr;
+  if (!failure.empty()) {
+    status_text_ = failure;
+    log_warn("app {} (id {}): replacement pid {} failed: {}", app_->name, id_, pid_, failure);
+    if (pid_ > 0) stop(nullptr);
+  }
+  if (result) result(std::move(failure));
+}
+
+void Instance::attach_output(Fd out, Fd err) {
+  const AppSpec& spec = app_->spec;
+  OutputPipe::Options po;
+  po.timestamps = spec.time;
+  std::shared_ptr<RotatingFile> combined;
+  if (!spec.log_file.empty()) combined = sup_.log_file(spec.log_file, spec);
+  struct Stream {
+    Fd fd;
+    std::string path;
+    const char* name;
+  } streams[] = {{std::move(out), out_log_path(), "out"}, {std::move(err), err_log_path(), "err"}};
+  for (auto& s : streams) {
+    std::vector<std::shared_ptr<RotatingFile>> sinks{sup_.log_file(s.path, spec)};
+    if (combined) sinks.push_back(combined);
+    auto pipe = std::make_unique<OutputPipe>(sup_.loop(), std::move(s.fd), std::move(sinks), po);
+    OutputPipe* raw = pipe.get();
+    const char* name = s.name;
+    raw->subscribe([this, name](std::string_view line) { sup_.on_log_line(*this, name, line); });
+    raw->set_close_callback([this, raw](Status) {
+      // Allowed by OutputPipe's contract: destroyed inside its close callback.
+      pipes_.remove_if([raw](const std::unique_ptr<OutputPipe>& p) { return p.get() == raw; });
+    });
+    if (Status st = raw->start(); !st) {
+      log_warn("app {} (id {}): cannot read its {}: {}", app_->name, id_, name,
+               st.error().message());
+      continue;
+    }
+    pipes_.push_back(std::move(pipe));
+  }
+}
+
+void Instance::start_ipc(Fd fd) {
+  ipc_ = std::move(fd);
+  ipc_buffer_.clear();
+  ipc_watcher_ = std::make_unique<IoWatcher>(sup_.loop(), ipc_.get());
+  ipc_watcher_->unref();
+  ipc_watcher_->set_callback([this](std::uint32_t) { on_ipc_readable(); });
+  if (!ipc_watcher_->start(kReadable)) {
+    ipc_watcher_.reset();
+    ipc_.reset();
+  }
+}
+
+void Instance::on_ipc_readable() {
+  char buf[4096];
+  ssize_t n = ::read(ipc_.get(), buf, sizeof(buf));
+  if (n <= 0) {
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    ipc_watcher_->stop();  // the app closed its channel; not an error
+    return;
+  }
+  ipc_buffer_.append(buf, static_cast<std::size_t>(n));
+  std::size_t nl;
+  while ((nl = ipc_buffer_.find('\n')) != std::string::npos) {
+    std::string line = ipc_buffer_.substr(0, nl);
+    ipc_buffer_.erase(0, nl + 1);
+    auto msg = nlohmann::json::parse(line, nullptr, false);
+    if (msg.is_string() && msg.get<std::string>() == "ready") on_ready();
+  }
+  if (ipc_buffer_.size() > 65536) ipc_buffer_.clear();  // not JSON lines: do not grow
+}
+
+void Instance::on_ready() {
+  if (status_ != InstanceStatus::kLaunching) return;
+  ready_timer_.stop();
+  set_status(InstanceStatus::kOnline);
+  if (probation_) end_probation("");
+}
+
+void Instance::when_settled(std::function<void()> cb) {
+  if (status_ == InstanceStatus::kLaunching) {
+    settle_waiters_.push_back(std::move(cb));
+  } else {
+    cb();
+  }
+}
+
+void Instance::settle() {
+  auto waiters = std::move(settle_waiters_);
+  settle_waiters_.clear();
+  for (auto& w : waiters) w();
+}
+
+void Instance::set_status(InstanceStatus s) {
+  status_ = s;
+  // Whoever waits for the instance to settle hears about it as soon as it leaves launching.
+  if (s != InstanceStatus::kLaunching) settle();
+}
+
+void Instance::stop(std::function<void()> done) {
+  restart_timer_.stop();
+  ready_timer_.stop();
+  if (pid_ <= 0) {
+    if (status_ != InstanceStatus::kStopped) set_status(InstanceStatus::kStopped);
+    if (done) done();
+    return;
+  }
+  if (done) stop_waiters_.push_back(std::move(done));
+  if (stop_requested_) return;  // already stopping; the waiter joins
+  stop_requested_ = true;
+  set_status(InstanceStatus::kStopping);
+  int sig = parse_signal(app_->spec.kill_signal).value_or(SIGINT);
+  // The whole process group: a shell wrapper's children stop too.
+  if (::kill(-pid_, sig) < 0) ::kill(pid_, sig);  // it may have left its group (setsid)
+  kill_timer_.start(
+      [this] {
+        if (pid_ > 0) {
+          log_warn("app {} (id {}) did not exit within kill_timeout ({} ms): SIGKILL", app_->name,
+                   id_, app_->spec.kill_timeout_ms);
+          if (::kill(-pid_, SIGKILL) < 0) ::kill(pid_, SIGKILL);
+        }
+      },
+      app_->spec.kill_timeout_ms);
+}
+
+void Instance::on_exit(int wstatus) {
+  pid_t old = pid_;
+  sup_.forget_pid(old);
+  pid_ = 0;
+  // Whatever the app left behind in its group (a crashed server's workers, a shell's
+  // children) must not outlive it: they could hold its port.
+  ::kill(-old, SIGKILL);
+  // During a reload the replacement has written its own pid there: leave that one.
+  if (auto text = read_file(pid_file_path()); text && *text == std::to_string(old)) {
+    ::unlink(pid_file_path().c_str());
+  }
+  kill_timer_.stop();
+  ready_timer_.stop();
+  ipc_watcher_.reset();
+  ipc_.reset();
+  bind_channel_.reset();
+  // No process, no usage: do not show the last sample of the dead one until the next tick.
+  cpu_percent_ = 0;
+  rss_bytes_ = 0;
+  cpu_time_ms_ = 0;
+
+  last_exit_code_ = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+  last_signal_ = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+  std::uint64_t uptime = sup_.loop().now() - started_mono_ms_;
+  if (probation_) {
+    // A reload's replacement that ends before it is ready is never restarted: the reload fails
+    // and the old instance keeps serving.
+    std::string why =
+        stop_requested_ ? std::string("it was stopped before it was ready")
+        : last_signal_ != 0
+            ? fmt::format("it was killed by {} before it was ready", signal_name(last_signal_))
+            : fmt::format("it exited with code {} before it was ready", last_exit_code_);
+    stop_requested_ = false;
+    status_text_ = why;
+    set_status(InstanceStatus::kErrored);
+    auto waiters = std::move(stop_waiters_);
+    stop_waiters_.clear();
+    end_probation(std::move(why));
+    for (auto& w : waiters) w();
+    return;
+  }
+  RestartDecision d =
+      decide_restart(app_->spec, policy_, uptime, last_exit_code_, last_signal_, stop_requested_);
+  if (!stop_requested_) log_info("app {} (id {}): {}", app_->name, id_, d.reason);
+  stop_requested_ = false;
+  switch (d.kind) {
+    case RestartDecision::Kind::kStop:
+      set_status(InstanceStatus::kStopped);
+      break;
+    case RestartDecision::Kind::kErrored:
+      status_text_ = d.reason;
+      set_status(InstanceStatus::kErrored);
+      log_error("app {} (id {}) errored: {}", app_->name, id_, d.reason);
+      break;
+    case RestartDecision::Kind::kRestart:
+      schedule_restart(d.delay_ms);
+      break;
+  }
+  auto waiters = std::move(stop_waiters_);
+  stop_waiters_.clear();
+  for (auto& w : waiters) w();
+}
+
+void Instance::schedule_restart(std::uint64_t delay_ms) {
+  ++restarts_;
+  set_status(InstanceStatus::kWaitingRestart);
+  restart_timer_.start([this] { start(); }, delay_ms);
+}
+
+}  // namespace herd::manager

@@ -1,0 +1,189 @@
+// Instance: one running copy of an app (one pm_id), and its life:
+//
+//   start() ──> launching ──ready──> online ──exit──> (restart policy)
+//                   │                                   ├─ restart: waiting restart ─> launching
+//                   └─exit──> (restart policy)           ├─ errored (too many unstable restarts)
+//   stop(): launching/online ─> stopping ─exit─> stopped └─ stopped
+//
+// Ready means: READY=1 on the notify socket (or process.send('ready') for Node programs with
+// wait_ready); without wait_ready, also surviving min_uptime; with wait_ready, listen_timeout
+// passing makes it online anyway (PM2's rule), with a note in `describe`.
+//
+// A reload runs a second Instance with the same pm_id and index next to the serving one: the
+// replacement, started with start_replacement(). Until it is ready it has no restart policy: it
+// either becomes ready (and takes over the old one's counters with take_over_from) or fails.
+//
+// Threads: the daemon's loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "daemon/cluster_mode/bind_channel.h"
+#include "daemon/restart_policy.h"
+#include "herd/base/fd.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/io_watcher.h"
+#include "herd/loop/timer.h"
+#include "logs/output_pipe.h"
+#include "metrics/proc_stats.h"
+
+namespace herd::manager {
+
+class App;
+class Supervisor;
+struct SpawnOptions;
+
+enum class InstanceStatus { kLaunching, kOnline, kStopping, kStopped, kErrored, kWaitingRestart };
+// PM2's words: "launching", "online", "stopping", "stopped", "errored", "waiting restart".
+const char* status_name(InstanceStatus s);
+// Milliseconds since the epoch (pm_uptime, created_at).
+std::uint64_t wall_clock_ms();
+
+class Instance {
+ public:
+  Instance(Supervisor& supervisor, App& app, int id, int index);
+  ~Instance();
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  // Spawns the process. On failure the instance is errored, with the reason as its status text.
+  Status start();
+  // Spawns the process as the replacement of a reload. `result` runs once, from a loop callback
+  // of this instance (so it must not destroy it): with "" when it is ready (READY=1 / 'ready';
+  // without wait_ready, also surviving min_uptime), or with the reason it failed: it exited
+  // first, listen_timeout passed (wait_ready) or it was stopped. A failed one is stopped (not
+  // restarted). An error return means the spawn failed and `result` will not run.
+  Status start_replacement(std::function<void(std::string failure)> result);
+  // The replacement takes over the history of the instance it replaces (created_at, restart and
+  // reload counts, +1 each) and from now on follows the restart policy.
+  void take_over_from(const Instance& old);
+  // Stops it (stop signal to the process group, SIGKILL after kill_timeout); `done` runs once no
+  // process of it is left. A pending restart is cancelled.
+  void stop(std::function<void()> done);
+  // Runs `cb` once the instance is no longer launching (online, errored, stopped, or crashed and
+  // waiting for its restart).
+  void when_settled(std::function<void()> cb);
+
+  // From the supervisor: the process `pid_` ended with wait(2) status `wstatus`.
+  void on_exit(int wstatus);
+  // From the supervisor: the process (or one of its descendants) said READY=1 / 'ready'.
+  void on_ready();
+  // The process listens on a socket herd gave it (bind channel): ready, in cluster mode without
+  // wait_ready.
+  void on_listening();
+  // Whether launching ended by listen_timeout without the process listening (cluster mode).
+  bool listen_timed_out() const { return listen_timed_out_; }
+  void set_status_text(std::string text) { status_text_ = std::move(text); }
+  // Marks a serving instance whose replacement (pid `replacement`) is starting; 0 clears it.
+  void set_replacement_pid(pid_t replacement) { replacement_pid_ = replacement; }
+  bool reloading() const { return replacement_pid_ > 0; }
+  // Samples CPU and memory (once a second, from the supervisor).
+  void sample(std::uint64_t now_mono_ms);
+
+  int id() const { return id_; }
+  int index() const { return index_; }
+  pid_t pid() const { return pid_; }
+  InstanceStatus status() const { return status_; }
+  App& app() const { return *app_; }
+  bool is_running() const { return pid_ > 0; }
+  bool stop_requested() const { return stop_requested_; }
+  // The last sample's resident memory (0 when not running).
+  std::uint64_t rss_bytes() const { return rss_bytes_; }
+  int reloads() const { return reloads_; }
+  const std::string& status_text() const { return status_text_; }
+  // A restart someone asked for counts in restart_time, as in PM2.
+  void count_manual_restart() { ++restarts_; }
+  void reset_counters() {
+    restarts_ = 0;
+    policy_ = {};
+  }
+  // The environment the process was (or will be) started with, "KEY=value".
+  const std::vector<std::string>& env() const { return env_; }
+
+  // The instance in PM2's jlist shape (see docs/control-protocol.md).
+  nlohmann::json to_json() const;
+
+  // `herd update` (takeover.h): everything a new daemon needs to go on supervising this running
+  // instance, with the descriptors it must keep across exec appended to `keep`. Only for a
+  // settled instance (online, stopped, errored: no timer of its own pending).
+  nlohmann::json takeover_state(std::vector<int>* keep) const;
+  // The other side, in the new daemon: the instance as it was, its process registered, its
+  // output pipes, IPC and bind channels adopted.
+  Status adopt(const nlohmann::json& state);
+
+  // Log file paths (PM2's naming).
+  std::string out_log_path() const;
+  std::string err_log_path() const;
+  std::string pid_file_path() const;
+  // Writes pid_file_path() with the running process's pid (a reload's replacement overwrote it).
+  void write_pid_file() const;
+
+ private:
+  void set_status(InstanceStatus s);
+  void end_probation(std::string failure);
+  void settle();
+  void schedule_restart(std::uint64_t delay_ms);
+  void start_ipc(Fd fd);
+  void on_ipc_readable();
+  void attach_output(Fd out, Fd err);
+  BindChannel::Handlers bind_handlers();
+  // Prepares herd's bind library for this run (cluster mode): the channel, LD_PRELOAD, and for
+  // node the preload script. Leaves `o` alone (and logs why) when it cannot.
+  // Returns the channel end the child gets (invalid when nothing is injected).
+  Fd prepare_injection(SpawnOptions& o, const std::string& interpreter);
+  bool ready_on_listen() const;
+  std::vector<std::string> build_env() const;
+
+  Supervisor& sup_;
+  App* app_;
+  int id_;
+  int index_;
+
+  pid_t pid_ = 0;
+  InstanceStatus status_ = InstanceStatus::kStopped;
+  std::uint64_t created_at_ms_ = 0;  // wall clock, first start
+  std::uint64_t started_at_ms_ = 0;  // wall clock, this run (pm_uptime)
+  std::uint64_t started_mono_ms_ = 0;
+  int restarts_ = 0;
+  int reloads_ = 0;                             // reloads that replaced this slot's process
+  pid_t replacement_pid_ = 0;                   // a reload's replacement is starting
+  std::function<void(std::string)> probation_;  // set while a replacement is not ready yet
+  RestartState policy_;
+  int last_exit_code_ = 0;
+  int last_signal_ = 0;
+  std::string status_text_;  // sd_notify STATUS=, or why it is errored/stopped
+  bool stop_requested_ = false;
+  std::vector<std::string> env_;
+  std::string interpreter_ = "none";
+
+  Timer restart_timer_;
+  Timer kill_timer_;
+  Timer ready_timer_;
+  std::vector<std::function<void()>> stop_waiters_;
+  std::vector<std::function<void()>> settle_waiters_;
+
+  // stdout/stderr readers; a finished process's pipes stay until their EOF.
+  std::list<std::unique_ptr<OutputPipe>> pipes_;
+
+  std::unique_ptr<BindChannel> bind_channel_;
+  bool listen_timed_out_ = false;
+
+  Fd ipc_;
+  std::unique_ptr<IoWatcher> ipc_watcher_;
+  std::string ipc_buffer_;
+
+  CpuMeter cpu_;
+  double cpu_percent_ = 0;
+  std::uint64_t rss_bytes_ = 0;
+  std::uint64_t cpu_time_ms_ = 0;  // utime + stime of the running process, at the last sample
+};
+
+}  // namespace herd::manager

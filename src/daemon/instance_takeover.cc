@@ -1,0 +1,86 @@
+// An instance across `herd update` (takeover.h): its state out of the old daemon, and into the
+// new one, which goes on supervising the same process.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "daemon/instance.h"
+#include "daemon/supervisor.h"
+#include "herd/base/log.h"
+
+namespace herd::manager {
+nlohmann::json Instance::takeover_state(std::vector<int>* keep) const {
+  nlohmann::json pipes = nlohmann::json::array();
+  for (const auto& p : pipes_) {
+    if (p->fd() >= 0) {
+      pipes.push_back(p->fd());
+      keep->push_back(p->fd());
+    }
+  }
+  int ipc = ipc_watcher_ ? ipc_.get() : -1;
+  int bind = bind_channel_ ? bind_channel_->fd() : -1;
+  for (int fd : {ipc, bind}) {
+    if (fd >= 0) keep->push_back(fd);
+  }
+  return {
+      {"id", id_},
+      {"index", index_},
+      {"pid", pid_},
+      {"status", static_cast<int>(status_)},
+      {"created_at", created_at_ms_},
+      {"started_at", started_at_ms_},
+      {"restarts", restarts_},
+      {"reloads", reloads_},
+      {"unstable_restarts", policy_.unstable_restarts},
+      {"last_backoff_ms", policy_.last_backoff_ms},
+      {"exit_code", last_exit_code_},
+      {"exit_signal", last_signal_},
+      {"status_text", status_text_},
+      {"env", env_},
+      {"interpreter", interpreter_},
+      {"listen_timed_out", listen_timed_out_},
+      {"pipes", pipes},
+      {"ipc", ipc},
+      {"bind", bind},
+  };
+}
+
+Status Instance::adopt(const nlohmann::json& s) {
+  try {
+    pid_ = s.at("pid").get<pid_t>();
+    status_ = static_cast<InstanceStatus>(s.at("status").get<int>());
+    created_at_ms_ = s.at("created_at").get<std::uint64_t>();
+    started_at_ms_ = s.at("started_at").get<std::uint64_t>();
+    // The loop's clock starts anew: the uptime so far, from the wall clock.
+    std::uint64_t up = wall_clock_ms() > started_at_ms_ ? wall_clock_ms() - started_at_ms_ : 0;
+    std::uint64_t now = sup_.loop().now();
+    started_mono_ms_ = now > up ? now - up : 0;
+    restarts_ = s.at("restarts").get<int>();
+    reloads_ = s.at("reloads").get<int>();
+    policy_.unstable_restarts = s.at("unstable_restarts").get<int>();
+    policy_.last_backoff_ms = s.at("last_backoff_ms").get<std::uint64_t>();
+    last_exit_code_ = s.at("exit_code").get<int>();
+    last_signal_ = s.at("exit_signal").get<int>();
+    status_text_ = s.at("status_text").get<std::string>();
+    env_ = s.at("env").get<std::vector<std::string>>();
+    interpreter_ = s.at("interpreter").get<std::string>();
+    listen_timed_out_ = s.at("listen_timed_out").get<bool>();
+    std::vector<int> pipes = s.at("pipes").get<std::vector<int>>();
+    int ipc = s.at("ipc").get<int>();
+    int bind = s.at("bind").get<int>();
+    if (pid_ > 0) sup_.register_pid(pid_, this);
+    // Lines go to the same files. The last pair is the running process's out and err; an
+    // earlier one (a finished run still draining) is let go.
+    for (std::size_t i = 0; i + 2 < pipes.size(); ++i) ::close(pipes[i]);
+    if (pipes.size() >= 2) attach_output(Fd(pipes[pipes.size() - 2]), Fd(pipes.back()));
+    if (ipc >= 0) start_ipc(Fd(ipc));
+    if (bind >= 0) {
+      bind_channel_ = BindChannel::adopt(sup_.loop(), Fd(bind), bind_handlers());
+      if (Status st = bind_channel_->start(); !st) return st;
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return fail(EINVAL, fmt::format("instance state: {}", e.what()));
+  }
+  return {};
+}
+
+}  // namespace herd::manager

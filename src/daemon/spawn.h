@@ -1,0 +1,40 @@
+// spawn(): starts one managed process, the way a supervisor must.
+//
+// In the child, before exec: its own process group; PR_SET_PDEATHSIG(SIGKILL) so it dies with
+// the daemon (checked after fork: if the daemon is already gone, the child exits at once);
+// signal mask and dispositions reset (the daemon blocks signals for signalfd, and a blocked
+// mask survives exec); stdin from /dev/null, stdout/stderr to the given pipes; the inherited
+// sockets at 3, 4, ... (LISTEN_FDS) with LISTEN_PID set to the child's own pid; every other
+// descriptor closed by CLOEXEC; herd's bind channel after them (HERD_BIND_FD, HERD_BIND_PID). An
+// exec failure is reported back through a CLOEXEC pipe, so spawn() returns "exec ./server: No such
+// file or directory" instead of a child that exits 127.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "herd/base/error.h"
+
+namespace herd::manager {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
+  std::string cwd;                // "" = the daemon's
+  std::vector<std::string> env;   // "KEY=value"; LISTEN_* and NODE_CHANNEL_FD are added here
+  int stdout_fd = -1;             // write ends; -1 = /dev/null
+  int stderr_fd = -1;
+  std::vector<int> listen_fds;  // become 3, 4, ... with LISTEN_FDS/LISTEN_PID/NAMES
+  std::vector<std::string> listen_names;
+  int ipc_fd = -1;  // a Node IPC channel end: placed after the listen fds
+  // herd's bind channel end (src/inject/bind_protocol.h): placed after those, with
+  // HERD_BIND_FD=<its number> and HERD_BIND_PID=<the child's pid>.
+  int bind_fd = -1;
+  bool die_with_parent = true;
+};
+
+// Forks and execs. Returns the child's pid (its process group id too) once exec succeeded.
+Result<pid_t> spawn(const SpawnOptions& options);
+
+}  // namespace herd::manager

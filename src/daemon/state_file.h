@@ -1,0 +1,22 @@
+// Durable files of the daemon: written atomically, read with a fallback.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "herd/base/error.h"
+
+namespace herd::manager {
+
+// Replaces `path` with `content` so that a crash at any point leaves either the old or the new
+// file, whole: write `path.tmp` (a leftover one removed first; created O_EXCL|O_NOFOLLOW, so a
+// symlink there is never followed), fsync it; when `keep_backup`, hard-link the current file to
+// `path.bak.tmp` and rename that over `path.bak` (a complete .bak exists at every instant);
+// rename the temp file over `path` (which replaces a symlink there, never its target); fsync
+// the directory. Mode 0600.
+Status write_file_atomic(const std::string& path, std::string_view content, bool keep_backup);
+
+// The whole file; ELOOP when `path` is a symlink (herd's own files never are).
+Result<std::string> read_file(const std::string& path);
+
+}  // namespace herd::manager

@@ -1,0 +1,470 @@
+#include "daemon/supervisor.h"
+
+#include <fmt/format.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "app/app_name.h"
+#include "app/command.h"
+#include "app/target_pattern.h"
+#include "daemon/state_file.h"
+#include "daemon/supervisor_internal.h"
+#include "herd/base/log.h"
+
+namespace herd::manager {
+namespace {
+
+using detail::countdown;
+using detail::cpu_count;
+using detail::verb_error;
+using nlohmann::json;
+
+}  // namespace
+
+Supervisor::Supervisor(EventLoop& loop, Home home)
+    : loop_(loop), home_(std::move(home)), notify_(loop), sigchld_(loop), sampler_(loop) {}
+
+Supervisor::~Supervisor() {
+  sampler_.stop();
+  sigchld_.stop();
+  // Instances still running (the daemon goes away without stopping them) kill their process
+  // group and forget their pid in by_pid_, which is destroyed before apps_ would be.
+  apps_.clear();
+}
+
+Status Supervisor::init() {
+  // Orphans of our apps (a daemonizing grandchild) are re-parented to us, so we reap them and no
+  // zombie is left behind.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  if (Status s = notify_.bind(home_.notify_socket(),
+                              [this](pid_t pid, std::string_view p) { on_notify(pid, p); });
+      !s) {
+    return s;
+  }
+  if (Status s = sigchld_.start(SIGCHLD, [this](int) { on_sigchld(); }); !s) return s;
+  sigchld_.unref();
+  sampler_.start(
+      [this] {
+        std::uint64_t now = loop_.now();
+        std::vector<int> sampled;
+        for (auto& app : apps_) {
+          for (auto& inst : app->instances) {
+            inst->sample(now);
+            sampled.push_back(inst->id());
+          }
+        }
+        // max_memory_restart is checked on every sample; acting may change the lists.
+        for (int id : sampled) {
+          if (Instance* inst = instance_by_id(id)) check_memory(*inst);
+        }
+      },
+      0, 1000);
+  sampler_.unref();
+  return {};
+}
+
+// --- lookups ---------------------------------------------------------------------------------
+
+App* Supervisor::find_app(const std::string& name) const {
+  for (const auto& a : apps_) {
+    if (a->name == name) return a.get();
+  }
+  return nullptr;
+}
+
+std::expected<std::vector<Instance*>, VerbError> Supervisor::resolve(
+    const std::vector<std::string>& targets) const {
+  std::vector<Instance*> out;
+  std::set<int> seen;
+  auto add = [&](Instance* i) {
+    if (seen.insert(i->id()).second) out.push_back(i);
+  };
+  if (targets.empty())
+    return std::unexpected(verb_error("E_NO_TARGET",
+                                      "name an app, an id, "
+                                      "a /regex/ or all"));
+  for (const auto& t : targets) {
+    std::size_t before = out.size();
+    bool matched = false;
+    if (t == "all") {
+      for (const auto& a : apps_) {
+        for (const auto& i : a->instances) add(i.get());
+      }
+      if (apps_.empty()) {
+        return std::unexpected(verb_error("E_UNKNOWN_TARGET",
+                                          "'all' matches nothing: no app "
+                                          "is managed yet"));
+      }
+      continue;
+    }
+    if (is_target_regex(t)) {
+      auto re = compile_target_regex(t);
+      if (!re) return std::unexpected(verb_error("E_BAD_TARGET", re.error().context()));
+      for (const auto& a : apps_) {
+        if (std::regex_search(a->name, *re)) {
+          matched = true;
+          for (const auto& i : a->instances) add(i.get());
+        }
+      }
+    } else if (!t.empty() && std::all_of(t.begin(), t.end(), ::isdigit)) {
+      int id = std::atoi(t.c_str());
+      for (const auto& a : apps_) {
+        for (const auto& i : a->instances) {
+          if (i->id() == id) {
+            matched = true;
+            add(i.get());
+          }
+        }
+      }
+    }
+    if (!matched) {
+      if (App* a = find_app(t); a != nullptr) {
+        matched = true;
+        for (const auto& i : a->instances) add(i.get());
+      }
+    }
+    if (!matched && out.size() == before) {
+      std::string known;
+      for (const auto& a : apps_) known += (known.empty() ? "" : ", ") + a->name;
+      return std::unexpected(verb_error(
+          "E_UNKNOWN_TARGET", fmt::format("no app or id matches '{}'{}", t,
+                                          known.empty() ? std::string(" (no app is managed yet)")
+                                                        : fmt::format(" (apps: {})", known))));
+    }
+  }
+  return out;
+}
+
+Instance* Supervisor::instance_for_pid(pid_t pid) const {
+  // READY=1 may come from a descendant (a shell wrapper's child): walk up to a known instance.
+  for (int depth = 0; depth < 16 && pid > 1; ++depth) {
+    if (auto it = by_pid_.find(pid); it != by_pid_.end()) return it->second;
+    auto s = sample_process(pid);
+    if (!s) return nullptr;
+    pid = s->ppid;
+  }
+  return nullptr;
+}
+
+// --- events ----------------------------------------------------------------------------------
+
+void Supervisor::on_sigchld() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;  // 0: none exited; -1 ECHILD: no children left
+    if (!WIFEXITED(status) && !WIFSIGNALED(status)) continue;
+    auto it = by_pid_.find(pid);
+    if (it == by_pid_.end()) continue;  // an orphan we adopted as subreaper, now reaped
+    it->second->on_exit(status);
+  }
+}
+
+void Supervisor::on_notify(pid_t sender, std::string_view payload) {
+  Instance* inst = instance_for_pid(sender);
+  if (inst == nullptr) return;
+  std::string_view v;
+  if (find_notify_field(payload, "STATUS", &v)) inst->set_status_text(std::string(v));
+  if (find_notify_field(payload, "READY", &v) && v == "1") inst->on_ready();
+  if (find_notify_field(payload, "STOPPING", &v) && v == "1") {
+    inst->set_status_text("the app said it is stopping");
+  }
+}
+
+std::shared_ptr<RotatingFile> Supervisor::log_file(const std::string& path, const AppSpec& spec) {
+  if (auto it = log_files_.find(path); it != log_files_.end()) {
+    if (auto f = it->second.lock()) return f;
+  }
+  RotatingFile::Options o;
+  o.max_size = spec.log_max_size;
+  o.max_files = static_cast<unsigned>(std::max(1, spec.log_max_files));
+  auto f = std::make_shared<RotatingFile>(path, o);
+  std::string p = path;
+  f->set_error_callback(
+      [p](const Error& e) { log_error("log file {}: {}; lines are dropped", p, e.message()); });
+  f->open();
+  log_files_[path] = f;
+  return f;
+}
+
+void Supervisor::on_log_line(const Instance& inst, const char* stream, std::string_view line) {
+  for (auto& [id, sub] : log_subs_) {
+    if (!sub.ids.empty() && std::find(sub.ids.begin(), sub.ids.end(), inst.id()) == sub.ids.end()) {
+      continue;
+    }
+    sub.cb(inst.app().name, inst.id(), stream, line);
+  }
+}
+
+std::expected<std::uint64_t, VerbError> Supervisor::subscribe_logs(
+    const std::vector<std::string>& targets, LogCallback cb) {
+  LogSubscription sub;
+  sub.cb = std::move(cb);
+  bool everything = targets.empty() || (targets.size() == 1 && targets[0] == "all");
+  if (!everything) {
+    auto list = resolve(targets);
+    if (!list) return std::unexpected(list.error());
+    for (Instance* i : *list) sub.ids.push_back(i->id());
+  }
+  std::uint64_t id = next_sub_++;
+  log_subs_.emplace(id, std::move(sub));
+  return id;
+}
+
+void Supervisor::unsubscribe_logs(std::uint64_t id) { log_subs_.erase(id); }
+
+// --- verbs -----------------------------------------------------------------------------------
+
+void Supervisor::add_instances(App& app, int count, std::vector<Instance*>* added) {
+  for (int k = 0; k < count; ++k) {
+    // The lowest free instance index, so NODE_APP_INSTANCE stays 0..n-1 after scaling.
+    int index = 0;
+    while (std::any_of(app.instances.begin(), app.instances.end(),
+                       [index](const auto& i) { return i->index() == index; })) {
+      ++index;
+    }
+    app.instances.push_back(std::make_unique<Instance>(*this, app, next_id_++, index));
+    added->push_back(app.instances.back().get());
+  }
+}
+
+void Supervisor::start(AppSpec spec, Reply reply) {
+  if (Status s = validate_app_name(spec.name); !s) {
+    reply(std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(s.error()))));
+    return;
+  }
+  if (auto cmd = resolve_command(spec); !cmd) {
+    reply(std::unexpected(verb_error("E_SPAWN", input_error_message(cmd.error()))));
+    return;
+  }
+  if (Status s = validate_instances(spec.instances, cpu_count()); !s) {
+    reply(std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(s.error()))));
+    return;
+  }
+  int count = spec.resolved_instances(cpu_count());
+  App* app = find_app(spec.name);
+  std::vector<Instance*> to_start;
+  if (app != nullptr) {
+    bool running =
+        !app->incoming.empty() || std::any_of(app->instances.begin(), app->instances.end(),
+                                              [](const auto& i) { return i->is_running(); });
+    if (running) {
+      reply(std::unexpected(verb_error(
+          "E_APP_EXISTS",
+          fmt::format("app '{}' is already running; use `herd restart {}`, or give the new one "
+                      "another name with --name",
+                      spec.name, spec.name))));
+      return;
+    }
+    // A stopped app started again: PM2 restarts it with the new description.
+    app->spec = spec;
+    for (auto& i : app->instances) to_start.push_back(i.get());
+    // Deleted while a reload's old instance was still stopping: nothing left to start again.
+    if (to_start.empty()) add_instances(*app, count, &to_start);
+  } else {
+    auto fresh = std::make_unique<App>(spec.name, spec);
+    if (!spec.listen.empty()) {
+      auto set = ListenSet::bind(spec.listen);
+      if (!set) {
+        reply(std::unexpected(verb_error("E_LISTEN", set.error().message())));
+        return;
+      }
+      fresh->sockets = std::move(*set);
+    }
+    apps_.push_back(std::move(fresh));
+    app = apps_.back().get();
+    add_instances(*app, count, &to_start);
+  }
+  for (Instance* i : to_start) i->start();
+
+  // The first spawn error with every instance failed: nothing runs, so say so and forget it.
+  bool all_failed = !to_start.empty() && std::all_of(to_start.begin(), to_start.end(), [](auto* i) {
+    return i->status() == InstanceStatus::kErrored && !i->is_running();
+  });
+  if (all_failed) {
+    std::string why = to_start.front()->to_json()["pm2_env"]["status_text"].get<std::string>();
+    std::string name = app->name;
+    apps_.erase(
+        std::remove_if(apps_.begin(), apps_.end(), [app](const auto& a) { return a.get() == app; }),
+        apps_.end());
+    reply(std::unexpected(verb_error("E_SPAWN", fmt::format("app '{}': {}", name, why))));
+    return;
+  }
+  // A trigger that cannot be armed is logged; the app runs without it.
+  if (!app->triggers) app->triggers = std::make_unique<AppTriggers>(*this, *app);
+  (void)app->triggers->arm();
+  auto ids = std::make_shared<std::vector<int>>();
+  for (Instance* i : to_start) ids->push_back(i->id());
+  auto done = countdown(to_start.size(), [this, ids, reply] {
+    std::vector<std::string> t;
+    for (int id : *ids) t.push_back(std::to_string(id));
+    auto list = resolve(t);
+    reply(list ? list_result(*list) : VerbResult(json::array()));
+  });
+  for (Instance* i : to_start) i->when_settled(done);
+}
+
+void Supervisor::stop_instances(std::vector<Instance*> list, std::function<void()> done) {
+  auto each = countdown(list.size(), std::move(done));
+  for (Instance* i : list) stop_with_replacement(i, each);
+}
+
+void Supervisor::stop(const std::vector<std::string>& targets, Reply reply) {
+  auto list = resolve(targets);
+  if (!list) return reply(std::unexpected(list.error()));
+  std::vector<int> ids;
+  for (Instance* i : *list) ids.push_back(i->id());
+  stop_instances(*list, [this, ids, reply] {
+    // An app none of whose instances runs any more gives back the ports herd bound for it on
+    // demand: they are free again, as with the program alone (`listen` addresses stay).
+    for (auto& a : apps_) {
+      if (std::none_of(a->instances.begin(), a->instances.end(),
+                       [](const auto& i) { return i->is_running(); })) {
+        a->sockets.release_on_demand();
+      }
+    }
+    std::vector<std::string> t;
+    for (int id : ids) t.push_back(std::to_string(id));
+    auto l = resolve(t);
+    reply(l ? list_result(*l) : VerbResult(json::array()));
+  });
+}
+
+void Supervisor::restart(const std::vector<std::string>& targets,
+                         const std::map<std::string, std::string>* update_env, Reply reply) {
+  auto list = resolve(targets);
+  if (!list) return reply(std::unexpected(list.error()));
+  if (update_env != nullptr) apply_update_env(*list, *update_env);
+  auto ids = std::make_shared<std::vector<std::string>>();
+  for (Instance* i : *list) ids->push_back(std::to_string(i->id()));
+  auto all_settled = countdown(list->size(), [this, ids, reply] {
+    auto l = resolve(*ids);
+    reply(l ? list_result(*l) : VerbResult(json::array()));
+  });
+  for (Instance* i : *list) {
+    int id = i->id();
+    stop_with_replacement(i, [this, id, all_settled] {
+      Instance* again = instance_by_id(id);
+      if (again == nullptr) return all_settled();  // deleted meanwhile
+      again->count_manual_restart();
+      again->start();
+      again->when_settled(all_settled);
+    });
+  }
+}
+
+void Supervisor::remove(const std::vector<std::string>& targets, Reply reply) {
+  auto list = resolve(targets);
+  if (!list) return reply(std::unexpected(list.error()));
+  auto result = std::make_shared<json>(*list_result(*list));
+  std::vector<int> ids;
+  for (Instance* i : *list) ids.push_back(i->id());
+  stop_instances(*list, [this, ids, result, reply] {
+    for (auto& a : apps_) {
+      a->instances.erase(std::remove_if(a->instances.begin(), a->instances.end(),
+                                        [&](const auto& i) {
+                                          return std::find(ids.begin(), ids.end(), i->id()) !=
+                                                 ids.end();
+                                        }),
+                         a->instances.end());
+    }
+    drop_empty_apps();
+    for (auto& e : *result) e["pm2_env"]["status"] = "deleted";
+    reply(*result);
+  });
+}
+
+void Supervisor::drop_empty_apps() {
+  apps_.erase(std::remove_if(apps_.begin(), apps_.end(), [](const auto& a) { return a->idle(); }),
+              apps_.end());
+}
+
+void Supervisor::scale(const std::string& name, const std::string& count, Reply reply) {
+  App* app = find_app(name);
+  if (app == nullptr) {
+    return reply(std::unexpected(
+        verb_error("E_UNKNOWN_TARGET", fmt::format("no app named '{}' to scale", name))));
+  }
+  int current = static_cast<int>(app->instances.size());
+  auto target = scale_target(count, current);
+  if (!target) {
+    return reply(std::unexpected(verb_error("E_BAD_REQUEST", target.error().context())));
+  }
+  int wanted = *target;
+  if (wanted > current) {
+    std::vector<Instance*> added;
+    add_instances(*app, wanted - current, &added);
+    for (Instance* i : added) i->start();
+    auto done = countdown(added.size(), [this, name, reply] {
+      std::vector<std::string> t{name};
+      auto l = resolve(t);
+      reply(l ? list_result(*l) : VerbResult(json::array()));
+    });
+    for (Instance* i : added) i->when_settled(done);
+    return;
+  }
+  // Scale down: the highest instance indexes go, gracefully.
+  std::vector<Instance*> by_index;
+  for (auto& i : app->instances) by_index.push_back(i.get());
+  std::sort(by_index.begin(), by_index.end(),
+            [](Instance* a, Instance* b) { return a->index() > b->index(); });
+  by_index.resize(static_cast<std::size_t>(current - wanted));
+  std::vector<int> ids;
+  for (Instance* i : by_index) ids.push_back(i->id());
+  stop_instances(by_index, [this, app, ids, name, reply] {
+    app->instances.erase(
+        std::remove_if(
+            app->instances.begin(), app->instances.end(),
+            [&](const auto& i) { return std::find(ids.begin(), ids.end(), i->id()) != ids.end(); }),
+        app->instances.end());
+    json out = json::array();
+    for (auto& i : app->instances) out.push_back(i->to_json());
+    drop_empty_apps();
+    reply(out);
+  });
+}
+
+VerbResult Supervisor::reset(const std::vector<std::string>& targets) {
+  auto list = resolve(targets);
+  if (!list) return std::unexpected(list.error());
+  for (Instance* i : *list) i->reset_counters();
+  return list_result(*list);
+}
+
+VerbResult Supervisor::send_signal(const std::string& signal,
+                                   const std::vector<std::string>& targets) {
+  auto sig = parse_signal(signal);
+  if (!sig) return std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(sig.error())));
+  auto list = resolve(targets);
+  if (!list) return std::unexpected(list.error());
+  for (Instance* i : *list) {
+    if (i->is_running() && ::kill(i->pid(), *sig) < 0) {
+      return std::unexpected(verb_error(
+          "E_SIGNAL",
+          Error::from_errno(fmt::format("kill {} (id {})", i->pid(), i->id())).message()));
+    }
+  }
+  return list_result(*list);
+}
+
+void Supervisor::stop_all(std::function<void()> done) {
+  std::vector<Instance*> all;
+  std::vector<Instance*> retiring;
+  for (auto& a : apps_) {
+    for (auto& i : a->instances) all.push_back(i.get());
+    for (auto& i : a->retiring) retiring.push_back(i.get());
+  }
+  // Old instances a reload is stopping are waited for too: no process outlives the daemon.
+  auto each = countdown(retiring.size() + 1, std::move(done));
+  for (Instance* i : retiring) i->stop(each);
+  stop_instances(all, each);
+}
+
+}  // namespace herd::manager

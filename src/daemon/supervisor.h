@@ -1,0 +1,193 @@
+// Supervisor: every app the daemon runs, and the verbs that act on them.
+//
+// Verbs take targets the way PM2 does: "all", an id, a name, a /regex/ on names, several at
+// once. An unknown target is an error that names it (code E_UNKNOWN_TARGET). Verbs that wait
+// for processes (start, stop, restart, delete, scale, kill) answer through a callback once the
+// processes have settled; the rest answer at once.
+//
+// Threads: the daemon's loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "app/app_spec.h"
+#include "daemon/app_triggers.h"
+#include "daemon/cluster_mode/listen_set.h"
+#include "daemon/home.h"
+#include "daemon/instance.h"
+#include "daemon/notify_socket.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/signal.h"
+#include "herd/loop/timer.h"
+#include "logs/rotating_file.h"
+
+namespace herd::manager {
+
+// A failed verb: a stable code for scripts and a message for people.
+struct VerbError {
+  std::string code;  // E_UNKNOWN_TARGET, E_APP_EXISTS, E_SPAWN, E_BAD_REQUEST, ...
+  std::string message;
+};
+using VerbResult = std::expected<nlohmann::json, VerbError>;
+using Reply = std::function<void(VerbResult)>;
+
+class App {
+ public:
+  App(std::string name, AppSpec spec) : name(std::move(name)), spec(std::move(spec)) {}
+  std::string name;
+  AppSpec spec;
+  ListenSet sockets;  // cluster mode: bound once, held for the app's life
+  std::vector<std::unique_ptr<Instance>> instances;
+  // A reload's replacements still starting, and the instances they replaced (or failed
+  // replacements) while they stop. Not listed by jlist; the app lives on until both are empty.
+  std::vector<std::unique_ptr<Instance>> incoming;
+  std::vector<std::unique_ptr<Instance>> retiring;
+  std::unique_ptr<AppTriggers> triggers;  // cron_restart and watch; set by Supervisor::start
+  // Cluster mode: exec_mode cluster (several instances), or `listen` addresses held by herd.
+  bool cluster() const { return spec.exec_mode == ExecMode::kCluster || sockets.has_static(); }
+  // Whether its instances get herd's bind library (docs/cluster-mode.md).
+  bool injects() const { return spec.exec_mode == ExecMode::kCluster && spec.inject; }
+  bool idle() const { return instances.empty() && incoming.empty() && retiring.empty(); }
+};
+
+class Supervisor {
+ public:
+  Supervisor(EventLoop& loop, Home home);
+  ~Supervisor();
+
+  // Binds the notify socket, starts the child reaper and the sampler.
+  Status init();
+
+  // --- verbs ---------------------------------------------------------------------------------
+  void start(AppSpec spec, Reply reply);
+  void stop(const std::vector<std::string>& targets, Reply reply);
+  // `update_env`: the CLI's environment for --update-env (nullptr: keep the frozen one). The
+  // app's own variables (ecosystem env + env_<name>, AppSpec::app_env) stay on top of it.
+  void restart(const std::vector<std::string>& targets,
+               const std::map<std::string, std::string>* update_env, Reply reply);
+  // Rolling reload (reload.cc): instance by instance, at most `parallel` at once, a replacement
+  // is started on the app's sockets; once it is ready the old one is stopped gracefully. An app
+  // without sockets held by herd (fork mode without `listen`) cannot run two copies on one port:
+  // its instances are restarted instead, with a warning. The first replacement that fails
+  // (exits, or is not ready within listen_timeout with wait_ready) aborts the reload: its old
+  // instance keeps serving, the rest are not touched, and the reply is E_RELOAD with the reason.
+  // Success: {"processes": [...], "warnings": [...], "duration_ms": N}.
+  void reload(const std::vector<std::string>& targets,
+              const std::map<std::string, std::string>* update_env, int parallel, Reply reply);
+  // Restarts every instance of `app` for an internal trigger (cron, watch, memory): a graceful
+  // rolling reload when the app has sockets held by herd, else a restart. `reason` goes to
+  // herd.log. Unknown apps are logged and ignored. Returns at once.
+  void restart_app_for(const std::string& app, std::string reason);
+  void remove(const std::vector<std::string>& targets, Reply reply);
+  void scale(const std::string& app, const std::string& count, Reply reply);
+  VerbResult reset(const std::vector<std::string>& targets);
+  VerbResult send_signal(const std::string& signal, const std::vector<std::string>& targets);
+  VerbResult flush(const std::vector<std::string>& targets);
+  // Writes dump.json. A daemon that has not started (or resurrected) any app yet refuses to
+  // replace a dump that lists apps with its empty list (E_SAVE_EMPTY), unless `force`: that is
+  // the CLI's freshly auto-started daemon after a crash, and the dump is what `resurrect` needs.
+  VerbResult save(bool force = false);
+  // Starts the apps of dump.json (or .bak) that do not run. E_NO_DUMP when neither is a valid
+  // dump, or when the dump lists no app; `running` in the result names those that already ran.
+  void resurrect(Reply reply);
+  // Crash recovery (keeper.h). The running set, every app not stopped by a person (`stop`), goes
+  // to Home::running() whenever it changed (the daemon calls this after every verb) and is
+  // removed by forget_running() at a clean stop. restore_running() starts what the file lists, as
+  // resurrect does (`previous`: the dead daemon's pid, 0 if unknown), and returns a sentence for
+  // people saying so ("" when there was nothing to restore).
+  void persist_running();
+  void forget_running();
+  std::string restore_running(pid_t previous);
+  // Stops everything (for `kill` and daemon shutdown); `done` when no process is left.
+  void stop_all(std::function<void()> done);
+
+  // --- herd update (takeover.h) ---
+  // Why the apps cannot be handed to a new daemon right now ("" when they can): an instance
+  // starting, stopping or waiting for its restart, or a reload under way.
+  std::string takeover_busy() const;
+  // Every app and instance, with the descriptors to keep across exec appended to `keep`.
+  nlohmann::json takeover_state(std::vector<int>* keep) const;
+  // In the new daemon, after init(): the apps as they were, the same processes supervised.
+  Status adopt_state(const nlohmann::json& state);
+
+  nlohmann::json jlist() const;
+  VerbResult describe(const std::vector<std::string>& targets) const;
+  VerbResult env_of(const std::string& target) const;
+
+  // Live log lines of the targets' instances: cb(app, id, "out"|"err", line). Returns an id for
+  // unsubscribe_logs. Unknown targets are an error.
+  using LogCallback =
+      std::function<void(const std::string& app, int id, const char* stream, std::string_view)>;
+  std::expected<std::uint64_t, VerbError> subscribe_logs(const std::vector<std::string>& targets,
+                                                         LogCallback cb);
+  void unsubscribe_logs(std::uint64_t id);
+
+  // --- for Instance ---------------------------------------------------------------------------
+  EventLoop& loop() { return loop_; }
+  const Home& home() const { return home_; }
+  std::shared_ptr<RotatingFile> log_file(const std::string& path, const AppSpec& spec);
+  void on_log_line(const Instance& inst, const char* stream, std::string_view line);
+  void register_pid(pid_t pid, Instance* inst) { by_pid_[pid] = inst; }
+  void forget_pid(pid_t pid) { by_pid_.erase(pid); }
+  const std::string& notify_path() const { return notify_.path(); }
+
+ private:
+  std::expected<std::vector<Instance*>, VerbError> resolve(
+      const std::vector<std::string>& targets) const;
+  App* find_app(const std::string& name) const;
+  void add_instances(App& app, int count, std::vector<Instance*>* added);
+  void on_sigchld();
+  void on_notify(pid_t sender, std::string_view payload);
+  Instance* instance_for_pid(pid_t pid) const;
+  void stop_instances(std::vector<Instance*> list, std::function<void()> done);
+  // Stops `inst` and a reload replacement of it that is still starting; `done` once both ended.
+  void stop_with_replacement(Instance* inst, std::function<void()> done);
+  // --- reload.cc ---
+  struct ReloadRun;
+  using ReloadDone = std::function<void(std::string error, std::string warning)>;
+  void reload_ids(std::vector<int> ids, int parallel, Reply reply);
+  void reload_pump(std::shared_ptr<ReloadRun> run);
+  void reload_instance(Instance& old, ReloadDone done);
+  void restart_instance(Instance& old, ReloadDone done, std::string warning);
+  void finish_replacement(App* app, Instance* next, std::string failure, ReloadDone done);
+  void retire(App* app, Instance* inst, std::function<void()> then);
+  Instance* instance_by_id(int id) const;
+  void apply_update_env(const std::vector<Instance*>& list,
+                        const std::map<std::string, std::string>& env);
+  void check_memory(Instance& inst);
+  void drop_empty_apps();
+  // Starts each spec (resurrect, restore_running): `done` with the processes started and the
+  // errors, once every start has answered.
+  void start_each(
+      std::vector<AppSpec> specs,
+      std::function<void(nlohmann::json processes, std::vector<std::string> errors)> done);
+  VerbResult list_result(const std::vector<Instance*>& list) const;
+
+  EventLoop& loop_;
+  Home home_;
+  NotifySocket notify_;
+  Signal sigchld_;
+  Timer sampler_;
+  std::vector<std::unique_ptr<App>> apps_;
+  std::map<pid_t, Instance*> by_pid_;
+  int next_id_ = 0;
+  std::map<std::string, std::weak_ptr<RotatingFile>> log_files_;
+
+  struct LogSubscription {
+    std::vector<int> ids;  // instance ids; empty = all
+    LogCallback cb;
+  };
+  std::map<std::uint64_t, LogSubscription> log_subs_;
+  std::uint64_t next_sub_ = 1;
+  std::string running_written_;  // what persist_running() wrote last
+};
+
+}  // namespace herd::manager

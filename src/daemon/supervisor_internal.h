@@ -1,0 +1,36 @@
+// Helpers shared by the Supervisor's source files (not part of its interface).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "daemon/supervisor.h"
+
+namespace herd::manager::detail {
+
+inline VerbError verb_error(std::string code, std::string message) {
+  return VerbError{std::move(code), std::move(message)};
+}
+
+inline int cpu_count() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+// Runs `done` once `n` countdowns have happened (immediately for n == 0).
+inline std::function<void()> countdown(std::size_t n, std::function<void()> done) {
+  if (n == 0) {
+    done();
+    return [] {};
+  }
+  auto left = std::make_shared<std::size_t>(n);
+  auto fn = std::make_shared<std::function<void()>>(std::move(done));
+  return [left, fn] {
+    if (--*left == 0) (*fn)();
+  };
+}
+
+}  // namespace herd::manager::detail
