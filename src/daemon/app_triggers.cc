@@ -6,7 +6,8 @@
 #include <chrono>
 #include <filesystem>
 
-#include "daemon/supervisor.h"
+#include "daemon/app.h"
+#include "daemon/home.h"
 #include "herd/base/log.h"
 
 namespace herd::manager {
@@ -31,8 +32,13 @@ constexpr std::int64_t kMaxCronWaitMs = 60'000;
 
 }  // namespace
 
-AppTriggers::AppTriggers(Supervisor& sup, App& app)
-    : sup_(sup), app_(app), cron_timer_(sup.loop()), debounce_(sup.loop()) {
+AppTriggers::AppTriggers(EventLoop& loop, const Home& home, App& app, Restart restart)
+    : loop_(loop),
+      home_(home),
+      app_(app),
+      restart_(std::move(restart)),
+      cron_timer_(loop),
+      debounce_(loop) {
   // Triggers never keep the daemon's loop alive by themselves.
   cron_timer_.unref();
   debounce_.unref();
@@ -106,8 +112,8 @@ void AppTriggers::on_cron_timer() {
     log_info("app {}: cron_restart \"{}\" fired at {}; the app is stopped, so it stays stopped",
              app_.name, cron_->expression(), local_time(fired));
   } else {
-    sup_.restart_app_for(app_.name, fmt::format("cron_restart \"{}\" fired at {}",
-                                                cron_->expression(), local_time(fired)));
+    restart_(app_.name, fmt::format("cron_restart \"{}\" fired at {}", cron_->expression(),
+                                    local_time(fired)));
   }
   schedule_cron(std::max<std::time_t>(fired, static_cast<std::time_t>(now / 1000)));
 }
@@ -146,7 +152,7 @@ Status AppTriggers::arm_watch() {
   }
   // Herd's own files: a log line must not restart the app that wrote it. (Only what herd
   // writes: an app may well live in a directory under HERD_HOME.)
-  const Home& home = sup_.home();
+  const Home& home = home_;
   for (const std::string& p : {home.logs_dir() + "/", home.pids_dir() + "/", home.dir + "/herd.",
                                home.dump(), home.notify_socket()}) {
     filter->ignore_prefix(p);
@@ -166,7 +172,7 @@ Status AppTriggers::arm_watch() {
     filter->ignore_prefix(i->out_log_path());
     filter->ignore_prefix(i->err_log_path());
   }
-  watch_ = std::make_unique<FileWatch>(sup_.loop(), std::move(*filter),
+  watch_ = std::make_unique<FileWatch>(loop_, std::move(*filter),
                                        [this](const std::string& what) { on_change(what); });
   if (Status s = watch_->start(roots); !s) {
     log_error("app {}: not watching: {}", app_.name, s.error().message());
@@ -182,7 +188,7 @@ Status AppTriggers::arm_watch() {
 
 void AppTriggers::on_change(const std::string& what) {
   if (all_stopped()) return;
-  std::uint64_t now = sup_.loop().now();
+  std::uint64_t now = loop_.now();
   if (changes_ == 0) {
     first_change_ = what;
     first_change_at_ = now;
@@ -204,7 +210,7 @@ void AppTriggers::on_debounce() {
                            ? fmt::format("watch: {} changed", first_change_)
                            : fmt::format("watch: {}", first_change_);
   if (n > 1) reason += fmt::format(" (and {} more change{})", n - 1, n > 2 ? "s" : "");
-  sup_.restart_app_for(app_.name, std::move(reason));
+  restart_(app_.name, std::move(reason));
 }
 
 void AppTriggers::describe(nlohmann::json* pm2_env) const {

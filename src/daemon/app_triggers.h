@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -33,13 +34,17 @@
 namespace herd::manager {
 
 class App;
-class Supervisor;
+struct Home;
 
 class AppTriggers {
  public:
   static constexpr std::uint64_t kMaxDebounceFactor = 10;
 
-  AppTriggers(Supervisor& sup, App& app);
+  // What a trigger does when it fires: restart every instance of the app named `app`, logging
+  // `reason` (Supervisor::restart_app_for).
+  using Restart = std::function<void(const std::string& app, std::string reason)>;
+
+  AppTriggers(EventLoop& loop, const Home& home, App& app, Restart restart);
   ~AppTriggers();
   AppTriggers(const AppTriggers&) = delete;
   AppTriggers& operator=(const AppTriggers&) = delete;
@@ -66,8 +71,10 @@ class AppTriggers {
   bool all_stopped() const;
   std::vector<std::string> watch_roots() const;
 
-  Supervisor& sup_;
+  EventLoop& loop_;
+  const Home& home_;
   App& app_;
+  Restart restart_;
 
   std::optional<CronSchedule> cron_;
   std::optional<std::time_t> next_cron_;

@@ -12,9 +12,10 @@
 #include <chrono>
 
 #include "app/command.h"
+#include "daemon/app.h"
+#include "daemon/home.h"
 #include "daemon/spawn.h"
 #include "daemon/state_file.h"
-#include "daemon/supervisor.h"
 #include "herd/base/log.h"
 
 namespace herd::manager {
@@ -46,32 +47,14 @@ std::uint64_t wall_clock_ms() {
                                         .count());
 }
 
-const char* status_name(InstanceStatus s) {
-  switch (s) {
-    case InstanceStatus::kLaunching:
-      return "launching";
-    case InstanceStatus::kOnline:
-      return "online";
-    case InstanceStatus::kStopping:
-      return "stopping";
-    case InstanceStatus::kStopped:
-      return "stopped";
-    case InstanceStatus::kErrored:
-      return "errored";
-    case InstanceStatus::kWaitingRestart:
-      return "waiting restart";
-  }
-  return "unknown";
-}
-
-Instance::Instance(Supervisor& supervisor, App& app, int id, int index)
-    : sup_(supervisor),
+Instance::Instance(InstanceHost& host, App& app, int id, int index)
+    : host_(host),
       app_(&app),
       id_(id),
       index_(index),
-      restart_timer_(supervisor.loop()),
-      kill_timer_(supervisor.loop()),
-      ready_timer_(supervisor.loop()) {
+      restart_timer_(host.loop()),
+      kill_timer_(host.loop()),
+      ready_timer_(host.loop()) {
   created_at_ms_ = wall_clock_ms();
 }
 
@@ -79,24 +62,24 @@ Instance::~Instance() {
   if (pid_ > 0) {
     // Only reached when the daemon itself goes away without stopping: take the group along.
     ::kill(-pid_, SIGKILL);
-    sup_.forget_pid(pid_);
+    host_.forget_pid(pid_);
   }
 }
 
 std::string Instance::out_log_path() const {
   std::string p = log_path(*this, app_->spec.out_file, "out");
-  if (p.rfind("{home}", 0) == 0) p = sup_.home().dir + p.substr(6);
+  if (p.rfind("{home}", 0) == 0) p = host_.home().dir + p.substr(6);
   return p;
 }
 
 std::string Instance::err_log_path() const {
   std::string p = log_path(*this, app_->spec.error_file, "error");
-  if (p.rfind("{home}", 0) == 0) p = sup_.home().dir + p.substr(6);
+  if (p.rfind("{home}", 0) == 0) p = host_.home().dir + p.substr(6);
   return p;
 }
 
 std::string Instance::pid_file_path() const {
-  return fmt::format("{}/{}-{}.pid", sup_.home().pids_dir(), app_->name, id_);
+  return fmt::format("{}/{}-{}.pid", host_.home().pids_dir(), app_->name, id_);
 }
 
 void Instance::write_pid_file() const {
@@ -117,7 +100,7 @@ std::vector<std::string> Instance::build_env() const {
   env["HERD_ID"] = std::to_string(id_);
   env["pm_id"] = std::to_string(id_);
   env["name"] = app_->name;
-  env["NOTIFY_SOCKET"] = sup_.notify_path();
+  env["NOTIFY_SOCKET"] = host_.notify_path();
   // Variables a parent set for itself must not mislead the app.
   for (const char* k : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NODE_CHANNEL_FD",
                         "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_BIND_FD", "HERD_BIND_PID"}) {
@@ -129,24 +112,21 @@ std::vector<std::string> Instance::build_env() const {
   return out;
 }
 
+Status Instance::fail_start(const Error& e) {
+  status_text_ = e.message();
+  set_status(InstanceStatus::kErrored);
+  return std::unexpected(e);
+}
+
 Status Instance::start() {
   restart_timer_.stop();
   stop_requested_ = false;
   const AppSpec& spec = app_->spec;
   auto cmd = resolve_command(spec);
-  if (!cmd) {
-    status_text_ = cmd.error().message();
-    set_status(InstanceStatus::kErrored);
-    return std::unexpected(cmd.error());
-  }
+  if (!cmd) return fail_start(cmd.error());
   auto out = Fd::pipe();
   auto err = Fd::pipe();
-  if (!out || !err) {
-    Error e = !out ? out.error() : err.error();
-    status_text_ = e.message();
-    set_status(InstanceStatus::kErrored);
-    return std::unexpected(e);
-  }
+  if (!out || !err) return fail_start(!out ? out.error() : err.error());
 
   interpreter_ = cmd->interpreter;
   SpawnOptions o;
@@ -178,22 +158,12 @@ Status Instance::start() {
   bind_end.reset();  // the child has its copy
   if (!pid) {
     bind_channel_.reset();
-    status_text_ = pid.error().message();
-    log_error("app {} (id {}): {}", app_->name, id_, status_text_);
-    set_status(InstanceStatus::kErrored);
-    return std::unexpected(pid.error());
+    log_error("app {} (id {}): {}", app_->name, id_, pid.error().message());
+    return fail_start(pid.error());
   }
-  pid_ = *pid;
-  sup_.register_pid(pid_, this);
-  started_at_ms_ = wall_clock_ms();
-  started_mono_ms_ = sup_.loop().now();
-  status_text_.clear();
-  cpu_.reset();
-  cpu_percent_ = 0;
-  rss_bytes_ = 0;
-  cpu_time_ms_ = 0;
   out->second.reset();  // the child has its copies; EOF comes when it (and its children) exit
   err->second.reset();
+  on_spawned(*pid);
   attach_output(std::move(out->first), std::move(err->first));
   if (ipc) start_ipc(std::move(ipc->first));
   if (bind_channel_) {
@@ -206,35 +176,53 @@ Status Instance::start() {
 
   set_status(InstanceStatus::kLaunching);
   listen_timed_out_ = false;
+  arm_ready_timer();
+  return {};
+}
+
+void Instance::on_spawned(pid_t pid) {
+  pid_ = pid;
+  host_.register_pid(pid_, this);
+  started_at_ms_ = wall_clock_ms();
+  started_mono_ms_ = host_.loop().now();
+  status_text_.clear();
+  cpu_.reset();
+  cpu_percent_ = 0;
+  rss_bytes_ = 0;
+  cpu_time_ms_ = 0;
+}
+
+void Instance::arm_ready_timer() {
+  const AppSpec& spec = app_->spec;
   std::uint64_t wait =
       spec.wait_ready || ready_on_listen() ? spec.listen_timeout_ms : spec.min_uptime_ms;
-  ready_timer_.start(
-      [this] {
-        if (status_ != InstanceStatus::kLaunching) return;
-        if (ready_on_listen()) {
-          // PM2 too counts an instance that never listens as online in the end.
-          listen_timed_out_ = true;
-          status_text_ = fmt::format("it did not listen within listen_timeout ({} ms)",
-                                     app_->spec.listen_timeout_ms);
-          log_warn("app {} (id {}): {}; considered online", app_->name, id_, status_text_);
-          on_ready();
-          return;
-        }
-        if (app_->spec.wait_ready && probation_) {
-          // A replacement that never says it is ready must not take over: the reload fails.
-          end_probation(fmt::format("it did not say it was ready within listen_timeout ({} ms)",
-                                    app_->spec.listen_timeout_ms));
-          return;
-        }
-        if (app_->spec.wait_ready) {
-          status_text_ = fmt::format("no ready signal within listen_timeout ({} ms)",
-                                     app_->spec.listen_timeout_ms);
-          log_warn("app {} (id {}): {}; considered online", app_->name, id_, status_text_);
-        }
-        on_ready();
-      },
-      wait);
-  return {};
+  ready_timer_.start([this] { on_ready_timer(); }, wait);
+}
+
+void Instance::on_ready_timer() {
+  if (status_ != InstanceStatus::kLaunching) return;
+  const AppSpec& spec = app_->spec;
+  if (ready_on_listen()) {
+    // PM2 too counts an instance that never listens as online in the end.
+    listen_timed_out_ = true;
+    status_text_ =
+        fmt::format("it did not listen within listen_timeout ({} ms)", spec.listen_timeout_ms);
+    log_warn("app {} (id {}): {}; considered online", app_->name, id_, status_text_);
+    on_ready();
+    return;
+  }
+  if (spec.wait_ready && probation_) {
+    // A replacement that never says it is ready must not take over: the reload fails.
+    end_probation(fmt::format("it did not say it was ready within listen_timeout ({} ms)",
+                              spec.listen_timeout_ms));
+    return;
+  }
+  if (spec.wait_ready) {
+    status_text_ =
+        fmt::format("no ready signal within listen_timeout ({} ms)", spec.listen_timeout_ms);
+    log_warn("app {} (id {}): {}; considered online", app_->name, id_, status_text_);
+  }
+  on_ready();
 }
 
 Status Instance::start_replacement(std::function<void(std::string failure)> result) {
@@ -266,19 +254,19 @@ void Instance::attach_output(Fd out, Fd err) {
   OutputPipe::Options po;
   po.timestamps = spec.time;
   std::shared_ptr<RotatingFile> combined;
-  if (!spec.log_file.empty()) combined = sup_.log_file(spec.log_file, spec);
+  if (!spec.log_file.empty()) combined = host_.log_file(spec.log_file, spec);
   struct Stream {
     Fd fd;
     std::string path;
     const char* name;
   } streams[] = {{std::move(out), out_log_path(), "out"}, {std::move(err), err_log_path(), "err"}};
   for (auto& s : streams) {
-    std::vector<std::shared_ptr<RotatingFile>> sinks{sup_.log_file(s.path, spec)};
+    std::vector<std::shared_ptr<RotatingFile>> sinks{host_.log_file(s.path, spec)};
     if (combined) sinks.push_back(combined);
-    auto pipe = std::make_unique<OutputPipe>(sup_.loop(), std::move(s.fd), std::move(sinks), po);
+    auto pipe = std::make_unique<OutputPipe>(host_.loop(), std::move(s.fd), std::move(sinks), po);
     OutputPipe* raw = pipe.get();
     const char* name = s.name;
-    raw->subscribe([this, name](std::string_view line) { sup_.on_log_line(*this, name, line); });
+    raw->subscribe([this, name](std::string_view line) { host_.on_log_line(*this, name, line); });
     raw->set_close_callback([this, raw](Status) {
       // Allowed by OutputPipe's contract: destroyed inside its close callback.
       pipes_.remove_if([raw](const std::unique_ptr<OutputPipe>& p) { return p.get() == raw; });
@@ -295,7 +283,7 @@ void Instance::attach_output(Fd out, Fd err) {
 void Instance::start_ipc(Fd fd) {
   ipc_ = std::move(fd);
   ipc_buffer_.clear();
-  ipc_watcher_ = std::make_unique<IoWatcher>(sup_.loop(), ipc_.get());
+  ipc_watcher_ = std::make_unique<IoWatcher>(host_.loop(), ipc_.get());
   ipc_watcher_->unref();
   ipc_watcher_->set_callback([this](std::uint32_t) { on_ipc_readable(); });
   if (!ipc_watcher_->start(kReadable)) {
@@ -345,6 +333,12 @@ void Instance::settle() {
 }
 
 void Instance::set_status(InstanceStatus s) {
+  if (!transition_allowed(status_, s)) {
+    log_error("app {} (id {}): status {} -> {} is not a change an instance makes", app_->name, id_,
+              status_name(status_), status_name(s));
+    HERD_DCHECK(false, "an instance's status changed in a way InstanceStatus does not allow");
+  }
+  log_debug("app {} (id {}): {} -> {}", app_->name, id_, status_name(status_), status_name(s));
   status_ = s;
   // Whoever waits for the instance to settle hears about it as soon as it leaves launching.
   if (s != InstanceStatus::kLaunching) settle();
@@ -378,7 +372,7 @@ void Instance::stop(std::function<void()> done) {
 
 void Instance::on_exit(int wstatus) {
   pid_t old = pid_;
-  sup_.forget_pid(old);
+  host_.forget_pid(old);
   pid_ = 0;
   // Whatever the app left behind in its group (a crashed server's workers, a shell's
   // children) must not outlive it: they could hold its port.
@@ -399,7 +393,7 @@ void Instance::on_exit(int wstatus) {
 
   last_exit_code_ = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
   last_signal_ = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
-  std::uint64_t uptime = sup_.loop().now() - started_mono_ms_;
+  std::uint64_t uptime = host_.loop().now() - started_mono_ms_;
   if (probation_) {
     // A reload's replacement that ends before it is ready is never restarted: the reload fails
     // and the old instance keeps serving.

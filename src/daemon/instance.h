@@ -27,6 +27,8 @@
 #include <vector>
 
 #include "daemon/cluster_mode/bind_channel.h"
+#include "daemon/instance_host.h"
+#include "daemon/instance_status.h"
 #include "daemon/restart_policy.h"
 #include "herd/base/fd.h"
 #include "herd/loop/event_loop.h"
@@ -38,18 +40,14 @@
 namespace herd::manager {
 
 class App;
-class Supervisor;
 struct SpawnOptions;
 
-enum class InstanceStatus { kLaunching, kOnline, kStopping, kStopped, kErrored, kWaitingRestart };
-// PM2's words: "launching", "online", "stopping", "stopped", "errored", "waiting restart".
-const char* status_name(InstanceStatus s);
 // Milliseconds since the epoch (pm_uptime, created_at).
 std::uint64_t wall_clock_ms();
 
 class Instance {
  public:
-  Instance(Supervisor& supervisor, App& app, int id, int index);
+  Instance(InstanceHost& host, App& app, int id, int index);
   ~Instance();
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
@@ -110,6 +108,8 @@ class Instance {
 
   // The instance in PM2's jlist shape (see docs/control-protocol.md).
   nlohmann::json to_json() const;
+  // env() as an object {"KEY": "value"} (pm2_env.env, `herd env`).
+  nlohmann::json env_json() const;
 
   // `herd update` (takeover.h): everything a new daemon needs to go on supervising this running
   // instance, with the descriptors it must keep across exec appended to `keep`. Only for a
@@ -127,7 +127,14 @@ class Instance {
   void write_pid_file() const;
 
  private:
+  // The one place the status changes: checked against transition_allowed, logged.
   void set_status(InstanceStatus s);
+  // start()'s steps: the failure that leaves the instance errored, the bookkeeping of a new
+  // process, and the timer that ends launching (min_uptime, listen_timeout).
+  Status fail_start(const Error& e);
+  void on_spawned(pid_t pid);
+  void arm_ready_timer();
+  void on_ready_timer();
   void end_probation(std::string failure);
   void settle();
   void schedule_restart(std::uint64_t delay_ms);
@@ -142,7 +149,7 @@ class Instance {
   bool ready_on_listen() const;
   std::vector<std::string> build_env() const;
 
-  Supervisor& sup_;
+  InstanceHost& host_;
   App* app_;
   int id_;
   int index_;

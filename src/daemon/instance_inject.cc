@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <string_view>
 
+#include "daemon/app.h"
 #include "daemon/cluster_mode/inject_files.h"
 #include "daemon/instance.h"
 #include "daemon/spawn.h"
-#include "daemon/supervisor.h"
 #include "herd/base/log.h"
 
 namespace herd::manager {
@@ -48,7 +48,7 @@ Fd Instance::prepare_injection(SpawnOptions& o, const std::string& interpreter) 
         app_->name, id_, files.error().message());
     return {};
   }
-  auto made = BindChannel::create(sup_.loop(), bind_handlers());
+  auto made = BindChannel::create(host_.loop(), bind_handlers());
   if (!made) {
     log_warn("app {} (id {}): herd's bind channel: {}", app_->name, id_, made.error().message());
     return {};

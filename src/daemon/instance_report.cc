@@ -1,13 +1,12 @@
 // What an instance reports: its CPU and memory samples, and its process object in jlist (PM2's
-// shape, documented in docs/control-protocol.md); and the Supervisor's verbs that report them.
+// shape, documented in docs/control-protocol.md).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "daemon/app.h"
 #include "daemon/instance.h"
-#include "daemon/supervisor.h"
-#include "daemon/supervisor_internal.h"
 
 namespace herd::manager {
 
@@ -25,6 +24,15 @@ void Instance::sample(std::uint64_t now_mono_ms) {
   cpu_time_ms_ = s->cpu_ms;
 }
 
+nlohmann::json Instance::env_json() const {
+  nlohmann::json env = nlohmann::json::object();
+  for (const auto& kv : env_) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
 nlohmann::json Instance::to_json() const {
   const AppSpec& spec = app_->spec;
   // A process started since the last tick of the sampler has no sample yet: read its memory now,
@@ -34,11 +42,7 @@ nlohmann::json Instance::to_json() const {
   if (memory == 0 && pid_ > 0) {
     if (auto s = sample_process(pid_)) memory = s->rss_bytes;
   }
-  nlohmann::json env = nlohmann::json::object();
-  for (const auto& kv : env_) {
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
+  nlohmann::json env = env_json();
   nlohmann::json listen = nlohmann::json::array();
   for (const auto& a : app_->sockets.addresses()) listen.push_back(a.to_string());
   nlohmann::json pm2_env = {
@@ -86,43 +90,6 @@ nlohmann::json Instance::to_json() const {
       {"reloads", reloads_},
       {"monit", {{"memory", memory}, {"cpu", cpu_percent_}, {"cpu_time_ms", cpu_time_ms_}}},
       {"pm2_env", pm2_env}};
-}
-
-// --- the Supervisor's reporting verbs: jlist, describe, env ---------------------------------
-
-using detail::verb_error;
-using nlohmann::json;
-
-VerbResult Supervisor::list_result(const std::vector<Instance*>& list) const {
-  json out = json::array();
-  for (Instance* i : list) out.push_back(i->to_json());
-  return out;
-}
-
-json Supervisor::jlist() const {
-  std::vector<Instance*> all;
-  for (const auto& a : apps_) {
-    for (const auto& i : a->instances) all.push_back(i.get());
-  }
-  std::sort(all.begin(), all.end(), [](Instance* x, Instance* y) { return x->id() < y->id(); });
-  return *list_result(all);
-}
-
-VerbResult Supervisor::describe(const std::vector<std::string>& targets) const {
-  auto list = resolve(targets);
-  if (!list) return std::unexpected(list.error());
-  return list_result(*list);
-}
-
-VerbResult Supervisor::env_of(const std::string& target) const {
-  auto list = resolve({target});
-  if (!list) return std::unexpected(list.error());
-  if (list->size() != 1) {
-    return std::unexpected(verb_error(
-        "E_BAD_TARGET",
-        fmt::format("'{}' matches {} processes; env takes one id", target, list->size())));
-  }
-  return (*list)[0]->to_json()["pm2_env"]["env"];
 }
 
 }  // namespace herd::manager

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "daemon/app.h"
 #include "daemon/instance.h"
-#include "daemon/supervisor.h"
 #include "herd/base/log.h"
 
 namespace herd::manager {
@@ -52,7 +52,7 @@ Status Instance::adopt(const nlohmann::json& s) {
     started_at_ms_ = s.at("started_at").get<std::uint64_t>();
     // The loop's clock starts anew: the uptime so far, from the wall clock.
     std::uint64_t up = wall_clock_ms() > started_at_ms_ ? wall_clock_ms() - started_at_ms_ : 0;
-    std::uint64_t now = sup_.loop().now();
+    std::uint64_t now = host_.loop().now();
     started_mono_ms_ = now > up ? now - up : 0;
     restarts_ = s.at("restarts").get<int>();
     reloads_ = s.at("reloads").get<int>();
@@ -67,14 +67,14 @@ Status Instance::adopt(const nlohmann::json& s) {
     std::vector<int> pipes = s.at("pipes").get<std::vector<int>>();
     int ipc = s.at("ipc").get<int>();
     int bind = s.at("bind").get<int>();
-    if (pid_ > 0) sup_.register_pid(pid_, this);
+    if (pid_ > 0) host_.register_pid(pid_, this);
     // Lines go to the same files. The last pair is the running process's out and err; an
     // earlier one (a finished run still draining) is let go.
     for (std::size_t i = 0; i + 2 < pipes.size(); ++i) ::close(pipes[i]);
     if (pipes.size() >= 2) attach_output(Fd(pipes[pipes.size() - 2]), Fd(pipes.back()));
     if (ipc >= 0) start_ipc(Fd(ipc));
     if (bind >= 0) {
-      bind_channel_ = BindChannel::adopt(sup_.loop(), Fd(bind), bind_handlers());
+      bind_channel_ = BindChannel::adopt(host_.loop(), Fd(bind), bind_handlers());
       if (Status st = bind_channel_->start(); !st) return st;
     }
   } catch (const nlohmann::json::exception& e) {

@@ -162,7 +162,7 @@ void Supervisor::reload_instance(Instance& old, ReloadDone done) {
     // Nothing serves that a replacement could take over from: start it afresh.
     return restart_instance(old, std::move(done), "");
   }
-  app.incoming.push_back(std::make_unique<Instance>(*this, app, old.id(), old.index()));
+  app.incoming.push_back(std::make_unique<Instance>(as_host(), app, old.id(), old.index()));
   Instance* next = app.incoming.back().get();
   App* ap = &app;
   Status s = next->start_replacement([this, ap, next, done](std::string failure) {

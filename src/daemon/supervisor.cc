@@ -230,7 +230,7 @@ void Supervisor::add_instances(App& app, int count, std::vector<Instance*>* adde
                        [index](const auto& i) { return i->index() == index; })) {
       ++index;
     }
-    app.instances.push_back(std::make_unique<Instance>(*this, app, next_id_++, index));
+    app.instances.push_back(std::make_unique<Instance>(as_host(), app, next_id_++, index));
     added->push_back(app.instances.back().get());
   }
 }
@@ -289,7 +289,7 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     return i->status() == InstanceStatus::kErrored && !i->is_running();
   });
   if (all_failed) {
-    std::string why = to_start.front()->to_json()["pm2_env"]["status_text"].get<std::string>();
+    std::string why = to_start.front()->status_text();
     std::string name = app->name;
     apps_.erase(
         std::remove_if(apps_.begin(), apps_.end(), [app](const auto& a) { return a.get() == app; }),
@@ -298,7 +298,7 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     return;
   }
   // A trigger that cannot be armed is logged; the app runs without it.
-  if (!app->triggers) app->triggers = std::make_unique<AppTriggers>(*this, *app);
+  if (!app->triggers) app->triggers = make_triggers(*app);
   (void)app->triggers->arm();
   auto ids = std::make_shared<std::vector<int>>();
   for (Instance* i : to_start) ids->push_back(i->id());
@@ -379,6 +379,12 @@ void Supervisor::remove(const std::vector<std::string>& targets, Reply reply) {
     for (auto& e : *result) e["pm2_env"]["status"] = "deleted";
     reply(*result);
   });
+}
+
+std::unique_ptr<AppTriggers> Supervisor::make_triggers(App& app) {
+  return std::make_unique<AppTriggers>(
+      loop_, home_, app,
+      [this](const std::string& name, std::string reason) { restart_app_for(name, reason); });
 }
 
 void Supervisor::drop_empty_apps() {

@@ -19,8 +19,7 @@
 #include <vector>
 
 #include "app/app_spec.h"
-#include "daemon/app_triggers.h"
-#include "daemon/cluster_mode/listen_set.h"
+#include "daemon/app.h"
 #include "daemon/home.h"
 #include "daemon/instance.h"
 #include "daemon/notify_socket.h"
@@ -39,26 +38,7 @@ struct VerbError {
 using VerbResult = std::expected<nlohmann::json, VerbError>;
 using Reply = std::function<void(VerbResult)>;
 
-class App {
- public:
-  App(std::string name, AppSpec spec) : name(std::move(name)), spec(std::move(spec)) {}
-  std::string name;
-  AppSpec spec;
-  ListenSet sockets;  // cluster mode: bound once, held for the app's life
-  std::vector<std::unique_ptr<Instance>> instances;
-  // A reload's replacements still starting, and the instances they replaced (or failed
-  // replacements) while they stop. Not listed by jlist; the app lives on until both are empty.
-  std::vector<std::unique_ptr<Instance>> incoming;
-  std::vector<std::unique_ptr<Instance>> retiring;
-  std::unique_ptr<AppTriggers> triggers;  // cron_restart and watch; set by Supervisor::start
-  // Cluster mode: exec_mode cluster (several instances), or `listen` addresses held by herd.
-  bool cluster() const { return spec.exec_mode == ExecMode::kCluster || sockets.has_static(); }
-  // Whether its instances get herd's bind library (docs/cluster-mode.md).
-  bool injects() const { return spec.exec_mode == ExecMode::kCluster && spec.inject; }
-  bool idle() const { return instances.empty() && incoming.empty() && retiring.empty(); }
-};
-
-class Supervisor {
+class Supervisor : private InstanceHost {
  public:
   Supervisor(EventLoop& loop, Home home);
   ~Supervisor();
@@ -130,16 +110,18 @@ class Supervisor {
                                                          LogCallback cb);
   void unsubscribe_logs(std::uint64_t id);
 
-  // --- for Instance ---------------------------------------------------------------------------
-  EventLoop& loop() { return loop_; }
-  const Home& home() const { return home_; }
-  std::shared_ptr<RotatingFile> log_file(const std::string& path, const AppSpec& spec);
-  void on_log_line(const Instance& inst, const char* stream, std::string_view line);
-  void register_pid(pid_t pid, Instance* inst) { by_pid_[pid] = inst; }
-  void forget_pid(pid_t pid) { by_pid_.erase(pid); }
-  const std::string& notify_path() const { return notify_.path(); }
+  EventLoop& loop() override { return loop_; }
+  const Home& home() const override { return home_; }
 
  private:
+  // --- InstanceHost: what each Instance asks of its Supervisor ----------------------------------
+  std::shared_ptr<RotatingFile> log_file(const std::string& path, const AppSpec& spec) override;
+  void on_log_line(const Instance& inst, const char* stream, std::string_view line) override;
+  void register_pid(pid_t pid, Instance* inst) override { by_pid_[pid] = inst; }
+  void forget_pid(pid_t pid) override { by_pid_.erase(pid); }
+  const std::string& notify_path() const override { return notify_.path(); }
+  InstanceHost& as_host() { return *this; }
+
   std::expected<std::vector<Instance*>, VerbError> resolve(
       const std::vector<std::string>& targets) const;
   App* find_app(const std::string& name) const;
@@ -164,6 +146,8 @@ class Supervisor {
                         const std::map<std::string, std::string>& env);
   void check_memory(Instance& inst);
   void drop_empty_apps();
+  // The app's cron and watch triggers, restarting it through restart_app_for.
+  std::unique_ptr<AppTriggers> make_triggers(App& app);
   // Starts each spec (resurrect, restore_running): `done` with the processes started and the
   // errors, once every start has answered.
   void start_each(

@@ -52,11 +52,11 @@ Status Supervisor::adopt_state(const nlohmann::json& state) {
       apps_.push_back(std::move(app));
       App& added = *apps_.back();
       for (const auto& s : a.at("instances")) {
-        added.instances.push_back(std::make_unique<Instance>(*this, added, s.at("id").get<int>(),
-                                                             s.at("index").get<int>()));
+        added.instances.push_back(std::make_unique<Instance>(
+            as_host(), added, s.at("id").get<int>(), s.at("index").get<int>()));
         if (Status st = added.instances.back()->adopt(s); !st) return st;
       }
-      added.triggers = std::make_unique<AppTriggers>(*this, added);
+      added.triggers = make_triggers(added);
       (void)added.triggers->arm();  // a trigger that cannot be armed is logged (as at start)
     }
   } catch (const nlohmann::json::exception& e) {

@@ -9,5 +9,6 @@ herd_test(manager_core_test
   bind_channel_test.cc
   bind_channel_malformed_test.cc
   supervisor_test.cc
+  instance_status_test.cc
   LIBS herd_daemon
 )

@@ -1,0 +1,48 @@
+// The Supervisor's reporting verbs: jlist, describe, env (each instance reports itself:
+// Instance::to_json in instance_report.cc).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "daemon/supervisor.h"
+#include "daemon/supervisor_internal.h"
+
+namespace herd::manager {
+
+using detail::verb_error;
+using nlohmann::json;
+
+VerbResult Supervisor::list_result(const std::vector<Instance*>& list) const {
+  json out = json::array();
+  for (Instance* i : list) out.push_back(i->to_json());
+  return out;
+}
+
+json Supervisor::jlist() const {
+  std::vector<Instance*> all;
+  for (const auto& a : apps_) {
+    for (const auto& i : a->instances) all.push_back(i.get());
+  }
+  std::sort(all.begin(), all.end(), [](Instance* x, Instance* y) { return x->id() < y->id(); });
+  return *list_result(all);
+}
+
+VerbResult Supervisor::describe(const std::vector<std::string>& targets) const {
+  auto list = resolve(targets);
+  if (!list) return std::unexpected(list.error());
+  return list_result(*list);
+}
+
+VerbResult Supervisor::env_of(const std::string& target) const {
+  auto list = resolve({target});
+  if (!list) return std::unexpected(list.error());
+  if (list->size() != 1) {
+    return std::unexpected(verb_error(
+        "E_BAD_TARGET",
+        fmt::format("'{}' matches {} processes; env takes one id", target, list->size())));
+  }
+  return (*list)[0]->env_json();
+}
+
+}  // namespace herd::manager
