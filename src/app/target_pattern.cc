@@ -21,6 +21,16 @@ std::string shown(std::string_view target) {
 // with a back-reference (\1...) outside a class.
 constexpr std::size_t kBackReference = ~std::size_t{0};
 
+// The end of the class `[...]` that begins at p[i]: a class is one atom, however long, up to the
+// first ']' that is not its first member.
+std::size_t class_end(std::string_view p, std::size_t i) {
+  ++i;
+  if (i < p.size() && p[i] == '^') ++i;
+  if (i < p.size() && p[i] == ']') ++i;
+  while (i < p.size() && p[i] != ']') i += p[i] == '\\' ? 2 : 1;
+  return std::min(p.size(), i + 1);
+}
+
 std::size_t expanded_size(std::string_view p, std::size_t limit) {
   std::size_t total = 0;
   std::size_t last = 0;             // the weight of the atom a quantifier would apply to
@@ -37,12 +47,7 @@ std::size_t expanded_size(std::string_view p, std::size_t limit) {
       last = i - start;
       total = cap(total + last);
     } else if (c == '[') {
-      // A class is one atom, however long: up to the first ']' that is not its first member.
-      ++i;
-      if (i < p.size() && p[i] == '^') ++i;
-      if (i < p.size() && p[i] == ']') ++i;
-      while (i < p.size() && p[i] != ']') i += p[i] == '\\' ? 2 : 1;
-      i = std::min(p.size(), i + 1);
+      i = class_end(p, i);
       last = i - start;
       total = cap(total + last);
     } else if (c == '(') {

@@ -105,6 +105,44 @@ std::string how_it_ended(int status) {
   return fmt::format("exited with code {}", WEXITSTATUS(status));
 }
 
+// Waits for the daemon `pid` to end, passing on the stop signals in `wanted` and reaping every
+// other child meanwhile; returns the daemon's wait status.
+int wait_for_daemon(pid_t pid, const sigset_t& wanted) {
+  for (;;) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&wanted, &info);
+    if (sig < 0) continue;  // EINTR
+    if (sig != SIGCHLD) {
+      ::kill(pid, sig);  // a graceful stop of every app; its exit ends us
+      continue;
+    }
+    pid_t reaped = 0;
+    int st = 0;
+    bool daemon_gone = false;
+    int status = 0;
+    while ((reaped = ::waitpid(-1, &st, WNOHANG)) > 0) {
+      if (reaped == pid) {
+        daemon_gone = true;
+        status = st;
+      }
+    }
+    if (daemon_gone) return status;
+  }
+}
+
+// After a clean stop: the daemon stopped every app before it exited; whatever an app left
+// re-parented to us goes now, without waiting for stragglers (a new daemon may be waiting for
+// the lock).
+void stop_leftovers(const std::string& log_path) {
+  reap_all();
+  std::vector<pid_t> left = children();
+  for (pid_t p : left) ::kill(p, SIGKILL);
+  reap_all();
+  if (!left.empty()) {
+    say(log_path, "warn", fmt::format("stopped {} leftover process(es)", left.size()));
+  }
+}
+
 }  // namespace
 
 int run_keeper(const std::string& log_path, const std::string& pid_path,
@@ -145,40 +183,13 @@ int run_keeper(const std::string& log_path, const std::string& pid_path,
     ::close(ready[1]);
     int ready_fd = ready[0];
     ::fcntl(ready_fd, F_SETFL, O_NONBLOCK);
-    int status = 0;
-    for (;;) {
-      siginfo_t info;
-      int sig = ::sigwaitinfo(&wanted, &info);
-      if (sig < 0) continue;  // EINTR
-      if (sig != SIGCHLD) {
-        ::kill(pid, sig);  // a graceful stop of every app; its exit ends us
-        continue;
-      }
-      pid_t reaped = 0;
-      int st = 0;
-      bool daemon_gone = false;
-      while ((reaped = ::waitpid(-1, &st, WNOHANG)) > 0) {
-        if (reaped == pid) {
-          daemon_gone = true;
-          status = st;
-        }
-      }
-      if (daemon_gone) break;
-    }
+    int status = wait_for_daemon(pid, wanted);
     char byte;
     bool started = ::read(ready_fd, &byte, 1) == 1;  // EOF: it died before it served
     ::close(ready_fd);
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (clean) {
-      // The daemon stopped every app before it exited; whatever an app left re-parented to us
-      // goes now, without waiting for stragglers (a new daemon may be waiting for the lock).
-      reap_all();
-      std::vector<pid_t> left = children();
-      for (pid_t p : left) ::kill(p, SIGKILL);
-      reap_all();
-      if (!left.empty()) {
-        say(log_path, "warn", fmt::format("stopped {} leftover process(es)", left.size()));
-      }
+      stop_leftovers(log_path);
       return 0;
     }
     int killed = kill_orphans();

@@ -74,6 +74,24 @@ std::string rule_text(std::string_view label, int width, bool unicode) {
   return out;
 }
 
+const char* column_title(int column, bool unicode) {
+  static const char* const kTitles[kColumns] = {"id",  "mode", "pid",    "status", "cpu",
+                                                "mem", "rst",  "uptime", "name"};
+  if (column == kRestarts && unicode) return "\u21ba";
+  return kTitles[column];
+}
+
+// The table's header line: id, name, then the other columns in the rows' order.
+std::string header_text(const std::vector<std::size_t>& widths, bool unicode) {
+  std::string gap(kGap, ' ');
+  std::string header = " " + fit_columns(column_title(kId, unicode), widths[kId], unicode) + gap +
+                       fit_columns(column_title(kName, unicode), widths[kName], unicode) + gap;
+  for (int c : {kMode, kPid, kStatus, kCpu, kMem, kRestarts}) {
+    header += fit_columns(column_title(c, unicode), widths[c], unicode) + gap;
+  }
+  return header + fit_columns(column_title(kUptime, unicode), widths[kUptime], unicode);
+}
+
 }  // namespace
 
 std::string MonitLine::text() const {
@@ -210,6 +228,57 @@ MonitLine MonitModel::row_line(const MonitProcess& p, const std::vector<std::siz
   return MonitLine{std::move(spans), false};
 }
 
+std::vector<std::size_t> MonitModel::column_widths(int width, bool unicode) const {
+  // Column widths fit the content, the name takes what is left (4..24).
+  std::vector<std::size_t> widths(kColumns);
+  for (int c = 0; c < kColumns; ++c) widths[c] = display_width(column_title(c, unicode));
+  widths[kMode] = std::max<std::size_t>(widths[kMode], 7);
+  widths[kStatus] = std::max<std::size_t>(widths[kStatus], 15);  // "waiting restart"
+  widths[kCpu] = std::max<std::size_t>(widths[kCpu], 5);
+  widths[kMem] = std::max<std::size_t>(widths[kMem], 8);
+  widths[kUptime] = std::max<std::size_t>(widths[kUptime], 6);
+  std::size_t longest_name = 4;
+  for (const auto& p : processes_) {
+    widths[kId] = std::max(widths[kId], std::to_string(p.id).size());
+    widths[kPid] = std::max(widths[kPid], std::to_string(p.pid).size());
+    widths[kRestarts] = std::max(widths[kRestarts], std::to_string(p.restarts).size());
+    longest_name = std::max(longest_name, display_width(p.name));
+  }
+  std::size_t fixed = 1;  // the leading space
+  for (int c = 0; c < kColumns; ++c) {
+    if (c != kName) fixed += widths[c] + kGap;
+  }
+  std::size_t room = static_cast<std::size_t>(width) > fixed + kGap
+                         ? static_cast<std::size_t>(width) - fixed - kGap
+                         : 4;
+  widths[kName] = std::clamp<std::size_t>(std::min<std::size_t>(longest_name, 24), 4,
+                                          std::max<std::size_t>(room, 4));
+  return widths;
+}
+
+void MonitModel::render_rows(int width, int height, bool unicode,
+                             const std::vector<std::size_t>& widths,
+                             std::vector<MonitLine>* lines) const {
+  // Rows: about half of what is left, scrolled to keep the selection in view.
+  int available = height - 4;  // title, header, rule, footer
+  int rows = processes_.empty() ? 1 : static_cast<int>(processes_.size());
+  int list_height = std::clamp(rows, 1, std::max(1, available / 2));
+  if (processes_.empty()) {
+    lines->push_back(clip({{" no process: start one with `herd start <script>`", MonitStyle::kDim}},
+                          width, unicode));
+  } else {
+    int count = static_cast<int>(processes_.size());
+    int top = static_cast<int>(selected_) - list_height / 2;
+    top = std::clamp(top, 0, std::max(0, count - list_height));
+    for (int i = top; i < top + list_height && i < count; ++i) {
+      MonitLine line = row_line(processes_[static_cast<std::size_t>(i)], widths, unicode);
+      line = clip(std::move(line.spans), width, unicode);
+      line.selected = static_cast<std::size_t>(i) == selected_;
+      lines->push_back(std::move(line));
+    }
+  }
+}
+
 std::vector<MonitLine> MonitModel::render(int width, int height, bool unicode) const {
   std::vector<MonitLine> lines;
   if (width < kMinWidth || height < kMinHeight) {
@@ -235,59 +304,9 @@ std::vector<MonitLine> MonitModel::render(int width, int height, bool unicode) c
                                      processes_.size() == 1 ? "" : "es", online)}},
                        width, unicode));
 
-  // Table header; column widths fit the content, the name takes what is left (4..24).
-  std::vector<std::size_t> widths(kColumns);
-  const char* titles[kColumns] = {
-      "id", "mode", "pid", "status", "cpu", "mem", unicode ? "\u21ba" : "rst", "uptime", "name"};
-  for (int c = 0; c < kColumns; ++c) widths[c] = display_width(titles[c]);
-  widths[kMode] = std::max<std::size_t>(widths[kMode], 7);
-  widths[kStatus] = std::max<std::size_t>(widths[kStatus], 15);  // "waiting restart"
-  widths[kCpu] = std::max<std::size_t>(widths[kCpu], 5);
-  widths[kMem] = std::max<std::size_t>(widths[kMem], 8);
-  widths[kUptime] = std::max<std::size_t>(widths[kUptime], 6);
-  std::size_t longest_name = 4;
-  for (const auto& p : processes_) {
-    widths[kId] = std::max(widths[kId], std::to_string(p.id).size());
-    widths[kPid] = std::max(widths[kPid], std::to_string(p.pid).size());
-    widths[kRestarts] = std::max(widths[kRestarts], std::to_string(p.restarts).size());
-    longest_name = std::max(longest_name, display_width(p.name));
-  }
-  std::size_t fixed = 1;  // the leading space
-  for (int c = 0; c < kColumns; ++c) {
-    if (c != kName) fixed += widths[c] + kGap;
-  }
-  std::size_t room = static_cast<std::size_t>(width) > fixed + kGap
-                         ? static_cast<std::size_t>(width) - fixed - kGap
-                         : 4;
-  widths[kName] = std::clamp<std::size_t>(std::min<std::size_t>(longest_name, 24), 4,
-                                          std::max<std::size_t>(room, 4));
-  std::string gap(kGap, ' ');
-  std::string header = " " + fit_columns(titles[kId], widths[kId], unicode) + gap +
-                       fit_columns(titles[kName], widths[kName], unicode) + gap;
-  for (int c : {kMode, kPid, kStatus, kCpu, kMem, kRestarts}) {
-    header += fit_columns(titles[c], widths[c], unicode) + gap;
-  }
-  header += fit_columns(titles[kUptime], widths[kUptime], unicode);
-  lines.push_back(clip({{header, MonitStyle::kHeader}}, width, unicode));
-
-  // Rows: about half of what is left, scrolled to keep the selection in view.
-  int available = height - 4;  // title, header, rule, footer
-  int rows = processes_.empty() ? 1 : static_cast<int>(processes_.size());
-  int list_height = std::clamp(rows, 1, std::max(1, available / 2));
-  if (processes_.empty()) {
-    lines.push_back(clip({{" no process: start one with `herd start <script>`", MonitStyle::kDim}},
-                         width, unicode));
-  } else {
-    int count = static_cast<int>(processes_.size());
-    int top = static_cast<int>(selected_) - list_height / 2;
-    top = std::clamp(top, 0, std::max(0, count - list_height));
-    for (int i = top; i < top + list_height && i < count; ++i) {
-      MonitLine line = row_line(processes_[static_cast<std::size_t>(i)], widths, unicode);
-      line = clip(std::move(line.spans), width, unicode);
-      line.selected = static_cast<std::size_t>(i) == selected_;
-      lines.push_back(std::move(line));
-    }
-  }
+  std::vector<std::size_t> widths = column_widths(width, unicode);
+  lines.push_back(clip({{header_text(widths, unicode), MonitStyle::kHeader}}, width, unicode));
+  render_rows(width, height, unicode, widths, &lines);
 
   // The selected app's log.
   const MonitProcess* sel = selected();

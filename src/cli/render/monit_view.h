@@ -110,6 +110,11 @@ class MonitModel {
   };
   MonitLine row_line(const MonitProcess& p, const std::vector<std::size_t>& widths,
                      bool unicode) const;
+  // render()'s parts: the widths of the table's columns, and the rows (about half of what is
+  // left, scrolled to keep the selection in view).
+  std::vector<std::size_t> column_widths(int width, bool unicode) const;
+  void render_rows(int width, int height, bool unicode, const std::vector<std::size_t>& widths,
+                   std::vector<MonitLine>* lines) const;
 
   std::vector<MonitProcess> processes_;
   std::size_t selected_ = 0;
