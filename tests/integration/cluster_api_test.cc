@@ -25,6 +25,7 @@
 #include "herd/loop/event_loop.h"
 #include "herd/loop/timer.h"
 #include "support/child_process.h"
+#include "support/wait.h"
 
 namespace herd {
 namespace {
@@ -393,8 +394,16 @@ TEST(ClusterApi, RoundRobinStopsFeedingAStuckWorker) {
   EXPECT_GE(while_stuck, kConnections - 17);
   EXPECT_LT(while_stuck, kConnections) << "the stuck worker got nothing";
   // Released: the connections it held are answered too.
-  // Non-blocking: if the worker never blocked on the FIFO, this fails instead of hanging.
-  int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  // Non-blocking: if the worker never blocks on the FIFO, this fails instead of hanging. On a
+  // loaded machine the others may have answered their share before the stuck worker opened it:
+  // wait for its reader (ENXIO until then), with a deadline.
+  int w = -1;
+  herd::test::wait_for(
+      [&] {
+        w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        return w >= 0;
+      },
+      std::chrono::seconds(10));
   ASSERT_GE(w, 0);
   ASSERT_EQ(::write(w, "x", 1), 1);
   ::close(w);
