@@ -15,6 +15,9 @@
 #   --kills    kill -9 recoveries measured per round and manager; default 2
 #   --runs     hyperfine --runs for ls/jlist; default 20 (with --warmup 3)
 #   --budget   the whole script's wall-clock bound, in seconds; default 285
+#   BEFORE     another build dir (an earlier herd): adds the manager `before`, herd from
+#              BEFORE/bin/herd running BEFORE/bin/hello as `hello` does, and a table of this
+#              build against it (same run, interleaved rounds): BEFORE=/tmp/old --only hello,before
 #   --only     a comma-separated subset of the managers: hello (herd running build/bin/hello),
 #              node (herd running bench/node/hello.js), pm2
 #   --no-hyperfine  time ls/jlist with the script's own loop (3 warm-ups, --runs timed runs,
@@ -90,6 +93,10 @@ done
 
 herd="$BUILD/bin/herd"
 hello_bin="$BUILD/bin/hello"
+BEFORE="${BEFORE:-}"
+[ -z "$BEFORE" ] || [[ "$BEFORE" == /* ]] || BEFORE="$root/$BEFORE"
+before_herd="$BEFORE/bin/herd"
+before_hello="$BEFORE/bin/hello"
 hello_js="$root/bench/node/hello.js"
 
 need() { command -v "$1" >/dev/null || { echo "manager.sh: '$1' not found ($2)" >&2; exit 1; }; }
@@ -107,7 +114,10 @@ for v in "${wanted[@]}"; do
       if [ -x "$hello_bin" ]; then variants+=(hello)
       else echo "manager.sh: $hello_bin not built; herd runs only the Node hello" >&2; fi ;;
     node|pm2) variants+=("$v") ;;
-    *) echo "manager.sh: unknown manager '$v' (hello, node, pm2)" >&2; exit 2 ;;
+    before)
+      if [ -n "$BEFORE" ] && [ -x "$before_herd" ] && [ -x "$before_hello" ]; then variants+=(before)
+      else echo "manager.sh: 'before' needs BEFORE=<build dir> with bin/herd and bin/hello" >&2; exit 2; fi ;;
+    *) echo "manager.sh: unknown manager '$v' (hello, node, pm2, before)" >&2; exit 2 ;;
   esac
 done
 [ ${#variants[@]} -gt 0 ] || { echo "manager.sh: nothing to run" >&2; exit 2; }
@@ -211,18 +221,22 @@ fi
 cli() {  # variant args...: runs the manager's CLI in the current home
   case "$1" in
     pm2) shift; PM2_HOME="$home" timeout 30 "$pm2" "$@" ;;
+    before) shift; HERD_HOME="$home" timeout 10 "$before_herd" "$@" ;;
     *) shift; HERD_HOME="$home" timeout 10 "$herd" "$@" ;;
   esac
 }
 start_args() {  # variant port: sets START_ARGS
   case "$1" in
     hello) START_ARGS=(start "$hello_bin" -i 4 --listen "127.0.0.1:$2" -- --host 127.0.0.1 --port "$2") ;;
+    before) START_ARGS=(start "$before_hello" -i 4 --listen "127.0.0.1:$2" -- --host 127.0.0.1 --port "$2") ;;
     node) START_ARGS=(start "$hello_js" -i 4 --listen "127.0.0.1:$2" --wait-ready) ;;
     pm2) START_ARGS=(start "$hello_js" -i 4 -- "$2") ;;
   esac
 }
 home_var() { [ "$1" = pm2 ] && echo PM2_HOME || echo HERD_HOME; }
-exe_of() { [ "$1" = pm2 ] && echo "$pm2" || echo "$herd"; }
+exe_of() {
+  case "$1" in pm2) echo "$pm2" ;; before) echo "$before_herd" ;; *) echo "$herd" ;; esac
+}
 pidfile_of() { [ "$1" = pm2 ] && echo "$home/pm2.pid" || echo "$home/herd.pid"; }
 
 # jlist as "pm_id pid status pm_uptime" lines (pm_uptime: the instance's spawn time, epoch ms,
@@ -233,7 +247,7 @@ jlist_rows() {
   local line
   case "$1" in
     pm2) PM2_HOME="$home" "$pm2" jlist >"$tmp/jlist.json" 2>/dev/null || : >"$tmp/jlist.json" ;;
-    *) HERD_HOME="$home" "$herd" jlist >"$tmp/jlist.json" 2>/dev/null || : >"$tmp/jlist.json" ;;
+    *) HERD_HOME="$home" "$(exe_of "$1")" jlist >"$tmp/jlist.json" 2>/dev/null || : >"$tmp/jlist.json" ;;
   esac
   echo "$tmp/jlist.json" >&"${JPARSE[1]}"
   ROWS=()
@@ -256,7 +270,7 @@ online_count() {
   local out rest
   case "$1" in
     pm2) out="$(PM2_HOME="$home" "$pm2" jlist 2>/dev/null)" || out="" ;;
-    *) out="$(HERD_HOME="$home" "$herd" jlist 2>/dev/null)" || out="" ;;
+    *) out="$(HERD_HOME="$home" "$(exe_of "$1")" jlist 2>/dev/null)" || out="" ;;
   esac
   rest="${out//\"status\":\"online\"/}"
   echo $(( (${#out} - ${#rest}) / 17 ))
@@ -536,7 +550,7 @@ row() {  # label metric unit goal-kind goal-value goal-text
   for v in "${herd_variants[@]:-none}"; do
     h="$(median "$v" "$metric")"
     [ "$h" = nan ] && [ "$(count pm2 "$metric")" = 0 ] && continue
-    case "$v" in hello) hv="bin/hello" ;; node) hv="hello.js" ;; *) hv="-" ;; esac
+    case "$v" in hello) hv="bin/hello" ;; node) hv="hello.js" ;; before) hv="before" ;; *) hv="-" ;; esac
     local g=""
     if [ "$kind" = ratio ]; then g="$goal"; elif [ "$kind" = max ]; then g="$goal"; fi
     printf '| %-42s | %-9s | %9s | %9s | %8s | %-13s | %-6s |\n' "$label" "$hv" \
@@ -558,6 +572,18 @@ row "kill -9 -> new pid listening (app clock)" recovery_listen ms none "" ""
 row "kill -9 -> jlist new pid online + 200" recovery_jlist ms none "" ""
 row "kill -9 -> new pid spawned (pm_uptime)" recovery_spawn ms none "" ""
 echo
+if [[ " ${variants[*]} " == *" before "* && " ${variants[*]} " == *" hello "* ]]; then
+  echo "This build against BEFORE ($before_herd), both running bin/hello; before/now > 1: now is"
+  echo "lower (faster, smaller):"
+  printf '| %-30s | %9s | %9s | %10s |\n' "metric" "now" "before" "before/now"
+  for m in ls:ms jlist:ms daemon_start:ms rss_idle:kB rss_apps:kB start_online:ms; do
+    metric="${m%%:*}"; unit="${m##*:}"
+    now="$(median hello "$metric")"; was="$(median before "$metric")"
+    printf '| %-30s | %9s | %9s | %10s |\n' "$metric" "$(fmt_val "$now" "$unit")" \
+      "$(fmt_val "$was" "$unit")" "$(ratio "$was" "$now")"
+  done
+  echo
+fi
 echo "herd runs: the server herd supervises (bin/hello: $hello_bin; hello.js: $hello_js with"
 echo "--wait-ready). PM2 always runs hello.js in its cluster mode. Times: lower is better; pm2/herd > 1"
 echo "means herd is faster. (*) kill -9 -> new pid serving: for hello.js (both managers) the moment the"
