@@ -25,6 +25,7 @@
 
 #include "herd/base/fd.h"
 #include "support/child_process.h"
+#include "support/temp_dir.h"
 #include "support/wait.h"
 
 namespace herd {
@@ -307,9 +308,8 @@ TEST(ClusterHelloHealing, BackoffGrowsAndWorkersStoppedOnPurposeStayStopped) {
 // accepts from the one socket; the primary removes the file when it stops.
 TEST(ClusterHelloUnix, DefaultSchedulingServesAUnixSocket) {
   ASSERT_EQ(::access(hello_path().c_str(), X_OK), 0);
-  char dir[] = "/tmp/herd-cluster-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string path = std::string(dir) + "/hello.sock";
+  test::TempDir dir("cluster");  // removed with what is left in it, whatever happens
+  std::string path = dir / "hello.sock";
   {
     auto p = Primary::start({"--host", "unix:" + path, "--workers", "2"});
     ASSERT_TRUE(p);
@@ -338,8 +338,6 @@ TEST(ClusterHelloUnix, DefaultSchedulingServesAUnixSocket) {
     EXPECT_EQ(p->wait_exit(seconds(15)), 0) << p->err();
   }
   EXPECT_NE(::access(path.c_str(), F_OK), 0) << "the socket file is left behind";
-  ::unlink(path.c_str());
-  ::rmdir(dir);
 }
 
 TEST(ClusterHelloErrors, BadWorkerCountOrSchedulingIsRefused) {
