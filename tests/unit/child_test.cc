@@ -71,10 +71,9 @@ bool block_role = test::register_role("child_block", [](int, char**) {
 
 // Starts a child_block child, says its pid and exits without reaping or killing it.
 bool orphan_role = test::register_role("child_orphan", [](int, char**) {
-  auto* child = new test::Child();  // never destroyed: the kernel must end the grandchild
-  test::ChildSpec spec = test::self_spec("child_block");
-  if (!child->start(spec)) return 1;
-  std::printf("grandchild=%d\n", child->pid());
+  static test::Child child;  // never destroyed (_exit): the kernel must end the grandchild
+  if (!child.start(test::self_spec("child_block"))) return 1;
+  std::printf("grandchild=%d\n", child.pid());
   std::fflush(stdout);
   ::_exit(0);
 });
