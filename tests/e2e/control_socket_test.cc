@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -57,7 +58,9 @@ std::string read_line(int fd, Ms timeout) {
   }
 }
 
-// Runs `fn` in a child process that became uid/gid 65534 and returns what `fn` returned.
+// Runs `fn` in a child process that became uid/gid 65534 and returns what `fn` returned. A fork
+// without exec on purpose (the closure runs in the copy of this process); the child is killed if
+// it has not answered within kCommandTimeout, and always reaped.
 std::string as_nobody(const std::function<std::string()>& fn) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return "pipe failed";
@@ -75,12 +78,27 @@ std::string as_nobody(const std::function<std::string()>& fn) {
   }
   ::close(p[1]);
   std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(p[0], buf, sizeof(buf))) > 0) out.append(buf, static_cast<std::size_t>(n));
+  auto deadline = std::chrono::steady_clock::now() + kCommandTimeout;
+  for (;;) {  // to EOF: the child exited
+    auto left = std::chrono::duration_cast<Ms>(deadline - std::chrono::steady_clock::now());
+    pollfd pfd{p[0], POLLIN, 0};
+    int ready = left.count() > 0 ? ::poll(&pfd, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0) continue;  // EINTR
+    if (ready == 0) {
+      out += "<timed out>";
+      break;
+    }
+    char buf[4096];
+    ssize_t n = ::read(p[0], buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
   ::close(p[0]);
+  ::kill(pid, SIGKILL);  // harmless once it has exited
   int status;
-  ::waitpid(pid, &status, 0);
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   return out;
 }
 

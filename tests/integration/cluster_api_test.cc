@@ -7,10 +7,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,6 +23,7 @@
 #include "herd/loop/event_loop.h"
 #include "herd/loop/timer.h"
 #include "support/child_process.h"
+#include "support/temp_dir.h"
 #include "support/wait.h"
 
 namespace herd {
@@ -301,48 +300,19 @@ bool credit_role = test::register_role("cluster_credit", [](int, char**) {
 // other connection (half of them would hang); with it, the primary stops after 16 unacknowledged
 // connections and the rest go to worker 2.
 TEST(ClusterApi, RoundRobinStopsFeedingAStuckWorker) {
-  char dir[] = "/tmp/herd-credit-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string fifo = std::string(dir) + "/fifo";
+  test::TempDir dir("credit");
+  std::string fifo = dir / "fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  auto out = *Fd::pipe();
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(out.second.get(), STDOUT_FILENO);
-    ::setenv("HERD_TEST_ROLE", "cluster_credit", 1);
-    ::setenv("CLUSTER_TEST_BLOCK_FIFO", fifo.c_str(), 1);
-    std::string exe = test::self_exe();
-    ::execl(exe.c_str(), exe.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  out.second.reset();
-  struct Cleanup {
-    pid_t pid;
-    std::string fifo, dir;
-    ~Cleanup() {
-      ::kill(pid, SIGKILL);
-      int st;
-      ::waitpid(pid, &st, 0);
-      ::unlink(fifo.c_str());
-      ::rmdir(dir.c_str());
-    }
-  } cleanup{pid, fifo, dir};
+  test::ChildSpec spec = test::self_spec("cluster_credit");
+  spec.env.push_back("CLUSTER_TEST_BLOCK_FIFO=" + fifo);
+  spec.err = test::Output::kInherit;
+  test::Child child;  // SIGKILLed and reaped when the test ends, before the FIFO goes
+  ASSERT_TRUE(child.start(spec));
 
-  std::string text;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (text.find('\n', text.find("port ")) == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    pollfd p{out.first.get(), POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    char buf[256];
-    ssize_t n = ::read(out.first.get(), buf, sizeof(buf));
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
+  child.wait_output(
+      [](const std::string& out) { return out.find('\n', out.find("port ")) != std::string::npos; },
+      std::chrono::seconds(30));
+  const std::string& text = child.out();
   auto at = text.find("port ");
   ASSERT_NE(at, std::string::npos) << text;
   int port = std::stoi(text.substr(at + 5));

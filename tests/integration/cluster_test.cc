@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -26,9 +25,8 @@
 
 #include "herd/base/fd.h"
 #include "support/child_process.h"
+#include "support/temp_dir.h"
 #include "support/wait.h"
-
-extern char** environ;
 
 namespace herd {
 namespace {
@@ -47,83 +45,33 @@ class Primary {
  public:
   static std::unique_ptr<Primary> start(std::vector<std::string> args,
                                         std::vector<std::string> env = {}) {
+    test::ChildSpec spec;
+    spec.argv = {hello_path()};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env_remove = {"HERD_", "LISTEN_", "PORT="};
+    spec.env = std::move(env);
+    spec.out = test::Output::kNull;
     auto p = std::unique_ptr<Primary>(new Primary());
-    std::vector<std::string> argv_store{hello_path()};
-    argv_store.insert(argv_store.end(), args.begin(), args.end());
-    std::vector<std::string> env_store;
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string_view v(*e);
-      if (v.starts_with("HERD_") || v.starts_with("LISTEN_") || v.starts_with("PORT=")) continue;
-      env_store.emplace_back(v);
-    }
-    env_store.insert(env_store.end(), env.begin(), env.end());
-    std::vector<char*> argv, envp;
-    for (auto& a : argv_store) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_store) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    auto err = Fd::pipe();
-    if (!err) return nullptr;
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      ::dup2(err->second.get(), STDERR_FILENO);
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, STDOUT_FILENO);
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(126);
-    }
-    if (pid < 0) return nullptr;
-    p->pid_ = pid;
-    p->err_ = std::move(err->first);
+    if (!p->child_.start(spec)) return nullptr;
     return p;
   }
 
-  ~Primary() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-  }
-
-  pid_t pid() const { return pid_; }
-  const std::string& err() const { return text_; }
+  pid_t pid() const { return child_.pid(); }
+  const std::string& err() const { return child_.err(); }
 
   // Reads stderr until `done()` or the deadline.
-  template <class F>
-  bool until(F done, milliseconds timeout = seconds(20)) {
-    auto deadline = Clock::now() + timeout;
-    while (!done()) {
-      if (!err_.valid() || Clock::now() >= deadline) return done();
-      auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-      pollfd p{err_.get(), POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 50))) <= 0) continue;
-      char buf[4096];
-      ssize_t n = ::read(err_.get(), buf, sizeof(buf));
-      if (n > 0) {
-        text_.append(buf, static_cast<std::size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        err_.reset();
-      }
-    }
-    return true;
+  bool until(const std::function<bool()>& done, milliseconds timeout = seconds(20)) {
+    return child_.pump_until(done, timeout);
   }
   bool wait_text(const std::string& text, std::size_t from = 0, milliseconds t = seconds(20)) {
-    return until([&] { return text_.find(text, from) != std::string::npos; }, t);
+    return until([&] { return err().find(text, from) != std::string::npos; }, t);
   }
 
   // Worker id -> pid of the "listening" lines so far, and the port.
   std::map<int, pid_t> listening(int* port = nullptr) const {
     std::map<int, pid_t> out;
     static const std::regex re(R"(hello: worker (\d+) \(pid (\d+)\) listening on [^:]+:(\d+))");
-    for (auto it = std::sregex_iterator(text_.begin(), text_.end(), re);
+    for (auto it = std::sregex_iterator(err().begin(), err().end(), re);
          it != std::sregex_iterator(); ++it) {
       out[std::stoi((*it)[1])] = std::stoi((*it)[2]);
       if (port != nullptr) *port = std::stoi((*it)[3]);
@@ -136,12 +84,12 @@ class Primary {
 
   // SIGUSR1 -> worker id -> requests served.
   std::map<int, long> stats() {
-    std::size_t from = text_.size();
-    ::kill(pid_, SIGUSR1);
+    std::size_t from = err().size();
+    child_.signal(SIGUSR1);
     std::map<int, long> out;
     if (!wait_text("hello: stats end", from, seconds(10))) return out;
     static const std::regex re(R"(hello: stats worker (\d+) pid \d+ requests (\d+))");
-    std::string tail = text_.substr(from);
+    std::string tail = err().substr(from);
     for (auto it = std::sregex_iterator(tail.begin(), tail.end(), re); it != std::sregex_iterator();
          ++it) {
       out[std::stoi((*it)[1])] = std::stol((*it)[2]);
@@ -150,25 +98,12 @@ class Primary {
   }
 
   std::optional<int> wait_exit(milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    until([] { return false; }, timeout);  // until stderr closes
-    for (;;) {
-      int status;
-      pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      if (Clock::now() >= deadline) return std::nullopt;
-      ::poll(nullptr, 0, 5);
-    }
+    return child_.wait_exit(timeout) ? child_.code() : std::nullopt;
   }
 
  private:
   Primary() = default;
-  pid_t pid_ = -1;
-  Fd err_;
-  std::string text_;
+  test::Child child_;
 };
 
 // One request on a connection of its own; true for a complete "Hello World!" answer.
@@ -373,9 +308,8 @@ TEST(ClusterHelloHealing, BackoffGrowsAndWorkersStoppedOnPurposeStayStopped) {
 // accepts from the one socket; the primary removes the file when it stops.
 TEST(ClusterHelloUnix, DefaultSchedulingServesAUnixSocket) {
   ASSERT_EQ(::access(hello_path().c_str(), X_OK), 0);
-  char dir[] = "/tmp/herd-cluster-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string path = std::string(dir) + "/hello.sock";
+  test::TempDir dir("cluster");  // removed with what is left in it, whatever happens
+  std::string path = dir / "hello.sock";
   {
     auto p = Primary::start({"--host", "unix:" + path, "--workers", "2"});
     ASSERT_TRUE(p);
@@ -404,8 +338,6 @@ TEST(ClusterHelloUnix, DefaultSchedulingServesAUnixSocket) {
     EXPECT_EQ(p->wait_exit(seconds(15)), 0) << p->err();
   }
   EXPECT_NE(::access(path.c_str(), F_OK), 0) << "the socket file is left behind";
-  ::unlink(path.c_str());
-  ::rmdir(dir);
 }
 
 TEST(ClusterHelloErrors, BadWorkerCountOrSchedulingIsRefused) {

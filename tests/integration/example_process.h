@@ -8,16 +8,14 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,8 +24,6 @@
 #include "herd/base/fd.h"
 #include "herd/net/address.h"
 #include "support/child_process.h"
-
-extern char** environ;
 
 namespace herd {
 namespace {
@@ -49,8 +45,9 @@ inline int remaining_ms(Clock::time_point deadline) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A child process with its stdout and stderr captured, killed (SIGKILL, by pid) and reaped when
-// the object goes away unless it has already been reaped.
+// A child process with its stdout and stderr captured (support/child.h), killed (SIGKILL, by pid)
+// and reaped when the object goes away unless it has already been reaped, and by the kernel if
+// the test dies.
 
 struct Spawn {
   std::vector<std::string> argv;
@@ -62,136 +59,38 @@ struct Spawn {
 class Process {
  public:
   static std::unique_ptr<Process> start(const Spawn& spec) {
+    test::ChildSpec child;
+    child.argv = spec.argv;
+    child.env_remove = {"LISTEN_", "NOTIFY_SOCKET=", "HERD_TEST_ROLE=", "PORT="};
+    child.env = spec.env;
+    child.fds = spec.fds;
+    child.listen_pid = spec.listen_pid;
     auto p = std::unique_ptr<Process>(new Process());
-    std::vector<std::string> env_store;
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string_view v(*e);
-      if (v.starts_with("LISTEN_") || v.starts_with("NOTIFY_SOCKET=") ||
-          v.starts_with("HERD_TEST_ROLE=") || v.starts_with("PORT=")) {
-        continue;
-      }
-      env_store.emplace_back(v);
-    }
-    for (const auto& e : spec.env) env_store.push_back(e);
-    std::vector<char*> envp;
-    for (auto& e : env_store) envp.push_back(e.data());
-    char pid_entry[40] = "LISTEN_PID=";
-    if (spec.listen_pid) envp.push_back(pid_entry);
-    envp.push_back(nullptr);
-    std::vector<std::string> argv_store = spec.argv;
-    std::vector<char*> argv;
-    for (auto& a : argv_store) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    auto out = Fd::pipe();
-    auto err = Fd::pipe();
-    if (!out || !err) return nullptr;
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      // Async-signal-safe calls only. Die with the test, whatever way it ends.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      constexpr int kHigh = 200;
-      int out_w = ::fcntl(out->second.get(), F_DUPFD_CLOEXEC, kHigh);
-      int err_w = ::fcntl(err->second.get(), F_DUPFD_CLOEXEC, kHigh);
-      int high[8];
-      std::size_t n = std::min<std::size_t>(spec.fds.size(), 8);
-      for (std::size_t i = 0; i < n; ++i) high[i] = ::fcntl(spec.fds[i], F_DUPFD_CLOEXEC, kHigh);
-      ::dup2(out_w, STDOUT_FILENO);
-      ::dup2(err_w, STDERR_FILENO);
-      for (std::size_t i = 0; i < n; ++i) ::dup2(high[i], 3 + static_cast<int>(i));
-      if (spec.listen_pid) {
-        char digits[24];
-        int len = 0;
-        for (pid_t v = ::getpid(); v > 0; v /= 10) digits[len++] = static_cast<char>('0' + v % 10);
-        char* w = pid_entry + std::strlen("LISTEN_PID=");
-        while (len > 0) *w++ = digits[--len];
-        *w = '\0';
-      }
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(126);
-    }
-    if (pid < 0) return nullptr;
-    p->pid_ = pid;
-    p->out_ = std::move(out->first);
-    p->err_ = std::move(err->first);
+    if (!p->child_.start(child)) return nullptr;
     return p;
   }
 
-  ~Process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-  }
-
-  pid_t pid() const { return pid_; }
-  const std::string& out() const { return out_text_; }
-  const std::string& err() const { return err_text_; }
+  pid_t pid() const { return child_.pid(); }
+  const std::string& out() const { return child_.out(); }
+  const std::string& err() const { return child_.err(); }
 
   // Collects output until `done()` or the deadline; false on timeout.
-  template <class F>
-  bool pump_until(F done, milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (!done()) {
-      if (!out_.valid() && !err_.valid()) return done();
-      if (Clock::now() >= deadline) return false;
-      pump(std::min(remaining_ms(deadline), 50));
-    }
-    return true;
+  bool pump_until(const std::function<bool()>& done, milliseconds timeout) {
+    return child_.pump_until(done, timeout);
   }
   bool wait_for_stderr(const std::string& text, milliseconds timeout) {
-    return pump_until([&] { return err_text_.find(text) != std::string::npos; }, timeout);
+    return pump_until([&] { return err().find(text) != std::string::npos; }, timeout);
   }
 
   // Waits for the process to end (reading its output meanwhile). The exit code, or 128 + the
   // signal that killed it; nullopt on timeout (the process is left running for ~Process).
   std::optional<int> wait_exit(milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    pump_until([] { return false; }, timeout);  // until both pipes close or time is up
-    for (;;) {
-      int status;
-      pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      if (r < 0 && errno != EINTR) return std::nullopt;
-      if (Clock::now() >= deadline) return std::nullopt;
-      ::poll(nullptr, 0, 5);  // the pipes are closed; nothing else signals the exit here
-    }
+    return child_.wait_exit(timeout) ? child_.code() : std::nullopt;
   }
 
  private:
   Process() = default;
-
-  void pump(int timeout_ms) {
-    pollfd p[2] = {{out_.valid() ? out_.get() : -1, POLLIN, 0},
-                   {err_.valid() ? err_.get() : -1, POLLIN, 0}};
-    if (::poll(p, 2, timeout_ms) <= 0) return;
-    Fd* fds[2] = {&out_, &err_};
-    std::string* sinks[2] = {&out_text_, &err_text_};
-    for (int i = 0; i < 2; ++i) {
-      if (p[i].fd < 0 || p[i].revents == 0) continue;
-      char buf[4096];
-      ssize_t n = ::read(p[i].fd, buf, sizeof(buf));
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<std::size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        fds[i]->reset();
-      }
-    }
-  }
-
-  pid_t pid_ = -1;
-  Fd out_, err_;
-  std::string out_text_, err_text_;
+  test::Child child_;
 };
 
 struct Ran {

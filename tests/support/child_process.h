@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "support/child.h"
+
 namespace herd::test {
 
 // Registers a role; use at namespace scope: `static bool r = register_role("name", fn);`.
@@ -27,9 +29,13 @@ struct ChildResult {
   std::string output;  // what the child wrote to stdout
 };
 
-// Runs this test binary as `role` with `args`, capturing stdout, and waits at most `timeout`
-// (then SIGKILLs it). `keep_fds` are passed to the child at the same numbers (FD_CLOEXEC
-// cleared in the child only).
+// How to start this test binary as `role` with `args` (see child.h): this process's environment
+// with HERD_TEST_ROLE=<role>, stdout and stderr captured.
+ChildSpec self_spec(const std::string& role, const std::vector<std::string>& args = {});
+
+// Runs this test binary as `role` with `args`, capturing stdout (stderr is the test's), and waits
+// at most `timeout` (then SIGKILLs it). `keep_fds` are passed to the child at the same numbers
+// (FD_CLOEXEC cleared in the child only).
 ChildResult run_self(const std::string& role, const std::vector<std::string>& args = {},
                      std::chrono::milliseconds timeout = std::chrono::seconds(20),
                      const std::vector<int>& keep_fds = {});

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -284,26 +283,13 @@ bool child_role = test::register_role("channel_peer", [](int, char**) {
 TEST(Channel, PeerDeathIsSeenAtOnce) {
   EventLoop loop;
   auto pair = *Channel::socketpair();
-  int child_end = pair.second.get();
-  ::fcntl(child_end, F_SETFD, 0);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::dup2(child_end, 3);
-    ::setenv("HERD_TEST_ROLE", "channel_peer", 1);
-    std::string exe = test::self_exe();
-    ::execl(exe.c_str(), exe.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  test::ChildSpec spec = test::self_spec("channel_peer");
+  spec.fds = {pair.second.get()};
+  spec.out = spec.err = test::Output::kInherit;
+  test::Child child;  // SIGKILLed and reaped when the test ends
+  ASSERT_TRUE(child.start(spec));
+  pid_t pid = child.pid();
   pair.second.reset();
-  struct Reaper {
-    pid_t pid;
-    ~Reaper() {
-      ::kill(pid, SIGKILL);
-      int st;
-      ::waitpid(pid, &st, 0);
-    }
-  } reaper{pid};
   Channel c(loop, std::move(pair.first));
   std::optional<Status> ended;
   c.on_end([&](Status s) { ended = s; });
