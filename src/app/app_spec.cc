@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 
 #include "app/app_settings.h"
 #include "app/setting_values.h"
@@ -20,6 +21,21 @@ int AppSpec::resolved_instances(int cpus) const {
   if (n == 0) return cpus;
   if (n < 0) return std::max(1, cpus + n);
   return n;
+}
+
+Result<std::optional<std::int64_t>> increment_var_value(const AppSpec& spec, int index) {
+  if (spec.increment_var.empty()) return std::nullopt;
+  auto it = spec.env.find(spec.increment_var);
+  if (it == spec.env.end() || it->second.empty()) return std::optional<std::int64_t>(index);
+  const std::string& text = it->second;
+  const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
+  std::int64_t base = 0;
+  auto [end, ec] = std::from_chars(begin, text.data() + text.size(), base);
+  if (ec != std::errc() || end != text.data() + text.size() || begin == end) {
+    return fail(EINVAL, fmt::format("increment_var {} is \"{}\" in env, not a whole number",
+                                    spec.increment_var, text));
+  }
+  return std::optional<std::int64_t>(base + index);
 }
 
 Status set_app_field(AppSpec* spec, std::string_view key, const json& value) {

@@ -217,6 +217,10 @@ Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
   }
   spec.env = std::move(*env);
   spec.app_env = std::move(own);
+  if (auto counted = increment_var_value(spec, 0); !counted) {
+    return std::unexpected(
+        app_error(l, app, spelled["increment_var"], counted.error().context()).error());
+  }
 
   // Paths: cwd against the file's directory (the file's directory when absent), the rest
   // against cwd, so that the daemon, which runs elsewhere, finds the same files.

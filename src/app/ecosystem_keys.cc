@@ -46,7 +46,6 @@ constexpr Ignored kIgnored[] = {
     {"watch_options", "is not supported"},
     {"kill_retry_time", "does not apply: herd sends SIGKILL once, after kill_timeout"},
     {"shutdown_with_message", "is not supported: use kill_signal"},
-    {"increment_var", "is not supported yet"},
     {"execute_command", "is not supported"},
     {"write", "is not supported"},
     {"autostart", "is not supported: every app in the file is started"},

@@ -210,4 +210,13 @@ json jlist_watch_delay(const AppSpec& s) {
 
 json jlist_watch(const AppSpec& s) { return s.watch; }
 
+// "" turns it off; anything else must be able to name an environment variable.
+Status set_increment_var(AppSpec& s, const json& v) {
+  if (v == "") {
+    s.increment_var.clear();
+    return {};
+  }
+  return set<&AppSpec::increment_var, &as_env_name>(s, v);
+}
+
 }  // namespace herd::manager::detail

@@ -89,5 +89,6 @@ Status flag_ignore_watch(AppSpec& cli, const FlagInput& in);
 Status flag_watch_delay_ms(AppSpec& cli, const FlagInput& in);
 json jlist_watch_delay(const AppSpec& s);
 json jlist_watch(const AppSpec& s);
+Status set_increment_var(AppSpec& s, const json& v);
 
 }  // namespace herd::manager::detail

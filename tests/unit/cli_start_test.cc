@@ -131,7 +131,8 @@ TEST(StartArgsTest, FlagsOverrideAnEcosystemFileWhereTheTableSays) {
   herd::test::TempDir dir;
   std::string path = dir.path() + "/eco.json";
   std::ofstream(path) << R"({"apps": [{"name": "api", "script": "a.js", "kill_timeout": 100,
-      "watch": ["src"], "out_file": "file.log"}]})";
+      "watch": ["src"], "out_file": "file.log", "increment_var": "PORT",
+      "env": {"PORT": 3000}}]})";
   auto r = start({path, "-k", "700", "--watch", "--namespace", "web", "-o", "cli.log", "-i", "3"});
   ASSERT_TRUE(r) << r.error().message();
   ASSERT_EQ(r->apps.size(), 1u);
@@ -142,6 +143,7 @@ TEST(StartArgsTest, FlagsOverrideAnEcosystemFileWhereTheTableSays) {
   EXPECT_EQ(a.out_file, dir.path() + "/file.log");            // -o applies to scripts only
   EXPECT_EQ(a.instances, "3");
   EXPECT_EQ(a.exec_mode, ExecMode::kCluster);
+  EXPECT_EQ(a.increment_var, "PORT");
 }
 
 }  // namespace
