@@ -249,7 +249,8 @@ const AppSetting kSettings[] = {
      .type = T::kSize,
      .set = set<&S::max_memory_restart, as_size>,
      .get = get<&S::max_memory_restart>,
-     .flag = {.names = {"--max-memory-restart"}, .parse = flag_max_memory_restart},
+     .flag = {.names = {"--max-memory-restart"},
+              .parse = flag_parsed<&S::max_memory_restart, parse_size>},
      .restart_to_apply = false,
      // Not in herd's jlist; describe shows it from a PM2-shaped one.
      .display = {.label = "max memory restart",
@@ -291,7 +292,7 @@ const AppSetting kSettings[] = {
      .set = set<&S::watch_delay_ms, as_duration>,
      .get = get<&S::watch_delay_ms>,
      .flag = {.names = {"--watch-delay"},
-              .parse = flag_watch_delay_ms,
+              .parse = flag_parsed<&S::watch_delay_ms, flag_watch_delay>,
               .override_file = copy<&S::watch_delay_ms>},
      .display = {.pm2_env_key = "watch_delay", .value = jlist_watch_delay}},
 };

@@ -121,13 +121,6 @@ Status flag_kill_signal(AppSpec& cli, const FlagInput& in) {
   return {};
 }
 
-Status flag_max_memory_restart(AppSpec& cli, const FlagInput& in) {
-  auto size = parse_size(in.value);
-  if (!size) return std::unexpected(size.error());
-  cli.max_memory_restart = *size;
-  return {};
-}
-
 Status set_cron_restart(AppSpec& s, const json& v) {
   auto text = as_string(v);
   if (!text) return std::unexpected(text.error());
@@ -194,13 +187,6 @@ Status flag_ignore_watch(AppSpec& cli, const FlagInput& in) {
   if (Status ok = validate_ignore_watch(cli.ignore_watch); !ok) {
     return fail(EINVAL, fmt::format("--ignore-watch: {}", ok.error().context()));
   }
-  return {};
-}
-
-Status flag_watch_delay_ms(AppSpec& cli, const FlagInput& in) {
-  auto ms = flag_watch_delay(in.value);
-  if (!ms) return std::unexpected(ms.error());
-  cli.watch_delay_ms = *ms;
   return {};
 }
 

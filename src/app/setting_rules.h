@@ -20,12 +20,18 @@ json get(const AppSpec& s) {
   return json(s.*M);
 }
 
-template <auto M, auto Convert>
-Status set(AppSpec& s, const json& v) {
-  auto value = Convert(v);
+// Stores a converted value in the member M, or passes its error on.
+template <auto M, class T>
+Status store(AppSpec& s, Result<T> value) {
   if (!value) return std::unexpected(value.error());
   s.*M = std::move(*value);
   return {};
+}
+
+// JSON -> the member, through a converter of setting_values.h.
+template <auto M, auto Convert>
+Status set(AppSpec& s, const json& v) {
+  return store<M>(s, Convert(v));
 }
 
 template <auto M>
@@ -45,12 +51,16 @@ Status flag_path(AppSpec& cli, const FlagInput& in) {
   return {};
 }
 
+// A flag in milliseconds; the error names the flag.
 template <auto M>
 Status flag_millis(AppSpec& cli, const FlagInput& in) {
-  auto ms = flag_ms(in.flag, in.value);
-  if (!ms) return std::unexpected(ms.error());
-  cli.*M = *ms;
-  return {};
+  return store<M>(cli, flag_ms(in.flag, in.value));
+}
+
+// A flag whose text `Parse` reads (Result<T>(const std::string&)), its error as is.
+template <auto M, auto Parse>
+Status flag_parsed(AppSpec& cli, const FlagInput& in) {
+  return store<M>(cli, Parse(in.value));
 }
 
 template <auto M, bool kValue>
@@ -76,7 +86,6 @@ Status set_stop_exit_codes(AppSpec& s, const json& v);
 Status flag_stop_exit_codes(AppSpec& cli, const FlagInput& in);
 Status set_kill_signal(AppSpec& s, const json& v);
 Status flag_kill_signal(AppSpec& cli, const FlagInput& in);
-Status flag_max_memory_restart(AppSpec& cli, const FlagInput& in);
 Status set_cron_restart(AppSpec& s, const json& v);
 Status flag_cron_restart(AppSpec& cli, const FlagInput& in);
 json jlist_cron_restart(const AppSpec& s);
@@ -86,7 +95,6 @@ Status flag_watch(AppSpec& cli, const FlagInput& in);
 void override_watch(AppSpec& app, const AppSpec& cli);
 Status set_ignore_watch(AppSpec& s, const json& v);
 Status flag_ignore_watch(AppSpec& cli, const FlagInput& in);
-Status flag_watch_delay_ms(AppSpec& cli, const FlagInput& in);
 json jlist_watch_delay(const AppSpec& s);
 json jlist_watch(const AppSpec& s);
 Status set_increment_var(AppSpec& s, const json& v);

@@ -18,59 +18,21 @@ Result<StartRequest> start(std::vector<std::string> args) {
   return parse_start(args, {{"HOME", "/home/u"}}, "/work");
 }
 
+// One of every flag of the table, with a value unlike the default.
+Result<StartRequest> start_with_every_flag() {
+  auto args = manager::split_command_line(
+      "./app.js -n api -i 2 --listen :8080 --cwd srv --interpreter none --wait-ready "
+      "--listen-timeout 500 --no-inject -k 900 --kill-signal SIGTERM --no-autorestart "
+      "--max-restarts 3 --min-uptime=200 --restart-delay 10 --exp-backoff-restart-delay 100 "
+      "--stop-exit-codes 0,2 --time -o out.log -e /tmp/err.log -l all.log --merge-logs "
+      "--max-memory-restart 300M --cron '0 3 * * *' --watch src,lib --ignore-watch 'tmp *.log' "
+      "--watch-delay 2 --namespace web -- --port 1");
+  if (!args) return std::unexpected(args.error());
+  return start(*args);
+}
+
 TEST(StartArgsTest, FlagsSetTheirFields) {
-  auto r = start({"./app.js",
-                  "-n",
-                  "api",
-                  "-i",
-                  "2",
-                  "--listen",
-                  ":8080",
-                  "--cwd",
-                  "srv",
-                  "--interpreter",
-                  "none",
-                  "--wait-ready",
-                  "--listen-timeout",
-                  "500",
-                  "--no-inject",
-                  "-k",
-                  "900",
-                  "--kill-signal",
-                  "SIGTERM",
-                  "--no-autorestart",
-                  "--max-restarts",
-                  "3",
-                  "--min-uptime=200",
-                  "--restart-delay",
-                  "10",
-                  "--exp-backoff-restart-delay",
-                  "100",
-                  "--stop-exit-codes",
-                  "0,2",
-                  "--time",
-                  "-o",
-                  "out.log",
-                  "-e",
-                  "/tmp/err.log",
-                  "-l",
-                  "all.log",
-                  "--merge-logs",
-                  "--max-memory-restart",
-                  "300M",
-                  "--cron",
-                  "0 3 * * *",
-                  "--watch",
-                  "src,lib",
-                  "--ignore-watch",
-                  "tmp *.log",
-                  "--watch-delay",
-                  "2",
-                  "--namespace",
-                  "web",
-                  "--",
-                  "--port",
-                  "1"});
+  auto r = start_with_every_flag();
   ASSERT_TRUE(r) << r.error().message();
   ASSERT_EQ(r->apps.size(), 1u);
   const AppSpec& a = r->apps[0];
@@ -91,6 +53,13 @@ TEST(StartArgsTest, FlagsSetTheirFields) {
   EXPECT_EQ(a.restart_delay_ms, 10u);
   EXPECT_EQ(a.exp_backoff_restart_delay_ms, 100u);
   EXPECT_EQ(a.stop_exit_codes, (std::vector<int>{0, 2}));
+}
+
+TEST(StartArgsTest, LogAndWatchFlagsSetTheirFields) {
+  auto r = start_with_every_flag();
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->apps.size(), 1u);
+  const AppSpec& a = r->apps[0];
   EXPECT_TRUE(a.time);
   EXPECT_EQ(a.out_file, "/work/out.log");
   EXPECT_EQ(a.error_file, "/tmp/err.log");
