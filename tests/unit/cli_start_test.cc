@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "app/app_settings.h"
 #include "cli/start_args.h"
 #include "support/temp_dir.h"
 
@@ -113,6 +114,18 @@ TEST(StartArgsTest, FlagsOverrideAnEcosystemFileWhereTheTableSays) {
   EXPECT_EQ(a.instances, "3");
   EXPECT_EQ(a.exec_mode, ExecMode::kCluster);
   EXPECT_EQ(a.increment_var, "PORT");
+}
+
+// A setting given a flag in the table is documented in `herd start --help` too.
+TEST(StartArgsTest, UsageNamesEveryFlagOfTheTable) {
+  const std::string usage = start_usage();
+  for (const manager::AppSetting& s : manager::app_settings()) {
+    for (std::string_view flag : s.flag.names) {
+      if (!flag.empty()) {
+        EXPECT_NE(usage.find(flag), std::string::npos) << flag;
+      }
+    }
+  }
 }
 
 }  // namespace
