@@ -48,6 +48,10 @@ struct AppSpec {
   bool inject = true;
   // The variable that carries the instance number (PM2's instance_var); HERD_INSTANCE is set too.
   std::string instance_var = "NODE_APP_INSTANCE";
+  // PM2's increment_var: the variable of `env` that counts up by instance. Instance N gets its
+  // value + N ("3000" -> 3000, 3001, ...; 0 + N when it is unset), see increment_var_value().
+  // "" = none.
+  std::string increment_var;
 
   // Restart policy (PM2's semantics).
   bool autorestart = true;
@@ -131,7 +135,13 @@ Result<std::vector<std::string>> split_command_line(std::string_view text);
 // make_valid_app_name (app_name.h): "./5.js" -> "app-5".
 std::string default_app_name(std::string_view script);
 
-// Sets one field from its JSON key (the names listed in to_json) and a value in any of PM2's
+// The value of `spec.increment_var` for the instance with index `index`: the number in
+// spec.env (decimal, an optional sign) plus `index`, or `index` when the variable is unset or
+// empty (PM2 counts from 0 then). EINVAL naming the variable when its value is not a whole
+// number; nullopt when the spec has no increment_var.
+Result<std::optional<std::int64_t>> increment_var_value(const AppSpec& spec, int index);
+
+// Sets one field from its JSON key (a setting's key, app_settings.h) and a value in any of PM2's
 // forms: durations as numbers (ms) or strings ("1s"), sizes as numbers or "300M", instances as a
 // number or "max", args as an array or a string (split like a shell), watch as a bool, a path or
 // a list of paths, numbers where strings are expected, "true"/"false" strings for booleans.
@@ -139,11 +149,13 @@ std::string default_app_name(std::string_view script);
 // the value does not fit; ENOENT when `key` is not a field of AppSpec (see is_app_field).
 Status set_app_field(AppSpec* spec, std::string_view key, const nlohmann::json& value);
 bool is_app_field(std::string_view key);
-// Every key set_app_field accepts, in to_json's order.
+// The keys to_json always writes, in its order. set_app_field also takes the settings PM2
+// writes only when given (increment_var): app_settings() lists them all.
 const std::vector<std::string_view>& app_field_names();
 
 // Every field, with PM2's key names; durations in ms, sizes in bytes, exec_mode "fork"/"cluster",
-// instances a number (or "max").
+// instances a number (or "max"). A setting PM2 writes only when given is left out while it holds
+// its default.
 nlohmann::json to_json(const AppSpec& spec);
 // The inverse of to_json, lenient in what it accepts (set_app_field's forms). Missing keys keep
 // their defaults; keys that are not fields are ignored (the control protocol may carry more);

@@ -7,6 +7,7 @@
 #include <climits>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -88,31 +89,26 @@ Result<std::map<std::string, std::string>> filtered_base_env(const Loader& l, co
   return env;
 }
 
-Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
-  if (!raw.is_object()) {
-    // Shown with U+FFFD where it is not UTF-8 (YAML takes any bytes): dump() would throw.
-    std::string got =
-        raw.is_array() ? "an array" : raw.dump(-1, ' ', false, json::error_handler_t::replace);
-    return std::unexpected(
-        app_error(l, app, "", fmt::format("expected an app object, got {}", got)).error());
-  }
-  // Warnings name the app as "apps[1] (api)"; the name may still be the script's default.
-  std::string shown = app.label;
-  if (raw.contains("name") && raw["name"].is_string()) {
-    shown = fmt::format("{} ({})", app.label, raw["name"].get<std::string>());
-  } else if (raw.contains("script") && raw["script"].is_string()) {
-    shown = fmt::format("{} ({})", app.label, default_app_name(raw["script"].get<std::string>()));
-  }
-  auto warn = [&](std::string_view key, const std::string& what) {
-    l.warnings.push_back(fmt::format("{}: {}: {}", l.at(app.key_lookup(key)), shown, what));
-  };
-
-  // Sort the keys: fields (under their own name or an alias), env sections, herd-read keys,
-  // keys to ignore with a note, and unknown keys.
+// An app's keys sorted out: fields (under their own name or an alias), env sections, herd-read
+// keys; keys to ignore and unknown keys only give warnings.
+struct AppKeys {
   json fields = json::object();
   std::map<std::string, std::string> spelled;  // field -> the key the file used for it
   std::map<std::string, const json*> env_sections;
   std::map<std::string, const json*> mapped;
+
+  const json* find_mapped(std::string_view key) const {
+    auto it = mapped.find(std::string(key));
+    return it == mapped.end() ? nullptr : it->second;
+  }
+};
+
+using Warn = std::function<void(std::string_view key, const std::string& what)>;
+
+AppKeys sort_keys(const Loader& l, const json& raw, const AppRef& app, const Warn& warn) {
+  AppKeys out;
+  json& fields = out.fields;
+  std::map<std::string, std::string>& spelled = out.spelled;
   // In the file's order (JSON objects come back sorted by key), so that warnings read top down.
   std::vector<std::string> keys;
   for (const auto& item : raw.items()) keys.push_back(item.key());
@@ -128,10 +124,10 @@ Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
     detail::KeyClass kind = detail::classify_key(key);
     switch (kind.kind) {
       case detail::KeyKind::kEnvSection:
-        env_sections[kind.detail] = &value;
+        out.env_sections[kind.detail] = &value;
         break;
       case detail::KeyKind::kMapped:
-        mapped[key] = &value;
+        out.mapped[key] = &value;
         break;
       case detail::KeyKind::kField:
       case detail::KeyKind::kAlias: {
@@ -161,6 +157,73 @@ Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
     }
   }
 
+  return out;
+}
+
+// env = the CLI's environment + env + env_<name> (+ PORT from `port`): PM2's order, the later
+// wins. app_env: what the file itself sets, for --update-env.
+Status resolve_env(const Loader& l, const AppRef& app, const AppKeys& keys, AppSpec* spec) {
+  auto env = filtered_base_env(l, app, keys.find_mapped("filter_env"));
+  if (!env) return std::unexpected(env.error());
+  std::map<std::string, std::string> own;  // what the file itself sets, for --update-env
+  auto merge_env = [&](const std::string& key, const json* section) -> Status {
+    AppSpec scratch;
+    auto ok = set_app_field(&scratch, "env", *section);
+    if (!ok) return app_error(l, app, key, ok.error().context());
+    for (auto& [k, v] : scratch.env) (*env)[k] = own[k] = v;
+    return {};
+  };
+  if (const json* e = keys.find_mapped("env")) {
+    if (auto ok = merge_env("env", e); !ok) return ok;
+  }
+  for (const auto& [env_name, section] : keys.env_sections) {
+    // Every section is checked, so a broken env_production fails before the day it is used.
+    AppSpec scratch;
+    if (auto ok = set_app_field(&scratch, "env", *section); !ok) {
+      return app_error(l, app, "env_" + env_name, ok.error().context());
+    }
+  }
+  if (auto it = keys.env_sections.find(l.opts.env_name); it != keys.env_sections.end()) {
+    if (auto ok = merge_env("env_" + it->first, it->second); !ok) return ok;
+  }
+  if (const json* port = keys.find_mapped("port"); port != nullptr && !port->is_null()) {
+    if (!port->is_number_unsigned() && !port->is_string()) {
+      return app_error(l, app, "port", "expected a port number");
+    }
+    (*env)["PORT"] = own["PORT"] = port->is_string() ? port->get<std::string>() : port->dump();
+  }
+  spec->env = std::move(*env);
+  spec->app_env = std::move(own);
+  if (auto counted = increment_var_value(*spec, 0); !counted) {
+    return app_error(l, app, keys.spelled.at("increment_var"), counted.error().context());
+  }
+  return {};
+}
+
+Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
+  if (!raw.is_object()) {
+    // Shown with U+FFFD where it is not UTF-8 (YAML takes any bytes): dump() would throw.
+    std::string got =
+        raw.is_array() ? "an array" : raw.dump(-1, ' ', false, json::error_handler_t::replace);
+    return std::unexpected(
+        app_error(l, app, "", fmt::format("expected an app object, got {}", got)).error());
+  }
+  // Warnings name the app as "apps[1] (api)"; the name may still be the script's default.
+  std::string shown = app.label;
+  if (raw.contains("name") && raw["name"].is_string()) {
+    shown = fmt::format("{} ({})", app.label, raw["name"].get<std::string>());
+  } else if (raw.contains("script") && raw["script"].is_string()) {
+    shown = fmt::format("{} ({})", app.label, default_app_name(raw["script"].get<std::string>()));
+  }
+  auto warn = [&](std::string_view key, const std::string& what) {
+    l.warnings.push_back(fmt::format("{}: {}: {}", l.at(app.key_lookup(key)), shown, what));
+  };
+
+  AppKeys keys = sort_keys(l, raw, app, warn);
+  json& fields = keys.fields;
+  std::map<std::string, std::string>& spelled = keys.spelled;
+  auto find_mapped = [&](std::string_view key) { return keys.find_mapped(key); };
+
   if (!fields.contains("script") || fields["script"].is_null() || fields["script"] == "") {
     return std::unexpected(
         app_error(l, app, "", "script is required (the program to run)").error());
@@ -180,43 +243,7 @@ Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
       return std::unexpected(app_error(l, app, spelled[field], ok.error().context()).error());
   }
 
-  // env = the CLI's environment + env + env_<name>: PM2's order, the later wins.
-  auto find_mapped = [&](std::string_view key) -> const json* {
-    auto it = mapped.find(std::string(key));
-    return it == mapped.end() ? nullptr : it->second;
-  };
-  auto env = filtered_base_env(l, app, find_mapped("filter_env"));
-  if (!env) return std::unexpected(env.error());
-  std::map<std::string, std::string> own;  // what the file itself sets, for --update-env
-  auto merge_env = [&](const std::string& key, const json* section) -> Status {
-    AppSpec scratch;
-    auto ok = set_app_field(&scratch, "env", *section);
-    if (!ok) return app_error(l, app, key, ok.error().context());
-    for (auto& [k, v] : scratch.env) (*env)[k] = own[k] = v;
-    return {};
-  };
-  if (const json* e = find_mapped("env")) {
-    if (auto ok = merge_env("env", e); !ok) return std::unexpected(ok.error());
-  }
-  for (const auto& [env_name, section] : env_sections) {
-    // Every section is checked, so a broken env_production fails before the day it is used.
-    AppSpec scratch;
-    if (auto ok = set_app_field(&scratch, "env", *section); !ok) {
-      return std::unexpected(app_error(l, app, "env_" + env_name, ok.error().context()).error());
-    }
-  }
-  if (auto it = env_sections.find(l.opts.env_name); it != env_sections.end()) {
-    if (auto ok = merge_env("env_" + it->first, it->second); !ok)
-      return std::unexpected(ok.error());
-  }
-  if (const json* port = find_mapped("port"); port != nullptr && !port->is_null()) {
-    if (!port->is_number_unsigned() && !port->is_string()) {
-      return std::unexpected(app_error(l, app, "port", "expected a port number").error());
-    }
-    (*env)["PORT"] = own["PORT"] = port->is_string() ? port->get<std::string>() : port->dump();
-  }
-  spec.env = std::move(*env);
-  spec.app_env = std::move(own);
+  if (Status ok = resolve_env(l, app, keys, &spec); !ok) return std::unexpected(ok.error());
 
   // Paths: cwd against the file's directory (the file's directory when absent), the rest
   // against cwd, so that the daemon, which runs elsewhere, finds the same files.

@@ -3,32 +3,10 @@
 #include <algorithm>
 #include <vector>
 
-#include "app/app_spec.h"
+#include "app/app_settings.h"
 
 namespace herd::manager::detail {
 namespace {
-
-// PM2's other spellings of a field (lib/API/schema.json's "alias" entries).
-struct Alias {
-  std::string_view alias;
-  std::string_view key;
-};
-constexpr Alias kAliases[] = {
-    {"exec", "script"},
-    {"exec_interpreter", "interpreter"},
-    {"node_args", "interpreter_args"},
-    {"interpreterArgs", "interpreter_args"},
-    {"out", "out_file"},
-    {"output", "out_file"},
-    {"out_log", "out_file"},
-    {"error", "error_file"},
-    {"err", "error_file"},
-    {"err_file", "error_file"},
-    {"err_log", "error_file"},
-    {"log", "log_file"},
-    {"combine_logs", "merge_logs"},
-    {"cron", "cron_restart"},
-};
 
 // Keys of PM2's schema that herd reads itself rather than through set_app_field.
 constexpr std::string_view kMapped[] = {"env", "port", "append_env_to_name", "filter_env",
@@ -68,19 +46,11 @@ constexpr Ignored kIgnored[] = {
     {"watch_options", "is not supported"},
     {"kill_retry_time", "does not apply: herd sends SIGKILL once, after kill_timeout"},
     {"shutdown_with_message", "is not supported: use kill_signal"},
-    {"increment_var", "is not supported yet"},
     {"execute_command", "is not supported"},
     {"write", "is not supported"},
     {"autostart", "is not supported: every app in the file is started"},
     {"treekill", "does not apply: herd always stops the whole process group"},
 };
-
-const Alias* find_alias(std::string_view key) {
-  for (const Alias& a : kAliases) {
-    if (a.alias == key) return &a;
-  }
-  return nullptr;
-}
 
 const Ignored* find_ignored(std::string_view key) {
   for (const Ignored& i : kIgnored) {
@@ -116,8 +86,13 @@ std::string suggest(std::string_view key) {
       snake.push_back(c == '-' ? '_' : c);
     }
   }
-  std::vector<std::string_view> known(app_field_names().begin(), app_field_names().end());
-  for (const Alias& a : kAliases) known.push_back(a.alias);
+  std::vector<std::string_view> known;
+  for (const AppSetting& setting : app_settings()) known.push_back(setting.key);
+  for (const AppSetting& setting : app_settings()) {
+    for (std::string_view alias : setting.aliases) {
+      if (!alias.empty()) known.push_back(alias);
+    }
+  }
   for (std::string_view m : kMapped) known.push_back(m);
   std::string best;
   std::size_t best_distance = std::max<std::size_t>(1, snake.size() / 4) + 1;
@@ -143,7 +118,9 @@ KeyClass classify_key(std::string_view key) {
     return {KeyKind::kEnvSection, std::string(key.substr(4))};
   }
   if (is_app_field(key)) return {KeyKind::kField, std::string(key)};
-  if (const Alias* alias = find_alias(key)) return {KeyKind::kAlias, std::string(alias->key)};
+  if (const AppSetting* setting = find_setting_by_alias(key)) {
+    return {KeyKind::kAlias, std::string(setting->key)};
+  }
   if (const Ignored* ignored = find_ignored(key)) {
     return {KeyKind::kIgnored, std::string(ignored->why)};
   }

@@ -215,13 +215,11 @@ void AppTriggers::on_debounce() {
 
 void AppTriggers::describe(nlohmann::json* pm2_env) const {
   if (!app_.spec.cron_restart.empty()) {
-    (*pm2_env)["cron_restart"] = app_.spec.cron_restart;
     (*pm2_env)["next_cron_restart"] =
         next_cron_ ? nlohmann::json(static_cast<std::int64_t>(*next_cron_) * 1000)
                    : nlohmann::json(nullptr);
   }
   if (app_.spec.watch) {
-    (*pm2_env)["watch_delay"] = app_.spec.watch_delay_ms;
     (*pm2_env)["watching"] = watch_ != nullptr;
   }
 }

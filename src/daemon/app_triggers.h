@@ -56,8 +56,9 @@ class AppTriggers {
 
   // The next cron restart (seconds since the epoch), when one is scheduled.
   std::optional<std::time_t> next_cron_restart() const { return next_cron_; }
-  // Adds what `describe` shows to an instance's pm2_env: cron_restart, next_cron_restart (ms
-  // since the epoch, or null), watch_delay, and the watched paths as `watch` when watching.
+  // Adds the triggers' state to an instance's pm2_env for `describe`: next_cron_restart (ms
+  // since the epoch, or null) when there is a cron_restart, and `watching` when watch is on.
+  // The settings themselves (cron_restart, watch_delay) come from the settings table.
   void describe(nlohmann::json* pm2_env) const;
 
  private:

@@ -95,6 +95,15 @@ std::vector<std::string> Instance::build_env() const {
   // as HERD_INSTANCE.
   const std::string& instance_var = app_->spec.instance_var;
   if (!instance_var.empty()) env[instance_var] = std::to_string(index_);
+  // PM2's increment_var: the variable counts up by instance (PORT=3000: 3000, 3001, ...).
+  // The ecosystem loader refuses a value that is not a number; one that became so since (an
+  // --update-env) counts from 0, as PM2's Number(value) || 0 does.
+  if (auto counted = increment_var_value(app_->spec, index_); !counted) {
+    log_warn("app {} (id {}): {}; counting from 0", app_->name, id_, counted.error().context());
+    env[app_->spec.increment_var] = std::to_string(index_);
+  } else if (*counted) {
+    env[app_->spec.increment_var] = std::to_string(**counted);
+  }
   env["HERD_INSTANCE"] = std::to_string(index_);
   env["HERD_APP_NAME"] = app_->name;
   env["HERD_ID"] = std::to_string(id_);

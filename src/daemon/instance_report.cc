@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "app/app_settings.h"
 #include "daemon/app.h"
 #include "daemon/instance.h"
 
@@ -60,28 +61,24 @@ nlohmann::json Instance::to_json() const {
       {"instances", app_->instances.size()},
       {"pm_id", id_},
       {"name", app_->name},
-      {"namespace", spec.namespace_},
-      {"pm_exec_path", spec.script},
-      {"pm_cwd", spec.cwd},
-      {"args", spec.args},
       {"exec_interpreter", interpreter_},
-      {"interpreter_args", spec.interpreter_args},
-      {"autorestart", spec.autorestart},
       {"NODE_APP_INSTANCE", index_},
       {"pm_out_log_path", out_log_path()},
       {"pm_err_log_path", err_log_path()},
       {"pm_pid_path", pid_file_path()},
-      {"kill_timeout", spec.kill_timeout_ms},
-      {"max_restarts", spec.max_restarts},
-      {"min_uptime", spec.min_uptime_ms},
-      {"wait_ready", spec.wait_ready},
       {"listen", listen},
       {"status_text", status_text_},
       {"exit_code", last_exit_code_},
       {"exit_signal", last_signal_},
-      {"watch", spec.watch},
       {"env", env},
   };
+  // The settings jlist shows as the app has them (the table says which, and under what name);
+  // the ones above are what is in effect (the addresses bound, the mode the app runs in).
+  for (const AppSetting& s : app_settings()) {
+    if (s.display.pm2_env_key.empty() || !s.display.from_spec) continue;
+    nlohmann::json value = s.display.value ? s.display.value(spec) : s.get(spec);
+    if (!value.is_null()) pm2_env[s.display.pm2_env_key] = std::move(value);
+  }
   if (app_->triggers) app_->triggers->describe(&pm2_env);
   return nlohmann::json{
       {"pid", pid_},

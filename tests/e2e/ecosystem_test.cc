@@ -1,5 +1,5 @@
 // Ecosystem files through the real CLI: JSON and YAML, env + env_<name> chosen by --env, --only,
-// unknown keys warned about, and broken files named with their line.
+// unknown keys warned about, broken files named with their line, and increment_var.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,6 +11,7 @@ namespace herd::e2e {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Writes "MODE=<$MODE> GREETING=<$GREETING>" to the file $1 (relative to its cwd), then sleeps.
 constexpr const char* kEnvApp =
@@ -124,6 +125,41 @@ TEST_F(HerdTest, BrokenEcosystemFilesAreRefusedWithTheirLine) {
   EXPECT_THAT(r.err, HasSubstr("missing.json"));
   // Nothing was started.
   EXPECT_TRUE(jlist().empty());
+}
+
+// PM2's increment_var: PORT=3000 in env gives instance 0 port 3000, instance 1 3001, and an
+// instance added by scale the next one. A value that is not a number is refused at start.
+TEST_F(HerdTest, IncrementVarGivesEachInstanceItsOwnPort) {
+  write_script("portapp",
+               "echo \"$PORT\" > \"port-$HERD_INSTANCE.tmp\" && mv \"port-$HERD_INSTANCE.tmp\" "
+               "\"port-$HERD_INSTANCE\"\n"
+               "exec sleep 1000\n");
+  write_file(path("ecosystem.json"), R"({"apps": [{"name": "ports", "script": "portapp",
+      "instances": 2, "exec_mode": "fork", "increment_var": "PORT", "env": {"PORT": 3000}}]})");
+  CommandResult r = herd({"start", path("ecosystem.json")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.err, Not(HasSubstr("increment_var")));  // no "not supported" warning any more
+  ASSERT_TRUE(wait_status("ports", "online", 2));
+  for (const char* index : {"0", "1"}) {
+    std::string file = path(std::string("port-") + index);
+    EXPECT_TRUE(wait_for([&] { return file_exists(file); })) << file;
+    EXPECT_EQ(read_file(file), std::string("300") + index + "\n");
+  }
+  for (const Json& i : instances(jlist(), "ports")) {
+    int index = i["pm2_env"]["NODE_APP_INSTANCE"].get<int>();
+    EXPECT_EQ(env_var(i, "PORT"), std::to_string(3000 + index));
+  }
+
+  r = herd({"scale", "ports", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(wait_for([&] { return file_exists(path("port-2")); }));
+  EXPECT_EQ(read_file(path("port-2")), "3002\n");
+
+  write_file(path("bad.json"), R"({"apps": [{"name": "bad", "script": "portapp",
+      "increment_var": "PORT", "env": {"PORT": "http"}}]})");
+  r = herd({"start", path("bad.json")});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("apps[0].increment_var: increment_var PORT is \"http\" in env"));
 }
 
 }  // namespace

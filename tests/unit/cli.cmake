@@ -4,3 +4,5 @@ herd_test(cli_format_test cli_format_test.cc cli_units_test.cc LIBS herd_cli_ren
 herd_test(cli_monit_test monit_view_test.cc LIBS herd_cli_render)
 # `herd startup`: the systemd unit text and its install/removal.
 herd_test(cli_startup_test cli_startup_test.cc LIBS herd_cli_startup)
+# `herd start`'s flags and their layering over ecosystem files.
+herd_test(cli_start_test cli_start_test.cc LIBS herd_cli_start)

@@ -1,5 +1,5 @@
 # The manager's app-description layer: AppSpec, ecosystem files, command resolution.
-herd_test(manager_spec_test manager_spec_test.cc LIBS herd_app)
+herd_test(manager_spec_test manager_spec_test.cc app_settings_test.cc LIBS herd_app)
 herd_test(ecosystem_test ecosystem_test.cc ecosystem_file_test.cc ecosystem_depth_test.cc
   LIBS herd_app)
 herd_test(command_test command_test.cc LIBS herd_app)

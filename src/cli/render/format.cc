@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/app_settings.h"
 #include "cli/render/table.h"
 
 namespace herd::cli {
@@ -201,6 +202,52 @@ std::string args_text(const json* v) {
   return out.empty() ? kNotAvailable : out;
 }
 
+// A setting's row in `describe`, with the label and format the settings table gives it; false
+// (no row) when the setting has none, or shows only when set and is not.
+bool add_setting_row(std::vector<std::pair<std::string, Cell>>* rows, const json& instance,
+                     std::string_view key) {
+  const manager::AppSetting* setting = manager::find_setting(key);
+  if (setting == nullptr) return false;
+  const manager::SettingDisplay& d = setting->display;
+  const json* v = d.pm2_name.empty() ? nullptr : env_member(instance, d.pm2_name);
+  if (v == nullptr && !d.pm2_env_key.empty()) v = env_member(instance, d.pm2_env_key);
+  Cell cell;
+  switch (d.format) {
+    case manager::DescribeFormat::kNone:
+      return false;
+    case manager::DescribeFormat::kText:
+      cell = Cell(text(v));
+      break;
+    case manager::DescribeFormat::kTextOrDefault: {
+      const json fallback = setting_default(*setting);
+      cell = Cell(string_or(v, text(&fallback)));
+      break;
+    }
+    case manager::DescribeFormat::kTextWhenSet:
+      if (v == nullptr || v->is_null()) return false;
+      cell = Cell(text(v));
+      break;
+    case manager::DescribeFormat::kArgs:
+      cell = Cell(args_text(v));
+      break;
+    case manager::DescribeFormat::kList:
+      cell = Cell(text(v, ", "));
+      break;
+    case manager::DescribeFormat::kBytesWhenSet: {
+      if (!truthy(v)) return false;
+      const auto bytes = integer(v);
+      cell =
+          Cell(bytes && *bytes > 0 ? format_memory(static_cast<std::uint64_t>(*bytes)) : text(v));
+      break;
+    }
+    case manager::DescribeFormat::kCheck:
+      cell = truthy(v) ? Cell("✔", kBoldGreen) : Cell("✘");
+      break;
+  }
+  rows->emplace_back(std::string(d.label), std::move(cell));
+  return true;
+}
+
 // ---- `ls` ----------------------------------------------------------------------------------
 
 struct Column {
@@ -342,55 +389,6 @@ std::string as_argument(const std::string& s) {
 
 }  // namespace
 
-std::string format_uptime(std::int64_t elapsed_ms) {
-  const std::int64_t seconds = elapsed_ms < 0 ? 0 : elapsed_ms / 1000;
-  struct Unit {
-    std::int64_t seconds;
-    const char* suffix;
-  };
-  static constexpr Unit kUnits[] = {
-      {31536000, "Y"}, {2592000, "M"}, {86400, "D"}, {3600, "h"}, {60, "m"}};
-  for (const auto& u : kUnits) {
-    // PM2's rule (timeSince): a unit is used once it counts more than one.
-    if (seconds / u.seconds > 1) return fmt::format("{}{}", seconds / u.seconds, u.suffix);
-  }
-  return fmt::format("{}s", seconds);
-}
-
-std::string format_memory(std::uint64_t bytes) {
-  constexpr std::uint64_t kKilo = 1024;
-  if (bytes < kKilo) return fmt::format("{}b", bytes);
-  static constexpr const char* kSuffixes[] = {"kb", "mb", "gb", "tb"};
-  std::uint64_t unit = kKilo;
-  std::size_t k = 0;
-  while (k + 1 < std::size(kSuffixes) && bytes >= unit * kKilo) unit *= kKilo, ++k;
-  // round(10 * bytes / unit), half up, in integers: JavaScript's toFixed(1) rounds the exact
-  // value half up, where printf("%.1f") would round an exact tie such as 1.25 to even.
-  const std::uint64_t whole = bytes / unit;
-  const std::uint64_t rest = bytes % unit;  // < unit <= 2^40, so rest * 10 cannot overflow.
-  const std::uint64_t tenths = whole * 10 + (rest * 10 + unit / 2) / unit;
-  return fmt::format("{}.{}{}", tenths / 10, tenths % 10, kSuffixes[k]);
-}
-
-std::string format_cpu(double percent) {
-  if (!std::isfinite(percent) || percent < 0) return kNotAvailable;
-  const long long tenths = std::llround(std::min(percent, 1e15) * 10);
-  if (tenths % 10 == 0) return fmt::format("{}%", tenths / 10);
-  return fmt::format("{}.{}%", tenths / 10, tenths % 10);
-}
-
-std::string format_iso8601(std::int64_t ms_since_epoch) {
-  using namespace std::chrono;
-  const sys_time<milliseconds> t{milliseconds{ms_since_epoch}};
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{t - day};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     hms.hours().count(), hms.minutes().count(), hms.seconds().count(),
-                     hms.subseconds().count());
-}
-
 std::string format_list(const nlohmann::json& jlist, const FormatOptions& o) {
   const auto instances = sorted_instances(jlist, o.sort);
   std::string out = render_list(instances, o, /*condensed=*/false);
@@ -418,7 +416,7 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   };
   add("status", status_cell(instance));
   add("name", name);
-  add("namespace", string_or(env("namespace"), "default"));
+  add_setting_row(&rows, instance, "namespace");
   add("version", string_or(env("version"), kNotAvailable));
   add("restarts", restarts_of(instance));
   if (const json* reloads = env("reloads"); reloads != nullptr) add("reloads", text(reloads));
@@ -426,14 +424,8 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
     add("reload", fmt::format("in progress: replacement pid {}", text(env("replacement_pid"))));
   }
   // PM2 shows these three only when they are set, in these places.
-  if (truthy(env("max_memory_restart"))) {
-    const auto bytes = integer(env("max_memory_restart"));
-    add("max memory restart", bytes && *bytes > 0
-                                  ? format_memory(static_cast<std::uint64_t>(*bytes))
-                                  : text(env("max_memory_restart")));
-  }
-  if (env("cron_restart") && !env("cron_restart")->is_null()) {
-    add("cron restart", text(env("cron_restart")));
+  add_setting_row(&rows, instance, "max_memory_restart");
+  if (add_setting_row(&rows, instance, "cron_restart")) {
     if (const auto next = integer(env("next_cron_restart")); next) {
       add("next cron restart", format_iso8601(*next));
     }
@@ -442,21 +434,21 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   if (env("pm_log_path") && !env("pm_log_path")->is_null()) {
     add("entire log path", text(env("pm_log_path")));
   }
-  add("script path", text(env("pm_exec_path")));
-  add("script args", args_text(env("args")));
+  add_setting_row(&rows, instance, "script");
+  add_setting_row(&rows, instance, "args");
   add("error log path", text(env("pm_err_log_path")));
   add("out log path", text(env("pm_out_log_path")));
   add("pid path", text(env("pm_pid_path")));
-  add("interpreter", text(env("exec_interpreter")));
-  add("interpreter args", args_text(env("node_args") ? env("node_args") : env("interpreter_args")));
+  add_setting_row(&rows, instance, "interpreter");
+  add_setting_row(&rows, instance, "interpreter_args");
   add("script id", id);
-  add("exec cwd", text(env("pm_cwd")));
-  add("exec mode", text(env("exec_mode")));
-  add("listen", text(env("listen"), ", "));
+  add_setting_row(&rows, instance, "cwd");
+  add_setting_row(&rows, instance, "exec_mode");
+  add_setting_row(&rows, instance, "listen");
   add("status text", string_or(env("status_text"), kNotAvailable));
   const json* vars = env("env");
   add("node env", text(vars ? member(*vars, "NODE_ENV") : nullptr));
-  add("watch & reload", truthy(env("watch")) ? Cell("✔", kBoldGreen) : Cell("✘"));
+  add_setting_row(&rows, instance, "watch");
   add("unstable restarts", text(env("unstable_restarts")));
   add("exit code", text(env("exit_code")));
   const auto created = integer(env("created_at"));

@@ -1,0 +1,102 @@
+// Internal to the settings table (app_settings.cc): the pieces its entries are made of. Generic
+// ones by member (templates), and the rules of the settings that have their own.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "app/app_settings.h"
+#include "app/setting_values.h"
+
+namespace herd::manager::detail {
+
+using nlohmann::json;
+
+// --- Generic pieces by member: most settings are made of these. ---
+
+template <auto M>
+json get(const AppSpec& s) {
+  return json(s.*M);
+}
+
+// Stores a converted value in the member M, or passes its error on.
+template <auto M, class T>
+Status store(AppSpec& s, Result<T> value) {
+  if (!value) return std::unexpected(value.error());
+  s.*M = std::move(*value);
+  return {};
+}
+
+// JSON -> the member, through a converter of setting_values.h.
+template <auto M, auto Convert>
+Status set(AppSpec& s, const json& v) {
+  return store<M>(s, Convert(v));
+}
+
+template <auto M>
+void copy(AppSpec& to, const AppSpec& from) {
+  to.*M = from.*M;
+}
+
+template <auto M>
+Status flag_text(AppSpec& cli, const FlagInput& in) {
+  cli.*M = in.value;
+  return {};
+}
+
+template <auto M>
+Status flag_path(AppSpec& cli, const FlagInput& in) {
+  cli.*M = absolute_in(in.cwd, in.value);
+  return {};
+}
+
+// A flag in milliseconds; the error names the flag.
+template <auto M>
+Status flag_millis(AppSpec& cli, const FlagInput& in) {
+  return store<M>(cli, flag_ms(in.flag, in.value));
+}
+
+// A flag whose text `Parse` reads (Result<T>(const std::string&)), its error as is.
+template <auto M, auto Parse>
+Status flag_parsed(AppSpec& cli, const FlagInput& in) {
+  return store<M>(cli, Parse(in.value));
+}
+
+template <auto M, bool kValue>
+Status flag_switch(AppSpec& cli, const FlagInput&) {
+  cli.*M = kValue;
+  return {};
+}
+
+// --- Settings with rules of their own (setting_rules.cc). ---
+
+Result<std::vector<std::string>> as_args(const json& v);
+Result<std::vector<std::string>> as_paths(const json& v);
+Status set_name(AppSpec& s, const json& v);
+Status set_instances(AppSpec& s, const json& v);
+json get_instances(const AppSpec& s);
+Status flag_instances(AppSpec& cli, const FlagInput& in);
+Status set_exec_mode(AppSpec& s, const json& v);
+json get_exec_mode(const AppSpec& s);
+Status flag_listen(AppSpec& cli, const FlagInput& in);
+Status set_socket_mode(AppSpec& s, const json& v);
+Status flag_max_restarts(AppSpec& cli, const FlagInput& in);
+Status set_stop_exit_codes(AppSpec& s, const json& v);
+Status flag_stop_exit_codes(AppSpec& cli, const FlagInput& in);
+Status set_kill_signal(AppSpec& s, const json& v);
+Status flag_kill_signal(AppSpec& cli, const FlagInput& in);
+Status set_cron_restart(AppSpec& s, const json& v);
+Status flag_cron_restart(AppSpec& cli, const FlagInput& in);
+json jlist_cron_restart(const AppSpec& s);
+Status set_watch(AppSpec& s, const json& v);
+json get_watch(const AppSpec& s);
+Status flag_watch(AppSpec& cli, const FlagInput& in);
+void override_watch(AppSpec& app, const AppSpec& cli);
+Status set_ignore_watch(AppSpec& s, const json& v);
+Status flag_ignore_watch(AppSpec& cli, const FlagInput& in);
+json jlist_watch_delay(const AppSpec& s);
+json jlist_watch(const AppSpec& s);
+Status set_increment_var(AppSpec& s, const json& v);
+
+}  // namespace herd::manager::detail

@@ -1,0 +1,132 @@
+// `herd start`'s command line: every flag of the settings table sets its field, and flags given
+// with an ecosystem file override the file where the table says so.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "app/app_settings.h"
+#include "cli/start_args.h"
+#include "support/temp_dir.h"
+
+namespace herd::cli {
+namespace {
+
+using manager::AppSpec;
+using manager::ExecMode;
+
+Result<StartRequest> start(std::vector<std::string> args) {
+  return parse_start(args, {{"HOME", "/home/u"}}, "/work");
+}
+
+// One of every flag of the table, with a value unlike the default.
+Result<StartRequest> start_with_every_flag() {
+  auto args = manager::split_command_line(
+      "./app.js -n api -i 2 --listen :8080 --cwd srv --interpreter none --wait-ready "
+      "--listen-timeout 500 --no-inject -k 900 --kill-signal SIGTERM --no-autorestart "
+      "--max-restarts 3 --min-uptime=200 --restart-delay 10 --exp-backoff-restart-delay 100 "
+      "--stop-exit-codes 0,2 --time -o out.log -e /tmp/err.log -l all.log --merge-logs "
+      "--max-memory-restart 300M --cron '0 3 * * *' --watch src,lib --ignore-watch 'tmp *.log' "
+      "--watch-delay 2 --namespace web -- --port 1");
+  if (!args) return std::unexpected(args.error());
+  return start(*args);
+}
+
+TEST(StartArgsTest, FlagsSetTheirFields) {
+  auto r = start_with_every_flag();
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->apps.size(), 1u);
+  const AppSpec& a = r->apps[0];
+  EXPECT_EQ(a.name, "api");
+  EXPECT_EQ(a.instances, "2");
+  EXPECT_EQ(a.exec_mode, ExecMode::kCluster);
+  EXPECT_EQ(a.listen, std::vector<std::string>{":8080"});
+  EXPECT_EQ(a.cwd, "/work/srv");
+  EXPECT_EQ(a.interpreter, "none");
+  EXPECT_TRUE(a.wait_ready);
+  EXPECT_EQ(a.listen_timeout_ms, 500u);
+  EXPECT_FALSE(a.inject);
+  EXPECT_EQ(a.kill_timeout_ms, 900u);
+  EXPECT_EQ(a.kill_signal, "SIGTERM");
+  EXPECT_FALSE(a.autorestart);
+  EXPECT_EQ(a.max_restarts, 3);
+  EXPECT_EQ(a.min_uptime_ms, 200u);
+  EXPECT_EQ(a.restart_delay_ms, 10u);
+  EXPECT_EQ(a.exp_backoff_restart_delay_ms, 100u);
+  EXPECT_EQ(a.stop_exit_codes, (std::vector<int>{0, 2}));
+}
+
+TEST(StartArgsTest, LogAndWatchFlagsSetTheirFields) {
+  auto r = start_with_every_flag();
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->apps.size(), 1u);
+  const AppSpec& a = r->apps[0];
+  EXPECT_TRUE(a.time);
+  EXPECT_EQ(a.out_file, "/work/out.log");
+  EXPECT_EQ(a.error_file, "/tmp/err.log");
+  EXPECT_EQ(a.log_file, "/work/all.log");
+  EXPECT_TRUE(a.merge_logs);
+  EXPECT_EQ(a.max_memory_restart, 300u << 20);
+  EXPECT_EQ(a.cron_restart, "0 3 * * *");
+  EXPECT_TRUE(a.watch);
+  EXPECT_EQ(a.watch_paths, (std::vector<std::string>{"src", "lib"}));
+  EXPECT_EQ(a.ignore_watch, (std::vector<std::string>{"tmp", "*.log"}));
+  EXPECT_EQ(a.watch_delay_ms, 2000u);
+  EXPECT_EQ(a.namespace_, "web");
+  EXPECT_EQ(a.args, (std::vector<std::string>{"--port", "1"}));
+  EXPECT_EQ(a.env.at("HOME"), "/home/u");
+}
+
+TEST(StartArgsTest, ErrorsNameTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* error;
+  };
+  const Case cases[] = {
+      {{"app.js", "-k"}, "-k needs a value"},
+      {{"app.js", "-k", "soon"}, "-k takes milliseconds (a whole number), not 'soon'"},
+      {{"app.js", "--max-restarts", "x"}, "--max-restarts takes a whole number, not 'x'"},
+      {{"app.js", "--stop-exit-codes", "1,a"}, "--stop-exit-codes takes numbers, not 'a'"},
+      {{"app.js", "--bogus"}, "unknown option '--bogus' for start (see `herd start --help`)"},
+      {{"--time"}, "start needs a script, a command or an ecosystem file"},
+  };
+  for (const Case& c : cases) {
+    auto r = start(c.args);
+    ASSERT_FALSE(r) << c.error;
+    EXPECT_EQ(manager::input_error_message(r.error()), c.error);
+  }
+}
+
+TEST(StartArgsTest, FlagsOverrideAnEcosystemFileWhereTheTableSays) {
+  herd::test::TempDir dir;
+  std::string path = dir.path() + "/eco.json";
+  std::ofstream(path) << R"({"apps": [{"name": "api", "script": "a.js", "kill_timeout": 100,
+      "watch": ["src"], "out_file": "file.log", "increment_var": "PORT",
+      "env": {"PORT": 3000}}]})";
+  auto r = start({path, "-k", "700", "--watch", "--namespace", "web", "-o", "cli.log", "-i", "3"});
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->apps.size(), 1u);
+  const AppSpec& a = r->apps[0];
+  EXPECT_EQ(a.kill_timeout_ms, 700u);
+  EXPECT_EQ(a.namespace_, "web");
+  EXPECT_EQ(a.watch_paths, std::vector<std::string>{"src"});  // --watch alone keeps the file's
+  EXPECT_EQ(a.out_file, dir.path() + "/file.log");            // -o applies to scripts only
+  EXPECT_EQ(a.instances, "3");
+  EXPECT_EQ(a.exec_mode, ExecMode::kCluster);
+  EXPECT_EQ(a.increment_var, "PORT");
+}
+
+// A setting given a flag in the table is documented in `herd start --help` too.
+TEST(StartArgsTest, UsageNamesEveryFlagOfTheTable) {
+  const std::string usage = start_usage();
+  for (const manager::AppSetting& s : manager::app_settings()) {
+    for (std::string_view flag : s.flag.names) {
+      if (!flag.empty()) {
+        EXPECT_NE(usage.find(flag), std::string::npos) << flag;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace herd::cli
