@@ -285,12 +285,18 @@ std::vector<std::string> only_names(const std::vector<std::string>& only) {
   return names;
 }
 
-Result<EcosystemResult> resolve(const SourceDoc& doc, const std::string& name,
-                                const std::string& base_dir, const EcosystemOptions& opts) {
-  Loader l{name, base_dir, opts, doc, {}};
-  const json& root = doc.root;
+// Where a file's apps are: {"apps": [...]} (or one app object under "apps"), a list of apps, or
+// one app with a script. Unknown top-level keys are warnings in `l`.
+struct AppsLocation {
   const json* apps = nullptr;
   std::string prefix;  // where the apps are in doc.positions
+  bool single = false;
+};
+
+Result<AppsLocation> locate_apps(const SourceDoc& doc, const std::string& name, Loader& l) {
+  const json& root = doc.root;
+  const json* apps = nullptr;
+  std::string prefix;
   bool single = false;
   if (root.is_null()) return fail(EINVAL, fmt::format("{}: the file is empty", name));
   if (root.is_array()) {
@@ -319,6 +325,17 @@ Result<EcosystemResult> resolve(const SourceDoc& doc, const std::string& name,
                                     "or one app with a script",
                                     name));
   }
+  return AppsLocation{apps, prefix, single};
+}
+
+Result<EcosystemResult> resolve(const SourceDoc& doc, const std::string& name,
+                                const std::string& base_dir, const EcosystemOptions& opts) {
+  Loader l{name, base_dir, opts, doc, {}};
+  auto where = locate_apps(doc, name, l);
+  if (!where) return std::unexpected(where.error());
+  const json* apps = where->apps;
+  const std::string& prefix = where->prefix;
+  bool single = where->single;
   std::size_t count = single ? 1 : apps->size();
   if (count == 0) return fail(EINVAL, fmt::format("{}: no apps in the file", name));
 
