@@ -165,15 +165,4 @@ std::expected<ControlRequest, RefusedRequest> read_control_request(std::string_v
   return ControlRequest{verb, std::move(id), std::move(*request)};
 }
 
-std::vector<std::string> targets_of(const nlohmann::json& req) {
-  std::vector<std::string> out;
-  if (req.contains("targets") && req["targets"].is_array()) {
-    for (const auto& t : req["targets"]) {
-      if (t.is_string()) out.push_back(t.get<std::string>());
-      if (t.is_number_integer()) out.push_back(std::to_string(t.get<long>()));
-    }
-  }
-  return out;
-}
-
 }  // namespace herd::manager

@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "protocol/error_code.h"
 #include "protocol/verbs.h"
@@ -51,8 +50,5 @@ std::expected<nlohmann::json, std::string> parse_control_request(std::string_vie
 // ("": read_control_request answers E_UNKNOWN_VERB); ping ignores fields it does not take
 // (verbs.h).
 std::string check_control_request(const nlohmann::json& req);
-
-// The request's "targets" as strings (ids given as numbers too), after check_control_request.
-std::vector<std::string> targets_of(const nlohmann::json& req);
 
 }  // namespace herd::manager
