@@ -43,12 +43,12 @@ enum class Needs {
 struct Command {
   std::string_view name;
   std::array<std::string_view, 3> aliases;  // other names; "" for unused slots
-  // Its line of `herd help` (several lines may be joined by '\n'), or "" when an earlier
-  // command's line names it too ("stop|restart|reload|delete <target...>").
-  std::string_view help;
   Needs needs;
   bool no_args;  // refused with arguments, before the daemon is reached
   int (*run)(Cli& cli);
+  // Its line of `herd help` (several lines may be joined by '\n'), or "" when an earlier
+  // command's line names it too ("stop|restart|reload|delete <target...>").
+  std::string_view help;
 };
 
 std::span<const Command> command_table();
