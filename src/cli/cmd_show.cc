@@ -1,4 +1,5 @@
-// The commands that show processes: list, jlist, describe, env, logs, monit, metrics.
+// The commands that show processes: list, jlist, prettylist, describe, env, logs, monit,
+// metrics.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -95,6 +96,14 @@ void print_tails(const json& procs, const LogsOptions& o) {
   std::fflush(stdout);
 }
 
+// The daemon's jlist as JSON on one line (indent -1) or indented by `indent` spaces a level.
+int print_jlist(Cli& cli, int indent) {
+  auto r = cli.client->call(Verb::kJlist);
+  if (!r) return fail_with(r.error());
+  std::printf("%s\n", r->dump(indent).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int print_list(Cli& cli) {
@@ -106,12 +115,11 @@ int print_list(Cli& cli) {
 
 int cmd_list(Cli& cli) { return print_list(cli); }
 
-int cmd_jlist(Cli& cli) {
-  auto r = cli.client->call(Verb::kJlist);
-  if (!r) return fail_with(r.error());
-  std::printf("%s\n", r->dump().c_str());
-  return 0;
-}
+int cmd_jlist(Cli& cli) { return print_jlist(cli, -1); }
+
+// PM2's prettylist prints the list with util.inspect, two spaces a level; herd keeps it JSON
+// (still parsed by any tool), two spaces a level.
+int cmd_prettylist(Cli& cli) { return print_jlist(cli, 2); }
 
 int cmd_describe(Cli& cli) {
   if (cli.args.empty()) return fail_with("describe needs a target: an id, a name or a /regex/");

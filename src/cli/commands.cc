@@ -40,6 +40,8 @@ constexpr Command kCommands[] = {
     {"jlist", {}, kDaemon, true, cmd_jlist, ""},
     {"describe", {"show", "info", "desc"}, kDaemon, false, cmd_describe, ""},
     {"env", {}, kDaemon, false, cmd_env, ""},
+    {"prettylist", {}, kDaemon, true, cmd_prettylist,
+     "prettylist                                        jlist as indented JSON"},
     {"logs", {}, kDaemon, false, cmd_logs,
      "logs [target] [--lines N] [--nostream] [--raw] [--out|--err]"},
     {"flush", {}, kDaemon, false, cmd_flush,

@@ -76,6 +76,7 @@ int cmd_signal(Cli& cli);
 // cmd_show.cc: verbs that show processes.
 int cmd_list(Cli& cli);
 int cmd_jlist(Cli& cli);
+int cmd_prettylist(Cli& cli);
 int cmd_describe(Cli& cli);
 int cmd_env(Cli& cli);
 int cmd_logs(Cli& cli);
