@@ -28,21 +28,17 @@ std::string self_exe() {
 
 }  // namespace
 
-DaemonError daemon_error(const Error& e) {
+manager::ErrorReply client_error(const Error& e) {
   const std::string& c = e.context();
-  auto colon = c.find(": ");
-  if (c.rfind("E_", 0) == 0 && colon != std::string::npos) {
-    return {c.substr(0, colon), c.substr(colon + 2)};
-  }
   switch (e.code()) {
     case ENAMETOOLONG:  // the socket path
     case ETIMEDOUT:     // the daemon did not start
     case EPROTO:        // not JSON
     case EILSEQ:        // a request that is not UTF-8
     case ECONNRESET:    // the daemon closed the connection
-      return {"E_CLIENT", c};
+      return {manager::ErrorCode::kClient, c};
     default:
-      return {"E_CLIENT", e.message()};
+      return {manager::ErrorCode::kClient, e.message()};
   }
 }
 
@@ -145,7 +141,8 @@ Result<nlohmann::json> Client::read_line() {
   }
 }
 
-Result<nlohmann::json> Client::call(nlohmann::json request) {
+Client::CallResult Client::call(manager::Verb verb, const manager::Request& request_fields) {
+  nlohmann::json request = manager::request_json(verb, request_fields);
   int id = next_id_++;
   request["id"] = id;
   std::string line;
@@ -153,38 +150,40 @@ Result<nlohmann::json> Client::call(nlohmann::json request) {
     line = request.dump() + "\n";
   } catch (const nlohmann::json::type_error&) {
     // JSON carries text: a path or value whose bytes are not UTF-8 cannot be sent as it is.
-    return fail(EILSEQ,
-                "a name, path or value in this command is not valid UTF-8; herd takes UTF-8 "
-                "text (rename the file, or start it through a command line that names it)");
+    return std::unexpected(manager::ErrorReply{
+        manager::ErrorCode::kClient,
+        "a name, path or value in this command is not valid UTF-8; herd takes UTF-8 text (rename "
+        "the file, or start it through a command line that names it)"});
   }
   std::string_view rest = line;
   while (!rest.empty()) {
     ssize_t n = ::send(fd_.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("write to the daemon");
+    if (n < 0) return std::unexpected(client_error(Error::from_errno("write to the daemon")));
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
   for (;;) {
     auto reply = read_line();
-    if (!reply) return reply;
+    if (!reply) return std::unexpected(client_error(reply.error()));
     if (!reply->contains("ok")) continue;  // an event of an earlier stream
     // Said once by the daemon to whoever asks first (apps restored after a crash, say).
     if (auto n = reply->find("notice"); n != reply->end() && n->is_string()) {
       std::fprintf(stderr, "herd: %s\n", n->get<std::string>().c_str());
     }
     if ((*reply)["ok"].get<bool>()) return (*reply)["result"];
-    const auto& e = (*reply)["error"];
-    return fail(EIO, fmt::format("{}: {}", e.value("code", "E_UNKNOWN"), e.value("message", "")));
+    return std::unexpected((*reply)["error"].get<manager::ErrorReply>());
   }
 }
 
-Status Client::stream(nlohmann::json request,
-                      const std::function<bool(const nlohmann::json&)>& on_event) {
-  auto first = call(std::move(request));
+std::expected<void, manager::ErrorReply> Client::stream(
+    manager::Verb verb, const manager::Request& request,
+    const std::function<bool(const nlohmann::json&)>& on_event) {
+  auto first = call(verb, request);
   if (!first) return std::unexpected(first.error());
   for (;;) {
     auto ev = read_line();
-    if (!ev) return ev.error().code() == ECONNRESET ? Status{} : std::unexpected(ev.error());
+    if (!ev && ev.error().code() == ECONNRESET) return {};
+    if (!ev) return std::unexpected(client_error(ev.error()));
     if (!on_event(*ev)) return {};
   }
 }

@@ -11,6 +11,8 @@
 #include "daemon/home.h"
 #include "herd/base/error.h"
 #include "herd/base/fd.h"
+#include "protocol/error_code.h"
+#include "protocol/requests.h"
 
 namespace herd::cli {
 
@@ -24,12 +26,16 @@ class Client {
   Status connect(bool start_daemon);
   bool daemon_started() const { return started_; }
 
-  // Sends a request and returns the reply's "result"; a daemon error becomes an Error whose
-  // context is "<code>: <message>" (code() is EIO).
-  Result<nlohmann::json> call(nlohmann::json request);
+  // Sends `request` for `verb` (protocol/requests.h) and returns the reply's "result", or its
+  // "error" as the daemon sent it; a failure of the client itself (write, read, a reply that is
+  // not JSON) is an ErrorReply of code kClient (client_error).
+  using CallResult = std::expected<nlohmann::json, manager::ErrorReply>;
+  CallResult call(manager::Verb verb, const manager::Request& request = manager::EmptyRequest{});
   // Sends a request, then hands every event line to `on_event` until the daemon hangs up or
   // on_event returns false.
-  Status stream(nlohmann::json request, const std::function<bool(const nlohmann::json&)>& on_event);
+  std::expected<void, manager::ErrorReply> stream(
+      manager::Verb verb, const manager::Request& request,
+      const std::function<bool(const nlohmann::json&)>& on_event);
 
   // For a caller that waits on several things at once (monit): after call() opened a stream,
   // poll(2) fd() for input, then read_events(true) reads once (without blocking, since poll
@@ -53,15 +59,11 @@ class Client {
   int next_id_ = 1;
 };
 
-// The daemon's error, split back into code and message (from an Error made by call()). Any other
-// error of Client gets the code "E_CLIENT" and the message to print: a system call's failure
-// names the call and its reason ("connect /x/herd.sock: Permission denied"); the errors Client
-// words itself (a daemon that did not start, a socket path too long, a reply that is not JSON, a
-// closed connection) are whole sentences, shown without a strerror tail.
-struct DaemonError {
-  std::string code;
-  std::string message;
-};
-DaemonError daemon_error(const Error& e);
+// An error of Client itself as an ErrorReply of code kClient, with the message to print: a
+// system call's failure names the call and its reason ("connect /x/herd.sock: Permission
+// denied"); the errors Client words itself (a daemon that did not start, a socket path too long,
+// a reply that is not JSON, a closed connection) are whole sentences, shown without a strerror
+// tail.
+manager::ErrorReply client_error(const Error& e);
 
 }  // namespace herd::cli

@@ -236,10 +236,10 @@ class Monit {
       own_client_ = std::move(fresh);
       client_ = own_client_.get();
     }
-    auto list = client_->call({{"verb", "jlist"}});
+    auto list = client_->call(manager::Verb::kJlist);
     if (!list) {
-      model_.set_message(
-          "the daemon does not answer (" + daemon_error(list.error()).message + "); q quits", true);
+      model_.set_message("the daemon does not answer (" + list.error().message + "); q quits",
+                         true);
       client_ = nullptr;
       logs_.reset();
       log_ids_.clear();
@@ -277,13 +277,13 @@ class Monit {
       }
     }
     auto stream = std::make_unique<Client>(home_);
-    json targets = json::array();
-    for (int id : ids) targets.push_back(std::to_string(id));
+    manager::TargetsRequest targets;
+    for (int id : ids) targets.targets.push_back(std::to_string(id));
     Status s = stream->connect(false);
-    Result<json> first = s ? stream->call({{"verb", "logs"}, {"targets", targets}})
-                           : Result<json>(std::unexpected(s.error()));
+    Client::CallResult first =
+        s ? stream->call(manager::Verb::kLogs, targets) : std::unexpected(client_error(s.error()));
     if (!first) {
-      log_failed(daemon_error(first.error()).message);
+      log_failed(first.error().message);
       return;
     }
     logs_ = std::move(stream);

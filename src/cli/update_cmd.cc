@@ -9,7 +9,7 @@
 
 namespace herd::cli {
 
-Result<nlohmann::json> request_update(Client& client, const std::vector<std::string>& args) {
+Client::CallResult request_update(Client& client, const std::vector<std::string>& args) {
   char self[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
   std::string binary = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "";
@@ -17,7 +17,9 @@ Result<nlohmann::json> request_update(Client& client, const std::vector<std::str
     if (args[i] == "--binary" && i + 1 < args.size()) {
       binary = args[++i];
     } else {
-      return fail(EINVAL, fmt::format("unknown argument '{}' for update (--binary PATH)", args[i]));
+      return std::unexpected(manager::ErrorReply{
+          manager::ErrorCode::kClient,
+          fmt::format("unknown argument '{}' for update (--binary PATH)", args[i])});
     }
   }
   if (!binary.empty() && binary[0] != '/') {
@@ -26,8 +28,8 @@ Result<nlohmann::json> request_update(Client& client, const std::vector<std::str
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {
-    auto r = client.call({{"verb", "update"}, {"binary", binary}});
-    if (r || daemon_error(r.error()).code != "E_BUSY" ||
+    auto r = client.call(manager::Verb::kUpdate, manager::UpdateRequest{binary});
+    if (r || r.error().code != manager::ErrorCode::kBusy ||
         std::chrono::steady_clock::now() > deadline) {
       return r;
     }

@@ -42,30 +42,27 @@ void ControlConnection::on_data(std::string_view data) {
     std::string line = buffer_.substr(0, nl);
     buffer_.erase(0, nl + 1);
     if (line.empty()) continue;
-    nlohmann::json id;
-    auto request = parse_control_request(line, &id);
+    auto request = read_control_request(line);
     if (!request) {
-      reply_error(id, "E_BAD_REQUEST", request.error());
+      reply_error(request.error().id, request.error().error);
       continue;
     }
-    if (std::string bad = check_control_request(*request); !bad.empty()) {
-      reply_error(id, "E_BAD_REQUEST", bad);
-      continue;
-    }
+    nlohmann::json id = request->id;
+    std::string_view verb = request->verb->name;
     // A handler's bug fails its request, never the daemon and every app with it.
     try {
-      server_.handler_(*request, shared_from_this());
+      server_.handler_(std::move(*request), shared_from_this());
     } catch (const std::exception& e) {
-      log_error("control socket: the {} request failed: {}", (*request)["verb"].dump(), e.what());
-      reply_error(id, "E_INTERNAL",
-                  fmt::format("the daemon failed this request ({}); see herd.log", e.what()));
+      log_error("control socket: the \"{}\" request failed: {}", verb, e.what());
+      reply_error(id, {ErrorCode::kInternal,
+                       fmt::format("the daemon failed this request ({}); see herd.log", e.what())});
     } catch (...) {
-      log_error("control socket: the {} request failed", (*request)["verb"].dump());
-      reply_error(id, "E_INTERNAL", "the daemon failed this request; see herd.log");
+      log_error("control socket: the \"{}\" request failed", verb);
+      reply_error(id, {ErrorCode::kInternal, "the daemon failed this request; see herd.log"});
     }
   }
   if (buffer_.size() > kMaxLine) {
-    reply_error(nullptr, "E_BAD_REQUEST", "request line longer than 4 MiB");
+    reply_error(nullptr, {ErrorCode::kBadRequest, "request line longer than 4 MiB"});
     close();
   }
 }
@@ -83,10 +80,8 @@ void ControlConnection::reply_ok(const nlohmann::json& id, nlohmann::json result
   send(reply);
 }
 
-void ControlConnection::reply_error(const nlohmann::json& id, const std::string& code,
-                                    const std::string& message) {
-  nlohmann::json reply = {
-      {"id", id}, {"ok", false}, {"error", {{"code", code}, {"message", message}}}};
+void ControlConnection::reply_error(const nlohmann::json& id, const ErrorReply& error) {
+  nlohmann::json reply = {{"id", id}, {"ok", false}, {"error", error}};
   add_notice(reply);
   send(reply);
 }
@@ -162,9 +157,10 @@ void ControlServer::on_connection(Fd fd) {
   connections_[c.get()] = c;
   if (!allowed) {
     log_warn("control socket: refused uid {} (pid {})", cred.uid, cred.pid);
-    c->reply_error(nullptr, "E_PERMISSION",
-                   fmt::format("this herd daemon belongs to uid {}; uid {} may not control it",
-                               ::geteuid(), cred.uid));
+    c->reply_error(nullptr, {ErrorCode::kPermission,
+                             fmt::format("this herd daemon belongs to uid {}; uid {} may not "
+                                         "control it",
+                                         ::geteuid(), cred.uid)});
     c->close();
     return;
   }

@@ -19,6 +19,7 @@
 #include "herd/loop/event_loop.h"
 #include "herd/net/listener.h"
 #include "herd/net/stream.h"
+#include "protocol/control_request.h"
 
 namespace herd::manager {
 
@@ -35,7 +36,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   // 4 MiB unread): streams drop lines rather than let a stuck client grow the daemon.
   bool send(const nlohmann::json& message);
   void reply_ok(const nlohmann::json& id, nlohmann::json result);
-  void reply_error(const nlohmann::json& id, const std::string& code, const std::string& message);
+  void reply_error(const nlohmann::json& id, const ErrorReply& error);
   // Runs when the client disconnects (to end a log stream).
   void on_close(std::function<void()> cb) { on_close_.push_back(std::move(cb)); }
   bool open() const { return open_; }
@@ -57,8 +58,9 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
 
 class ControlServer {
  public:
-  using Handler =
-      std::function<void(const nlohmann::json& request, std::shared_ptr<ControlConnection>)>;
+  // Gets each request that passed the edge (protocol/control_request.h): a verb of the table,
+  // its fields checked. Refused lines are answered before they reach it.
+  using Handler = std::function<void(ControlRequest request, std::shared_ptr<ControlConnection>)>;
 
   ControlServer(EventLoop& loop, Handler handler);
   ~ControlServer();

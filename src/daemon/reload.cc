@@ -70,8 +70,8 @@ void Supervisor::reload(const std::vector<std::string>& targets,
                         const std::map<std::string, std::string>* update_env, int parallel,
                         Reply reply) {
   if (parallel < 1) {
-    return reply(std::unexpected(
-        verb_error("E_BAD_REQUEST", fmt::format("parallel must be 1 or more, not {}", parallel))));
+    return reply(std::unexpected(verb_error(
+        ErrorCode::kBadRequest, fmt::format("parallel must be 1 or more, not {}", parallel))));
   }
   auto list = resolve(targets);
   if (!list) return reply(std::unexpected(list.error()));
@@ -134,7 +134,7 @@ void Supervisor::reload_pump(std::shared_ptr<ReloadRun> run) {
   if (run->running > 0) return;
   run->finished = true;
   if (!run->error.empty()) {
-    run->reply(std::unexpected(verb_error("E_RELOAD", run->error)));
+    run->reply(std::unexpected(verb_error(ErrorCode::kReload, run->error)));
     return;
   }
   json processes = json::array();

@@ -87,7 +87,7 @@ std::expected<std::vector<Instance*>, VerbError> Supervisor::resolve(
     if (seen.insert(i->id()).second) out.push_back(i);
   };
   if (targets.empty())
-    return std::unexpected(verb_error("E_NO_TARGET",
+    return std::unexpected(verb_error(ErrorCode::kNoTarget,
                                       "name an app, an id, "
                                       "a /regex/ or all"));
   for (const auto& t : targets) {
@@ -98,7 +98,7 @@ std::expected<std::vector<Instance*>, VerbError> Supervisor::resolve(
         for (const auto& i : a->instances) add(i.get());
       }
       if (apps_.empty()) {
-        return std::unexpected(verb_error("E_UNKNOWN_TARGET",
+        return std::unexpected(verb_error(ErrorCode::kUnknownTarget,
                                           "'all' matches nothing: no app "
                                           "is managed yet"));
       }
@@ -106,7 +106,7 @@ std::expected<std::vector<Instance*>, VerbError> Supervisor::resolve(
     }
     if (is_target_regex(t)) {
       auto re = compile_target_regex(t);
-      if (!re) return std::unexpected(verb_error("E_BAD_TARGET", re.error().context()));
+      if (!re) return std::unexpected(verb_error(ErrorCode::kBadTarget, re.error().context()));
       for (const auto& a : apps_) {
         if (std::regex_search(a->name, *re)) {
           matched = true;
@@ -133,10 +133,11 @@ std::expected<std::vector<Instance*>, VerbError> Supervisor::resolve(
     if (!matched && out.size() == before) {
       std::string known;
       for (const auto& a : apps_) known += (known.empty() ? "" : ", ") + a->name;
-      return std::unexpected(verb_error(
-          "E_UNKNOWN_TARGET", fmt::format("no app or id matches '{}'{}", t,
-                                          known.empty() ? std::string(" (no app is managed yet)")
-                                                        : fmt::format(" (apps: {})", known))));
+      return std::unexpected(
+          verb_error(ErrorCode::kUnknownTarget,
+                     fmt::format("no app or id matches '{}'{}", t,
+                                 known.empty() ? std::string(" (no app is managed yet)")
+                                               : fmt::format(" (apps: {})", known))));
     }
   }
   return out;
@@ -237,15 +238,15 @@ void Supervisor::add_instances(App& app, int count, std::vector<Instance*>* adde
 
 void Supervisor::start(AppSpec spec, Reply reply) {
   if (Status s = validate_app_name(spec.name); !s) {
-    reply(std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(s.error()))));
+    reply(std::unexpected(verb_error(ErrorCode::kBadRequest, input_error_message(s.error()))));
     return;
   }
   if (auto cmd = resolve_command(spec); !cmd) {
-    reply(std::unexpected(verb_error("E_SPAWN", input_error_message(cmd.error()))));
+    reply(std::unexpected(verb_error(ErrorCode::kSpawn, input_error_message(cmd.error()))));
     return;
   }
   if (Status s = validate_instances(spec.instances, cpu_count()); !s) {
-    reply(std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(s.error()))));
+    reply(std::unexpected(verb_error(ErrorCode::kBadRequest, input_error_message(s.error()))));
     return;
   }
   int count = spec.resolved_instances(cpu_count());
@@ -257,7 +258,7 @@ void Supervisor::start(AppSpec spec, Reply reply) {
                                               [](const auto& i) { return i->is_running(); });
     if (running) {
       reply(std::unexpected(verb_error(
-          "E_APP_EXISTS",
+          ErrorCode::kAppExists,
           fmt::format("app '{}' is already running; use `herd restart {}`, or give the new one "
                       "another name with --name",
                       spec.name, spec.name))));
@@ -273,7 +274,7 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     if (!spec.listen.empty()) {
       auto set = ListenSet::bind(spec.listen);
       if (!set) {
-        reply(std::unexpected(verb_error("E_LISTEN", set.error().message())));
+        reply(std::unexpected(verb_error(ErrorCode::kListen, set.error().message())));
         return;
       }
       fresh->sockets = std::move(*set);
@@ -294,7 +295,7 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     apps_.erase(
         std::remove_if(apps_.begin(), apps_.end(), [app](const auto& a) { return a.get() == app; }),
         apps_.end());
-    reply(std::unexpected(verb_error("E_SPAWN", fmt::format("app '{}': {}", name, why))));
+    reply(std::unexpected(verb_error(ErrorCode::kSpawn, fmt::format("app '{}': {}", name, why))));
     return;
   }
   // A trigger that cannot be armed is logged; the app runs without it.
@@ -396,12 +397,12 @@ void Supervisor::scale(const std::string& name, const std::string& count, Reply 
   App* app = find_app(name);
   if (app == nullptr) {
     return reply(std::unexpected(
-        verb_error("E_UNKNOWN_TARGET", fmt::format("no app named '{}' to scale", name))));
+        verb_error(ErrorCode::kUnknownTarget, fmt::format("no app named '{}' to scale", name))));
   }
   int current = static_cast<int>(app->instances.size());
   auto target = scale_target(count, current);
   if (!target) {
-    return reply(std::unexpected(verb_error("E_BAD_REQUEST", target.error().context())));
+    return reply(std::unexpected(verb_error(ErrorCode::kBadRequest, target.error().context())));
   }
   int wanted = *target;
   if (wanted > current) {
@@ -447,13 +448,14 @@ VerbResult Supervisor::reset(const std::vector<std::string>& targets) {
 VerbResult Supervisor::send_signal(const std::string& signal,
                                    const std::vector<std::string>& targets) {
   auto sig = parse_signal(signal);
-  if (!sig) return std::unexpected(verb_error("E_BAD_REQUEST", input_error_message(sig.error())));
+  if (!sig)
+    return std::unexpected(verb_error(ErrorCode::kBadRequest, input_error_message(sig.error())));
   auto list = resolve(targets);
   if (!list) return std::unexpected(list.error());
   for (Instance* i : *list) {
     if (i->is_running() && ::kill(i->pid(), *sig) < 0) {
       return std::unexpected(verb_error(
-          "E_SIGNAL",
+          ErrorCode::kSignal,
           Error::from_errno(fmt::format("kill {} (id {})", i->pid(), i->id())).message()));
     }
   }

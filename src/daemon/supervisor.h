@@ -27,14 +27,13 @@
 #include "herd/loop/signal.h"
 #include "herd/loop/timer.h"
 #include "logs/rotating_file.h"
+#include "protocol/error_code.h"
 
 namespace herd::manager {
 
-// A failed verb: a stable code for scripts and a message for people.
-struct VerbError {
-  std::string code;  // E_UNKNOWN_TARGET, E_APP_EXISTS, E_SPAWN, E_BAD_REQUEST, ...
-  std::string message;
-};
+// A failed verb: a stable code for scripts (E_UNKNOWN_TARGET, E_APP_EXISTS, E_SPAWN, ...) and a
+// message for people; the reply's "error" as it is.
+using VerbError = ErrorReply;
 using VerbResult = std::expected<nlohmann::json, VerbError>;
 using Reply = std::function<void(VerbResult)>;
 

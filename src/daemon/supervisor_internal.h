@@ -11,8 +11,8 @@
 
 namespace herd::manager::detail {
 
-inline VerbError verb_error(std::string code, std::string message) {
-  return VerbError{std::move(code), std::move(message)};
+inline VerbError verb_error(ErrorCode code, std::string message) {
+  return VerbError{code, std::move(message)};
 }
 
 inline int cpu_count() {

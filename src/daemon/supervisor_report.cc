@@ -39,7 +39,7 @@ VerbResult Supervisor::env_of(const std::string& target) const {
   if (!list) return std::unexpected(list.error());
   if (list->size() != 1) {
     return std::unexpected(verb_error(
-        "E_BAD_TARGET",
+        ErrorCode::kBadTarget,
         fmt::format("'{}' matches {} processes; env takes one id", target, list->size())));
   }
   return (*list)[0]->env_json();

@@ -34,7 +34,7 @@ VerbResult Supervisor::flush(const std::vector<std::string>& targets) {
     for (const std::string& path : {i->out_log_path(), i->err_log_path()}) {
       auto f = log_file(path, i->app().spec);
       if (Status s = f->flush(); !s) {
-        return std::unexpected(verb_error("E_IO", s.error().message()));
+        return std::unexpected(verb_error(ErrorCode::kIo, s.error().message()));
       }
       flushed.push_back(path);
     }
@@ -66,7 +66,7 @@ VerbResult Supervisor::save(bool force) {
   if (!force && apps_.empty() && next_id_ == 0) {
     if (std::size_t saved = apps_in_dump(home_.dump()); saved > 0) {
       return std::unexpected(verb_error(
-          "E_SAVE_EMPTY",
+          ErrorCode::kSaveEmpty,
           fmt::format("this daemon runs no app yet and {} lists {} app(s): saving would replace "
                       "them with nothing. Run `herd resurrect` first, or `herd save --force` to "
                       "save the empty list",
@@ -81,7 +81,7 @@ VerbResult Supervisor::save(bool force) {
   }
   json dump = {{"version", 1}, {"apps", apps}};
   if (Status s = write_file_atomic(home_.dump(), dump.dump(2) + "\n", true); !s) {
-    return std::unexpected(verb_error("E_IO", s.error().message()));
+    return std::unexpected(verb_error(ErrorCode::kIo, s.error().message()));
   }
   return json{{"path", home_.dump()}, {"apps", apps.size()}};
 }
@@ -106,12 +106,13 @@ void Supervisor::resurrect(Reply reply) {
     break;
   }
   if (dump.is_null()) {
-    return reply(std::unexpected(verb_error("E_NO_DUMP", "nothing to resurrect: " + problem)));
+    return reply(
+        std::unexpected(verb_error(ErrorCode::kNoDump, "nothing to resurrect: " + problem)));
   }
   if (used != home_.dump()) log_warn("resurrect: {}; using {}", problem, used);
   if (dump["apps"].empty()) {
-    return reply(std::unexpected(
-        verb_error("E_NO_DUMP", fmt::format("nothing to resurrect: {} lists no app", used))));
+    return reply(std::unexpected(verb_error(
+        ErrorCode::kNoDump, fmt::format("nothing to resurrect: {} lists no app", used))));
   }
   std::vector<AppSpec> specs;
   auto errors = std::make_shared<std::vector<std::string>>();

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <initializer_list>
-
 namespace herd::manager {
 namespace {
 
@@ -37,16 +35,7 @@ bool nests_deeper_than(std::string_view text, std::size_t max) {
   return false;
 }
 
-bool is_one_of(std::string_view verb, std::initializer_list<std::string_view> verbs) {
-  for (std::string_view v : verbs) {
-    if (v == verb) return true;
-  }
-  return false;
-}
-
-std::string check_targets(const json& req) {
-  if (!req.contains("targets")) return "";
-  const json& t = req["targets"];
+std::string check_targets(const json& t) {
   if (!t.is_array()) return "\"targets\" must be an array of names, ids or /regex/";
   for (const json& item : t) {
     if (!item.is_string() && !item.is_number_integer()) {
@@ -56,10 +45,69 @@ std::string check_targets(const json& req) {
   return "";
 }
 
-std::string need_string(const json& req, const char* field, const char* example) {
-  if (!req.contains(field)) return fmt::format("\"{}\" is missing: {}", field, example);
-  if (!req[field].is_string()) return fmt::format("\"{}\" must be a string: {}", field, example);
+std::string check_update_env(const json& env) {
+  if (!env.is_object()) return "\"update_env\" must be an object of NAME: \"value\"";
+  for (const auto& [key, value] : env.items()) {
+    if (!value.is_string()) return fmt::format("\"update_env\".{} must be a string", key);
+  }
   return "";
+}
+
+std::string check_apps(const json& apps) {
+  if (!apps.is_array() || apps.empty()) return "start needs \"apps\": [app description, ...]";
+  for (const json& app : apps) {
+    if (!app.is_object()) return "\"apps\" must hold app descriptions (objects)";
+  }
+  return "";
+}
+
+// The refusal of `value` for `field`, or "".
+std::string check_value(const FieldSpec& field, const json& value) {
+  switch (field.check) {
+    case FieldCheck::kTargets:
+      return check_targets(value);
+    case FieldCheck::kUpdateEnv:
+      return check_update_env(value);
+    case FieldCheck::kParallel:
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
+          value.get<std::int64_t>() > 1024) {
+        return "\"parallel\" must be a whole number from 1 to 1024";
+      }
+      return "";
+    case FieldCheck::kString:
+      if (!value.is_string())
+        return fmt::format("\"{}\" must be a string: {}", field.name, field.hint);
+      return "";
+    case FieldCheck::kApps:
+      return check_apps(value);
+    case FieldCheck::kBool:
+      if (!value.is_boolean()) return fmt::format("\"{}\" must be true or false", field.name);
+      return "";
+  }
+  return "";
+}
+
+std::string missing(const FieldSpec& field) {
+  if (field.check == FieldCheck::kApps) return check_apps(json());
+  return fmt::format("\"{}\" is missing: {}", field.name, field.hint);
+}
+
+// "targets, update_env", or "none".
+std::string field_names(const VerbSpec& verb) {
+  std::string names;
+  for (const FieldSpec& f : verb.fields) {
+    if (f.name.empty()) continue;
+    if (!names.empty()) names += ", ";
+    names += f.name;
+  }
+  return names.empty() ? "none" : names;
+}
+
+const FieldSpec* find_field(const VerbSpec& verb, std::string_view name) {
+  for (const FieldSpec& f : verb.fields) {
+    if (!f.name.empty() && f.name == name) return &f;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -80,72 +128,41 @@ std::expected<json, std::string> parse_control_request(std::string_view line, js
 }
 
 std::string check_control_request(const json& req) {
-  const std::string& verb = req["verb"].get_ref<const std::string&>();
-  if (is_one_of(verb, {"stop", "restart", "reload", "delete", "reset", "signal", "describe",
-                       "flush", "logs"})) {
-    if (std::string bad = check_targets(req); !bad.empty()) return bad;
-  }
-  if (verb == "restart" || verb == "reload") {
-    if (req.contains("update_env")) {
-      const json& env = req["update_env"];
-      if (!env.is_object()) return "\"update_env\" must be an object of NAME: \"value\"";
-      for (const auto& [key, value] : env.items()) {
-        if (!value.is_string()) return fmt::format("\"update_env\".{} must be a string", key);
-      }
+  const VerbSpec* verb = find_verb(req["verb"].get_ref<const std::string&>());
+  if (verb == nullptr) return "";
+  for (const FieldSpec& field : verb->fields) {
+    if (field.name.empty()) continue;
+    auto value = req.find(field.name);
+    if (value == req.end()) {
+      if (field.required) return missing(field);
+      continue;
     }
+    if (std::string bad = check_value(field, *value); !bad.empty()) return bad;
   }
-  if (verb == "reload" && req.contains("parallel")) {
-    const json& p = req["parallel"];
-    if (!p.is_number_integer() || p.get<std::int64_t>() < 1 || p.get<std::int64_t>() > 1024) {
-      return "\"parallel\" must be a whole number from 1 to 1024";
-    }
-  }
-  if (verb == "scale") {
-    if (std::string bad = need_string(req, "app", "the app's name"); !bad.empty()) return bad;
-    if (std::string bad = need_string(req, "count", "\"N\", \"+N\" or \"-N\""); !bad.empty()) {
-      return bad;
-    }
-  }
-  if (verb == "signal") {
-    if (std::string bad = need_string(req, "signal", "a name or number such as \"SIGUSR2\"");
-        !bad.empty()) {
-      return bad;
-    }
-  }
-  if (verb == "env") {
-    if (std::string bad = need_string(req, "target", "one app name or id"); !bad.empty()) {
-      return bad;
-    }
-  }
-  if (verb == "start") {
-    if (!req.contains("apps") || !req["apps"].is_array() || req["apps"].empty()) {
-      return "start needs \"apps\": [app description, ...]";
-    }
-    for (const json& app : req["apps"]) {
-      if (!app.is_object()) return "\"apps\" must hold app descriptions (objects)";
-    }
-  }
-  if (verb == "update") {
-    if (std::string bad = need_string(req, "binary", "the absolute path of a herd binary");
-        !bad.empty()) {
-      return bad;
-    }
-  }
-  if (verb == "save" && req.contains("force") && !req["force"].is_boolean()) {
-    return "\"force\" must be true or false";
+  if (verb->ignores_unknown_fields) return "";
+  for (const auto& [name, value] : req.items()) {
+    if (name == "verb" || name == "id" || find_field(*verb, name) != nullptr) continue;
+    return fmt::format("unknown field \"{}\" for verb '{}' (it takes: {})", name,
+                       req["verb"].get_ref<const std::string&>(), field_names(*verb));
   }
   return "";
 }
 
-std::vector<std::string> targets_of(const nlohmann::json& req) {
-  std::vector<std::string> out;
-  if (req.contains("targets") && req["targets"].is_array()) {
-    for (const auto& t : req["targets"]) {
-      if (t.is_string()) out.push_back(t.get<std::string>());
-      if (t.is_number_integer()) out.push_back(std::to_string(t.get<long>()));
-    }
+std::expected<ControlRequest, RefusedRequest> read_control_request(std::string_view line) {
+  json id;
+  auto request = parse_control_request(line, &id);
+  if (!request)
+    return std::unexpected(RefusedRequest{id, {ErrorCode::kBadRequest, request.error()}});
+  const std::string& name = (*request)["verb"].get_ref<const std::string&>();
+  const VerbSpec* verb = find_verb(name);
+  if (verb == nullptr) {
+    return std::unexpected(
+        RefusedRequest{id, {ErrorCode::kUnknownVerb, fmt::format("unknown verb '{}'", name)}});
   }
-  return out;
+  if (std::string bad = check_control_request(*request); !bad.empty()) {
+    return std::unexpected(RefusedRequest{id, {ErrorCode::kBadRequest, std::move(bad)}});
+  }
+  return ControlRequest{verb, std::move(id), std::move(*request)};
 }
 
 }  // namespace herd::manager

@@ -74,6 +74,27 @@ TEST_F(ControlHardeningTest, MalformedControlRequestsDoNotKillTheDaemon) {
   expect_alive(pid);
 }
 
+// A field the verb does not take is refused with one sentence naming field and verb, before
+// the verb runs: a misspelt option must not pass silently.
+TEST_F(ControlHardeningTest, UnknownFieldIsRefused) {
+  pid_t pid = start_web();
+  ASSERT_GT(pid, 0);
+  Json j = send(R"({"id":21,"verb":"stop","targets":["web"],"force":true})");
+  EXPECT_EQ(j.value("ok", true), false) << j.dump();
+  EXPECT_EQ(j["id"], 21);
+  EXPECT_EQ(j["error"].value("code", ""), "E_BAD_REQUEST");
+  EXPECT_EQ(j["error"].value("message", ""),
+            "unknown field \"force\" for verb 'stop' (it takes: targets)");
+  // The unknown verb keeps its code and sentence.
+  j = send(R"({"id":22,"verb":"stopp","targets":["web"]})");
+  EXPECT_EQ(j["error"].value("code", ""), "E_UNKNOWN_VERB");
+  EXPECT_EQ(j["error"].value("message", ""), "unknown verb 'stopp'");
+  // Nothing was stopped; the same request without the stray field works.
+  expect_alive(pid);
+  j = send(R"({"id":23,"verb":"describe","targets":["web"]})");
+  EXPECT_EQ(j.value("ok", false), true) << j.dump();
+}
+
 TEST_F(ControlHardeningTest, DeeplyNestedControlRequestIsRefused) {
   pid_t pid = start_web();
   ASSERT_GT(pid, 0);

@@ -67,6 +67,25 @@ TEST_F(HerdTest, StartsAShellScriptAndShowsItInLsAndJlist) {
   EXPECT_THAT(d.err, HasSubstr("nosuch"));
 }
 
+// PM2's prettylist: jlist's processes, indented two spaces a level; herd's stays JSON.
+TEST_F(HerdTest, PrettylistPrintsJlistIndented) {
+  std::string script = write_script("web.sh", "exec sleep 1000\n");
+  ASSERT_EQ(herd({"start", script, "--name", "web"}).exit_code, 0);
+  ASSERT_TRUE(wait_status("web", "online"));
+  CommandResult r = herd({"prettylist"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  Json list = Json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(list.is_discarded()) << r.out;
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["name"], "web");
+  EXPECT_EQ(list[0]["pm2_env"]["status"], "online");
+  EXPECT_EQ(list[0]["pid"], instance(jlist(), "web")["pid"]);
+  EXPECT_EQ(r.out, list.dump(2) + "\n");
+  EXPECT_EQ(r.out.rfind("[\n  {\n    \"", 0), 0u) << r.out.substr(0, 40);
+  // Like jlist, it takes no arguments.
+  EXPECT_NE(herd({"prettylist", "web"}).exit_code, 0);
+}
+
 TEST_F(HerdTest, VerbsTakeNamesIdsRegexesAllAndSeveralTargets) {
   std::string script = write_script("sleeper", "exec sleep 1000\n");
   for (const char* name : {"alpha", "beta", "gamma"}) {

@@ -1,0 +1,142 @@
+// The commands about the daemon and its state, and about herd itself: flush, save, resurrect,
+// ping, kill, update, daemon, startup, version, help.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "cli/commands.h"
+#include "cli/startup_cmd.h"
+#include "cli/update_cmd.h"
+#include "daemon/daemon.h"
+#include "metrics/metrics_listener.h"
+#include "protocol/version.h"
+
+namespace herd::cli {
+namespace {
+
+using manager::Verb;
+using nlohmann::json;
+
+void print_ping(const json& r, bool just_started) {
+  std::printf("pong (daemon pid %d, herd %s%s)\n", r.value("pid", 0),
+              r.value("version", "?").c_str(), just_started ? ", just started" : "");
+  if (int updates = r.value("updates", 0); updates > 0) {
+    std::printf("updated %d time(s) in place, now running %s\n", updates,
+                r.value("binary", "").c_str());
+  }
+  if (const auto& m = r["metrics"]; m.is_object() && m.contains("address")) {
+    std::printf("metrics on http://%s/metrics\n", m.value("address", "").c_str());
+  } else if (m.is_object() && m.contains("error")) {
+    std::printf("no metrics listener: %s\n", m.value("error", "").c_str());
+  }
+}
+
+}  // namespace
+
+int cmd_flush(Cli& cli) {
+  auto r = cli.client->call(Verb::kFlush, manager::TargetsRequest{cli.args});
+  if (!r) return fail_with(r.error());
+  for (const auto& p : (*r)["flushed"]) std::printf("flushed %s\n", p.get<std::string>().c_str());
+  return 0;
+}
+
+int cmd_save(Cli& cli) {
+  const Args& rest = cli.args;
+  bool force = rest.size() == 1 && (rest[0] == "--force" || rest[0] == "-f");
+  if (!rest.empty() && !force) return fail_with("usage: herd save [--force]");
+  auto r = cli.client->call(Verb::kSave, manager::SaveRequest{force});
+  if (!r) return fail_with(r.error());
+  std::printf("saved %d app(s) to %s\n", r->value("apps", 0), r->value("path", "").c_str());
+  return 0;
+}
+
+int cmd_resurrect(Cli& cli) {
+  auto r = cli.client->call(Verb::kResurrect);
+  if (!r) return fail_with(r.error());
+  int code = 0;
+  for (const auto& e : (*r)["errors"]) {
+    std::fprintf(stderr, "herd: %s\n", e.get<std::string>().c_str());
+    code = 1;
+  }
+  if ((*r)["processes"].empty() && code == 0) {
+    std::printf("nothing to resurrect: every app of %s already runs\n",
+                r->value("from", "").c_str());
+    return 0;
+  }
+  std::printf("resurrected from %s\n", r->value("from", "").c_str());
+  int list = print_list(cli);
+  return code != 0 ? code : list;
+}
+
+int cmd_ping(Cli& cli) {
+  auto r = cli.client->call(Verb::kPing);
+  if (!r) return fail_with(r.error());
+  print_ping(*r, cli.client->daemon_started());
+  return 0;
+}
+
+// PM2 starts a daemon for ping, not for kill.
+int cmd_kill(Cli& cli) {
+  if (Status s = cli.client->connect(false); !s) {
+    std::printf("herd: no daemon runs for %s\n", cli.home.dir.c_str());
+    return 0;
+  }
+  auto r = cli.client->call(Verb::kKill);
+  if (!r) return fail_with(r.error());
+  std::printf("herd daemon stopped, with every app\n");
+  return 0;
+}
+
+int cmd_update(Cli& cli) {
+  auto r = request_update(*cli.client, cli.args);
+  if (!r) return fail_with(r.error());
+  std::printf("herd daemon updated: herd %s -> herd %s (%s), pid %d, %zu app process(es) kept\n",
+              r->value("from_version", "?").c_str(), r->value("version", "?").c_str(),
+              r->value("binary", "").c_str(), r->value("pid", 0),
+              r->value("processes", json::array()).size());
+  return print_list(cli);
+}
+
+int cmd_daemon(Cli& cli) {
+  manager::DaemonOptions options;
+  const Args& rest = cli.args;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    std::string value;
+    if (rest[i] == "--foreground") {
+      options.foreground = true;
+      continue;
+    } else if (rest[i] == "--takeover" && i + 1 < rest.size()) {
+      // Internal: `herd update` execs the new binary with this (daemon/takeover.h).
+      char* end = nullptr;
+      long fd = std::strtol(rest[++i].c_str(), &end, 10);
+      if (*end != '\0' || fd < 3 || fd > 1 << 20) return fail_with("--takeover takes a descriptor");
+      options.takeover_fd = static_cast<int>(fd);
+      continue;
+    } else if (rest[i] == "--metrics-port" && i + 1 < rest.size()) {
+      value = rest[++i];
+    } else if (rest[i].rfind("--metrics-port=", 0) == 0) {
+      value = rest[i].substr(15);
+    } else {
+      return fail_with(fmt::format("unknown option '{}' for daemon", rest[i]));
+    }
+    auto port = manager::parse_metrics_port(value, "--metrics-port");
+    if (!port) return fail_with(port.error().context());
+    options.metrics_port = *port;
+  }
+  return manager::run_daemon(cli.home, options);
+}
+
+int cmd_startup(Cli& cli) { return startup_command(std::string(cli.name), cli.args); }
+
+int cmd_version(Cli&) {
+  std::printf("herd %s\n", kHerdVersion);
+  return 0;
+}
+
+int cmd_help(Cli&) {
+  std::fputs(usage_text().c_str(), stdout);
+  return 0;
+}
+
+}  // namespace herd::cli

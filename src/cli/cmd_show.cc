@@ -1,0 +1,181 @@
+// The commands that show processes: list, jlist, prettylist, describe, env, logs, monit,
+// metrics.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "cli/commands.h"
+#include "cli/monit.h"
+#include "cli/render/format.h"
+#include "logs/log_tail.h"
+#include "metrics/prometheus_text.h"
+
+namespace herd::cli {
+namespace {
+
+using manager::Verb;
+using nlohmann::json;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+FormatOptions format_options(const Cli& cli) {
+  FormatOptions o;
+  o.color = cli.color;
+  o.now_ms = now_ms();
+  o.width = cli.width;
+  return o;
+}
+
+struct LogsOptions {
+  std::size_t lines = 15;
+  bool stream = true, raw = false, out = true, err = true;
+  std::vector<std::string> targets;
+};
+
+std::expected<LogsOptions, std::string> parse_logs(const Args& args) {
+  LogsOptions o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--lines" && i + 1 < args.size()) {
+      char* end = nullptr;
+      o.lines = std::strtoul(args[++i].c_str(), &end, 10);
+      if (*end != '\0') return std::unexpected("--lines takes a number, not '" + args[i] + "'");
+    } else if (a.rfind("--lines=", 0) == 0) {
+      o.lines = std::strtoul(a.c_str() + 8, nullptr, 10);
+    } else if (a == "--nostream") {
+      o.stream = false;
+    } else if (a == "--raw") {
+      o.raw = true;
+    } else if (a == "--out") {
+      o.err = false;
+    } else if (a == "--err") {
+      o.out = false;
+    } else if (!a.empty() && a[0] == '-') {
+      return std::unexpected("unknown option '" + a + "' for logs");
+    } else {
+      o.targets.push_back(a);
+    }
+  }
+  if (o.targets.empty()) o.targets.push_back("all");
+  return o;
+}
+
+// The last lines of each log file, read from disk directly (fast, and works for stopped apps).
+void print_tails(const json& procs, const LogsOptions& o) {
+  std::vector<std::string> shown;
+  for (const auto& p : procs) {
+    for (const char* key : {"pm_out_log_path", "pm_err_log_path"}) {
+      bool is_out = std::strcmp(key, "pm_out_log_path") == 0;
+      if ((is_out && !o.out) || (!is_out && !o.err)) continue;
+      std::string path = p["pm2_env"].value(key, "");
+      if (path.empty() || std::find(shown.begin(), shown.end(), path) != shown.end()) continue;
+      shown.push_back(path);
+      auto tail = manager::tail_lines(path, o.lines);
+      if (!o.raw) std::printf("%s last %zu lines:\n", path.c_str(), o.lines);
+      if (tail) {
+        for (const auto& l : *tail) {
+          if (o.raw) {
+            std::printf("%s\n", l.c_str());
+          } else {
+            std::printf("%d|%s | %s\n", p.value("pm_id", -1), p.value("name", "").c_str(),
+                        l.c_str());
+          }
+        }
+      }
+      if (!o.raw) std::printf("\n");
+    }
+  }
+  std::fflush(stdout);
+}
+
+// The daemon's jlist as JSON on one line (indent -1) or indented by `indent` spaces a level.
+int print_jlist(Cli& cli, int indent) {
+  auto r = cli.client->call(Verb::kJlist);
+  if (!r) return fail_with(r.error());
+  std::printf("%s\n", r->dump(indent).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int print_list(Cli& cli) {
+  auto list = cli.client->call(Verb::kJlist);
+  if (!list) return fail_with(list.error());
+  std::fputs(format_list(*list, format_options(cli)).c_str(), stdout);
+  return 0;
+}
+
+int cmd_list(Cli& cli) { return print_list(cli); }
+
+int cmd_jlist(Cli& cli) { return print_jlist(cli, -1); }
+
+// PM2's prettylist prints the list with util.inspect, two spaces a level; herd keeps it JSON
+// (still parsed by any tool), two spaces a level.
+int cmd_prettylist(Cli& cli) { return print_jlist(cli, 2); }
+
+int cmd_describe(Cli& cli) {
+  if (cli.args.empty()) return fail_with("describe needs a target: an id, a name or a /regex/");
+  auto r = cli.client->call(Verb::kDescribe, manager::TargetsRequest{cli.args});
+  if (!r) return fail_with(r.error());
+  for (const auto& p : *r) std::fputs(format_describe(p, format_options(cli)).c_str(), stdout);
+  return 0;
+}
+
+int cmd_env(Cli& cli) {
+  if (cli.args.size() != 1) return fail_with("env takes one id");
+  auto r = cli.client->call(Verb::kDescribe, manager::TargetsRequest{cli.args});
+  if (!r) return fail_with(r.error());
+  if (r->size() != 1) {
+    return fail_with("'" + cli.args[0] + "' matches several processes; give an id");
+  }
+  std::fputs(format_env((*r)[0]).c_str(), stdout);
+  return 0;
+}
+
+int cmd_logs(Cli& cli) {
+  auto o = parse_logs(cli.args);
+  if (!o) return fail_with(o.error());
+  auto procs = cli.client->call(Verb::kDescribe, manager::TargetsRequest{o->targets});
+  if (!procs) return fail_with(procs.error());
+  print_tails(*procs, *o);
+  if (!o->stream) return 0;
+  auto s =
+      cli.client->stream(Verb::kLogs, manager::TargetsRequest{o->targets}, [&](const json& ev) {
+        if (ev.value("event", "") != "log") return true;
+        std::string stream_name = ev.value("stream", "");
+        if ((stream_name == "out" && !o->out) || (stream_name == "err" && !o->err)) return true;
+        if (o->raw) {
+          std::printf("%s\n", ev.value("line", "").c_str());
+        } else {
+          std::printf("%d|%s | %s\n", ev.value("pm_id", -1), ev.value("app", "").c_str(),
+                      ev.value("line", "").c_str());
+        }
+        std::fflush(stdout);
+        return true;
+      });
+  if (!s) return fail_with(s.error());
+  return 0;
+}
+
+int cmd_monit(Cli& cli) {
+  if (!cli.args.empty()) return fail_with("monit takes no arguments");
+  return run_monit(*cli.client);
+}
+
+int cmd_metrics(Cli& cli) {
+  if (!cli.args.empty()) return fail_with("metrics takes no arguments");
+  auto r = cli.client->call(Verb::kJlist);
+  if (!r) return fail_with(r.error());
+  std::fputs(manager::prometheus_text(*r, now_ms()).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace herd::cli

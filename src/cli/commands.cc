@@ -1,0 +1,120 @@
+#include "cli/commands.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstring>
+
+extern char** environ;
+
+namespace herd::cli {
+namespace {
+
+constexpr std::string_view kUsageHead = R"(herd — run any program on every core, with PM2's habits
+
+usage: herd <verb> [arguments]
+
+)";
+
+constexpr std::string_view kUsageTail = R"(
+HERD_HOME (default ~/.herd) holds the daemon's socket, logs and saved process list.
+)";
+
+using enum Needs;
+
+// Every command, in the order of `herd help`. A data table: one row per command.
+// clang-format off
+constexpr Command kCommands[] = {
+    {"start", {}, kClient, false, cmd_start,
+     "start <script|\"cmd\"|ecosystem> [opts] [-- args]   start an app (herd start --help)"},
+    {"stop", {}, kDaemon, false, cmd_stop_restart_reset,
+     "stop|restart|reload|delete <target...>            target: id, name, /regex/ or all"},
+    {"restart", {}, kDaemon, false, cmd_stop_restart_reset, ""},
+    {"delete", {"del"}, kDaemon, false, cmd_delete, ""},
+    {"reload", {}, kDaemon, false, cmd_reload,
+     "reload <target...> [--update-env] [--parallel N]  rolling, zero-downtime (cluster mode)"},
+    {"scale", {}, kDaemon, false, cmd_scale,
+     "scale <app> <N|+N|-N>                             run N instances"},
+    {"list", {"ls", "status", "l"}, kDaemon, true, cmd_list,
+     "list|ls|status   jlist   describe|show|info <target>   env <id>"},
+    {"jlist", {}, kDaemon, true, cmd_jlist, ""},
+    {"describe", {"show", "info", "desc"}, kDaemon, false, cmd_describe, ""},
+    {"env", {}, kDaemon, false, cmd_env, ""},
+    {"prettylist", {}, kDaemon, true, cmd_prettylist,
+     "prettylist                                        jlist as indented JSON"},
+    {"logs", {}, kDaemon, false, cmd_logs,
+     "logs [target] [--lines N] [--nostream] [--raw] [--out|--err]"},
+    {"flush", {}, kDaemon, false, cmd_flush,
+     "flush [target...]   reset <target...>   sendSignal|signal <SIG> <target...>"},
+    {"reset", {}, kDaemon, false, cmd_stop_restart_reset, ""},
+    {"signal", {"sendSignal"}, kDaemon, false, cmd_signal, ""},
+    {"save", {"dump"}, kDaemon, false, cmd_save,
+     "save|dump [--force]   resurrect   ping   kill   version"},
+    {"resurrect", {}, kDaemon, true, cmd_resurrect, ""},
+    {"ping", {}, kDaemon, true, cmd_ping, ""},
+    {"kill", {}, kClient, true, cmd_kill, ""},
+    {"version", {"--version", "-v"}, kNothing, false, cmd_version, ""},
+    {"update", {}, kDaemon, false, cmd_update,
+     "update [--binary PATH]                            "
+     "replace the daemon by this herd binary (or\n"
+     "                                                  PATH), keeping every app running"},
+    {"monit", {}, kDaemon, false, cmd_monit,
+     "monit                                             live view of every process and its log"},
+    {"metrics", {}, kDaemon, false, cmd_metrics,
+     "metrics                                           Prometheus text of every process"},
+    {"daemon", {}, kHome, false, cmd_daemon,
+     "daemon [--foreground] [--metrics-port N]          "
+     "run the daemon (the first verb starts one)"},
+    {"startup", {"unstartup"}, kNothing, false, cmd_startup,
+     "startup [systemd] [-u USER] [--hp DIR] [--write]   unstartup [systemd] [-u USER]"},
+    {"help", {"-h", "--help"}, kNothing, false, cmd_help, ""},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const Command> command_table() { return kCommands; }
+
+const Command* find_command(std::string_view name) {
+  for (const Command& c : kCommands) {
+    if (c.name == name) return &c;
+    for (std::string_view a : c.aliases) {
+      if (!a.empty() && a == name) return &c;
+    }
+  }
+  return nullptr;
+}
+
+std::string usage_text() {
+  std::string text(kUsageHead);
+  for (const Command& c : kCommands) {
+    std::string_view help = c.help;
+    while (!help.empty()) {
+      std::size_t nl = help.find('\n');
+      text += "  ";
+      text += help.substr(0, nl);
+      text += '\n';
+      help = nl == std::string_view::npos ? std::string_view() : help.substr(nl + 1);
+    }
+  }
+  text += kUsageTail;
+  return text;
+}
+
+int fail_with(const std::string& message, int code) {
+  std::fprintf(stderr, "herd: %s\n", message.c_str());
+  return code;
+}
+
+int fail_with(const manager::ErrorReply& e) { return fail_with(e.message); }
+
+std::map<std::string, std::string> current_env() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq != nullptr) env[std::string(*e, static_cast<std::size_t>(eq - *e))] = eq + 1;
+  }
+  return env;
+}
+
+}  // namespace herd::cli

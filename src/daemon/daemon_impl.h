@@ -1,0 +1,98 @@
+// The daemon behind run_daemon (daemon.h): the Supervisor, the control server and the signals
+// of one HERD_HOME. Its lifecycle (start, takeover, shutdown, metrics) is in daemon.cc; its
+// answer to each verb of the control protocol (protocol/verbs.h), one handler per verb, in
+// daemon_verbs.cc.
+//
+// Threads: the daemon's loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/control_server.h"
+#include "daemon/home.h"
+#include "daemon/supervisor.h"
+#include "herd/loop/event_loop.h"
+#include "herd/loop/signal.h"
+#include "metrics/metrics_listener.h"
+#include "protocol/requests.h"
+
+namespace herd::manager::detail {
+
+class Daemon {
+ public:
+  Daemon(EventLoop& loop, const Home& home, std::optional<std::uint16_t> metrics_port,
+         bool foreground);
+
+  // `previous`: the pid of a daemon that died before this one (keeper.h), or 0.
+  Status start(pid_t previous);
+  // After `herd update` (takeover.h): the state of the daemon this process was, adopted.
+  Status start_takeover(const nlohmann::json& state, int state_fd);
+
+ private:
+  // One request being answered: its id, its typed request, the connection to reply on.
+  struct Call {
+    nlohmann::json id;
+    Request request;
+    std::shared_ptr<ControlConnection> c;
+  };
+  using Handler = void (Daemon::*)(Call&);
+  // The handler of each verb, by Verb (daemon_verbs.cc).
+  static Handler handler_of(Verb verb);
+
+  Status start_signals_and_metrics();
+  void start_metrics();
+  nlohmann::json ping_metrics() const;
+  void shutdown(std::function<void()> then);
+
+  // Looks the verb's handler up and runs it (daemon_verbs.cc).
+  void handle(ControlRequest req, std::shared_ptr<ControlConnection> c);
+  // A Reply that saves what runs, then answers the call.
+  Reply answer(const Call& call);
+
+  // The handlers (daemon_verbs.cc), one per verb.
+  void ping(Call& call);
+  void jlist(Call& call);
+  void start_apps(Call& call);
+  void stop(Call& call);
+  void restart(Call& call);
+  void reload(Call& call);
+  void remove(Call& call);
+  void scale(Call& call);
+  void reset(Call& call);
+  void send_signal(Call& call);
+  void describe(Call& call);
+  void env(Call& call);
+  void flush(Call& call);
+  void save(Call& call);
+  void resurrect(Call& call);
+  void stream_logs(Call& call);
+  void kill(Call& call);
+  // `herd update` (takeover.h): checks the binary and that every app is settled, then execs it
+  // with this daemon's state; it answers the call itself. Here only when that could not happen.
+  void update(Call& call);
+
+  EventLoop& loop_;
+  const Home& home_;
+  std::optional<std::uint16_t> metrics_port_;
+  Supervisor sup_;
+  ControlServer server_;
+  Signal sigterm_;
+  Signal sigint_;
+  bool quitting_ = false;
+  int updates_ = 0;  // `herd update`s this process went through
+  bool foreground_ = false;
+  std::vector<std::string> extra_args_;
+  std::string binary_;                        // the binary it was updated to, "" before any
+  std::unique_ptr<MetricsListener> metrics_;  // after sup_: it reads the supervisor
+  std::string metrics_error_;                 // why there is no listener, for `ping`
+};
+
+}  // namespace herd::manager::detail

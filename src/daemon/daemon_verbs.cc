@@ -1,0 +1,269 @@
+// The daemon's answer to each verb of the control protocol: a handler per verb, found through
+// one table indexed by Verb (protocol/verbs.h). The edge (protocol/control_request.h) has
+// refused unknown verbs and fields before a request gets here.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <array>
+#include <utility>
+
+#include "daemon/cluster_mode/inject_files.h"
+#include "daemon/daemon_impl.h"
+#include "daemon/takeover.h"
+#include "herd/base/log.h"
+#include "protocol/version.h"
+
+namespace herd::manager::detail {
+namespace {
+
+using nlohmann::json;
+
+const std::map<std::string, std::string>* env_or_null(
+    const std::optional<std::map<std::string, std::string>>& env) {
+  return env ? &*env : nullptr;
+}
+
+}  // namespace
+
+Daemon::Handler Daemon::handler_of(Verb verb) {
+  // Every verb with its handler, in the enum's order (checked below). A data table.
+  static constexpr std::array<std::pair<Verb, Handler>, kVerbCount> kHandlers = {{
+      {Verb::kPing, &Daemon::ping},
+      {Verb::kJlist, &Daemon::jlist},
+      {Verb::kStart, &Daemon::start_apps},
+      {Verb::kStop, &Daemon::stop},
+      {Verb::kRestart, &Daemon::restart},
+      {Verb::kReload, &Daemon::reload},
+      {Verb::kDelete, &Daemon::remove},
+      {Verb::kScale, &Daemon::scale},
+      {Verb::kReset, &Daemon::reset},
+      {Verb::kSignal, &Daemon::send_signal},
+      {Verb::kDescribe, &Daemon::describe},
+      {Verb::kEnv, &Daemon::env},
+      {Verb::kFlush, &Daemon::flush},
+      {Verb::kSave, &Daemon::save},
+      {Verb::kResurrect, &Daemon::resurrect},
+      {Verb::kLogs, &Daemon::stream_logs},
+      {Verb::kKill, &Daemon::kill},
+      {Verb::kUpdate, &Daemon::update},
+  }};
+  static_assert(
+      [] {
+        for (std::size_t i = 0; i < kHandlers.size(); ++i) {
+          if (static_cast<std::size_t>(kHandlers[i].first) != i) return false;
+        }
+        return true;
+      }(),
+      "kHandlers has every Verb once, in the enum's order");
+  return kHandlers[static_cast<std::size_t>(verb)].second;
+}
+
+void Daemon::handle(ControlRequest req, std::shared_ptr<ControlConnection> c) {
+  Verb verb = req.verb->verb;
+  if (quitting_ && verb != Verb::kPing) {
+    c->reply_error(req.id, {ErrorCode::kQuitting, "the daemon is shutting down"});
+    return;
+  }
+  Call call{std::move(req.id), read_request(verb, req.body), std::move(c)};
+  (this->*handler_of(verb))(call);
+}
+
+Reply Daemon::answer(const Call& call) {
+  return [this, c = call.c, id = call.id](VerbResult r) {
+    sup_.persist_running();  // a verb may have changed what runs
+    if (r) {
+      c->reply_ok(id, std::move(*r));
+    } else {
+      c->reply_error(id, r.error());
+    }
+  };
+}
+
+void Daemon::ping(Call& call) {
+  call.c->reply_ok(call.id, {{"pong", true},
+                             {"pid", ::getpid()},
+                             {"version", kHerdVersion},
+                             {"home", home_.dir},
+                             {"updates", updates_},
+                             {"binary", binary_},
+                             {"metrics", ping_metrics()}});
+}
+
+void Daemon::jlist(Call& call) { call.c->reply_ok(call.id, sup_.jlist()); }
+
+void Daemon::stop(Call& call) {
+  sup_.stop(std::get<TargetsRequest>(call.request).targets, answer(call));
+}
+
+void Daemon::restart(Call& call) {
+  const auto& r = std::get<RestartRequest>(call.request);
+  sup_.restart(r.targets, env_or_null(r.update_env), answer(call));
+}
+
+void Daemon::reload(Call& call) {
+  const auto& r = std::get<ReloadRequest>(call.request);
+  sup_.reload(r.targets, env_or_null(r.update_env), r.parallel.value_or(1), answer(call));
+}
+
+void Daemon::remove(Call& call) {
+  sup_.remove(std::get<TargetsRequest>(call.request).targets, answer(call));
+}
+
+void Daemon::scale(Call& call) {
+  const auto& r = std::get<ScaleRequest>(call.request);
+  sup_.scale(r.app, r.count, answer(call));
+}
+
+void Daemon::reset(Call& call) {
+  answer(call)(sup_.reset(std::get<TargetsRequest>(call.request).targets));
+}
+
+void Daemon::send_signal(Call& call) {
+  const auto& r = std::get<SignalRequest>(call.request);
+  answer(call)(sup_.send_signal(r.signal, r.targets));
+}
+
+void Daemon::describe(Call& call) {
+  answer(call)(sup_.describe(std::get<TargetsRequest>(call.request).targets));
+}
+
+void Daemon::env(Call& call) {
+  answer(call)(sup_.env_of(std::get<EnvRequest>(call.request).target));
+}
+
+void Daemon::flush(Call& call) {
+  answer(call)(sup_.flush(std::get<TargetsRequest>(call.request).targets));
+}
+
+void Daemon::save(Call& call) {
+  answer(call)(sup_.save(std::get<SaveRequest>(call.request).force));
+}
+
+void Daemon::resurrect(Call& call) { sup_.resurrect(answer(call)); }
+
+void Daemon::kill(Call& call) {
+  shutdown([c = call.c, id = call.id] { c->reply_ok(id, {{"killed", true}}); });
+}
+
+void Daemon::start_apps(Call& call) {
+  std::vector<AppSpec> specs;
+  for (const auto& j : std::get<StartRequest>(call.request).apps) {
+    auto spec = app_spec_from_json(j);
+    if (!spec) {
+      call.c->reply_error(call.id, {ErrorCode::kBadRequest, input_error_message(spec.error())});
+      return;
+    }
+    specs.push_back(std::move(*spec));
+  }
+  auto processes = std::make_shared<json>(json::array());
+  auto errors = std::make_shared<std::vector<ErrorReply>>();
+  auto warnings = std::make_shared<json>(json::array());
+  for (const auto& spec : specs) {
+    if (auto w = injection_warning(spec)) {
+      log_warn("{}", *w);
+      warnings->push_back(*w);
+    }
+  }
+  auto left = std::make_shared<std::size_t>(specs.size());
+  for (auto& spec : specs) {
+    sup_.start(std::move(spec), [this, c = call.c, id = call.id, processes, errors, warnings,
+                                 left](VerbResult r) {
+      if (r) {
+        for (auto& e : *r) processes->push_back(e);
+      } else {
+        errors->push_back(r.error());
+      }
+      if (--*left == 0) {
+        sup_.persist_running();
+        if (processes->empty() && !errors->empty()) {
+          c->reply_error(id, (*errors)[0]);
+        } else {
+          c->reply_ok(id,
+                      {{"processes", *processes}, {"errors", *errors}, {"warnings", *warnings}});
+        }
+      }
+    });
+  }
+}
+
+void Daemon::stream_logs(Call& call) {
+  std::weak_ptr<ControlConnection> weak = call.c;
+  auto sub = sup_.subscribe_logs(std::get<TargetsRequest>(call.request).targets,
+                                 [weak, id = call.id](const std::string& app, int pm_id,
+                                                      const char* stream, std::string_view line) {
+                                   if (auto conn = weak.lock()) {
+                                     conn->send({{"id", id},
+                                                 {"event", "log"},
+                                                 {"app", app},
+                                                 {"pm_id", pm_id},
+                                                 {"stream", stream},
+                                                 {"line", std::string(line)}});
+                                   }
+                                 });
+  if (!sub) {
+    call.c->reply_error(call.id, sub.error());
+    return;
+  }
+  std::uint64_t sub_id = *sub;
+  call.c->on_close([this, sub_id] { sup_.unsubscribe_logs(sub_id); });
+  call.c->reply_ok(call.id, {{"streaming", true}});
+}
+
+void Daemon::update(Call& call) {
+  const json& id = call.id;
+  ControlConnection* c = call.c.get();
+  std::string binary = std::get<UpdateRequest>(call.request).binary;
+  if (binary.empty() || binary[0] != '/') {
+    c->reply_error(
+        id, {ErrorCode::kBadRequest, "\"binary\" must be the absolute path of a herd binary"});
+    return;
+  }
+  auto version = probe_herd_binary(binary);
+  if (!version) {
+    log_warn("update: {}; this daemon keeps running", version.error().context());
+    c->reply_error(id, {ErrorCode::kUpdate,
+                        fmt::format("{}; the daemon keeps running", version.error().context())});
+    return;
+  }
+  if (std::string busy = sup_.takeover_busy(); !busy.empty()) {
+    c->reply_error(id, {ErrorCode::kBusy, fmt::format("cannot update while {}; try again", busy)});
+    return;
+  }
+  std::vector<int> keep;
+  json state = {{"takeover_version", kTakeoverVersion},
+                {"from_version", kHerdVersion},
+                {"binary", binary},
+                {"updates", updates_},
+                {"supervisor", sup_.takeover_state(&keep)},
+                {"control_fd", server_.listener_fd()},
+                {"client_fd", c->fd()},
+                {"request_id", id}};
+  keep.push_back(server_.listener_fd());
+  keep.push_back(c->fd());
+  if (foreground_) extra_args_.push_back("--foreground");
+  // The binary this process runs, to go back to if the new one cannot take over.
+  int self = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (self >= 0) {
+    state["fallback_exe_fd"] = self;
+    keep.push_back(self);
+  }
+  std::vector<std::string> extra = extra_args_;
+  extra_args_.clear();
+  if (metrics_) {
+    std::string a = metrics_->address();
+    extra.push_back("--metrics-port");
+    extra.push_back(a.substr(a.rfind(':') + 1));
+  }
+  state["keep"] = keep;
+  state["extra_args"] = extra;
+  log_info("update: handing {} app process(es) over to {} (herd {})", sup_.jlist().size(), binary,
+           *version);
+  Error e = exec_takeover(binary, state, keep, extra);
+  if (self >= 0) ::close(self);
+  log_error("update: {}; this daemon keeps running", e.message());
+  c->reply_error(id,
+                 {ErrorCode::kUpdate, fmt::format("{}; the daemon keeps running", e.message())});
+}
+
+}  // namespace herd::manager::detail
