@@ -176,6 +176,57 @@ int run_takeover(const Home& home, const DaemonOptions& options) {
   return 0;
 }
 
+// The /metrics port: --metrics-port, else HERD_METRICS_PORT, else none.
+Result<std::optional<std::uint16_t>> metrics_port_of(const DaemonOptions& options) {
+  if (options.metrics_port) return options.metrics_port;
+  const char* env = std::getenv("HERD_METRICS_PORT");
+  if (env == nullptr || *env == '\0') return std::optional<std::uint16_t>();
+  auto port = parse_metrics_port(env, "HERD_METRICS_PORT");
+  if (!port) return std::unexpected(port.error());
+  return std::optional<std::uint16_t>(*port);
+}
+
+// One daemon per home: the lock is held for the process's life and released by the kernel when
+// it dies, however it dies. The error is a sentence.
+std::expected<Fd, std::string> lock_home(const Home& home) {
+  auto lock = Fd::open(home.lock_file().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+  if (!lock) return std::unexpected(lock.error().message());
+  // A daemon that was just told to quit (`herd kill` answers before its process is gone) lets
+  // go of the lock a moment later: wait for that, not for a daemon that keeps running.
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (::flock(lock->get(), LOCK_EX | LOCK_NB) < 0) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      return std::unexpected(fmt::format("another daemon already runs for {}", home.dir));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return std::move(*lock);
+}
+
+// One daemon's life under the keeper: its pid file, its loop, until it stops.
+int serve(const Home& home, std::optional<std::uint16_t> metrics_port, bool foreground,
+          const DaemonStart& start) {
+  if (Status s = write_file_atomic(home.pid_file(), std::to_string(::getpid()) + "\n", false); !s) {
+    log_warn("herd daemon: {}", s.error().message());
+  }
+  EventLoop loop;
+  Daemon daemon(loop, home, metrics_port, foreground);
+  if (Status s = daemon.start(start.previous); !s) {
+    log_error("herd daemon: {}", s.error().message());
+    ::unlink(home.pid_file().c_str());
+    return 1;
+  }
+  log_info("daemon {} started for {} (pid {})", kHerdVersion, home.dir, ::getpid());
+  if (start.ready_fd >= 0) {
+    [[maybe_unused]] ssize_t n = ::write(start.ready_fd, "1", 1);
+    ::close(start.ready_fd);
+  }
+  loop.run();
+  log_info("daemon stopped");
+  ::unlink(home.pid_file().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int run_daemon(const Home& home, const DaemonOptions& options) {
@@ -183,37 +234,20 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
   // Whatever the process that started us left open without CLOEXEC (a shell's or a CI runner's
   // descriptors) is not ours: closed before anything of our own is opened, so no app inherits it.
   ::close_range(3, ~0U, 0);
-  std::optional<std::uint16_t> metrics_port = options.metrics_port;
-  const char* env = std::getenv("HERD_METRICS_PORT");
-  if (!metrics_port && env != nullptr && *env != '\0') {
-    auto port = parse_metrics_port(env, "HERD_METRICS_PORT");
-    if (!port) {
-      log_error("herd daemon: {}", port.error().context());
-      return 1;
-    }
-    metrics_port = *port;
+  auto metrics_port = metrics_port_of(options);
+  if (!metrics_port) {
+    log_error("herd daemon: {}", metrics_port.error().context());
+    return 1;
   }
   bool foreground = options.foreground;
   if (Status s = home.prepare(); !s) {
     log_error("herd daemon: {}", s.error().message());
     return 1;
   }
-  // One daemon per home: the lock is held for the process's life and released by the kernel
-  // when it dies, however it dies.
-  auto lock = Fd::open(home.lock_file().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+  auto lock = lock_home(home);
   if (!lock) {
-    log_error("herd daemon: {}", lock.error().message());
+    log_error("herd daemon: {}", lock.error());
     return 1;
-  }
-  // A daemon that was just told to quit (`herd kill` answers before its process is gone) lets
-  // go of the lock a moment later: wait for that, not for a daemon that keeps running.
-  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (::flock(lock->get(), LOCK_EX | LOCK_NB) < 0) {
-    if (std::chrono::steady_clock::now() > give_up) {
-      log_error("herd daemon: another daemon already runs for {}", home.dir);
-      return 1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   // A save cut short by a crash leaves its temp files behind; nothing reads them. (Under the
   // lock: no other daemon can be saving into them now.)
@@ -238,28 +272,7 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
   // restarts after a crash never races another `herd daemon` for the home.
   return run_keeper(
       foreground ? std::string() : home.log(), home.keeper_pid_file(),
-      [&](const DaemonStart& start) {
-        if (Status s = write_file_atomic(home.pid_file(), std::to_string(::getpid()) + "\n", false);
-            !s) {
-          log_warn("herd daemon: {}", s.error().message());
-        }
-        EventLoop loop;
-        Daemon daemon(loop, home, metrics_port, foreground);
-        if (Status s = daemon.start(start.previous); !s) {
-          log_error("herd daemon: {}", s.error().message());
-          ::unlink(home.pid_file().c_str());
-          return 1;
-        }
-        log_info("daemon {} started for {} (pid {})", kHerdVersion, home.dir, ::getpid());
-        if (start.ready_fd >= 0) {
-          [[maybe_unused]] ssize_t n = ::write(start.ready_fd, "1", 1);
-          ::close(start.ready_fd);
-        }
-        loop.run();
-        log_info("daemon stopped");
-        ::unlink(home.pid_file().c_str());
-        return 0;
-      });
+      [&](const DaemonStart& start) { return serve(home, *metrics_port, foreground, start); });
 }
 
 Result<std::shared_ptr<void>> start_daemon_on(EventLoop& loop, const Home& home) {
