@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cli/startup.h"
-#include "manager_logs_util.h"
+#include "logs_util.h"
 
 namespace herd::cli {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "manager_spec_util.h"
+#include "app_spec_util.h"
 
 namespace herd::manager {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "herd/base/log.h"
-#include "manager_logs_util.h"
+#include "logs_util.h"
 
 namespace herd::manager {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "app/command.h"
 #include "app/ecosystem.h"
-#include "manager_spec_util.h"
+#include "app_spec_util.h"
 
 namespace herd::manager {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "logs/rotating_file.h"
-#include "manager_logs_util.h"
+#include "logs_util.h"
 
 namespace herd::manager {
 namespace {

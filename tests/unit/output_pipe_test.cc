@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "herd/loop/timer.h"
-#include "manager_logs_util.h"
+#include "logs_util.h"
 #include "support/wait.h"
 
 namespace herd::manager {

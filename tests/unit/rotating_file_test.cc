@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "manager_logs_util.h"
+#include "logs_util.h"
 #include "support/child_process.h"
 
 namespace herd::manager {

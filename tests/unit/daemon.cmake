@@ -1,6 +1,6 @@
 # The daemon's building blocks that need no daemon: restart policy, spawning, state files,
 # cluster mode's listen set and bind channel, and the Supervisor's own teardown.
-herd_test(manager_core_test
+herd_test(daemon_test
   restart_policy_test.cc
   spawn_test.cc
   daemon_log_test.cc

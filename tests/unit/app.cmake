@@ -1,8 +1,8 @@
-# The manager's app-description layer: AppSpec, ecosystem files, command resolution.
-herd_test(manager_spec_test manager_spec_test.cc app_settings_test.cc LIBS herd_app)
+# src/app: AppSpec and its settings table, ecosystem files, command resolution.
+herd_test(app_test app_spec_test.cc app_settings_test.cc LIBS herd_app)
 herd_test(ecosystem_test ecosystem_test.cc ecosystem_file_test.cc ecosystem_depth_test.cc
   LIBS herd_app)
 herd_test(command_test command_test.cc LIBS herd_app)
 # What the daemon takes from outside: app names, counts, targets, control requests.
-herd_test(manager_input_test app_name_test.cc control_request_test.cc instances_test.cc
+herd_test(protocol_input_test app_name_test.cc control_request_test.cc instances_test.cc
   protocol_table_test.cc target_pattern_test.cc LIBS herd_daemon)

@@ -1,5 +1,5 @@
-# The manager's log layer: rotation, line splitting, app output pipes, tail.
-herd_test(manager_logs_test
+# src/logs: rotation, line splitting, app output pipes, tail.
+herd_test(logs_test
   rotating_file_test.cc
   line_splitter_test.cc
   output_pipe_test.cc

@@ -1,0 +1,6 @@
+# src/metrics: Prometheus text and the /metrics responder (loopback only).
+herd_test(metrics_test
+  prometheus_text_test.cc
+  metrics_listener_test.cc
+  LIBS herd_metrics
+)
