@@ -10,7 +10,7 @@ Handle::~Handle() {
   // A derived destructor has stopped the handle; what is left is bookkeeping.
   if (active_) deactivate();
   close_node_.unlink();
-  if (destroyed_flag_ != nullptr) *destroyed_flag_ = true;
+  destroy_slot_.mark_destroyed();
 }
 
 void Handle::ref() {

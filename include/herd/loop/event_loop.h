@@ -35,6 +35,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "herd/base/detail/destroy_guard.h"
 #include "herd/base/detail/intrusive_list.h"
 #include "herd/base/fd.h"
 #include "herd/base/log.h"
@@ -132,20 +133,14 @@ class EventLoop {
   void defer(Callback cb);
   // Runs a handle's callback stored in `slot`. The callback is moved out while it runs, so the
   // handle may replace its own callback, stop itself, or even be destroyed by it: the handle's
-  // destructor sets the flag this frame lends it, and then the handle is not touched again.
+  // destructor tells this frame's guard, and then the handle is not touched again.
   template <class H, class Fn, class... Args>
   void dispatch(H* handle, Fn& slot, const char* what, Args... args) noexcept {
     Fn cb = std::move(slot);
-    bool destroyed = false;
     auto* base = static_cast<std::conditional_t<true, Handle, H>*>(handle);
-    bool* outer = base->destroyed_flag_;
-    base->destroyed_flag_ = &destroyed;
+    detail::DestroyGuard guard(base->destroy_slot_);
     invoke(what, [&] { cb(args...); });
-    if (destroyed) {
-      if (outer != nullptr) *outer = true;  // an enclosing dispatch of the same handle
-      return;
-    }
-    base->destroyed_flag_ = outer;
+    if (guard.destroyed()) return;
     if (!slot) slot = std::move(cb);
   }
   // Aborts with a message when called off the loop's thread (debug-check builds only).
