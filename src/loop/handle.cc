@@ -1,6 +1,7 @@
 #include "herd/loop/handle.h"
 
 #include "herd/base/log.h"
+#include "loop/event_loop_impl.h"
 
 namespace herd {
 
@@ -44,7 +45,7 @@ void Handle::close(Callback on_close) {
   deactivate();
   closing_ = true;
   close_cb_ = std::move(on_close);
-  loop_->closing_handles_.push_back(&close_node_);
+  loop_->impl_->closing_handles.push_back(&close_node_);
 }
 
 }  // namespace herd

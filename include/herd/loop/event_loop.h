@@ -20,24 +20,16 @@
 // Lifetime: destroy the loop after every handle on it has been closed or destroyed.
 #pragma once
 
-#include <sys/epoll.h>
-
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <type_traits>
-#include <vector>
 
 #include "herd/base/detail/destroy_guard.h"
-#include "herd/base/detail/intrusive_list.h"
-#include "herd/base/fd.h"
 #include "herd/base/log.h"
 
 namespace herd {
@@ -47,6 +39,7 @@ class Timer;
 class IoWatcher;
 
 namespace detail {
+class List;
 class TimerHeap;
 }  // namespace detail
 
@@ -63,8 +56,8 @@ using ImmediateId = std::uint64_t;
 
 class EventLoop {
  public:
-  // Creates the epoll instance and the wake-up eventfd. These only fail when the process is out
-  // of descriptors or memory; the constructor then aborts with a message naming the cause.
+  // Creates the I/O backend (epoll) and the wake-up eventfd. These only fail when the process is
+  // out of descriptors or memory; the constructor then aborts with a message naming the cause.
   EventLoop();
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
@@ -123,7 +116,7 @@ class EventLoop {
     } catch (...) {
       on_callback_exception(what);
     }
-    if (!ticks_.empty() || !microtasks_.empty()) drain_ticks_and_microtasks();
+    if (drain_needed_) drain_ticks_and_microtasks();
   }
   // A request (thread-pool work, a write) keeps the loop alive between register and unregister.
   void register_request() { ++active_requests_; }
@@ -153,14 +146,13 @@ class EventLoop {
   friend class Handle;
   friend class Timer;
   friend class IoWatcher;
+  friend class Async;
   friend class detail::TimerHeap;
   template <int Phase>
   friend class PhaseHandle;
 
-  struct Immediate {
-    ImmediateId id;
-    Callback cb;
-  };
+  // The containers, the poller and the cross-thread queue (src/loop/event_loop_impl.h).
+  struct Impl;
 
   void run_timers();
   void run_pending();
@@ -171,63 +163,22 @@ class EventLoop {
   void poll(int timeout_ms);
   int backend_timeout() const;
   void drain_posted();
+  void run_asyncs();
   void drain_ticks_and_microtasks();
   void on_callback_exception(const char* what);
 
-  // I/O registration, called by IoWatcher. Adding and removing reach epoll at once (so errors
-  // are reported where they happen and a closed fd never lingers); a change of interest on a
-  // registered fd is applied just before the next epoll_wait, as libuv does, so turning
-  // write interest on and off within one iteration costs no system call.
-  Status poller_add(IoWatcher* w, std::uint32_t events);
-  void poller_modify_later(IoWatcher* w);
-  void poller_forget(IoWatcher* w);
-  void apply_poller_changes();
-
-  Fd epoll_;
-  Fd wakeup_;  // eventfd: post() and Async::send() write to it from any thread
+  std::unique_ptr<Impl> impl_;
   std::thread::id owner_;
   bool running_ = false;
   bool stop_flag_ = false;
+  bool draining_ = false;
+  bool drain_needed_ = false;  // a tick or microtask was queued since the last full drain
   std::uint64_t now_ms_ = 0;
 
   std::size_t active_handles_ = 0;  // active and referenced
   std::size_t active_requests_ = 0;
-
-  std::unique_ptr<detail::TimerHeap> timers_;
-  detail::List idle_handles_;
-  detail::List prepare_handles_;
-  detail::List check_handles_;
-  detail::List closing_handles_;
-
-  std::deque<Callback> pending_;
-  std::deque<Callback> ticks_;
-  std::deque<Callback> microtasks_;
-  // Immediates queued for the next check phase, and the batch the check phase is running. Both
-  // are sorted by id (ids only grow), so clear_immediate() finds an entry by binary search.
-  std::vector<Immediate> immediates_;
-  std::vector<Immediate> running_immediates_;
-  std::size_t running_index_ = 0;  // the next entry of running_immediates_ to run
-  ImmediateId next_immediate_id_ = 1;
   std::size_t live_immediates_ = 0;  // queued or running, not yet run and not cleared
-  bool draining_ = false;
   ExceptionHandler exception_handler_;
-
-  // The events of the epoll_wait being dispatched: a watcher stopped or destroyed meanwhile
-  // nulls its entries, so no callback runs for a dead watcher (libuv's invalidate_fd).
-  std::vector<epoll_event> events_;
-  int events_count_ = 0;
-  std::vector<IoWatcher*> poller_changes_;  // registered watchers whose interest changed
-  std::uint64_t timer_counter_ = 0;         // start order, the tie-break for equal deadlines
-
-  // Cross-thread queue (post) and the Async handles woken through the same eventfd.
-  std::mutex posted_mutex_;
-  std::vector<Callback> posted_;
-  std::vector<Callback> posted_batch_;  // reused by drain_posted, so draining does not allocate
-  std::atomic<bool> wakeup_pending_{false};
-  detail::List async_handles_;
-  friend class Async;
-  void wake();
-  void run_asyncs();
 };
 
 }  // namespace herd
