@@ -12,8 +12,8 @@
 
 #include "app/app_name.h"
 #include "app/cron.h"
-#include "app/text.h"
 #include "app/watch_filter.h"
+#include "base/ascii.h"
 
 namespace herd::manager {
 namespace {
@@ -35,8 +35,8 @@ std::unexpected<Error> expected(std::string_view what, const json& v) {
   return fail(EINVAL, fmt::format("expected {}, got {}", what, describe(v)));
 }
 
-using detail::all_digits;
-using detail::lower;
+using herd::detail::all_digits;
+using herd::detail::lower;
 
 // --- Value converters shared by the fields. ---
 
