@@ -3,7 +3,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
 #include <exception>
 
@@ -29,7 +28,10 @@ std::uint64_t monotonic_ms() {
 
 }  // namespace
 
-EventLoop::EventLoop() : impl_(std::make_unique<Impl>()), owner_(std::this_thread::get_id()) {
+EventLoop::EventLoop() : owner_(std::this_thread::get_id()) {
+  static_assert(sizeof(Impl) <= kImplSize, "raise EventLoop::kImplSize");
+  static_assert(alignof(Impl) <= alignof(std::max_align_t));
+  new (impl_storage_) Impl();
   now_ms_ = monotonic_ms();
 }
 
@@ -41,20 +43,21 @@ EventLoop::~EventLoop() {
   }
   // Dropped while every member is still alive: their destructors may reach back into the loop
   // (a deferred callback can own a handle).
-  impl_->pending.clear();
-  impl_->immediates.clear();
-  impl_->running_immediates.clear();
-  impl_->ticks.clear();
-  impl_->microtasks.clear();
-  impl_->posted.clear();
-  impl_->closing_handles.clear();
+  impl().pending.clear();
+  impl().immediates.clear();
+  impl().running_immediates.clear();
+  impl().ticks.clear();
+  impl().microtasks.clear();
+  impl().posted.clear();
+  impl().closing_handles.clear();
+  impl().~Impl();
 }
 
 void EventLoop::update_time() { now_ms_ = monotonic_ms(); }
 
 bool EventLoop::alive() const {
-  return active_handles_ > 0 || active_requests_ > 0 || !impl_->pending.empty() ||
-         !impl_->closing_handles.empty() || live_immediates_ > 0;
+  return active_handles_ > 0 || active_requests_ > 0 || !impl().pending.empty() ||
+         !impl().closing_handles.empty() || live_immediates_ > 0;
 }
 
 void EventLoop::stop() { stop_flag_ = true; }
@@ -75,20 +78,20 @@ bool EventLoop::run(RunMode mode) {
     run_timers();
   }
   while (alive_now && !stop_flag_) {
-    bool can_sleep = impl_->pending.empty() && impl_->idle_handles.empty() && live_immediates_ == 0;
+    bool can_sleep = impl().pending.empty() && impl().idle_handles.empty() && live_immediates_ == 0;
     run_pending();
-    run_phase_list<detail::kIdlePhase>(impl_->idle_handles);
-    run_phase_list<detail::kPreparePhase>(impl_->prepare_handles);
+    run_phase_list<detail::kIdlePhase>(impl().idle_handles);
+    run_phase_list<detail::kPreparePhase>(impl().prepare_handles);
     int timeout = 0;
     if ((mode == RunMode::kOnce && can_sleep) || mode == RunMode::kDefault) {
       timeout = backend_timeout();
     }
     poll(timeout);
     // Completions queued by the poll phase (write callbacks, say) run now, a few rounds.
-    for (int round = 0; round < kMaxPendingRounds && !impl_->pending.empty(); ++round)
+    for (int round = 0; round < kMaxPendingRounds && !impl().pending.empty(); ++round)
       run_pending();
     run_immediates();
-    run_phase_list<detail::kCheckPhase>(impl_->check_handles);
+    run_phase_list<detail::kCheckPhase>(impl().check_handles);
     run_closing();
     update_time();
     run_timers();
@@ -103,11 +106,11 @@ bool EventLoop::run(RunMode mode) {
 int EventLoop::backend_timeout() const {
   if (stop_flag_) return 0;
   if (active_handles_ == 0 && active_requests_ == 0) return 0;
-  if (!impl_->pending.empty() || !impl_->idle_handles.empty() || !impl_->closing_handles.empty())
+  if (!impl().pending.empty() || !impl().idle_handles.empty() || !impl().closing_handles.empty())
     return 0;
   if (live_immediates_ > 0) return 0;
-  if (impl_->timers.empty()) return -1;
-  std::uint64_t deadline = impl_->timers.top()->deadline_;
+  if (impl().timers.empty()) return -1;
+  std::uint64_t deadline = impl().timers.top()->deadline_;
   if (deadline <= now_ms_) return 0;
   std::uint64_t diff = deadline - now_ms_;
   return diff > static_cast<std::uint64_t>(INT_MAX) ? INT_MAX : static_cast<int>(diff);
@@ -117,10 +120,10 @@ void EventLoop::run_timers() {
   // libuv >= 1.45: take every due timer out first, then run them. A timer (re)started by one
   // of these callbacks goes into the heap and waits for the next timers phase, even at 0 ms.
   detail::List ready;
-  while (!impl_->timers.empty()) {
-    Timer* t = impl_->timers.top();
+  while (!impl().timers.empty()) {
+    Timer* t = impl().timers.top();
     if (t->deadline_ > now_ms_) break;
-    impl_->timers.remove(t);
+    impl().timers.remove(t);
     t->deactivate();
     ready.push_back(&t->ready_node_);
   }
@@ -131,8 +134,8 @@ void EventLoop::run_timers() {
     if (t->repeat_ms_ != 0) {
       // Re-armed before the callback, so stop() inside it ends the repetition.
       t->deadline_ = now_ms_ + t->repeat_ms_;
-      t->start_id_ = impl_->timer_counter++;
-      impl_->timers.push(t);
+      t->start_id_ = impl().timer_counter++;
+      impl().timers.push(t);
       t->activate();
     }
     dispatch(t, t->cb_, "timer");
@@ -140,10 +143,10 @@ void EventLoop::run_timers() {
 }
 
 void EventLoop::run_pending() {
-  if (impl_->pending.empty()) return;
+  if (impl().pending.empty()) return;
   // Only what was pending when the phase began; new deferrals wait for the next round.
   std::deque<Callback> batch;
-  batch.swap(impl_->pending);
+  batch.swap(impl().pending);
   while (!batch.empty()) {
     Callback cb = std::move(batch.front());
     batch.pop_front();
@@ -168,7 +171,7 @@ void EventLoop::run_phase_list(detail::List& list) {
 void EventLoop::run_immediates() {
   // Immediates queued by these callbacks go to `immediates`, the next iteration's batch, as
   // setImmediate does. Each runs in place; no callback is moved more than once.
-  Impl& im = *impl_;
+  Impl& im = impl();
   if (im.immediates.empty()) return;
   im.running_immediates.swap(im.immediates);
   for (im.running_index = 0; im.running_index < im.running_immediates.size(); ++im.running_index) {
@@ -185,7 +188,7 @@ void EventLoop::run_immediates() {
 void EventLoop::run_closing() {
   // Handles closed by these close callbacks are closed in the next iteration's close phase.
   detail::List batch;
-  batch.splice_back(impl_->closing_handles);
+  batch.splice_back(impl().closing_handles);
   while (!batch.empty()) {
     detail::ListNode* node = batch.front();
     node->unlink();
@@ -197,7 +200,7 @@ void EventLoop::run_closing() {
 }
 
 void EventLoop::poll(int timeout_ms) {
-  bool woken = impl_->poller.wait(timeout_ms, [this](IoWatcher* w, std::uint32_t events) {
+  bool woken = impl().poller.wait(timeout_ms, [this](IoWatcher* w, std::uint32_t events) {
     dispatch(w, w->cb_, "io", events);
   });
   if (woken) {
@@ -208,20 +211,20 @@ void EventLoop::poll(int timeout_ms) {
 
 void EventLoop::next_tick(Callback cb) {
   check_thread("EventLoop::next_tick called off the loop thread");
-  impl_->ticks.push_back(std::move(cb));
+  impl().ticks.push_back(std::move(cb));
   drain_needed_ = true;
 }
 
 void EventLoop::queue_microtask(Callback cb) {
   check_thread("EventLoop::queue_microtask called off the loop thread");
-  impl_->microtasks.push_back(std::move(cb));
+  impl().microtasks.push_back(std::move(cb));
   drain_needed_ = true;
 }
 
 ImmediateId EventLoop::set_immediate(Callback cb) {
   check_thread("EventLoop::set_immediate called off the loop thread");
-  ImmediateId id = impl_->next_immediate_id++;
-  impl_->immediates.emplace_back(id, std::move(cb));
+  ImmediateId id = impl().next_immediate_id++;
+  impl().immediates.emplace_back(id, std::move(cb));
   ++live_immediates_;
   return id;
 }
@@ -236,39 +239,39 @@ bool EventLoop::clear_immediate(ImmediateId id) {
     return true;
   };
   // Not yet run in the batch being run (only entries after the running one), or queued.
-  std::size_t from = impl_->running_immediates.empty() ? 0 : impl_->running_index + 1;
-  return (from < impl_->running_immediates.size() && clear_in(impl_->running_immediates, from)) ||
-         clear_in(impl_->immediates, 0);
+  std::size_t from = impl().running_immediates.empty() ? 0 : impl().running_index + 1;
+  return (from < impl().running_immediates.size() && clear_in(impl().running_immediates, from)) ||
+         clear_in(impl().immediates, 0);
 }
 
 void EventLoop::defer(Callback cb) {
   check_thread("EventLoop::defer called off the loop thread");
-  impl_->pending.push_back(std::move(cb));
+  impl().pending.push_back(std::move(cb));
 }
 
 void EventLoop::post(Callback cb) {
   {
-    std::lock_guard<std::mutex> lock(impl_->posted_mutex);
-    impl_->posted.push_back(std::move(cb));
+    std::lock_guard<std::mutex> lock(impl().posted_mutex);
+    impl().posted.push_back(std::move(cb));
   }
-  impl_->poller.wake();
+  impl().poller.wake();
 }
 
 void EventLoop::drain_posted() {
   {
-    std::lock_guard<std::mutex> lock(impl_->posted_mutex);
-    impl_->posted_batch.swap(impl_->posted);
+    std::lock_guard<std::mutex> lock(impl().posted_mutex);
+    impl().posted_batch.swap(impl().posted);
   }
-  for (Callback& cb : impl_->posted_batch) invoke("posted", cb);
-  impl_->posted_batch.clear();
+  for (Callback& cb : impl().posted_batch) invoke("posted", cb);
+  impl().posted_batch.clear();
 }
 
 void EventLoop::run_asyncs() {
   detail::List batch;
-  batch.splice_back(impl_->async_handles);
+  batch.splice_back(impl().async_handles);
   while (!batch.empty()) {
     detail::ListNode* node = batch.front();
-    impl_->async_handles.push_back(node);
+    impl().async_handles.push_back(node);
     auto* a = static_cast<Async*>(node->owner);
     if (a->pending_.exchange(false, std::memory_order_acq_rel)) dispatch(a, a->cb_, "async");
   }
@@ -292,9 +295,9 @@ void EventLoop::drain_ticks_and_microtasks() {
     }
   };
   do {
-    run_all(impl_->ticks, "next-tick");
-    run_all(impl_->microtasks, "microtask");
-  } while (!impl_->ticks.empty());
+    run_all(impl().ticks, "next-tick");
+    run_all(impl().microtasks, "microtask");
+  } while (!impl().ticks.empty());
   drain_needed_ = false;
   draining_ = false;
 }

@@ -45,7 +45,7 @@ void Handle::close(Callback on_close) {
   deactivate();
   closing_ = true;
   close_cb_ = std::move(on_close);
-  loop_->impl_->closing_handles.push_back(&close_node_);
+  loop_->impl().closing_handles.push_back(&close_node_);
 }
 
 }  // namespace herd

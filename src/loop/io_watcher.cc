@@ -19,10 +19,10 @@ Status IoWatcher::start(std::uint32_t events) {
   // epoll refuses EPOLL_CTL_MOD on an exclusive registration: delete and add again instead.
   if (exclusive_ && registered_ != 0) stop();
   if (registered_ == 0) {
-    if (Status s = loop().impl_->poller.add(this, events); !s) return s;
+    if (Status s = loop().impl().poller.add(this, events); !s) return s;
     registered_ = events;
   } else if (!change_pending_) {
-    loop().impl_->poller.modify_later(this);
+    loop().impl().poller.modify_later(this);
   }
   events_ = events;
   activate();
@@ -31,7 +31,7 @@ Status IoWatcher::start(std::uint32_t events) {
 
 void IoWatcher::stop() {
   if (registered_ != 0) {
-    loop().impl_->poller.forget(this);
+    loop().impl().poller.forget(this);
     registered_ = 0;
   }
   events_ = 0;

@@ -7,9 +7,9 @@ namespace herd {
 template <int Phase>
 detail::List& PhaseHandle<Phase>::list() {
   EventLoop& l = loop();
-  if constexpr (Phase == detail::kIdlePhase) return l.impl_->idle_handles;
-  if constexpr (Phase == detail::kPreparePhase) return l.impl_->prepare_handles;
-  return l.impl_->check_handles;
+  if constexpr (Phase == detail::kIdlePhase) return l.impl().idle_handles;
+  if constexpr (Phase == detail::kPreparePhase) return l.impl().prepare_handles;
+  return l.impl().check_handles;
 }
 
 template <int Phase>
