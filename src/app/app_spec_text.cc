@@ -13,12 +13,12 @@
 
 #include "app/app_name.h"
 #include "app/app_spec.h"
-#include "app/text.h"
+#include "base/ascii.h"
 
 namespace herd::manager {
 
-using detail::all_digits;
-using detail::lower;
+using herd::detail::all_digits;
+using herd::detail::lower;
 
 namespace {
 

@@ -10,12 +10,12 @@
 #include <charconv>
 #include <vector>
 
-#include "app/text.h"
+#include "base/ascii.h"
 
 namespace herd::manager {
 namespace {
 
-using detail::lower;
+using herd::detail::lower;
 
 constexpr std::int64_t kDay = 86400;
 // How far next_after() looks: far enough for Feb 29 after a non-leap century year is not an

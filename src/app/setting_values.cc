@@ -9,10 +9,12 @@
 #include <cstdlib>
 
 #include "app/app_spec.h"
-#include "app/text.h"
+#include "base/ascii.h"
 
 namespace herd::manager::detail {
 
+using herd::detail::all_digits;
+using herd::detail::lower;
 using nlohmann::json;
 
 std::string describe_value(const json& v) {

@@ -90,7 +90,7 @@ Channel::Channel(EventLoop& loop, Fd socket)
 }
 
 Channel::~Channel() {
-  if (self_destroyed_ != nullptr) *self_destroyed_ = true;
+  destroy_slot().mark_destroyed();
   self_.reset();
   if (watcher_) watcher_->stop();
   deactivate();
@@ -267,16 +267,9 @@ void Channel::end() {
 }
 
 void Channel::on_events(std::uint32_t events) {
-  bool destroyed = false;
-  bool* outer = std::exchange(self_destroyed_, &destroyed);
   if ((events & kWritable) && !out_.empty()) flush();
-  if ((events & (kReadable | kHangup | kIoError)) && reading_) {
-    if (!read_some()) {
-      if (outer != nullptr) *outer = true;
-      return;
-    }
-  }
-  self_destroyed_ = outer;
+  // read_some() returns false when the channel is gone; nothing follows it here either way.
+  if ((events & (kReadable | kHangup | kIoError)) && reading_) read_some();
 }
 
 bool Channel::read_some() {
@@ -321,18 +314,12 @@ bool Channel::read_some() {
 
 bool Channel::parse_frames() {
   std::size_t at = 0;
-  bool destroyed = false;
-  bool* outer = std::exchange(self_destroyed_, &destroyed);
-  auto gone = [&] {
-    if (outer != nullptr) *outer = true;
-    return false;
-  };
+  detail::DestroyGuard guard(destroy_slot());
   while (open_ && reading_ && in_.size() - at >= kHeaderSize) {
     std::uint32_t length = get_u32(in_.data() + at);
     std::uint32_t nfds = get_u32(in_.data() + at + 4);
     if (length > kMaxPayload || nfds > kMaxFds || nfds > in_fds_.size()) {
       in_.erase(0, at);
-      self_destroyed_ = outer;
       return finish(fail(EPROTO, fmt::format("channel: malformed frame header (length {}, {} "
                                              "descriptors, {} received)",
                                              length, nfds, in_fds_.size())));
@@ -346,13 +333,10 @@ bool Channel::parse_frames() {
     std::string payload = in_.substr(at + kHeaderSize, length);
     at += kHeaderSize + length;
     bool ok = deliver(payload, std::move(fds));
-    if (destroyed) return gone();
+    if (guard.destroyed()) return false;
     if (!ok) break;
   }
-  if (!destroyed) {
-    in_.erase(0, at);
-    self_destroyed_ = outer;
-  }
+  in_.erase(0, at);
   return true;
 }
 
@@ -361,14 +345,9 @@ bool Channel::parse_frames() {
 template <class Fn, class... Args>
 bool Channel::call(Fn& slot, const char* what, Args&&... args) {
   Fn cb = std::move(slot);
-  bool destroyed = false;
-  bool* outer = std::exchange(self_destroyed_, &destroyed);
+  detail::DestroyGuard guard(destroy_slot());
   loop().invoke(what, [&] { cb(std::forward<Args>(args)...); });
-  if (destroyed) {
-    if (outer != nullptr) *outer = true;
-    return false;
-  }
-  self_destroyed_ = outer;
+  if (guard.destroyed()) return false;
   if (!slot) slot = std::move(cb);
   return true;
 }
@@ -420,20 +399,11 @@ bool Channel::finish(Status why) {
   in_.clear();
   update_interest();
   deactivate();
-  bool destroyed = false;
-  bool* outer = std::exchange(self_destroyed_, &destroyed);
+  detail::DestroyGuard guard(destroy_slot());
   fail_pending(ECONNRESET, "the channel ended", false);
-  if (destroyed) {
-    if (outer != nullptr) *outer = true;
-    return false;
-  }
-  if (end_cb_ && !call(end_cb_, "Channel end", std::move(why))) destroyed = true;
-  if (destroyed) {
-    if (outer != nullptr) *outer = true;
-    return false;
-  }
-  self_destroyed_ = outer;
-  return true;
+  if (guard.destroyed()) return false;
+  // call() guards the end callback itself.
+  return !end_cb_ || call(end_cb_, "Channel end", std::move(why));
 }
 
 void Channel::fail_pending(int code, const char* why, bool as_ticks) {

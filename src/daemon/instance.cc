@@ -159,7 +159,7 @@ Status Instance::start() {
       ipc.emplace(std::move(*pair));
       o.ipc_fd = ipc->second.get();
       // Node expects a blocking descriptor it can set up itself.
-      set_nonblocking(ipc->second.get(), false);
+      (void)set_nonblocking(ipc->second.get(), false);  // fcntl on a fresh socket: cannot fail
     }
   }
 
@@ -445,7 +445,7 @@ void Instance::on_exit(int wstatus) {
 void Instance::schedule_restart(std::uint64_t delay_ms) {
   ++restarts_;
   set_status(InstanceStatus::kWaitingRestart);
-  restart_timer_.start([this] { start(); }, delay_ms);
+  restart_timer_.start([this] { (void)start(); }, delay_ms);  // failures set the status
 }
 
 }  // namespace herd::manager

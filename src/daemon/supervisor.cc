@@ -190,7 +190,7 @@ std::shared_ptr<RotatingFile> Supervisor::log_file(const std::string& path, cons
   std::string p = path;
   f->set_error_callback(
       [p](const Error& e) { log_error("log file {}: {}; lines are dropped", p, e.message()); });
-  f->open();
+  (void)f->open();  // a failure already ran the error callback above, which logs it
   log_files_[path] = f;
   return f;
 }
@@ -283,7 +283,7 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     app = apps_.back().get();
     add_instances(*app, count, &to_start);
   }
-  for (Instance* i : to_start) i->start();
+  for (Instance* i : to_start) (void)i->start();  // failures set the status, checked below
 
   // The first spawn error with every instance failed: nothing runs, so say so and forget it.
   bool all_failed = !to_start.empty() && std::all_of(to_start.begin(), to_start.end(), [](auto* i) {
@@ -355,7 +355,7 @@ void Supervisor::restart(const std::vector<std::string>& targets,
       Instance* again = instance_by_id(id);
       if (again == nullptr) return all_settled();  // deleted meanwhile
       again->count_manual_restart();
-      again->start();
+      (void)again->start();  // a failure sets its status to errored
       again->when_settled(all_settled);
     });
   }
@@ -408,7 +408,7 @@ void Supervisor::scale(const std::string& name, const std::string& count, Reply 
   if (wanted > current) {
     std::vector<Instance*> added;
     add_instances(*app, wanted - current, &added);
-    for (Instance* i : added) i->start();
+    for (Instance* i : added) (void)i->start();  // a failure sets the instance's status
     auto done = countdown(added.size(), [this, name, reply] {
       std::vector<std::string> t{name};
       auto l = resolve(t);

@@ -32,7 +32,6 @@ Connection::Connection(ServerShared& shared, Fd fd, bool admitted)
       timer_(shared.loop),
       parser_(
           RequestParser::Limits{shared.options.max_header_bytes, shared.options.max_body_bytes}),
-      alive_(std::make_shared<char>()),
       admitted_(admitted) {
   // Answers are written whole, so Nagle could only delay them (pipelined or streamed ones
   // behind an unacknowledged segment). Fails harmlessly on Unix sockets.
@@ -108,13 +107,9 @@ void Connection::consume_input() {
 }
 
 void Connection::schedule_resume() {
-  if (resume_scheduled_) return;
-  resume_scheduled_ = true;
   // Not from here: this may be a handler's end(), and the next request's handler must not run
   // inside it.
-  shared_.loop.defer([this, alive = std::weak_ptr<char>(alive_)] {
-    if (alive.expired()) return;
-    resume_scheduled_ = false;
+  resume_.schedule(shared_.loop, [this] {
     consume_input();
     update_wait();
   });
@@ -291,13 +286,7 @@ void Connection::run_front_drain() {
 }
 
 void Connection::schedule_front_drain() {
-  if (drain_scheduled_) return;
-  drain_scheduled_ = true;
-  shared_.loop.defer([this, alive = std::weak_ptr<char>(alive_)] {
-    if (alive.expired()) return;
-    drain_scheduled_ = false;
-    run_front_drain();
-  });
+  front_drain_.schedule(shared_.loop, [this] { run_front_drain(); });
 }
 
 void Connection::finish(Exchange* ex) {

@@ -32,6 +32,7 @@
 
 #include "herd/base/detail/intrusive_list.h"
 #include "herd/base/fd.h"
+#include "herd/loop/detail/life_token.h"
 #include "herd/loop/timer.h"
 #include "herd/net/stream.h"
 #include "http/exchange.h"
@@ -112,10 +113,11 @@ class Connection {
   Timer timer_;
   RequestParser parser_;
   std::deque<std::shared_ptr<Exchange>> queue_;
-  std::shared_ptr<Exchange> current_;  // the message being parsed, when it got one early
-  std::shared_ptr<Exchange> retired_;  // reused once no Response holds it any more
-  std::string input_;                  // read but not parsed yet (parsing paused)
-  std::shared_ptr<char> alive_;        // deferred tasks hold a weak_ptr to it
+  std::shared_ptr<Exchange> current_;    // the message being parsed, when it got one early
+  std::shared_ptr<Exchange> retired_;    // reused once no Response holds it any more
+  std::string input_;                    // read but not parsed yet (parsing paused)
+  herd::detail::DeferOnce resume_;       // consume_input() after a handler ended, at most once
+  herd::detail::DeferOnce front_drain_;  // run_front_drain(), at most once at a time
 
   Wait wait_ = Wait::kNone;
   std::uint64_t deadline_ = 0;       // loop time when `wait_` runs out; 0: never
@@ -128,8 +130,6 @@ class Connection {
   bool admitted_;
   bool closed_ = false;
   bool in_process_ = false;
-  bool resume_scheduled_ = false;
-  bool drain_scheduled_ = false;
   bool parse_stopped_ = false;    // no further request will be parsed
   bool draining_ = false;         // the server is closing
   bool discard_message_ = false;  // the current message was answered early (417)

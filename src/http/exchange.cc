@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 
+#include "base/ascii.h"
 #include "herd/base/log.h"
 #include "herd/http/response.h"
 #include "http/connection.h"
@@ -12,15 +13,7 @@ namespace {
 
 constexpr std::size_t kHeadReserve = 160;
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using herd::detail::iequals;
 
 // RFC 9110 token characters, as a table: set_header runs for every header of every response.
 constexpr auto kTokenChars = [] {

@@ -6,6 +6,7 @@
 
 #include "herd/base/log.h"
 #include "herd/http/server.h"
+#include "herd/loop/detail/life_token.h"
 #include "herd/loop/signal.h"
 #include "herd/loop/timer.h"
 
@@ -32,8 +33,8 @@ struct GracefulShutdown::Impl {
         },
         static_cast<std::uint64_t>(force_after.count()));
     // The server may finish closing after this object is gone (destroyed by its owner).
-    server.close([this, alive = std::weak_ptr<char>(alive)] {
-      if (alive.expired()) return;
+    server.close([this, life = life.watch()] {
+      if (life.expired()) return;
       force.stop();
       sigint.stop();
       sigterm.stop();
@@ -48,7 +49,7 @@ struct GracefulShutdown::Impl {
   Signal sigterm;
   Timer force;
   bool begun = false;
-  std::shared_ptr<char> alive = std::make_shared<char>();
+  herd::detail::LifeToken life;
 };
 
 GracefulShutdown::GracefulShutdown(EventLoop& loop, Server& server,

@@ -1,17 +1,11 @@
 #include "herd/http/request.h"
 
+#include "base/ascii.h"
+
 namespace herd::http {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using herd::detail::iequals;
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

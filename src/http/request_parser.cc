@@ -2,28 +2,15 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
+
 namespace herd::http::detail {
 namespace {
 
 RequestParser* self(llhttp_t* p) { return static_cast<RequestParser*>(p->data); }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool icontains(std::string_view haystack, std::string_view needle) {
-  if (needle.size() > haystack.size()) return false;
-  for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-    if (iequals(haystack.substr(i, needle.size()), needle)) return true;
-  }
-  return false;
-}
+using herd::detail::icontains;
+using herd::detail::iequals;
 
 // Chunk extensions are not used by anyone herd serves; a line of them is bounded like a header.
 constexpr std::size_t kMaxChunkExtensionBytes = 4096;

@@ -1,9 +1,11 @@
 #include "herd/loop/async.h"
 
+#include "loop/event_loop_impl.h"
+
 namespace herd {
 
 Async::Async(EventLoop& loop, Callback cb) : Handle(loop), cb_(std::move(cb)), node_(this) {
-  loop.async_handles_.push_back(&node_);
+  loop.impl().async_handles.push_back(&node_);
   activate();
 }
 
@@ -12,7 +14,7 @@ Async::~Async() { node_.unlink(); }
 void Async::send() {
   // Coalescing: only the first send after the callback ran writes to the eventfd.
   if (pending_.exchange(true, std::memory_order_acq_rel)) return;
-  loop().wake();
+  loop().impl().poller.wake();
 }
 
 void Async::on_close_requested() {

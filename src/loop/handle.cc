@@ -1,6 +1,7 @@
 #include "herd/loop/handle.h"
 
 #include "herd/base/log.h"
+#include "loop/event_loop_impl.h"
 
 namespace herd {
 
@@ -10,7 +11,7 @@ Handle::~Handle() {
   // A derived destructor has stopped the handle; what is left is bookkeeping.
   if (active_) deactivate();
   close_node_.unlink();
-  if (destroyed_flag_ != nullptr) *destroyed_flag_ = true;
+  destroy_slot_.mark_destroyed();
 }
 
 void Handle::ref() {
@@ -44,7 +45,7 @@ void Handle::close(Callback on_close) {
   deactivate();
   closing_ = true;
   close_cb_ = std::move(on_close);
-  loop_->closing_handles_.push_back(&close_node_);
+  loop_->impl().closing_handles.push_back(&close_node_);
 }
 
 }  // namespace herd

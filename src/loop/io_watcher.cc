@@ -1,5 +1,7 @@
 #include "herd/loop/io_watcher.h"
 
+#include "loop/event_loop_impl.h"
+
 namespace herd {
 
 IoWatcher::IoWatcher(EventLoop& loop, int fd) : Handle(loop), fd_(fd) {}
@@ -17,10 +19,10 @@ Status IoWatcher::start(std::uint32_t events) {
   // epoll refuses EPOLL_CTL_MOD on an exclusive registration: delete and add again instead.
   if (exclusive_ && registered_ != 0) stop();
   if (registered_ == 0) {
-    if (Status s = loop().poller_add(this, events); !s) return s;
+    if (Status s = loop().impl().poller.add(this, events); !s) return s;
     registered_ = events;
   } else if (!change_pending_) {
-    loop().poller_modify_later(this);
+    loop().impl().poller.modify_later(this);
   }
   events_ = events;
   activate();
@@ -29,7 +31,7 @@ Status IoWatcher::start(std::uint32_t events) {
 
 void IoWatcher::stop() {
   if (registered_ != 0) {
-    loop().poller_forget(this);
+    loop().impl().poller.forget(this);
     registered_ = 0;
   }
   events_ = 0;

@@ -1,13 +1,15 @@
 #include "herd/loop/phase_handle.h"
 
+#include "loop/event_loop_impl.h"
+
 namespace herd {
 
 template <int Phase>
 detail::List& PhaseHandle<Phase>::list() {
   EventLoop& l = loop();
-  if constexpr (Phase == detail::kIdlePhase) return l.idle_handles_;
-  if constexpr (Phase == detail::kPreparePhase) return l.prepare_handles_;
-  return l.check_handles_;
+  if constexpr (Phase == detail::kIdlePhase) return l.impl().idle_handles;
+  if constexpr (Phase == detail::kPreparePhase) return l.impl().prepare_handles;
+  return l.impl().check_handles;
 }
 
 template <int Phase>

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <vector>
 
+#include "herd/base/fd.h"
 #include "herd/base/log.h"
 #include "herd/loop/io_watcher.h"
 

@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "loop/timer_heap.h"
+#include "loop/event_loop_impl.h"
 
 namespace herd {
 
@@ -22,13 +22,13 @@ void Timer::start(Callback cb, std::uint64_t timeout_ms, std::uint64_t repeat_ms
   deadline_ = timeout_ms > std::numeric_limits<std::uint64_t>::max() - now
                   ? std::numeric_limits<std::uint64_t>::max()
                   : now + timeout_ms;
-  start_id_ = l.timer_counter_++;
-  l.timers_->push(this);
+  start_id_ = l.impl().timer_counter++;
+  l.impl().timers.push(this);
   activate();
 }
 
 void Timer::stop() {
-  if (heap_index_ != kNotInHeap) loop().timers_->remove(this);
+  if (heap_index_ != kNotInHeap) loop().impl().timers.remove(this);
   // A timer in the batch of due timers being run is taken out so its callback does not run.
   ready_node_.unlink();
   deactivate();
@@ -37,12 +37,12 @@ void Timer::stop() {
 Status Timer::again() {
   if (!started_once_) return fail(EINVAL, "Timer::again on a timer that was never started");
   if (repeat_ms_ == 0) return {};
-  if (heap_index_ != kNotInHeap) loop().timers_->remove(this);
+  if (heap_index_ != kNotInHeap) loop().impl().timers.remove(this);
   ready_node_.unlink();
   EventLoop& l = loop();
   deadline_ = l.now() + repeat_ms_;
-  start_id_ = l.timer_counter_++;
-  l.timers_->push(this);
+  start_id_ = l.impl().timer_counter++;
+  l.impl().timers.push(this);
   activate();
   return {};
 }

@@ -74,7 +74,7 @@ Listener::Listener(EventLoop& loop) : Handle(loop), backoff_(loop) {
 }
 
 Listener::~Listener() {
-  if (self_destroyed_ != nullptr) *self_destroyed_ = true;
+  destroy_slot().mark_destroyed();
   if (watcher_) watcher_->stop();
   backoff_.stop();
   deactivate();
@@ -251,19 +251,15 @@ void Listener::on_close_requested() {
 }
 
 void Listener::on_readable() {
-  // The connection callback may close this listener, or even destroy it; the flag tells.
-  bool destroyed = false;
-  bool* outer = std::exchange(self_destroyed_, &destroyed);
+  // The connection callback may close this listener, or even destroy it; the guard tells.
+  detail::DestroyGuard guard(destroy_slot());
   int accepted = 0;
   for (int i = 0; i < max_accepts_; ++i) {
     auto conn = Fd::accept(fd_.get());
     if (conn) {
       ++accepted;
       if (cb_) loop().invoke("Listener connection", [&] { cb_(std::move(*conn)); });
-      if (destroyed) {
-        if (outer != nullptr) *outer = true;
-        return;
-      }
+      if (guard.destroyed()) return;
       if (!accepting_ || !fd_) break;  // paused or closed by the callback
       continue;
     }
@@ -280,7 +276,6 @@ void Listener::on_readable() {
     back_off();
     break;
   }
-  self_destroyed_ = outer;
   // The kernel wakes the exclusive waiters of a socket in the order they were added, so the
   // process that registered first would get every connection while it is idle. Registering
   // again puts this process at the back of the queue: the next connection wakes another one.

@@ -32,14 +32,14 @@ char* read_buffer() {
 
 }  // namespace
 
-Stream::Stream(EventLoop& loop) : Handle(loop), alive_(std::make_shared<char>()) {}
+Stream::Stream(EventLoop& loop) : Handle(loop) {}
 
 Stream::Stream(EventLoop& loop, Fd fd) : Stream(loop) {
   if (fd) attach(std::move(fd));
 }
 
 Stream::~Stream() {
-  if (self_destroyed_ != nullptr) *self_destroyed_ = true;
+  destroy_slot().mark_destroyed();
   if (watcher_) watcher_->stop();
   deactivate();
   // Callbacks that never ran are dropped with the stream; the loop must not wait for them.
@@ -116,17 +116,11 @@ bool Stream::finish_connect() {
   update_interest();
   // Called directly: this is the I/O callback of the connect, as in libuv.
   DoneCallback cb = std::move(connect_cb_);
-  bool destroyed = false;
-  bool* outer = std::exchange(self_destroyed_, &destroyed);
+  detail::DestroyGuard guard(destroy_slot());
   --requests_;
   loop().unregister_request();
   if (cb) loop().invoke("Stream connect", [&] { cb(std::move(status)); });
-  if (destroyed) {
-    if (outer != nullptr) *outer = true;
-    return false;
-  }
-  self_destroyed_ = outer;
-  return true;
+  return !guard.destroyed();
 }
 
 // --- reading -----------------------------------------------------------------------------------
@@ -149,17 +143,16 @@ void Stream::read_stop() {
 
 void Stream::fail_read_later(Error error) {
   reading_ = false;
-  loop().defer([this, alive = std::weak_ptr<char>(alive_), error = std::move(error)]() mutable {
-    if (alive.expired() || !read_cb_) return;
+  loop().defer([this, life = life_.watch(), error = std::move(error)]() mutable {
+    if (life.expired() || !read_cb_) return;
     ReadCallback cb = std::move(read_cb_);
     loop().invoke("Stream read", [&] { cb(std::unexpected(std::move(error))); });
-    if (!alive.expired() && !read_cb_) read_cb_ = std::move(cb);
+    if (!life.expired() && !read_cb_) read_cb_ = std::move(cb);
   });
 }
 
 bool Stream::handle_readable() {
-  bool destroyed = false;
-  bool* outer = std::exchange(self_destroyed_, &destroyed);
+  detail::DestroyGuard guard(destroy_slot());
   char* buffer = read_buffer();
   for (int i = 0; i < kMaxReadsPerEvent && reading_ && fd_; ++i) {
     ssize_t n = ::read(fd_.get(), buffer, kReadBufferSize);
@@ -179,15 +172,11 @@ bool Stream::handle_readable() {
     // Moved out for the call, so that the callback may replace itself with read_start().
     ReadCallback cb = std::move(read_cb_);
     if (cb) loop().invoke("Stream read", [&] { cb(std::move(chunk)); });
-    if (destroyed) {
-      if (outer != nullptr) *outer = true;
-      return false;
-    }
+    if (guard.destroyed()) return false;
     if (!read_cb_) read_cb_ = std::move(cb);
     // A short read emptied the socket buffer; another read would only return EAGAIN.
     if (n > 0 && static_cast<std::size_t>(n) < kReadBufferSize) break;
   }
-  self_destroyed_ = outer;
   return true;
 }
 
@@ -200,18 +189,12 @@ void Stream::complete(DoneCallback cb, Status status) {
 }
 
 void Stream::schedule_completions() {
-  if (completions_scheduled_) return;
-  completions_scheduled_ = true;
-  loop().defer([this, alive = std::weak_ptr<char>(alive_)] {
-    if (alive.expired()) return;  // destroyed; its destructor returned the requests
-    run_completions();
-  });
+  // Not run if the stream is destroyed first: its destructor returned the requests.
+  completion_run_.schedule(loop(), [this] { run_completions(); });
 }
 
 void Stream::run_completions() {
-  completions_scheduled_ = false;
-  bool destroyed = false;
-  bool* outer = std::exchange(self_destroyed_, &destroyed);
+  detail::DestroyGuard guard(destroy_slot());
   // Only the completions known now: a callback that writes again, and whose write completes at
   // once, waits for the next pending round instead of looping here.
   std::size_t n = completed_.size();
@@ -223,23 +206,16 @@ void Stream::run_completions() {
     --requests_;
     loop().unregister_request();
     if (c.cb) loop().invoke("Stream write", [&] { c.cb(std::move(c.status)); });
-    if (destroyed) {
-      if (outer != nullptr) *outer = true;
-      return;
-    }
+    if (guard.destroyed()) return;
   }
   // As Node's streams: no drain once the end was asked for, since no write may follow.
   if (need_drain_ && writes_.empty() && !write_error_ && !shutdown_requested_ && !is_closing()) {
     need_drain_ = false;
     Callback cb = std::move(drain_cb_);
     if (cb) loop().invoke("Stream drain", [&] { cb(); });
-    if (destroyed) {
-      if (outer != nullptr) *outer = true;
-      return;
-    }
+    if (guard.destroyed()) return;
     if (!drain_cb_) drain_cb_ = std::move(cb);
   }
-  self_destroyed_ = outer;
 }
 
 // --- events and interest -----------------------------------------------------------------------

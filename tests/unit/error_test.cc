@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <expected>
 
 namespace herd {
 namespace {
@@ -31,6 +32,18 @@ TEST(Error, ResultCarriesValueOrError) {
   EXPECT_EQ(bad.error().message(), "port \"x\" is not a number: Invalid argument");
   Status s = {};
   EXPECT_TRUE(s.has_value());
+}
+
+TEST(Error, ResultConvertsToAndFromStdExpected) {
+  std::expected<int, Error> plain = 7;
+  Result<int> r = plain;
+  EXPECT_EQ(*r, 7);
+  std::expected<int, Error> back = r;
+  EXPECT_EQ(*back, 7);
+  r = fail(EBADF, "closed");
+  EXPECT_EQ(r.error().code(), EBADF);
+  Status s = std::expected<void, Error>();
+  EXPECT_TRUE(s);
 }
 
 TEST(Error, UnknownCodeStillFormats) {

@@ -5,6 +5,7 @@
 #include <expected>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace herd {
 
@@ -31,11 +32,22 @@ class Error {
   std::string context_;
 };
 
+// std::expected<T, Error> under a [[nodiscard]] name: a call whose Result is dropped does not
+// compile (with -Werror). Drop one on purpose with `(void)` and a comment saying why.
+// Converts both ways with std::expected<T, Error>; everything else is std::expected's.
 template <class T>
-using Result = std::expected<T, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+ public:
+  using Base = std::expected<T, Error>;
+  using Base::Base;
+  using Base::operator=;
+  Result() = default;
+  Result(const Base& other) : Base(other) {}
+  Result(Base&& other) : Base(std::move(other)) {}
+};
 
 // For operations that return nothing on success.
-using Status = std::expected<void, Error>;
+using Status = Result<void>;
 
 // Shorthand for returning a failure: `return fail(EINVAL, "bad port")`.
 inline std::unexpected<Error> fail(int code, std::string context) {

@@ -164,7 +164,6 @@ class Channel : public Handle {
   std::size_t queued_bytes_ = 0;
   std::size_t high_water_mark_ = 64 * 1024;
   std::shared_ptr<Channel*> self_;  // Responders hold a weak_ptr to it
-  bool* self_destroyed_ = nullptr;
   bool started_ = false;
   bool reading_ = false;
   bool open_ = true;     // neither EOF, nor an error, nor close()

@@ -20,23 +20,17 @@
 // Lifetime: destroy the loop after every handle on it has been closed or destroyed.
 #pragma once
 
-#include <sys/epoll.h>
-
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <new>
 #include <string>
 #include <thread>
 #include <type_traits>
-#include <vector>
 
-#include "herd/base/detail/intrusive_list.h"
-#include "herd/base/fd.h"
+#include "herd/base/detail/destroy_guard.h"
 #include "herd/base/log.h"
 
 namespace herd {
@@ -46,6 +40,7 @@ class Timer;
 class IoWatcher;
 
 namespace detail {
+class List;
 class TimerHeap;
 }  // namespace detail
 
@@ -62,8 +57,8 @@ using ImmediateId = std::uint64_t;
 
 class EventLoop {
  public:
-  // Creates the epoll instance and the wake-up eventfd. These only fail when the process is out
-  // of descriptors or memory; the constructor then aborts with a message naming the cause.
+  // Creates the I/O backend (epoll) and the wake-up eventfd. These only fail when the process is
+  // out of descriptors or memory; the constructor then aborts with a message naming the cause.
   EventLoop();
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
@@ -122,7 +117,7 @@ class EventLoop {
     } catch (...) {
       on_callback_exception(what);
     }
-    if (!ticks_.empty() || !microtasks_.empty()) drain_ticks_and_microtasks();
+    if (drain_needed_) drain_ticks_and_microtasks();
   }
   // A request (thread-pool work, a write) keeps the loop alive between register and unregister.
   void register_request() { ++active_requests_; }
@@ -132,20 +127,14 @@ class EventLoop {
   void defer(Callback cb);
   // Runs a handle's callback stored in `slot`. The callback is moved out while it runs, so the
   // handle may replace its own callback, stop itself, or even be destroyed by it: the handle's
-  // destructor sets the flag this frame lends it, and then the handle is not touched again.
+  // destructor tells this frame's guard, and then the handle is not touched again.
   template <class H, class Fn, class... Args>
   void dispatch(H* handle, Fn& slot, const char* what, Args... args) noexcept {
     Fn cb = std::move(slot);
-    bool destroyed = false;
     auto* base = static_cast<std::conditional_t<true, Handle, H>*>(handle);
-    bool* outer = base->destroyed_flag_;
-    base->destroyed_flag_ = &destroyed;
+    detail::DestroyGuard guard(base->destroy_slot_);
     invoke(what, [&] { cb(args...); });
-    if (destroyed) {
-      if (outer != nullptr) *outer = true;  // an enclosing dispatch of the same handle
-      return;
-    }
-    base->destroyed_flag_ = outer;
+    if (guard.destroyed()) return;
     if (!slot) slot = std::move(cb);
   }
   // Aborts with a message when called off the loop's thread (debug-check builds only).
@@ -158,14 +147,13 @@ class EventLoop {
   friend class Handle;
   friend class Timer;
   friend class IoWatcher;
+  friend class Async;
   friend class detail::TimerHeap;
   template <int Phase>
   friend class PhaseHandle;
 
-  struct Immediate {
-    ImmediateId id;
-    Callback cb;
-  };
+  // The containers, the poller and the cross-thread queue (src/loop/event_loop_impl.h).
+  struct Impl;
 
   void run_timers();
   void run_pending();
@@ -176,63 +164,29 @@ class EventLoop {
   void poll(int timeout_ms);
   int backend_timeout() const;
   void drain_posted();
+  void run_asyncs();
   void drain_ticks_and_microtasks();
   void on_callback_exception(const char* what);
 
-  // I/O registration, called by IoWatcher. Adding and removing reach epoll at once (so errors
-  // are reported where they happen and a closed fd never lingers); a change of interest on a
-  // registered fd is applied just before the next epoll_wait, as libuv does, so turning
-  // write interest on and off within one iteration costs no system call.
-  Status poller_add(IoWatcher* w, std::uint32_t events);
-  void poller_modify_later(IoWatcher* w);
-  void poller_forget(IoWatcher* w);
-  void apply_poller_changes();
+  // Impl is built inside the loop object rather than behind a pointer, so that the hot paths
+  // (set_immediate, every phase) reach it without an extra dependent load. event_loop.cc checks
+  // that it fits.
+  static constexpr std::size_t kImplSize = 768;
+  Impl& impl() { return *std::launder(reinterpret_cast<Impl*>(impl_storage_)); }
+  const Impl& impl() const { return *std::launder(reinterpret_cast<const Impl*>(impl_storage_)); }
 
-  Fd epoll_;
-  Fd wakeup_;  // eventfd: post() and Async::send() write to it from any thread
+  alignas(std::max_align_t) std::byte impl_storage_[kImplSize];
   std::thread::id owner_;
   bool running_ = false;
   bool stop_flag_ = false;
+  bool draining_ = false;
+  bool drain_needed_ = false;  // a tick or microtask was queued since the last full drain
   std::uint64_t now_ms_ = 0;
 
   std::size_t active_handles_ = 0;  // active and referenced
   std::size_t active_requests_ = 0;
-
-  std::unique_ptr<detail::TimerHeap> timers_;
-  detail::List idle_handles_;
-  detail::List prepare_handles_;
-  detail::List check_handles_;
-  detail::List closing_handles_;
-
-  std::deque<Callback> pending_;
-  std::deque<Callback> ticks_;
-  std::deque<Callback> microtasks_;
-  // Immediates queued for the next check phase, and the batch the check phase is running. Both
-  // are sorted by id (ids only grow), so clear_immediate() finds an entry by binary search.
-  std::vector<Immediate> immediates_;
-  std::vector<Immediate> running_immediates_;
-  std::size_t running_index_ = 0;  // the next entry of running_immediates_ to run
-  ImmediateId next_immediate_id_ = 1;
   std::size_t live_immediates_ = 0;  // queued or running, not yet run and not cleared
-  bool draining_ = false;
   ExceptionHandler exception_handler_;
-
-  // The events of the epoll_wait being dispatched: a watcher stopped or destroyed meanwhile
-  // nulls its entries, so no callback runs for a dead watcher (libuv's invalidate_fd).
-  std::vector<epoll_event> events_;
-  int events_count_ = 0;
-  std::vector<IoWatcher*> poller_changes_;  // registered watchers whose interest changed
-  std::uint64_t timer_counter_ = 0;         // start order, the tie-break for equal deadlines
-
-  // Cross-thread queue (post) and the Async handles woken through the same eventfd.
-  std::mutex posted_mutex_;
-  std::vector<Callback> posted_;
-  std::vector<Callback> posted_batch_;  // reused by drain_posted, so draining does not allocate
-  std::atomic<bool> wakeup_pending_{false};
-  detail::List async_handles_;
-  friend class Async;
-  void wake();
-  void run_asyncs();
 };
 
 }  // namespace herd

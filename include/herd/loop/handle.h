@@ -13,6 +13,7 @@
 // Threads: every method must be called on the loop's thread (Async::send() is the exception).
 #pragma once
 
+#include "herd/base/detail/destroy_guard.h"
 #include "herd/base/detail/intrusive_list.h"
 #include "herd/loop/event_loop.h"
 
@@ -45,12 +46,15 @@ class Handle {
   void deactivate();
   // Stops whatever the subclass runs; called by close().
   virtual void on_close_requested() = 0;
+  // For subclasses that run user callbacks: a detail::DestroyGuard on it tells whether a callback
+  // destroyed the handle. A subclass destructor that runs code calls mark_destroyed() first.
+  detail::DestroySlot& destroy_slot() { return destroy_slot_; }
 
  private:
   friend class EventLoop;
 
   EventLoop* loop_;
-  bool* destroyed_flag_ = nullptr;  // set by EventLoop::dispatch while a callback runs
+  detail::DestroySlot destroy_slot_;  // guarded by EventLoop::dispatch and by subclasses
   detail::ListNode close_node_;
   Callback close_cb_;
   bool active_ = false;

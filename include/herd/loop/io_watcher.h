@@ -7,9 +7,14 @@
 #include <cstdint>
 #include <functional>
 
+#include "herd/base/error.h"
 #include "herd/loop/handle.h"
 
 namespace herd {
+
+namespace detail {
+class EpollPoller;
+}  // namespace detail
 
 // Event bits, for start() and the callback.
 inline constexpr std::uint32_t kReadable = 1u << 0;
@@ -48,6 +53,7 @@ class IoWatcher : public Handle {
 
  private:
   friend class EventLoop;
+  friend class detail::EpollPoller;  // reads the interest, keeps the registration fields
 
   int fd_;
   std::uint32_t events_ = 0;      // the interest asked for

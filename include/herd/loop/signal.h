@@ -13,6 +13,7 @@
 
 #include <functional>
 
+#include "herd/base/error.h"
 #include "herd/loop/handle.h"
 
 namespace herd {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "herd/base/error.h"
 #include "herd/loop/handle.h"
 
 namespace herd {

@@ -100,7 +100,6 @@ class Listener : public Handle {
   std::uint64_t last_warning_ms_ = 0;  // rate limit of the EMFILE warning
   std::uint64_t dropped_ = 0;          // connections dropped since the last warning
   bool warned_ = false;
-  bool* self_destroyed_ = nullptr;  // set by the destructor while on_readable runs
 };
 
 }  // namespace herd

@@ -43,6 +43,7 @@
 #include <string_view>
 
 #include "herd/base/fd.h"
+#include "herd/loop/detail/life_token.h"
 #include "herd/loop/io_watcher.h"
 #include "herd/net/address.h"
 
@@ -142,18 +143,17 @@ class Stream : public Handle {
   std::deque<Completion> completed_;
   std::optional<Error> write_error_;  // the error that failed the writes; later ones fail too
   std::string peer_name_;             // the address given to connect(), for its errors
-  std::shared_ptr<char> alive_;       // deferred tasks hold a weak_ptr: the stream may be gone
+  detail::LifeToken life_;            // deferred tasks watch it: the stream may be gone
+  detail::DeferOnce completion_run_;  // run_completions(), deferred at most once at a time
   std::size_t queued_bytes_ = 0;
   std::size_t high_water_mark_ = 64 * 1024;
   std::size_t requests_ = 0;  // loop requests owned by this stream's pending callbacks
-  bool* self_destroyed_ = nullptr;
   bool is_socket_ = false;
   bool reading_ = false;
   bool connecting_ = false;
   bool shutdown_requested_ = false;
   bool shutdown_done_ = false;
   bool need_drain_ = false;
-  bool completions_scheduled_ = false;
 };
 
 }  // namespace herd
