@@ -26,7 +26,7 @@ const AppSetting kSettings[] = {
      .display = {.pm2_env_key = "name", .from_spec = false}},
     {.key = "script",
      .type = T::kString,
-     .aliases = {"exec"},
+     .aliases = {"exec", "cmd", "command"},
      .set = set<&S::script, as_string>,
      .get = get<&S::script>,
      .display = {.pm2_env_key = "pm_exec_path", .label = "script path", .format = F::kText}},
