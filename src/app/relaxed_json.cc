@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "app/text.h"
+
 namespace herd::manager::detail {
 namespace {
 
@@ -26,23 +28,9 @@ int hex_value(char c) {
   return -1;
 }
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;  // a lone surrogate has no UTF-8 form
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+// A code point as UTF-8; a lone surrogate (which has no UTF-8 form) as U+FFFD, as node prints it.
+void append_code_point(std::string& out, std::uint32_t cp) {
+  append_utf8(out, cp >= 0xD800 && cp <= 0xDFFF ? 0xFFFD : static_cast<char32_t>(cp));
 }
 
 // 0x, 0o or 0b (either case).
@@ -249,7 +237,7 @@ class Relaxer {
         int hi = hex_value(peek()), lo = hex_value(peek(1));
         if (hi < 0 || lo < 0) return fail_at(at, "expected two hex digits after \\x");
         pos_ += 2;
-        append_utf8(value, static_cast<std::uint32_t>(hi * 16 + lo));
+        append_code_point(value, static_cast<std::uint32_t>(hi * 16 + lo));
         return;
       }
       case 'u':
@@ -297,7 +285,7 @@ class Relaxer {
         }
       }
     }
-    append_utf8(value, cp);
+    append_code_point(value, cp);
   }
 
   void number() {
