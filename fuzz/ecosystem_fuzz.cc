@@ -9,7 +9,9 @@
 //   - an error always has a message, a success has at least one app;
 //   - every app that comes out has a valid name (app_name.h: the rule holds at every entry);
 //   - an app survives the trip through the control protocol: app_spec_from_json(to_json(app))
-//     succeeds and gives the same app back.
+//     succeeds and gives the same app back;
+//   - relax_json (the relaxed-JSON rewrite .json files go through) maps every output byte back
+//     to the input in order, and leaves strict JSON meaning what it meant.
 // The readers' own limits (nesting depth) are what keeps a deep document cheap; libFuzzer's
 // -timeout and ASan's stack checks report it when they do not.
 #include <cstddef>
@@ -23,6 +25,7 @@
 #include "app/app_name.h"
 #include "app/app_spec.h"
 #include "app/ecosystem.h"
+#include "app/relaxed_json.h"
 
 namespace {
 
@@ -70,6 +73,28 @@ void as_control_apps(std::string_view text) {
   }
 }
 
+void check_relaxed(std::string_view text) {
+  auto r = m::detail::relax_json(text);
+  if (!r) {
+    if (r.error().reason.empty() || r.error().offset > text.size()) {
+      die("a relax_json error without a reason or outside the text", r.error().reason);
+    }
+  } else {
+    if (r->origin.size() != r->json.size() + 1) die("origin is not one per byte plus one", "");
+    for (std::size_t i = 0; i < r->origin.size(); ++i) {
+      if (r->origin[i] > text.size() || (i > 0 && r->origin[i] < r->origin[i - 1])) {
+        die("origin goes backwards or past the text", std::to_string(i));
+      }
+    }
+  }
+  // Strict JSON (no comments) means the same once rewritten.
+  json strict = json::parse(text, nullptr, false, false);
+  if (strict.is_discarded() || strict.is_string()) return;  // a bare string may hold raw bytes
+  if (!r) die("relax_json refuses strict JSON", r.error().reason);
+  json again = json::parse(r->json, nullptr, false, false);
+  if (again.is_discarded() || !(again == strict)) die("relax_json changes strict JSON", r->json);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -86,5 +111,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   read_both(text, plain);
   read_both(text, production);
   as_control_apps(text);
+  check_relaxed(text);
   return 0;
 }

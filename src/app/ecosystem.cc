@@ -301,12 +301,13 @@ Result<AppsLocation> locate_apps(const SourceDoc& doc, const std::string& name, 
   if (root.is_null()) return fail(EINVAL, fmt::format("{}: the file is empty", name));
   if (root.is_array()) {
     apps = &root;
-  } else if (root.is_object() && root.contains("apps")) {
-    apps = &root["apps"];
-    prefix = "apps";
+  } else if (root.is_object() && (root.contains("apps") || root.contains("pm2"))) {
+    // PM2 reads `pm2` when there is no `apps` (lib/API.js, _startJson).
+    prefix = root.contains("apps") ? "apps" : "pm2";
+    apps = &root[prefix];
     single = apps->is_object();
     for (const auto& [key, value] : root.items()) {
-      if (key == "apps") continue;
+      if (key == prefix) continue;
       l.warnings.push_back(
           key == "deploy"
               ? fmt::format("{}: deploy is PM2's deploy system, which herd does not have; ignored",
@@ -314,10 +315,12 @@ Result<AppsLocation> locate_apps(const SourceDoc& doc, const std::string& name, 
               : fmt::format("{}: unknown top-level key \"{}\" (ignored)", l.at(key), key));
     }
     if (!apps->is_array() && !single) {
-      return fail(EINVAL, fmt::format("{}: apps: expected a list of apps, got {}", l.at("apps"),
-                                      apps->dump(-1, ' ', false, json::error_handler_t::replace)));
+      return fail(EINVAL,
+                  fmt::format("{}: {}: expected a list of apps, got {}", l.at(prefix), prefix,
+                              apps->dump(-1, ' ', false, json::error_handler_t::replace)));
     }
-  } else if (root.is_object() && root.contains("script")) {
+  } else if (root.is_object() && (root.contains("script") || root.contains("exec") ||
+                                  root.contains("cmd") || root.contains("command"))) {
     apps = &root;
     single = true;
   } else {

@@ -3,12 +3,14 @@
 //   {"apps": [{"name": "api", "script": "./server", "instances": "max",
 //              "env": {"PORT": "8080"}, "env_production": {"NODE_ENV": "production"}}]}
 //
-// Formats, chosen by the file name: JSON (`.json`; comments allowed), YAML (`.yaml`, `.yml`),
-// and JavaScript (`.js`, `.cjs`, `.mjs`, typically `ecosystem.config.js`), which is evaluated by
-// `node` when it is in PATH. The document is `{"apps": [...]}`, a bare array of apps, or a single
-// app object. Each app takes PM2's keys and value forms (see app_spec.h), PM2's aliases
-// (node_args, exec_interpreter, out, error, log, combine_logs, cron, exec) and herd's additions
-// (listen, socket_mode, log_max_size, log_max_files).
+// Formats, chosen by the file name: JSON (`.json`, with the JavaScript literal forms PM2 accepts
+// there: comments, trailing commas, unquoted keys, single quotes; relaxed_json.h), YAML (`.yaml`,
+// `.yml`), and JavaScript (`.js`, `.cjs`, `.mjs`, typically `ecosystem.config.js`), which is
+// evaluated by `node` when it is in PATH. The document is `{"apps": [...]}` (or `{"pm2": [...]}`,
+// as PM2 reads it), a bare array of apps, or a single app object. Each app takes PM2's keys and
+// value forms (see app_spec.h), PM2's aliases (node_args, exec_interpreter, out, error, log,
+// combine_logs, cron, exec, cmd, command) and herd's additions (listen, socket_mode, log_max_size,
+// log_max_files).
 //
 // These functions read files and may run node; they block, so call them from the CLI (or a
 // thread-pool job), never from a loop thread.

@@ -10,6 +10,8 @@
 #include <limits>
 #include <set>
 
+#include "app/relaxed_json.h"
+
 namespace herd::manager::detail {
 namespace {
 
@@ -51,8 +53,11 @@ class CountingIterator {
 // position of every key and array element, and the path being parsed when an error stops it.
 class PositionSax {
  public:
-  PositionSax(std::string_view text, const std::size_t* consumed, SourceDoc* doc)
-      : text_(text), consumed_(consumed), doc_(doc), dom_(doc->root, false) {}
+  // `text` is the file; the parser reads relax_json's rewrite of it, whose offsets `origin` maps
+  // back to the file's.
+  PositionSax(std::string_view text, const std::vector<std::size_t>* origin,
+              const std::size_t* consumed, SourceDoc* doc)
+      : text_(text), origin_(origin), consumed_(consumed), doc_(doc), dom_(doc->root, false) {}
 
   bool null() { return scalar(dom_.null(), 4); }
   bool boolean(bool v) { return scalar(dom_.boolean(v), v ? 4 : 5); }
@@ -155,7 +160,7 @@ class PositionSax {
   // offset_to_pos, but resumed from the last answer: the parser only moves forward, so the whole
   // file is scanned once rather than once per key.
   SourcePos position(std::size_t offset) {
-    offset = std::min(offset, text_.size());
+    offset = std::min((*origin_)[std::min(offset, origin_->size() - 1)], text_.size());
     if (offset < scanned_) {
       scanned_ = 0;
       scanned_pos_ = SourcePos{1, 1};
@@ -174,6 +179,7 @@ class PositionSax {
   }
 
   std::string_view text_;
+  const std::vector<std::size_t>* origin_;
   const std::size_t* consumed_;
   SourceDoc* doc_;
   nlohmann::detail::json_sax_dom_parser<json> dom_;
@@ -329,18 +335,27 @@ std::string element_path(std::string_view parent, std::size_t index) {
 }
 
 Result<SourceDoc> read_json(std::string_view text, std::string_view name) {
+  // PM2 evaluates a .json file as JavaScript, so people write comments, trailing commas and
+  // unquoted keys in them: relax_json rewrites those as JSON, and the parser reads the rewrite.
+  auto relaxed = relax_json(text);
+  if (!relaxed) {
+    SourcePos pos = offset_to_pos(text, relaxed.error().offset);
+    return fail(EINVAL,
+                fmt::format("{}:{}:{}: {}", name, pos.line, pos.column, relaxed.error().reason));
+  }
+  const std::string& strict = relaxed->json;
+  const std::vector<std::size_t>& origin = relaxed->origin;
   SourceDoc doc;
   std::size_t consumed = 0;
-  PositionSax sax(text, &consumed, &doc);
-  CountingIterator begin(text.data(), &consumed);
-  CountingIterator end(text.data() + text.size(), &consumed);
-  // Comments are allowed: PM2 evaluates .json files as JavaScript, so people write them.
+  PositionSax sax(text, &origin, &consumed, &doc);
+  CountingIterator begin(strict.data(), &consumed);
+  CountingIterator end(strict.data() + strict.size(), &consumed);
   bool ok = json::sax_parse(begin, end, &sax, json::input_format_t::json, /*strict=*/true,
-                            /*ignore_comments=*/true);
+                            /*ignore_comments=*/false);
   if (!ok) {
     // nlohmann counts the offending character as read: it is the one before the offset.
     std::size_t at = sax.error_offset() > 0 ? sax.error_offset() - 1 : 0;
-    SourcePos pos = offset_to_pos(text, at);
+    SourcePos pos = offset_to_pos(text, origin[std::min(at, origin.size() - 1)]);
     std::string where = sax.error_path().empty() ? "" : fmt::format(" (in {})", sax.error_path());
     return fail(EINVAL, fmt::format("{}:{}:{}: {}{}", name, pos.line, pos.column,
                                     sax.error_reason(), where));

@@ -63,6 +63,11 @@ Status set_exec_mode(AppSpec& s, const json& v) {
   return {};
 }
 
+Status flag_fork_mode(AppSpec& cli, const FlagInput&) {
+  cli.exec_mode = ExecMode::kFork;
+  return {};
+}
+
 json get_exec_mode(const AppSpec& s) {
   return s.exec_mode == ExecMode::kCluster ? "cluster" : "fork";
 }

@@ -72,12 +72,18 @@ Status flag_switch(AppSpec& cli, const FlagInput&) {
 // --- Settings with rules of their own (setting_rules.cc). ---
 
 Result<std::vector<std::string>> as_args(const json& v);
+// A command line in one flag ("--harmony --max-old-space-size=512"), split like a shell.
+template <auto M>
+Status flag_args(AppSpec& cli, const FlagInput& in) {
+  return store<M>(cli, as_args(json(in.value)));
+}
 Result<std::vector<std::string>> as_paths(const json& v);
 Status set_name(AppSpec& s, const json& v);
 Status set_instances(AppSpec& s, const json& v);
 json get_instances(const AppSpec& s);
 Status flag_instances(AppSpec& cli, const FlagInput& in);
 Status set_exec_mode(AppSpec& s, const json& v);
+Status flag_fork_mode(AppSpec& cli, const FlagInput& in);
 json get_exec_mode(const AppSpec& s);
 Status flag_listen(AppSpec& cli, const FlagInput& in);
 Status set_socket_mode(AppSpec& s, const json& v);

@@ -106,14 +106,36 @@ int print_jlist(Cli& cli, int indent) {
 
 }  // namespace
 
-int print_list(Cli& cli) {
+int print_list(Cli& cli, const std::string& sort) {
   auto list = cli.client->call(Verb::kJlist);
   if (!list) return fail_with(list.error());
-  std::fputs(format_list(*list, format_options(cli)).c_str(), stdout);
+  FormatOptions o = format_options(cli);
+  o.sort = sort;
+  std::fputs(format_list(*list, o).c_str(), stdout);
   return 0;
 }
 
-int cmd_list(Cli& cli) { return print_list(cli); }
+// `ls [--sort name|id|namespace|pid|memory|cpu|status|uptime[:asc|:desc]]`: PM2's sort (an
+// unknown field sorts by name, as PM2 does).
+int cmd_list(Cli& cli) {
+  std::string sort = "name";
+  for (std::size_t i = 0; i < cli.args.size(); ++i) {
+    const std::string& a = cli.args[i];
+    if (a == "--sort" && i + 1 < cli.args.size()) {
+      sort = cli.args[++i];
+    } else if (a.starts_with("--sort=")) {
+      sort = a.substr(7);
+    } else if (a == "--sort") {
+      return fail_with(
+          "--sort needs a field: name, id, namespace, pid, memory, cpu, status or "
+          "uptime, with :asc or :desc");
+    } else {
+      return fail_with(
+          fmt::format("{}: unexpected argument '{}' (only --sort FIELD[:asc|:desc])", cli.name, a));
+    }
+  }
+  return print_list(cli, sort);
+}
 
 int cmd_jlist(Cli& cli) { return print_jlist(cli, -1); }
 

@@ -63,7 +63,8 @@ int fail_with(const manager::ErrorReply& e);
 // The environment of this process, for --update-env.
 std::map<std::string, std::string> current_env();
 // Shows the process table, like PM2 after a verb that changed processes.
-int print_list(Cli& cli);
+// `sort`: PM2's --sort value (render/format.h, FormatOptions::sort).
+int print_list(Cli& cli, const std::string& sort = "name");
 
 // The handlers, by family.
 // cmd_apps.cc: verbs that change processes.

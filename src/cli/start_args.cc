@@ -32,6 +32,33 @@ struct StartLine {
   }
 };
 
+// PM2 start flags that mean nothing under herd, accepted so that a deploy script runs unchanged
+// (PM2 7's lib/binaries/CLI.js). -f/--force: PM2 starts a second app of the same name; herd's
+// names are unique, so a second copy needs its own --name (the daemon says so).
+constexpr std::string_view kIgnoredFlags[] = {
+    "-f",
+    "--force",
+    "--no-vizion",
+    "--no-pmx",
+    "--no-automation",
+    "--no-treekill",
+    "--source-map-support",
+    "--disable-source-map-support",
+    "--trace",
+    "--disable-trace",
+    "--v8",
+    "--event-loop-inspector",
+    "--deep-monitoring",
+    "--no-color",
+    "-s",
+    "--silent",
+};
+
+bool ignored_flag(std::string_view flag) {
+  return std::find(std::begin(kIgnoredFlags), std::end(kIgnoredFlags), flag) !=
+         std::end(kIgnoredFlags);
+}
+
 // The value of the flag args[*i] (`flag` is its name, before any '='), as `arity` takes one:
 // after '=' in "--flag=value", else the next argument (which *i then moves past).
 Result<std::string> flag_value(const std::vector<std::string>& args, std::size_t* i,
@@ -82,6 +109,8 @@ Result<StartLine> read_start_line(const std::vector<std::string>& args, const st
       } else {
         line.only = manager::detail::split_commas(*v);
       }
+    } else if (ignored_flag(a)) {
+      continue;
     } else if (!a.empty() && a[0] == '-' && a != "-") {
       return fail(EINVAL,
                   fmt::format("unknown option '{}' for start (see `herd start --help`)", a));
@@ -118,7 +147,9 @@ Result<StartRequest> from_ecosystem(StartLine& line, const std::map<std::string,
       if (s->flag.override_file != nullptr) s->flag.override_file(app, line.cli);
     }
     if (line.have_args) app.args = line.extra_args;
-    if (!app.listen.empty() || (instances_given && app.instances != "1")) {
+    if (line.was_given("exec_mode")) {
+      app.exec_mode = manager::ExecMode::kFork;  // -x wins over -i, as in PM2
+    } else if (!app.listen.empty() || (instances_given && app.instances != "1")) {
       app.exec_mode = manager::ExecMode::kCluster;
     }
     out.apps.push_back(std::move(app));
@@ -141,6 +172,8 @@ const char* start_usage() {
                                 repeatable: --listen :8080 --listen /run/app.sock
       --cwd DIR                 working directory
       --interpreter PROG        run the script with PROG ("none": execute it directly)
+      --node-args "ARGS"        arguments for the interpreter (also --interpreter-args)
+  -x, --execute-command         fork mode: N separate copies with -i N, no shared socket
       --env NAME                use env_NAME of the ecosystem file
       --only A,B                start only these apps of the ecosystem file
       --wait-ready              online only after READY=1 (sd_notify) or process.send('ready')
@@ -160,7 +193,7 @@ const char* start_usage() {
   -l, --log FILE                combined log file; --merge-logs   one file for all instances
       --max-memory-restart SIZE restart above SIZE (e.g. 300M)
       --cron-restart "EXPR"     restart on a cron schedule: 5 fields, or 6 with seconds first
-                                ("0 3 * * *", "*/30 * * * * *", @daily); also --cron
+                                ("0 3 * * *", "*/30 * * * * *", @daily); also --cron, -c
       --watch [PATHS]           restart when files change under the app's cwd, or under
                                 PATHS (comma-separated, after the script: app.js --watch src)
       --ignore-watch LIST       names, globs or /regexes/ not to watch (default: node_modules
@@ -168,6 +201,11 @@ const char* start_usage() {
       --watch-delay SEC         restart SEC seconds after the last change (or "500ms";
                                 default 1)
       --namespace NS
+
+  Accepted with no effect (PM2 flags that mean nothing under herd): -f/--force, --no-vizion,
+  --no-pmx, --no-automation, --no-treekill, --source-map-support, --disable-source-map-support,
+  --trace, --disable-trace, --v8, --event-loop-inspector, --deep-monitoring, --no-color,
+  -s/--silent.
 )";
 }
 
@@ -190,7 +228,9 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
   if (cli.cwd.empty()) cli.cwd = cwd;
   cli.env = env;  // frozen now, as PM2 does
   // More than one instance (or a `--listen`) is cluster mode, as `pm2 start app.js -i 4` is.
-  if (!cli.listen.empty() || cli.instances != "1") cli.exec_mode = manager::ExecMode::kCluster;
+  // -x (fork mode) wins over -i, as in PM2.
+  bool cluster = !cli.listen.empty() || cli.instances != "1";
+  if (cluster && !line->was_given("exec_mode")) cli.exec_mode = manager::ExecMode::kCluster;
   StartRequest out;
   out.apps.push_back(std::move(cli));
   return out;

@@ -77,7 +77,10 @@ nlohmann::json Instance::to_json() const {
   for (const AppSetting& s : app_settings()) {
     if (s.display.pm2_env_key.empty() || !s.display.from_spec) continue;
     nlohmann::json value = s.display.value ? s.display.value(spec) : s.get(spec);
-    if (!value.is_null()) pm2_env[s.display.pm2_env_key] = std::move(value);
+    if (value.is_null()) continue;
+    // Under PM2's own name too (node_args beside interpreter_args), which PM2 tools read.
+    if (!s.display.pm2_name.empty()) pm2_env[s.display.pm2_name] = value;
+    pm2_env[s.display.pm2_env_key] = std::move(value);
   }
   if (app_->triggers) app_->triggers->describe(&pm2_env);
   return nlohmann::json{

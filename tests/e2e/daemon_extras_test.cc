@@ -106,7 +106,8 @@ TEST_F(HerdTest, ErrorsEndWithTheirMessageNotAStrerror) {
       {{"start"}, "herd: start needs a script, a command or an ecosystem file\n"},
       {{"start", "--instances", "abc", "sleep"},
        "herd: instances: expected a number or \"max\", got \"abc\"\n"},
-      {{"start", "-x", "sleep"}, "herd: unknown option '-x' for start"},
+      // (-x is PM2's --execute-command, a flag herd takes.)
+      {{"start", "--bogus", "sleep"}, "herd: unknown option '--bogus' for start"},
       {{"start", "sleep", "--max-restarts", "many"},
        "herd: --max-restarts takes a whole number, not 'many'\n"},
       {{"signal", "SIGFOO", "all"}, "herd: unknown signal"},

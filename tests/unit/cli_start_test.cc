@@ -116,6 +116,34 @@ TEST(StartArgsTest, FlagsOverrideAnEcosystemFileWhereTheTableSays) {
   EXPECT_EQ(a.increment_var, "PORT");
 }
 
+// PM2 7's start flags (lib/binaries/CLI.js): -x is fork mode whatever -i says, -c the cron,
+// --node-args the interpreter's arguments, and the PM2.io/Node-only switches change nothing.
+TEST(StartArgsTest, Pm2AliasesAndNoEffectFlags) {
+  auto r = start({"app.js", "-i", "3", "-x", "-c", "0 3 * * *", "--node-args", "--a --b=1",
+                  "--no-vizion", "--no-pmx", "--no-automation", "--no-treekill", "-f",
+                  "--disable-source-map-support", "--source-map-support", "-s"});
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->apps.size(), 1u);
+  const AppSpec& a = r->apps[0];
+  EXPECT_EQ(a.exec_mode, ExecMode::kFork);
+  EXPECT_EQ(a.instances, "3");
+  EXPECT_EQ(a.cron_restart, "0 3 * * *");
+  EXPECT_EQ(a.interpreter_args, (std::vector<std::string>{"--a", "--b=1"}));
+  auto plain = start({"app.js"});
+  ASSERT_TRUE(plain);
+  auto ignored = start({"app.js", "--no-vizion", "--no-pmx", "--no-treekill", "--force"});
+  ASSERT_TRUE(ignored);
+  EXPECT_EQ(ignored->apps[0], plain->apps[0]);
+
+  herd::test::TempDir dir;
+  std::string path = dir.path() + "/eco.json";
+  std::ofstream(path) << R"({apps: [{name: 'api', script: 'a.js', instances: 2,},]})";
+  auto eco = start({path, "-x", "--interpreter-args=--c"});
+  ASSERT_TRUE(eco) << eco.error().message();
+  EXPECT_EQ(eco->apps[0].exec_mode, ExecMode::kFork);
+  EXPECT_EQ(eco->apps[0].interpreter_args, std::vector<std::string>{"--c"});
+}
+
 // A setting given a flag in the table is documented in `herd start --help` too.
 TEST(StartArgsTest, UsageNamesEveryFlagOfTheTable) {
   const std::string usage = start_usage();

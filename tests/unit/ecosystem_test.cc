@@ -326,15 +326,16 @@ TEST(EcosystemTest, BrokenFilesNameTheLine) {
   };
   const Case cases[] = {
       {kJson, "{\"apps\": [\n  {\"script\": \"a\",\n   \"watch\": tru}\n]}",
-       "eco.json:3:16: syntax error while parsing value - invalid literal; "},
+       "eco.json:3:13: 'tru' is not a value: expected a string, number, object, array, true, "
+       "false or null"},
       {kJson, "{\"apps\": [\n  {\"script\": \"a\" \"name\": \"x\"}\n]}",
-       "eco.json:2:23: syntax error while parsing object - unexpected string literal; expected "
+       "eco.json:2:18: syntax error while parsing object - unexpected string literal; expected "
        "'}' (in apps[0].script)"},
-      {kJson, "{\"apps\": [{\"script\": \"a\"},]}",
-       "eco.json:1:27: syntax error while parsing value - unexpected ']'"},
+      // A trailing comma is fine (PM2 evaluates .json as JavaScript); a missing element is not.
+      {kJson, "{\"apps\": [{\"script\": \"a\"},,]}",
+       "eco.json:1:28: syntax error while parsing value - unexpected ']'"},
       {kJson, "", "eco.json:1:1: syntax error while parsing value - unexpected end of input"},
-      {kJson, "{\"apps\": [{\"script\": \"a\"}]} extra",
-       "eco.json:1:29: syntax error while parsing value - invalid literal"},
+      {kJson, "{\"apps\": [{\"script\": \"a\"}]} extra", "eco.json:1:29: 'extra' is not a value"},
       {kYaml, "apps:\n  - script: a\n   name: b\n", "eco.yaml:3:4: end of sequence not found"},
       {kYaml, "apps:\n  - script: [a\n", "eco.yaml:3:1: "},
       {kYaml, "apps: [{script: a}]\n\tname: x\n", "eco.yaml:"},

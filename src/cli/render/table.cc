@@ -4,8 +4,12 @@
 #include <cstdint>
 #include <utility>
 
+#include "base/utf8.h"
+
 namespace herd::cli {
 namespace {
+
+using herd::detail::append_utf8;
 
 constexpr char32_t kInvalid = 0xFFFFFFFF;
 
@@ -105,24 +109,6 @@ std::size_t codepoint_width(char32_t cp) {
   if (in(kZeroWidth, cp)) return 0;
   if (in(kWide, cp)) return 2;
   return 1;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 void append_repeated(std::string& out, std::string_view piece, std::size_t n) {
