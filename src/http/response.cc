@@ -44,6 +44,7 @@ bool Response::finished() const { return !exchange_ || exchange_->finished(); }
 
 bool Response::connected() const { return exchange_ && exchange_->connected(); }
 
+// check-sizes: data table
 std::string_view status_text(int code) {
   switch (code) {
     case 100:
