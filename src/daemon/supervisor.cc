@@ -256,6 +256,12 @@ void Supervisor::stop(const std::vector<std::string>& targets, Reply reply) {
       if (std::none_of(a->instances.begin(), a->instances.end(),
                        [](const auto& i) { return i->is_running(); })) {
         a->sockets.release_on_demand();
+        // PM2 stops watching an app it stops (Client.js executeRemote: stopWatch), and jlist
+        // says watch: false from then on, also after a later restart.
+        if (a->spec.watch && a->triggers) {
+          a->spec.watch = false;
+          (void)a->triggers->arm();  // a cron that cannot be armed was logged at start
+        }
       }
     }
     std::vector<std::string> t;

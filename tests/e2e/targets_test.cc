@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "e2e/herd_fixture.h"
@@ -19,18 +20,25 @@ namespace herd::e2e {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
+
+// pm2_env[key] of the one instance of `name` (null when absent).
+Json env_field(const Json& list, const std::string& name, const char* key) {
+  return HerdTest::instance(list, name)["pm2_env"].value(key, Json());
+}
 
 std::string status_of(const Json& list, const std::string& name) {
-  return HerdTest::instance(list, name)["pm2_env"].value("status", "?");
+  Json v = env_field(list, name, "status");
+  return v.is_string() ? v.get<std::string>() : "?";
 }
 
 int restarts_of(const Json& list, const std::string& name) {
-  return HerdTest::instance(list, name)["pm2_env"].value("restart_time", -1);
+  Json v = env_field(list, name, "restart_time");
+  return v.is_number_integer() ? v.get<int>() : -1;
 }
 
 std::string env_of(const Json& list, const std::string& name, const std::string& var) {
-  return HerdTest::instance(list, name)["pm2_env"]["env"].value(var, "");
+  Json env = env_field(list, name, "env");
+  return env.is_object() ? env.value(var, "") : "";
 }
 
 // Runs the test's commands from `dir` (PM2 resolves script targets against the CLI's directory),
@@ -336,6 +344,22 @@ TEST_F(TargetsTest, JlistFieldsPm2ToolsRead) {
   EXPECT_EQ(env["namespace"], "default");
   EXPECT_TRUE(env["node_args"].is_array()) << env.dump(1);
   EXPECT_EQ(env["vizion"], false);
+}
+
+// PM2 7.0.4 (lib/Client.js executeRemote calls stopWatch on every stop): an app stopped stops
+// being watched, and jlist says watch: false from then on, also after it is started again.
+TEST_F(TargetsTest, StopTurnsWatchOff) {
+  std::filesystem::create_directories(path("wapp"));
+  std::string script = write_script("wapp/w.sh", "exec sleep 1000\n");
+  ASSERT_EQ(herd({"start", script, "--cwd", path("wapp"), "--watch"}).exit_code, 0);
+  Json list;
+  ASSERT_TRUE(wait_status("w", "online", 1, kWaitTimeout, &list));
+  EXPECT_EQ(env_field(list, "w", "watch"), true);
+  ASSERT_EQ(herd({"stop", "w"}).exit_code, 0);
+  EXPECT_EQ(env_field(jlist(), "w", "watch"), false);
+  ASSERT_EQ(herd({"start", "w"}).exit_code, 0);
+  ASSERT_TRUE(wait_status("w", "online", 1, kWaitTimeout, &list));
+  EXPECT_EQ(env_field(list, "w", "watch"), false);
 }
 
 }  // namespace
