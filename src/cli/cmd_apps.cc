@@ -5,7 +5,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
+#include "app/setting_values.h"
+#include "cli/cmd_targets.h"
 #include "cli/commands.h"
 #include "cli/start_args.h"
 
@@ -15,42 +18,6 @@ namespace {
 using manager::Verb;
 using nlohmann::json;
 
-// Sends a verb whose result is a list of processes, then shows the table like PM2 does.
-int targets_verb(Cli& cli, Verb verb, const manager::Request& request,
-                 const std::vector<std::string>& targets) {
-  if (targets.empty()) {
-    return fail_with(fmt::format("{} needs a target: an id, a name, a /regex/ or all",
-                                 manager::verb_name(verb)));
-  }
-  auto r = cli.client->call(verb, request);
-  if (!r) return fail_with(r.error());
-  return print_list(cli);
-}
-
-// Prints what `start` said beside the processes it started; 1 when one of them failed.
-int report_started(const json& r) {
-  int code = 0;
-  for (const auto& w : r.value("warnings", json::array())) {
-    std::fprintf(stderr, "herd: warning: %s\n", w.get<std::string>().c_str());
-  }
-  for (const auto& e : r["errors"]) {
-    std::fprintf(stderr, "herd: %s\n", e.value("message", "").c_str());
-    code = 1;
-  }
-  for (const auto& p : r["processes"]) {
-    std::string status = p["pm2_env"].value("status", "");
-    if (status == "errored") {
-      std::fprintf(stderr, "herd: %s (id %d) errored: %s\n", p.value("name", "").c_str(),
-                   p.value("pm_id", -1), p["pm2_env"].value("status_text", "").c_str());
-      code = 1;
-    } else if (p["pm2_env"].value("listen_timed_out", false)) {
-      std::fprintf(stderr, "herd: warning: %s (id %d): %s\n", p.value("name", "").c_str(),
-                   p.value("pm_id", -1), p["pm2_env"].value("status_text", "").c_str());
-    }
-  }
-  return code;
-}
-
 // --parallel's value: a number from 1 to 1024.
 std::expected<int, std::string> parse_parallel(const std::string& value) {
   char* end = nullptr;
@@ -59,6 +26,69 @@ std::expected<int, std::string> parse_parallel(const std::string& value) {
     return std::unexpected("--parallel takes a number from 1 to 1024, not '" + value + "'");
   }
   return static_cast<int>(n);
+}
+
+// The options of the verbs that act on targets; the rest of the words are the targets.
+std::expected<TargetAction, std::string> read_target_args(Cli& cli, Verb verb) {
+  TargetAction act{.verb = verb};
+  const Args& args = cli.args;
+  bool rolling = verb == Verb::kReload || verb == Verb::kRestart;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string flag = a.substr(0, a.find('='));
+    bool valued = flag == "--env" || flag == "--only" || (flag == "--parallel" && rolling);
+    std::string value;
+    if (valued) {
+      if (flag.size() < a.size()) {
+        value = a.substr(flag.size() + 1);
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return std::unexpected(flag + " needs a value");
+      }
+    }
+    if (a == "--update-env" && rolling) {
+      act.update_env = current_env();
+    } else if (flag == "--env") {
+      act.env_name = value;
+    } else if (flag == "--only") {
+      act.only = manager::detail::split_commas(value);
+    } else if (flag == "--parallel" && rolling) {
+      auto n = parse_parallel(value);
+      if (!n) return std::unexpected(n.error());
+      act.parallel = *n;
+    } else if (!a.empty() && a[0] == '-' && a != "-") {
+      return std::unexpected(fmt::format("unknown option '{}' for {}", a, cli.name));
+    } else {
+      act.targets.push_back(a);
+    }
+  }
+  act.start_missing = rolling;
+  return act;
+}
+
+int run_target_verb(Cli& cli, Verb verb) {
+  auto act = read_target_args(cli, verb);
+  if (!act) return fail_with(act.error());
+  return act_on_targets(cli, *act);
+}
+
+// `herd start <name|namespace|id>` of what herd already manages restarts it, as PM2's
+// _startScript does before it reads the word as a program: a word without '/' and without an
+// extension that names an app or a namespace, or an id.
+bool names_existing(const std::string& word, const nlohmann::json& list) {
+  bool id = !word.empty() && word.find_first_not_of("0123456789") == std::string::npos;
+  if (!id &&
+      (word.find('/') != std::string::npos || !std::filesystem::path(word).extension().empty())) {
+    return false;
+  }
+  for (const auto& p : list) {
+    if (id ? std::to_string(p.value("pm_id", -1)) == word
+           : p.value("name", "") == word || p["pm2_env"].value("namespace", "default") == word) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -76,74 +106,59 @@ int cmd_start(Cli& cli) {
   auto req = parse_start(cli.args, current_env(), cwd);
   if (!req) return fail_with(manager::input_error_message(req.error()));
   for (const auto& w : req->warnings) std::fprintf(stderr, "herd: warning: %s\n", w.c_str());
-  manager::StartRequest start;
-  for (const auto& a : req->apps) start.apps.push_back(manager::to_json(a));
   if (Status s = cli.client->connect(true); !s) return fail_with(client_error(s.error()));
-  auto r = cli.client->call(Verb::kStart, start);
-  if (!r) return fail_with(r.error());
-  int code = report_started(*r);
-  int list = print_list(cli);
-  return code != 0 ? code : list;
+  auto list = cli.client->call(Verb::kJlist);
+  if (!list) return fail_with(list.error());
+  int code = 0;
+  std::vector<manager::AppSpec> fresh;
+  for (const StartTarget& t : req->targets) {
+    auto first = req->apps.begin() + static_cast<long>(t.first);
+    std::vector<manager::AppSpec> apps(first, first + static_cast<long>(t.count));
+    if (t.file) {
+      // PM2's _startJson: the file's running apps restart with its environment read again.
+      TargetAction act{.verb = Verb::kStart, .targets = {t.word}, .start_missing = true};
+      code = std::max(code, act_on_file_apps(cli, act, t.word, std::move(apps)));
+    } else if (names_existing(t.word, *list)) {
+      auto r = cli.client->call(Verb::kRestart, manager::RestartRequest{{t.word}, {}, {}});
+      if (!r) code = fail_with(r.error());
+    } else {
+      for (auto& a : apps) fresh.push_back(std::move(a));
+    }
+  }
+  code = std::max(code, start_specs(cli, fresh));
+  int shown = print_list(cli);
+  return code != 0 ? code : shown;
 }
 
-// stop|restart|reset <target...>; --update-env counts for restart only.
+// startOrRestart | startOrReload | startOrGracefulReload <ecosystem file...>: PM2's names for
+// restart and reload of a file, starting the apps that do not run.
+int cmd_start_or(Cli& cli) {
+  Verb verb = cli.name == "startOrRestart" ? Verb::kRestart : Verb::kReload;
+  auto act = read_target_args(cli, verb);
+  if (!act) return fail_with(act.error());
+  for (const auto& t : act->targets) {
+    if (!is_ecosystem_target(t)) {
+      return fail_with(
+          fmt::format("{} takes an ecosystem file; '{}' is not one (use `herd "
+                      "start {}`)",
+                      cli.name, t, t));
+    }
+  }
+  return act_on_targets(cli, *act);
+}
+
 int cmd_stop_restart_reset(Cli& cli) {
-  manager::RestartRequest restart;
-  for (const auto& a : cli.args) {
-    if (a == "--update-env") {
-      restart.update_env = current_env();
-    } else {
-      restart.targets.push_back(a);
-    }
-  }
-  if (cli.name == "restart") return targets_verb(cli, Verb::kRestart, restart, restart.targets);
-  Verb verb = cli.name == "stop" ? Verb::kStop : Verb::kReset;
-  return targets_verb(cli, verb, manager::TargetsRequest{restart.targets}, restart.targets);
+  Verb verb = cli.name == "restart" ? Verb::kRestart
+              : cli.name == "stop"  ? Verb::kStop
+                                    : Verb::kReset;
+  return run_target_verb(cli, verb);
 }
 
-int cmd_delete(Cli& cli) {
-  return targets_verb(cli, Verb::kDelete, manager::TargetsRequest{cli.args}, cli.args);
-}
+int cmd_delete(Cli& cli) { return run_target_verb(cli, Verb::kDelete); }
 
-// reload <target...> [--update-env] [--parallel N]: rolling, shows why an app was restarted
-// instead, and exits 1 with the daemon's reason when a replacement failed.
-int cmd_reload(Cli& cli) {
-  manager::ReloadRequest req;
-  const Args& args = cli.args;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string value;
-    if (a == "--update-env") {
-      req.update_env = current_env();
-      continue;
-    }
-    if (a == "--parallel") {
-      if (i + 1 >= args.size()) return fail_with("--parallel needs a number");
-      value = args[++i];
-    } else if (a.rfind("--parallel=", 0) == 0) {
-      value = a.substr(11);
-    } else if (!a.empty() && a[0] == '-') {
-      return fail_with("unknown option '" + a + "' for reload (--update-env, --parallel N)");
-    } else {
-      req.targets.push_back(a);
-      continue;
-    }
-    auto n = parse_parallel(value);
-    if (!n) return fail_with(n.error());
-    req.parallel = *n;
-  }
-  if (req.targets.empty()) {
-    return fail_with("reload needs a target: an id, a name, a /regex/ or all");
-  }
-  auto r = cli.client->call(Verb::kReload, req);
-  if (!r) return fail_with(r.error());
-  for (const auto& w : (*r)["warnings"]) {
-    std::fprintf(stderr, "herd: warning: %s\n", w.get<std::string>().c_str());
-  }
-  std::printf("reloaded %zu process(es) in %lld ms\n", (*r)["processes"].size(),
-              static_cast<long long>(r->value("duration_ms", 0)));
-  return print_list(cli);
-}
+// reload <target...> [--update-env] [--parallel N]: rolling; exits 1 with the daemon's reason
+// when a replacement failed.
+int cmd_reload(Cli& cli) { return run_target_verb(cli, Verb::kReload); }
 
 int cmd_scale(Cli& cli) {
   if (cli.args.size() != 2) return fail_with("usage: herd scale <app> <N|+N|-N>");

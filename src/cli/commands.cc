@@ -27,8 +27,12 @@ using enum Needs;
 constexpr Command kCommands[] = {
     {"start", {}, kClient, false, cmd_start,
      "start <script|\"cmd\"|ecosystem> [opts] [-- args]   start an app (herd start --help)"},
+    {"startOrRestart", {}, kDaemon, false, cmd_start_or,
+     "startOrRestart|startOrReload|startOrGracefulReload <ecosystem file> [--env E] [--only A]"},
+    {"startOrReload", {"startOrGracefulReload"}, kDaemon, false, cmd_start_or, ""},
     {"stop", {}, kDaemon, false, cmd_stop_restart_reset,
-     "stop|restart|reload|delete <target...>            target: id, name, /regex/ or all"},
+     "stop|restart|reload|delete <target...>            target: id, name, namespace, script,\n"
+     "                                                  ecosystem file, /regex/ or all"},
     {"restart", {}, kDaemon, false, cmd_stop_restart_reset, ""},
     {"delete", {"del"}, kDaemon, false, cmd_delete, ""},
     {"reload", {}, kDaemon, false, cmd_reload,

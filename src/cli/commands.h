@@ -69,6 +69,7 @@ int print_list(Cli& cli, const std::string& sort = "name");
 // The handlers, by family.
 // cmd_apps.cc: verbs that change processes.
 int cmd_start(Cli& cli);
+int cmd_start_or(Cli& cli);
 int cmd_stop_restart_reset(Cli& cli);
 int cmd_delete(Cli& cli);
 int cmd_reload(Cli& cli);

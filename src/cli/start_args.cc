@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iostream>
+#include <iterator>
 
 #include "app/app_name.h"
 #include "app/app_settings.h"
@@ -20,7 +22,8 @@ using manager::FlagArity;
 struct StartLine {
   AppSpec cli;  // what the flags say; for ecosystem files, only flags given override
   std::vector<const AppSetting*> given;  // the settings whose flags were given
-  std::string target;
+  std::string target;                    // the one being made into apps
+  std::vector<std::string> targets;      // every script, command, file (or "-" for stdin) given
   std::string env_name;
   std::vector<std::string> only;
   std::vector<std::string> extra_args;
@@ -96,7 +99,7 @@ Result<StartLine> read_start_line(const std::vector<std::string>& args, const st
     std::string flag = a.substr(0, a.find('='));
     if (const AppSetting* s = manager::find_setting_by_flag(flag)) {
       line.given.push_back(s);
-      auto v = flag_value(args, &i, s->flag.arity, !line.target.empty());
+      auto v = flag_value(args, &i, s->flag.arity, !line.targets.empty());
       if (!v) return std::unexpected(v.error());
       if (Status ok = s->flag.parse(line.cli, {flag, *v, cwd}); !ok) {
         return std::unexpected(ok.error());
@@ -114,16 +117,17 @@ Result<StartLine> read_start_line(const std::vector<std::string>& args, const st
     } else if (!a.empty() && a[0] == '-' && a != "-") {
       return fail(EINVAL,
                   fmt::format("unknown option '{}' for start (see `herd start --help`)", a));
-    } else if (line.target.empty()) {
-      line.target = a;
     } else {
-      return fail(EINVAL, fmt::format("start takes one script, command or ecosystem file; '{}' is "
-                                      "a second one (put the app's own arguments after --)",
-                                      a));
+      // Several scripts are several apps, as `pm2 start a.js b.js` (the app's own arguments go
+      // after --).
+      line.targets.push_back(a);
     }
   }
-  if (line.target.empty()) {
+  if (line.targets.empty()) {
     return fail(EINVAL, "start needs a script, a command or an ecosystem file");
+  }
+  if (line.targets.size() > 1 && line.was_given("name")) {
+    return fail(EINVAL, "--name names one app; start the scripts one by one to name each");
   }
   return line;
 }
@@ -134,8 +138,14 @@ Result<StartRequest> from_ecosystem(StartLine& line, const std::map<std::string,
   o.env_name = line.env_name;
   o.only = line.only;
   o.base_env = env;
-  std::string path = line.target[0] == '/' ? line.target : cwd + "/" + line.target;
-  auto eco = manager::load_ecosystem(path, o);
+  Result<manager::EcosystemResult> eco;
+  if (line.target == "-") {
+    // `herd start -`: a JSON ecosystem document on stdin, as `pm2 start -` reads.
+    std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    eco = manager::parse_ecosystem(text, manager::EcosystemFormat::kJson, "stdin", cwd, o);
+  } else {
+    eco = manager::load_ecosystem(line.target[0] == '/' ? line.target : cwd + "/" + line.target, o);
+  }
   if (!eco) return std::unexpected(eco.error());
   StartRequest out;
   out.warnings = eco->warnings;
@@ -209,30 +219,47 @@ const char* start_usage() {
 )";
 }
 
+bool is_ecosystem_target(std::string_view target) {
+  return target == "-" || manager::looks_like_ecosystem(target);
+}
+
 Result<StartRequest> parse_start(const std::vector<std::string>& args,
                                  const std::map<std::string, std::string>& env,
                                  const std::string& cwd) {
   auto line = read_start_line(args, cwd);
   if (!line) return std::unexpected(line.error());
-  if (manager::looks_like_ecosystem(line->target)) return from_ecosystem(*line, env, cwd);
-
-  if (!line->env_name.empty() || !line->only.empty()) {
-    return fail(EINVAL,
-                "--env and --only apply to ecosystem files; '" + line->target + "' is not one");
-  }
-  AppSpec& cli = line->cli;
-  cli.script = line->target;
-  cli.args = line->extra_args;
-  if (cli.name.empty()) cli.name = manager::default_app_name(line->target);
-  if (Status ok = manager::validate_app_name(cli.name); !ok) return std::unexpected(ok.error());
-  if (cli.cwd.empty()) cli.cwd = cwd;
-  cli.env = env;  // frozen now, as PM2 does
-  // More than one instance (or a `--listen`) is cluster mode, as `pm2 start app.js -i 4` is.
-  // -x (fork mode) wins over -i, as in PM2.
-  bool cluster = !cli.listen.empty() || cli.instances != "1";
-  if (cluster && !line->was_given("exec_mode")) cli.exec_mode = manager::ExecMode::kCluster;
   StartRequest out;
-  out.apps.push_back(std::move(cli));
+  for (const std::string& target : line->targets) {
+    line->target = target;
+    StartTarget part{target, is_ecosystem_target(target), out.apps.size(), 0};
+    if (part.file) {
+      auto eco = from_ecosystem(*line, env, cwd);
+      if (!eco) return std::unexpected(eco.error());
+      for (auto& w : eco->warnings) out.warnings.push_back(std::move(w));
+      for (auto& a : eco->apps) out.apps.push_back(std::move(a));
+    } else {
+      if (!line->env_name.empty() || !line->only.empty()) {
+        return fail(EINVAL,
+                    "--env and --only apply to ecosystem files; '" + target + "' is not one");
+      }
+      AppSpec cli = line->cli;
+      cli.script = target;
+      cli.args = line->extra_args;
+      if (cli.name.empty()) cli.name = manager::default_app_name(target);
+      if (Status ok = manager::validate_app_name(cli.name); !ok) {
+        return std::unexpected(ok.error());
+      }
+      if (cli.cwd.empty()) cli.cwd = cwd;
+      cli.env = env;  // frozen now, as PM2 does
+      // More than one instance (or a `--listen`) is cluster mode, as `pm2 start app.js -i 4` is.
+      // -x (fork mode) wins over -i, as in PM2.
+      bool cluster = !cli.listen.empty() || cli.instances != "1";
+      if (cluster && !line->was_given("exec_mode")) cli.exec_mode = manager::ExecMode::kCluster;
+      out.apps.push_back(std::move(cli));
+    }
+    part.count = out.apps.size() - part.first;
+    out.targets.push_back(std::move(part));
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/app_spec.h"
@@ -10,8 +11,16 @@
 
 namespace herd::cli {
 
+// One script, command or ecosystem file of the command line, and the apps it made.
+struct StartTarget {
+  std::string word;                  // as typed ("app.js", "ecosystem.config.js", "-" for stdin)
+  bool file = false;                 // an ecosystem file (or stdin)
+  std::size_t first = 0, count = 0;  // its apps in StartRequest::apps
+};
+
 struct StartRequest {
   std::vector<manager::AppSpec> apps;
+  std::vector<StartTarget> targets;   // in the order given
   std::vector<std::string> warnings;  // unknown ecosystem keys and the like
 };
 
@@ -20,6 +29,9 @@ struct StartRequest {
 Result<StartRequest> parse_start(const std::vector<std::string>& args,
                                  const std::map<std::string, std::string>& env,
                                  const std::string& cwd);
+
+// Whether a target word names an ecosystem file (or "-": one on stdin) rather than a script.
+bool is_ecosystem_target(std::string_view target);
 
 // The usage text of `herd start`.
 const char* start_usage();

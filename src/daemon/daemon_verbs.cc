@@ -98,11 +98,13 @@ void Daemon::stop(Call& call) {
 
 void Daemon::restart(Call& call) {
   const auto& r = std::get<RestartRequest>(call.request);
+  if (r.app_env) sup_.replace_app_env(r.targets, *r.app_env);
   sup_.restart(r.targets, env_or_null(r.update_env), answer(call));
 }
 
 void Daemon::reload(Call& call) {
   const auto& r = std::get<ReloadRequest>(call.request);
+  if (r.app_env) sup_.replace_app_env(r.targets, *r.app_env);
   sup_.reload(r.targets, env_or_null(r.update_env), r.parallel.value_or(1), answer(call));
 }
 

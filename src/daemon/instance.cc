@@ -138,6 +138,7 @@ Status Instance::start() {
   if (!out || !err) return fail_start(!out ? out.error() : err.error());
 
   interpreter_ = cmd->interpreter;
+  exec_path_ = cmd->exec_path;
   SpawnOptions o;
   o.argv = cmd->argv;
   o.cwd = spec.cwd;

@@ -97,6 +97,9 @@ class Instance {
   std::uint64_t rss_bytes() const { return rss_bytes_; }
   int reloads() const { return reloads_; }
   const std::string& status_text() const { return status_text_; }
+  // The absolute path of the script it runs (PM2's pm_exec_path; a program found in PATH is its
+  // full path), or the command line for a shell command; resolved now when it never started.
+  std::string exec_path() const;
   // A restart someone asked for counts in restart_time, as in PM2.
   void count_manual_restart() { ++restarts_; }
   void reset_counters() {
@@ -170,6 +173,7 @@ class Instance {
   bool stop_requested_ = false;
   std::vector<std::string> env_;
   std::string interpreter_ = "none";
+  std::string exec_path_;  // what the last start resolved the script to
 
   Timer restart_timer_;
   Timer kill_timer_;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/app_settings.h"
+#include "app/command.h"
 #include "daemon/app.h"
 #include "daemon/instance.h"
 
@@ -32,6 +33,12 @@ nlohmann::json Instance::env_json() const {
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   return env;
+}
+
+std::string Instance::exec_path() const {
+  if (!exec_path_.empty()) return exec_path_;
+  auto cmd = resolve_command(app_->spec);
+  return cmd ? cmd->exec_path : app_->spec.script;
 }
 
 nlohmann::json Instance::to_json() const {
@@ -82,6 +89,13 @@ nlohmann::json Instance::to_json() const {
     if (!s.display.pm2_name.empty()) pm2_env[s.display.pm2_name] = value;
     pm2_env[s.display.pm2_env_key] = std::move(value);
   }
+  // What PM2's tools read: the script as resolved (a program found in PATH by its full path),
+  // the namespace ("default" when none), node_args (PM2's name for interpreter_args), and no
+  // versioning metadata (herd has no vizion).
+  pm2_env["pm_exec_path"] = exec_path();
+  if (spec.namespace_.empty()) pm2_env["namespace"] = "default";
+  if (pm2_env.contains("interpreter_args")) pm2_env["node_args"] = pm2_env["interpreter_args"];
+  pm2_env["vizion"] = false;
   if (app_->triggers) app_->triggers->describe(&pm2_env);
   return nlohmann::json{
       {"pid", pid_},

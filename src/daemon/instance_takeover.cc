@@ -37,6 +37,7 @@ nlohmann::json Instance::takeover_state(std::vector<int>* keep) const {
       {"status_text", status_text_},
       {"env", env_},
       {"interpreter", interpreter_},
+      {"exec_path", exec_path_},
       {"listen_timed_out", listen_timed_out_},
       {"pipes", pipes},
       {"ipc", ipc},
@@ -63,6 +64,7 @@ Status Instance::adopt(const nlohmann::json& s) {
     status_text_ = s.at("status_text").get<std::string>();
     env_ = s.at("env").get<std::vector<std::string>>();
     interpreter_ = s.at("interpreter").get<std::string>();
+    exec_path_ = s.value("exec_path", "");  // absent in the state of an older daemon
     listen_timed_out_ = s.at("listen_timed_out").get<bool>();
     std::vector<int> pipes = s.at("pipes").get<std::vector<int>>();
     int ipc = s.at("ipc").get<int>();

@@ -66,6 +66,13 @@ void Supervisor::apply_update_env(const std::vector<Instance*>& list,
   }
 }
 
+void Supervisor::replace_app_env(const std::vector<std::string>& targets,
+                                 const std::map<std::string, std::string>& env) {
+  auto list = resolve(targets);
+  if (!list) return;
+  for (Instance* i : *list) i->app().spec.app_env = env;
+}
+
 void Supervisor::reload(const std::vector<std::string>& targets,
                         const std::map<std::string, std::string>* update_env, int parallel,
                         Reply reply) {

@@ -70,79 +70,6 @@ Status Supervisor::init() {
   return {};
 }
 
-// --- lookups ---------------------------------------------------------------------------------
-
-App* Supervisor::find_app(const std::string& name) const {
-  for (const auto& a : apps_) {
-    if (a->name == name) return a.get();
-  }
-  return nullptr;
-}
-
-std::expected<std::vector<Instance*>, VerbError> Supervisor::resolve(
-    const std::vector<std::string>& targets) const {
-  std::vector<Instance*> out;
-  std::set<int> seen;
-  auto add = [&](Instance* i) {
-    if (seen.insert(i->id()).second) out.push_back(i);
-  };
-  if (targets.empty())
-    return std::unexpected(verb_error(ErrorCode::kNoTarget,
-                                      "name an app, an id, "
-                                      "a /regex/ or all"));
-  for (const auto& t : targets) {
-    std::size_t before = out.size();
-    bool matched = false;
-    if (t == "all") {
-      for (const auto& a : apps_) {
-        for (const auto& i : a->instances) add(i.get());
-      }
-      if (apps_.empty()) {
-        return std::unexpected(verb_error(ErrorCode::kUnknownTarget,
-                                          "'all' matches nothing: no app "
-                                          "is managed yet"));
-      }
-      continue;
-    }
-    if (is_target_regex(t)) {
-      auto re = compile_target_regex(t);
-      if (!re) return std::unexpected(verb_error(ErrorCode::kBadTarget, re.error().context()));
-      for (const auto& a : apps_) {
-        if (std::regex_search(a->name, *re)) {
-          matched = true;
-          for (const auto& i : a->instances) add(i.get());
-        }
-      }
-    } else if (!t.empty() && std::all_of(t.begin(), t.end(), ::isdigit)) {
-      int id = std::atoi(t.c_str());
-      for (const auto& a : apps_) {
-        for (const auto& i : a->instances) {
-          if (i->id() == id) {
-            matched = true;
-            add(i.get());
-          }
-        }
-      }
-    }
-    if (!matched) {
-      if (App* a = find_app(t); a != nullptr) {
-        matched = true;
-        for (const auto& i : a->instances) add(i.get());
-      }
-    }
-    if (!matched && out.size() == before) {
-      std::string known;
-      for (const auto& a : apps_) known += (known.empty() ? "" : ", ") + a->name;
-      return std::unexpected(
-          verb_error(ErrorCode::kUnknownTarget,
-                     fmt::format("no app or id matches '{}'{}", t,
-                                 known.empty() ? std::string(" (no app is managed yet)")
-                                               : fmt::format(" (apps: {})", known))));
-    }
-  }
-  return out;
-}
-
 Instance* Supervisor::instance_for_pid(pid_t pid) const {
   // READY=1 may come from a descendant (a shell wrapper's child): walk up to a known instance.
   for (int depth = 0; depth < 16 && pid > 1; ++depth) {
@@ -329,6 +256,12 @@ void Supervisor::stop(const std::vector<std::string>& targets, Reply reply) {
       if (std::none_of(a->instances.begin(), a->instances.end(),
                        [](const auto& i) { return i->is_running(); })) {
         a->sockets.release_on_demand();
+        // PM2 stops watching an app it stops (Client.js executeRemote: stopWatch), and jlist
+        // says watch: false from then on, also after a later restart.
+        if (a->spec.watch && a->triggers) {
+          a->spec.watch = false;
+          (void)a->triggers->arm();  // a cron that cannot be armed was logged at start
+        }
       }
     }
     std::vector<std::string> t;
@@ -405,6 +338,12 @@ void Supervisor::scale(const std::string& name, const std::string& count, Reply 
     return reply(std::unexpected(verb_error(ErrorCode::kBadRequest, target.error().context())));
   }
   int wanted = *target;
+  if (wanted == current) {
+    // PM2 7 answers "Nothing to do" and exits 1 (API.js scale).
+    return reply(std::unexpected(verb_error(
+        ErrorCode::kBadRequest,
+        fmt::format("app '{}' already has {} instance(s): nothing to do", name, current))));
+  }
   if (wanted > current) {
     std::vector<Instance*> added;
     add_instances(*app, wanted - current, &added);
@@ -417,15 +356,16 @@ void Supervisor::scale(const std::string& name, const std::string& count, Reply 
     for (Instance* i : added) i->when_settled(done);
     return;
   }
-  // Scale down: the highest instance indexes go, gracefully.
-  std::vector<Instance*> by_index;
-  for (auto& i : app->instances) by_index.push_back(i.get());
-  std::sort(by_index.begin(), by_index.end(),
-            [](Instance* a, Instance* b) { return a->index() > b->index(); });
-  by_index.resize(static_cast<std::size_t>(current - wanted));
+  // Scale down: the oldest instances (lowest ids) go, gracefully, as PM2 7 does (API.js scale
+  // deletes its process list from the front); those added later keep their ids, and an instance
+  // added afterwards gets a fresh id and the lowest free NODE_APP_INSTANCE.
+  std::vector<Instance*> by_id;
+  for (auto& i : app->instances) by_id.push_back(i.get());
+  std::sort(by_id.begin(), by_id.end(), [](Instance* a, Instance* b) { return a->id() < b->id(); });
+  by_id.resize(static_cast<std::size_t>(current - wanted));
   std::vector<int> ids;
-  for (Instance* i : by_index) ids.push_back(i->id());
-  stop_instances(by_index, [this, app, ids, name, reply] {
+  for (Instance* i : by_id) ids.push_back(i->id());
+  stop_instances(by_id, [this, app, ids, name, reply] {
     app->instances.erase(
         std::remove_if(
             app->instances.begin(), app->instances.end(),

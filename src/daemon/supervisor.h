@@ -65,6 +65,10 @@ class Supervisor : private InstanceHost {
   // rolling reload when the app has sockets held by herd, else a restart. `reason` goes to
   // herd.log. Unknown apps are logged and ignored. Returns at once.
   void restart_app_for(const std::string& app, std::string reason);
+  // The targets' apps' own variables (AppSpec::app_env) become `env`, before a restart or reload
+  // with update_env puts them on top of the CLI's. Unknown targets are left to the verb.
+  void replace_app_env(const std::vector<std::string>& targets,
+                       const std::map<std::string, std::string>& env);
   void remove(const std::vector<std::string>& targets, Reply reply);
   void scale(const std::string& app, const std::string& count, Reply reply);
   VerbResult reset(const std::vector<std::string>& targets);
@@ -123,6 +127,10 @@ class Supervisor : private InstanceHost {
 
   std::expected<std::vector<Instance*>, VerbError> resolve(
       const std::vector<std::string>& targets) const;
+  // Adds the instances of the apps in namespace `t`, or running the script at the absolute path
+  // `t`; false when there are none.
+  bool add_namespace_or_script(const std::string& t,
+                               const std::function<void(Instance*)>& add) const;
   App* find_app(const std::string& name) const;
   void add_instances(App& app, int count, std::vector<Instance*>* added);
   void on_sigchld();

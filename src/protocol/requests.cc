@@ -11,6 +11,7 @@ using nlohmann::json;
 
 constexpr const char* kTargets = "targets";
 constexpr const char* kUpdateEnv = "update_env";
+constexpr const char* kAppEnv = "app_env";
 
 // Ids may come as numbers: every target reads as a string.
 std::vector<std::string> read_targets(const json& j) {
@@ -29,8 +30,9 @@ std::string read_string(const json& j, const char* field) {
   return f != j.end() && f->is_string() ? f->get<std::string>() : std::string();
 }
 
-std::optional<std::map<std::string, std::string>> read_env(const json& j) {
-  auto e = j.find(kUpdateEnv);
+std::optional<std::map<std::string, std::string>> read_env(const json& j,
+                                                           const char* field = kUpdateEnv) {
+  auto e = j.find(field);
   if (e == j.end() || !e->is_object()) return std::nullopt;
   std::map<std::string, std::string> env;
   for (const auto& [k, v] : e->items()) {
@@ -39,8 +41,9 @@ std::optional<std::map<std::string, std::string>> read_env(const json& j) {
   return env;
 }
 
-void write_env(json& j, const std::optional<std::map<std::string, std::string>>& env) {
-  if (env) j[kUpdateEnv] = *env;
+void write_env(json& j, const std::optional<std::map<std::string, std::string>>& env,
+               const char* field = kUpdateEnv) {
+  if (env) j[field] = *env;
 }
 
 template <std::size_t... I>
@@ -62,20 +65,24 @@ void from_json(const json& j, TargetsRequest& r) { r.targets = read_targets(j); 
 void to_json(json& j, const RestartRequest& r) {
   j = {{kTargets, r.targets}};
   write_env(j, r.update_env);
+  write_env(j, r.app_env, kAppEnv);
 }
 void from_json(const json& j, RestartRequest& r) {
   r.targets = read_targets(j);
   r.update_env = read_env(j);
+  r.app_env = read_env(j, kAppEnv);
 }
 
 void to_json(json& j, const ReloadRequest& r) {
   j = {{kTargets, r.targets}};
   write_env(j, r.update_env);
+  write_env(j, r.app_env, kAppEnv);
   if (r.parallel) j["parallel"] = *r.parallel;
 }
 void from_json(const json& j, ReloadRequest& r) {
   r.targets = read_targets(j);
   r.update_env = read_env(j);
+  r.app_env = read_env(j, kAppEnv);
   r.parallel.reset();
   if (auto p = j.find("parallel"); p != j.end() && p->is_number_integer()) {
     r.parallel = p->get<int>();

@@ -27,15 +27,19 @@ struct TargetsRequest {
 };
 
 // restart. `update_env`: the CLI's environment for --update-env; none keeps the frozen one.
+// `app_env`: the app's own variables from its ecosystem file, read again (`herd restart
+// ecosystem.json --env production`); they replace the ones the app had, on top of update_env.
 struct RestartRequest {
   std::vector<std::string> targets;
   std::optional<std::map<std::string, std::string>> update_env;
+  std::optional<std::map<std::string, std::string>> app_env;
 };
 
 // reload: a restart, rolling; `parallel` instances replaced at once (none: 1).
 struct ReloadRequest {
   std::vector<std::string> targets;
   std::optional<std::map<std::string, std::string>> update_env;
+  std::optional<std::map<std::string, std::string>> app_env;  // as restart's
   std::optional<int> parallel;
 };
 

@@ -5,6 +5,7 @@ namespace {
 
 constexpr FieldSpec kTargets{"targets", FieldCheck::kTargets};
 constexpr FieldSpec kUpdateEnv{"update_env", FieldCheck::kUpdateEnv};
+constexpr FieldSpec kAppEnv{"app_env", FieldCheck::kUpdateEnv};
 
 // The verbs, in the enum's order (checked below). A data table: one row per verb.
 constexpr std::array<VerbSpec, kVerbCount> kVerbs = {{
@@ -12,12 +13,12 @@ constexpr std::array<VerbSpec, kVerbCount> kVerbs = {{
     {Verb::kJlist, "jlist", "list", RequestKind::kEmpty, {}},
     {Verb::kStart, "start", "", RequestKind::kStart, {{{"apps", FieldCheck::kApps, true}}}},
     {Verb::kStop, "stop", "", RequestKind::kTargets, {{kTargets}}},
-    {Verb::kRestart, "restart", "", RequestKind::kRestart, {{kTargets, kUpdateEnv}}},
+    {Verb::kRestart, "restart", "", RequestKind::kRestart, {{kTargets, kUpdateEnv, kAppEnv}}},
     {Verb::kReload,
      "reload",
      "",
      RequestKind::kReload,
-     {{kTargets, kUpdateEnv, {"parallel", FieldCheck::kParallel}}}},
+     {{kTargets, kUpdateEnv, kAppEnv, {"parallel", FieldCheck::kParallel}}}},
     {Verb::kDelete, "delete", "", RequestKind::kTargets, {{kTargets}}},
     {Verb::kScale,
      "scale",

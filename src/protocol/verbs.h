@@ -78,7 +78,7 @@ struct VerbSpec {
   std::string_view name;
   std::string_view alias;  // another name for it ("list" for jlist), or ""
   RequestKind request;
-  std::array<FieldSpec, 3> fields;  // the fields it takes beside "verb" and "id"
+  std::array<FieldSpec, 4> fields;  // the fields it takes beside "verb" and "id"
   // Fields it does not take are ignored instead of refused: only ping, the probe any client
   // (of any version) sends first to find the daemon and its version, which must always answer.
   bool ignores_unknown_fields = false;

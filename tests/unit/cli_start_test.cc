@@ -156,5 +156,30 @@ TEST(StartArgsTest, UsageNamesEveryFlagOfTheTable) {
   }
 }
 
+// `pm2 start a.js b.js`: each script its own app, the flags applied to each; the targets keep
+// their order and say which apps each made.
+TEST(StartArgsTest, SeveralScriptsAreSeveralApps) {
+  auto r = start({"a.js", "b.py", "-i", "2", "--", "--port", "1"});
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->apps.size(), 2u);
+  EXPECT_EQ(r->apps[0].name, "a");
+  EXPECT_EQ(r->apps[1].name, "b");
+  for (const AppSpec& a : r->apps) {
+    EXPECT_EQ(a.instances, "2");
+    EXPECT_EQ(a.args, (std::vector<std::string>{"--port", "1"}));
+  }
+  ASSERT_EQ(r->targets.size(), 2u);
+  EXPECT_EQ(r->targets[1].word, "b.py");
+  EXPECT_FALSE(r->targets[1].file);
+  EXPECT_EQ(r->targets[1].first, 1u);
+  EXPECT_EQ(r->targets[1].count, 1u);
+  auto named = start({"a.js", "b.js", "--name", "x"});
+  ASSERT_FALSE(named);
+  EXPECT_NE(named.error().context().find("--name"), std::string::npos);
+  EXPECT_TRUE(is_ecosystem_target("-"));
+  EXPECT_TRUE(is_ecosystem_target("ecosystem.config.js"));
+  EXPECT_FALSE(is_ecosystem_target("app.js"));
+}
+
 }  // namespace
 }  // namespace herd::cli
