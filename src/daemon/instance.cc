@@ -152,8 +152,11 @@ Status Instance::start() {
   Fd bind_end;
   if (app_->injects()) bind_end = prepare_injection(o, cmd->interpreter);
   std::optional<std::pair<Fd, Fd>> ipc;
-  if (spec.wait_ready && cmd->interpreter == "node") {
-    // Node's IPC channel, so process.send('ready') reaches us (JSON lines).
+  if (cmd->interpreter == "node") {
+    // Node's IPC channel, always, as PM2 gives every Node app one: process.send() exists and
+    // an app that calls process.send('ready') unconditionally works with or without
+    // wait_ready. Messages are JSON lines; herd reads them all and uses only 'ready' (and only
+    // with wait_ready, see on_ipc_readable).
     auto pair = Fd::socketpair(AF_UNIX, SOCK_STREAM);
     if (pair) {
       ipc.emplace(std::move(*pair));
@@ -287,37 +290,6 @@ void Instance::attach_output(Fd out, Fd err) {
     }
     pipes_.push_back(std::move(pipe));
   }
-}
-
-void Instance::start_ipc(Fd fd) {
-  ipc_ = std::move(fd);
-  ipc_buffer_.clear();
-  ipc_watcher_ = std::make_unique<IoWatcher>(host_.loop(), ipc_.get());
-  ipc_watcher_->unref();
-  ipc_watcher_->set_callback([this](std::uint32_t) { on_ipc_readable(); });
-  if (!ipc_watcher_->start(kReadable)) {
-    ipc_watcher_.reset();
-    ipc_.reset();
-  }
-}
-
-void Instance::on_ipc_readable() {
-  char buf[4096];
-  ssize_t n = ::read(ipc_.get(), buf, sizeof(buf));
-  if (n <= 0) {
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    ipc_watcher_->stop();  // the app closed its channel; not an error
-    return;
-  }
-  ipc_buffer_.append(buf, static_cast<std::size_t>(n));
-  std::size_t nl;
-  while ((nl = ipc_buffer_.find('\n')) != std::string::npos) {
-    std::string line = ipc_buffer_.substr(0, nl);
-    ipc_buffer_.erase(0, nl + 1);
-    auto msg = nlohmann::json::parse(line, nullptr, false);
-    if (msg.is_string() && msg.get<std::string>() == "ready") on_ready();
-  }
-  if (ipc_buffer_.size() > 65536) ipc_buffer_.clear();  // not JSON lines: do not grow
 }
 
 void Instance::on_ready() {

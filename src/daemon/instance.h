@@ -185,7 +185,8 @@ class Instance {
 
   Fd ipc_;
   std::unique_ptr<IoWatcher> ipc_watcher_;
-  std::string ipc_buffer_;
+  std::string ipc_buffer_;     // the IPC message being read (at most 4 KiB)
+  bool ipc_skipping_ = false;  // the current IPC message is too long for herd: skip to its end
 
   CpuMeter cpu_;
   double cpu_percent_ = 0;
