@@ -78,6 +78,12 @@ std::string Instance::err_log_path() const {
   return p;
 }
 
+// PM2 gives the combined log (-l) the same "-<id>" as the others (God.js, executeApp).
+std::string Instance::combined_log_path() const {
+  if (app_->spec.log_file.empty()) return "";
+  return log_path(*this, app_->spec.log_file, "log");
+}
+
 std::string Instance::pid_file_path() const {
   return fmt::format("{}/{}-{}.pid", host_.home().pids_dir(), app_->name, id_);
 }
@@ -264,9 +270,20 @@ void Instance::end_probation(std::string failure) {
 void Instance::attach_output(Fd out, Fd err) {
   const AppSpec& spec = app_->spec;
   OutputPipe::Options po;
-  po.timestamps = spec.time;
+  // PM2: log_type json, else log_date_format, shape the line; herd's own `time` prefix only
+  // when neither is set.
+  po.format.json = spec.log_type == "json";
+  po.format.date_format = spec.log_date_format;
+  // PM2's `time` is log_date_format "YYYY-MM-DDTHH:mm:ss", which is json's timestamp then.
+  if (po.format.json && spec.time && spec.log_date_format.empty()) {
+    po.format.date_format = "YYYY-MM-DDTHH:mm:ss";
+  }
+  po.format.process_id = id_;
+  po.format.app_name = app_->name;
+  po.timestamps = spec.time && !po.format.json && spec.log_date_format.empty();
+  log_error_.clear();
   std::shared_ptr<RotatingFile> combined;
-  if (!spec.log_file.empty()) combined = host_.log_file(spec.log_file, spec);
+  if (!spec.log_file.empty()) combined = host_.log_file(combined_log_path(), spec);
   struct Stream {
     Fd fd;
     std::string path;
@@ -275,6 +292,8 @@ void Instance::attach_output(Fd out, Fd err) {
   for (auto& s : streams) {
     std::vector<std::shared_ptr<RotatingFile>> sinks{host_.log_file(s.path, spec)};
     if (combined) sinks.push_back(combined);
+    note_log_errors(sinks);
+    po.format.type = s.name;
     auto pipe = std::make_unique<OutputPipe>(host_.loop(), std::move(s.fd), std::move(sinks), po);
     OutputPipe* raw = pipe.get();
     const char* name = s.name;
@@ -289,6 +308,19 @@ void Instance::attach_output(Fd out, Fd err) {
       continue;
     }
     pipes_.push_back(std::move(pipe));
+  }
+}
+
+// A log file that could not be opened (a folder herd may not create, a symlink...) is said in
+// herd.log by the file's own callback, and here for `start` and `describe`: never silently.
+void Instance::note_log_errors(const std::vector<std::shared_ptr<RotatingFile>>& sinks) {
+  for (const auto& f : sinks) {
+    if (!f || !f->failing() || !f->last_error()) continue;
+    std::string text = fmt::format("log file {}: {}; its lines are dropped", f->path(),
+                                   f->last_error()->message());
+    if (log_error_.find(text) != std::string::npos) continue;
+    if (!log_error_.empty()) log_error_ += "; ";
+    log_error_ += text;
   }
 }
 
