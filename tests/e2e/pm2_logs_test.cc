@@ -18,10 +18,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-bool contains(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream in(text);
