@@ -218,6 +218,28 @@ const AppSetting kSettings[] = {
               .arity = A::kSwitch,
               .parse = flag_switch<&S::time, true>,
               .override_file = copy<&S::time>}},
+    // PM2's log_date_format: "<date>: " before each line, the date in dayjs's tokens
+    // (src/logs/log_line_format.h). When set it replaces `time`'s prefix.
+    {.key = "log_date_format",
+     .type = T::kString,
+     .set = set<&S::log_date_format, as_string>,
+     .get = get<&S::log_date_format>,
+     .flag = {.names = {"--log-date-format"},
+              .parse = flag_text<&S::log_date_format>,
+              .override_file = copy<&S::log_date_format>},
+     .display = {.pm2_env_key = "log_date_format", .value = get_when_set<&S::log_date_format>},
+     .always_in_json = false},
+    // PM2's log_type: "json" writes one JSON object per line; any other value (PM2's "raw")
+    // writes lines as they are, as PM2 does.
+    {.key = "log_type",
+     .type = T::kString,
+     .set = set<&S::log_type, as_string>,
+     .get = get<&S::log_type>,
+     .flag = {.names = {"--log-type"},
+              .parse = flag_text<&S::log_type>,
+              .override_file = copy<&S::log_type>},
+     .display = {.pm2_env_key = "log_type", .value = get_when_set<&S::log_type>},
+     .always_in_json = false},
     {.key = "out_file",
      .type = T::kPath,
      .aliases = {"out", "output", "out_log"},

@@ -68,8 +68,10 @@ struct AppSpec {
   std::uint64_t listen_timeout_ms = 3000;
 
   // Logs.
-  bool time = false;     // ISO-8601 prefix on each line
-  std::string out_file;  // "" = HERD_HOME/logs/<name>-out[-<id>].log
+  bool time = false;            // ISO-8601 prefix on each line
+  std::string log_date_format;  // PM2's: "<date>: " prefix in dayjs tokens; "" = none
+  std::string log_type;         // "json": one JSON object per line (PM2's fields)
+  std::string out_file;         // "" = HERD_HOME/logs/<name>-out[-<id>].log
   std::string error_file;
   std::string log_file;  // combined log, optional
   bool merge_logs = false;

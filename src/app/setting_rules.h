@@ -20,6 +20,12 @@ json get(const AppSpec& s) {
   return json(s.*M);
 }
 
+// jlist's value of a text setting: left out while empty, as PM2 leaves out keys not given.
+template <auto M>
+json get_when_set(const AppSpec& s) {
+  return (s.*M).empty() ? json() : json(s.*M);
+}
+
 // Stores a converted value in the member M, or passes its error on.
 template <auto M, class T>
 Status store(AppSpec& s, Result<T> value) {

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/monit.h"
 #include "cli/render/format.h"
+#include "logs/log_line_format.h"
 #include "logs/log_tail.h"
 #include "metrics/prometheus_text.h"
 
@@ -36,9 +37,13 @@ FormatOptions format_options(const Cli& cli) {
 
 struct LogsOptions {
   std::size_t lines = 15;
-  bool stream = true, raw = false, out = true, err = true;
+  bool stream = true, raw = false, out = true, err = true, json = false;
+  std::string timestamp;  // --timestamp's dayjs format; "" for none
   std::vector<std::string> targets;
 };
+
+// PM2's default for a bare --timestamp.
+constexpr const char* kDefaultLogTimestamp = "YYYY-MM-DD-HH:mm:ss";
 
 std::expected<LogsOptions, std::string> parse_logs(const Args& args) {
   LogsOptions o;
@@ -54,6 +59,15 @@ std::expected<LogsOptions, std::string> parse_logs(const Args& args) {
       o.stream = false;
     } else if (a == "--raw") {
       o.raw = true;
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--timestamp") {
+      // As PM2's `--timestamp [format]`: the next word is the format unless it is an option.
+      bool has_format = i + 1 < args.size() && !args[i + 1].starts_with("-");
+      o.timestamp = has_format ? args[++i] : kDefaultLogTimestamp;
+    } else if (a.starts_with("--timestamp=")) {
+      o.timestamp = a.substr(12);
+      if (o.timestamp.empty()) o.timestamp = kDefaultLogTimestamp;
     } else if (a == "--out") {
       o.err = false;
     } else if (a == "--err") {
@@ -83,7 +97,7 @@ void print_tails(const json& procs, const LogsOptions& o) {
       if (tail) {
         for (const auto& l : *tail) {
           if (o.raw) {
-            std::printf("%s\n", l.c_str());
+            std::fprintf(is_out ? stdout : stderr, "%s\n", l.c_str());
           } else {
             std::printf("%d|%s | %s\n", p.value("pm_id", -1), p.value("name", "").c_str(),
                         l.c_str());
@@ -92,6 +106,32 @@ void print_tails(const json& procs, const LogsOptions& o) {
       }
       if (!o.raw) std::printf("\n");
     }
+  }
+  std::fflush(stdout);
+}
+
+// One line of `logs`' live stream, in PM2's shapes: --json's object (PM2's jsonStream fields,
+// the time the CLI got the line, in UTC), --raw's bare line (stderr's on stderr), or
+// "[<timestamp> ]<id>|<name> | <line>".
+void print_live_line(const json& ev, const LogsOptions& o) {
+  std::string line = ev.value("line", "");
+  bool is_err = ev.value("stream", "") == "err";
+  auto now = std::chrono::system_clock::now();
+  if (o.json) {
+    json obj = {{"message", line},
+                {"timestamp", manager::format_iso_utc(now)},
+                {"type", is_err ? "err" : "out"},
+                {"process_id", ev.value("pm_id", -1)},
+                {"app_name", ev.value("app", "")}};
+    std::printf("%s\n", obj.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+  } else if (o.raw) {
+    std::fprintf(is_err ? stderr : stdout, "%s\n", line.c_str());
+    std::fflush(stderr);
+  } else {
+    std::string stamp;
+    if (!o.timestamp.empty()) stamp = manager::format_dayjs(o.timestamp, now) + " ";
+    std::printf("%s%d|%s | %s\n", stamp.c_str(), ev.value("pm_id", -1), ev.value("app", "").c_str(),
+                line.c_str());
   }
   std::fflush(stdout);
 }
@@ -167,20 +207,16 @@ int cmd_logs(Cli& cli) {
   if (!o) return fail_with(o.error());
   auto procs = cli.client->call(Verb::kDescribe, manager::TargetsRequest{o->targets});
   if (!procs) return fail_with(procs.error());
-  print_tails(*procs, *o);
+  // PM2: --nostream prints the last lines and ends (even with --json); --json alone streams
+  // JSON objects without the last lines first.
+  if (!o->json || !o->stream) print_tails(*procs, *o);
   if (!o->stream) return 0;
   auto s =
       cli.client->stream(Verb::kLogs, manager::TargetsRequest{o->targets}, [&](const json& ev) {
         if (ev.value("event", "") != "log") return true;
         std::string stream_name = ev.value("stream", "");
         if ((stream_name == "out" && !o->out) || (stream_name == "err" && !o->err)) return true;
-        if (o->raw) {
-          std::printf("%s\n", ev.value("line", "").c_str());
-        } else {
-          std::printf("%d|%s | %s\n", ev.value("pm_id", -1), ev.value("app", "").c_str(),
-                      ev.value("line", "").c_str());
-        }
-        std::fflush(stdout);
+        print_live_line(ev, *o);
         return true;
       });
   if (!s) return fail_with(s.error());

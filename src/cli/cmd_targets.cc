@@ -105,6 +105,13 @@ int report_started(const json& r) {
   }
   for (const auto& p : r["processes"]) {
     std::string status = p["pm2_env"].value("status", "");
+    // A log that cannot be written loses output: PM2 refuses such a start (exit 1); herd has
+    // started the app already, and says so with exit 1 too, so a deploy script notices.
+    if (std::string log_error = p["pm2_env"].value("log_error", ""); !log_error.empty()) {
+      std::fprintf(stderr, "herd: %s (id %d): %s\n", p.value("name", "").c_str(),
+                   p.value("pm_id", -1), log_error.c_str());
+      code = 1;
+    }
     if (status == "errored") {
       std::fprintf(stderr, "herd: %s (id %d) errored: %s\n", p.value("name", "").c_str(),
                    p.value("pm_id", -1), p["pm2_env"].value("status_text", "").c_str());

@@ -47,7 +47,8 @@ constexpr Command kCommands[] = {
     {"prettylist", {}, kDaemon, true, cmd_prettylist,
      "prettylist                                        jlist as indented JSON"},
     {"logs", {}, kDaemon, false, cmd_logs,
-     "logs [target] [--lines N] [--nostream] [--raw] [--out|--err]"},
+     "logs [target...] [--lines N] [--nostream] [--raw] [--out|--err] [--timestamp [format]] "
+     "[--json]"},
     {"flush", {}, kDaemon, false, cmd_flush,
      "flush [target...]   reset <target...>   sendSignal|signal <SIG> <target...>"},
     {"reset", {}, kDaemon, false, cmd_stop_restart_reset, ""},

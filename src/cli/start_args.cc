@@ -199,6 +199,9 @@ const char* start_usage() {
       --exp-backoff-restart-delay MS   exponential backoff from MS (x1.5, capped at 15 s)
       --stop-exit-codes A,B     exit codes that are not restarted
       --time                    prefix log lines with an ISO-8601 time
+      --log-date-format FMT     prefix log lines with "<date>: ", FMT in dayjs tokens
+                                ("YYYY-MM-DD HH:mm:ss Z"); replaces --time's prefix
+      --log-type json           write each log line as PM2's JSON object
   -o, --output FILE             stdout log file;  -e, --error FILE   stderr log file
   -l, --log FILE                combined log file; --merge-logs   one file for all instances
       --max-memory-restart SIZE restart above SIZE (e.g. 300M)

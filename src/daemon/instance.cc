@@ -78,6 +78,12 @@ std::string Instance::err_log_path() const {
   return p;
 }
 
+// PM2 gives the combined log (-l) the same "-<id>" as the others (God.js, executeApp).
+std::string Instance::combined_log_path() const {
+  if (app_->spec.log_file.empty()) return "";
+  return log_path(*this, app_->spec.log_file, "log");
+}
+
 std::string Instance::pid_file_path() const {
   return fmt::format("{}/{}-{}.pid", host_.home().pids_dir(), app_->name, id_);
 }
@@ -153,8 +159,11 @@ Status Instance::start() {
   Fd bind_end;
   if (app_->injects()) bind_end = prepare_injection(o, cmd->interpreter);
   std::optional<std::pair<Fd, Fd>> ipc;
-  if (spec.wait_ready && cmd->interpreter == "node") {
-    // Node's IPC channel, so process.send('ready') reaches us (JSON lines).
+  if (cmd->interpreter == "node") {
+    // Node's IPC channel, always, as PM2 gives every Node app one: process.send() exists and
+    // an app that calls process.send('ready') unconditionally works with or without
+    // wait_ready. Messages are JSON lines; herd reads them all and uses only 'ready' (and only
+    // with wait_ready, see on_ipc_readable).
     auto pair = Fd::socketpair(AF_UNIX, SOCK_STREAM);
     if (pair) {
       ipc.emplace(std::move(*pair));
@@ -262,9 +271,20 @@ void Instance::end_probation(std::string failure) {
 void Instance::attach_output(Fd out, Fd err) {
   const AppSpec& spec = app_->spec;
   OutputPipe::Options po;
-  po.timestamps = spec.time;
+  // PM2: log_type json, else log_date_format, shape the line; herd's own `time` prefix only
+  // when neither is set.
+  po.format.json = spec.log_type == "json";
+  po.format.date_format = spec.log_date_format;
+  // PM2's `time` is log_date_format "YYYY-MM-DDTHH:mm:ss", which is json's timestamp then.
+  if (po.format.json && spec.time && spec.log_date_format.empty()) {
+    po.format.date_format = "YYYY-MM-DDTHH:mm:ss";
+  }
+  po.format.process_id = id_;
+  po.format.app_name = app_->name;
+  po.timestamps = spec.time && !po.format.json && spec.log_date_format.empty();
+  log_error_.clear();
   std::shared_ptr<RotatingFile> combined;
-  if (!spec.log_file.empty()) combined = host_.log_file(spec.log_file, spec);
+  if (!spec.log_file.empty()) combined = host_.log_file(combined_log_path(), spec);
   struct Stream {
     Fd fd;
     std::string path;
@@ -273,6 +293,8 @@ void Instance::attach_output(Fd out, Fd err) {
   for (auto& s : streams) {
     std::vector<std::shared_ptr<RotatingFile>> sinks{host_.log_file(s.path, spec)};
     if (combined) sinks.push_back(combined);
+    note_log_errors(sinks);
+    po.format.type = s.name;
     auto pipe = std::make_unique<OutputPipe>(host_.loop(), std::move(s.fd), std::move(sinks), po);
     OutputPipe* raw = pipe.get();
     const char* name = s.name;
@@ -290,35 +312,17 @@ void Instance::attach_output(Fd out, Fd err) {
   }
 }
 
-void Instance::start_ipc(Fd fd) {
-  ipc_ = std::move(fd);
-  ipc_buffer_.clear();
-  ipc_watcher_ = std::make_unique<IoWatcher>(host_.loop(), ipc_.get());
-  ipc_watcher_->unref();
-  ipc_watcher_->set_callback([this](std::uint32_t) { on_ipc_readable(); });
-  if (!ipc_watcher_->start(kReadable)) {
-    ipc_watcher_.reset();
-    ipc_.reset();
+// A log file that could not be opened (a folder herd may not create, a symlink...) is said in
+// herd.log by the file's own callback, and here for `start` and `describe`: never silently.
+void Instance::note_log_errors(const std::vector<std::shared_ptr<RotatingFile>>& sinks) {
+  for (const auto& f : sinks) {
+    if (!f || !f->failing() || !f->last_error()) continue;
+    std::string text = fmt::format("log file {}: {}; its lines are dropped", f->path(),
+                                   f->last_error()->message());
+    if (log_error_.find(text) != std::string::npos) continue;
+    if (!log_error_.empty()) log_error_ += "; ";
+    log_error_ += text;
   }
-}
-
-void Instance::on_ipc_readable() {
-  char buf[4096];
-  ssize_t n = ::read(ipc_.get(), buf, sizeof(buf));
-  if (n <= 0) {
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    ipc_watcher_->stop();  // the app closed its channel; not an error
-    return;
-  }
-  ipc_buffer_.append(buf, static_cast<std::size_t>(n));
-  std::size_t nl;
-  while ((nl = ipc_buffer_.find('\n')) != std::string::npos) {
-    std::string line = ipc_buffer_.substr(0, nl);
-    ipc_buffer_.erase(0, nl + 1);
-    auto msg = nlohmann::json::parse(line, nullptr, false);
-    if (msg.is_string() && msg.get<std::string>() == "ready") on_ready();
-  }
-  if (ipc_buffer_.size() > 65536) ipc_buffer_.clear();  // not JSON lines: do not grow
 }
 
 void Instance::on_ready() {

@@ -125,6 +125,8 @@ class Instance {
   // Log file paths (PM2's naming).
   std::string out_log_path() const;
   std::string err_log_path() const;
+  // The combined log (-l / log_file) of this instance; "" without one.
+  std::string combined_log_path() const;
   std::string pid_file_path() const;
   // Writes pid_file_path() with the running process's pid (a reload's replacement overwrote it).
   void write_pid_file() const;
@@ -144,6 +146,7 @@ class Instance {
   void start_ipc(Fd fd);
   void on_ipc_readable();
   void attach_output(Fd out, Fd err);
+  void note_log_errors(const std::vector<std::shared_ptr<RotatingFile>>& sinks);
   BindChannel::Handlers bind_handlers();
   // Prepares herd's bind library for this run (cluster mode): the channel, LD_PRELOAD, and for
   // node the preload script. Leaves `o` alone (and logs why) when it cannot.
@@ -169,6 +172,7 @@ class Instance {
   RestartState policy_;
   int last_exit_code_ = 0;
   int last_signal_ = 0;
+  std::string log_error_;    // the log files that could not be opened at the last start, and why
   std::string status_text_;  // sd_notify STATUS=, or why it is errored/stopped
   bool stop_requested_ = false;
   std::vector<std::string> env_;
@@ -189,7 +193,8 @@ class Instance {
 
   Fd ipc_;
   std::unique_ptr<IoWatcher> ipc_watcher_;
-  std::string ipc_buffer_;
+  std::string ipc_buffer_;     // the IPC message being read (at most 4 KiB)
+  bool ipc_skipping_ = false;  // the current IPC message is too long for herd: skip to its end
 
   CpuMeter cpu_;
   double cpu_percent_ = 0;

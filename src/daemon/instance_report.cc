@@ -75,10 +75,15 @@ nlohmann::json Instance::to_json() const {
       {"pm_pid_path", pid_file_path()},
       {"listen", listen},
       {"status_text", status_text_},
+      {"log_error", log_error_},
       {"exit_code", last_exit_code_},
       {"exit_signal", last_signal_},
       {"env", env},
   };
+  // PM2's pm_log_path: only with a combined log.
+  if (std::string combined = combined_log_path(); !combined.empty()) {
+    pm2_env["pm_log_path"] = combined;
+  }
   // The settings jlist shows as the app has them (the table says which, and under what name);
   // the ones above are what is in effect (the addresses bound, the mode the app runs in).
   for (const AppSetting& s : app_settings()) {

@@ -113,11 +113,12 @@ std::shared_ptr<RotatingFile> Supervisor::log_file(const std::string& path, cons
   RotatingFile::Options o;
   o.max_size = spec.log_max_size;
   o.max_files = static_cast<unsigned>(std::max(1, spec.log_max_files));
+  o.dir_mode = 0755;
   auto f = std::make_shared<RotatingFile>(path, o);
   std::string p = path;
   f->set_error_callback(
       [p](const Error& e) { log_error("log file {}: {}; lines are dropped", p, e.message()); });
-  (void)f->open();  // a failure already ran the error callback above, which logs it
+  (void)f->open();  // a failure is logged by the callback and shown by the instance
   log_files_[path] = f;
   return f;
 }

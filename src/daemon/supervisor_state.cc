@@ -31,7 +31,10 @@ VerbResult Supervisor::flush(const std::vector<std::string>& targets) {
   }
   json flushed = json::array();
   for (Instance* i : list) {
-    for (const std::string& path : {i->out_log_path(), i->err_log_path()}) {
+    for (const std::string& path : {i->out_log_path(), i->err_log_path(), i->combined_log_path()}) {
+      if (path.empty() || std::find(flushed.begin(), flushed.end(), path) != flushed.end()) {
+        continue;
+      }
       auto f = log_file(path, i->app().spec);
       if (Status s = f->flush(); !s) {
         return std::unexpected(verb_error(ErrorCode::kIo, s.error().message()));

@@ -31,7 +31,8 @@ OutputPipe::OutputPipe(EventLoop& loop, Fd read_end,
       watcher_(loop, fd_.get()),
       sinks_(std::move(sinks)),
       options_(options),
-      splitter_(LineSplitter::Options{options.max_line, options.timestamps}) {
+      splitter_(LineSplitter::Options{options.max_line, options.timestamps}),
+      format_(options.format) {
   if (options_.read_budget == 0) options_.read_budget = 1;
   std::erase(sinks_, nullptr);
 }
@@ -66,6 +67,7 @@ void OutputPipe::on_readable() {
   std::size_t budget = options_.read_budget;
   bool eof = false;
   std::optional<Error> error;
+  format_.begin();
   while (budget > 0) {
     std::size_t want = std::min(budget, read_buffer.size());
     ssize_t n = ::read(fd_.get(), read_buffer.data(), want);
@@ -109,8 +111,9 @@ void OutputPipe::on_readable() {
   });
 }
 
-void OutputPipe::on_line(std::string_view line) {
+void OutputPipe::on_line(std::string_view raw) {
   ++lines_;
+  std::string_view line = format_.apply(raw, !final_line_);
   batch_.append(line);
   batch_.push_back('\n');
   if (batch_.size() >= kMaxBatch) write_batch();
@@ -137,7 +140,10 @@ void OutputPipe::write_batch() {
 
 void OutputPipe::flush_partial(bool to_subscribers) {
   deliver_to_subscribers_ = to_subscribers;
+  final_line_ = true;
+  format_.begin();
   splitter_.finish([this](std::string_view line) { on_line(line); });
+  final_line_ = false;
   deliver_to_subscribers_ = true;
 }
 

@@ -4,9 +4,10 @@
 // readable event it reads at most `read_budget` bytes (64 KiB by default, one pipe's worth), so
 // an app that floods its output gets a fair share of the loop and no more: the rest waits in
 // the pipe until the next iteration, and timers, signals and other apps run in between. The
-// bytes become lines (LineSplitter: partial lines held, long lines cut, optional timestamp) and
-// go, as one batch per read, to every sink file (one write(2) per sink per read, see
-// RotatingFile), then line by line to the live subscribers (`herd logs`).
+// bytes become lines (LineSplitter: partial lines held, long lines cut, optional timestamp),
+// are given the log's shape (LogLineFormat: log_date_format, log_type json) and go, as one batch
+// per read, to every sink file (one write(2) per sink per read, see RotatingFile), then line by
+// line to the live subscribers (`herd logs`).
 //
 // Backpressure is the kernel's: if the daemon reads slower than an app writes, the pipe fills
 // and the app's own write() blocks (or gets EAGAIN). That stalls that app only, never the
@@ -39,6 +40,7 @@
 #include "herd/loop/event_loop.h"
 #include "herd/loop/io_watcher.h"
 #include "logs/line_splitter.h"
+#include "logs/log_line_format.h"
 #include "logs/rotating_file.h"
 
 namespace herd::manager {
@@ -46,7 +48,8 @@ namespace herd::manager {
 class OutputPipe {
  public:
   struct Options {
-    bool timestamps = false;                               // the app's `time` / --time
+    bool timestamps = false;        // the app's `time` / --time
+    LogLineFormat::Options format;  // log_date_format / log_type: json (then no `timestamps`)
     std::size_t max_line = LineSplitter::kDefaultMaxLine;  // longer lines are cut
     std::size_t read_budget = 64 * 1024;                   // bytes read per readable event
   };
@@ -110,6 +113,8 @@ class OutputPipe {
   std::vector<std::shared_ptr<RotatingFile>> sinks_;
   Options options_;
   LineSplitter splitter_;
+  LogLineFormat format_;
+  bool final_line_ = false;  // the line being handed out ends the stream without its '\n'
   State state_ = State::kIdle;
   CloseCallback on_close_;
 

@@ -12,6 +12,26 @@
 
 namespace herd::manager {
 
+namespace {
+
+// mkdir -p of the folder that holds `file`, each missing folder made with `mode` (the umask
+// applies, as with PM2's fs.mkdirSync). Fails with the first folder that could not be made.
+Status make_parent_dirs(const std::string& file, unsigned mode) {
+  auto slash = file.rfind('/');
+  if (slash == std::string::npos || slash == 0) return {};
+  std::string dir = file.substr(0, slash);
+  for (std::size_t at = 1; at <= dir.size(); ++at) {
+    if (at != dir.size() && dir[at] != '/') continue;
+    std::string part = dir.substr(0, at);
+    if (::mkdir(part.c_str(), mode) < 0 && errno != EEXIST) {
+      return fail_errno(fmt::format("create folder {} for the log {}", part, file));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Error RotatingFile::no_follow_error(const Error& e) const {
   if (e.code() != ELOOP) return e;
   return Error(ELOOP, fmt::format("{} is a symbolic link, which herd does not follow for a log "
@@ -41,7 +61,13 @@ Status RotatingFile::ensure_open() {
   if (fd_) return {};
   // O_NOFOLLOW: a symlink planted at the log's path (by another user, in a shared directory)
   // must not redirect the daemon's writes to a file of its choosing.
-  auto fd = Fd::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, options_.mode);
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW;
+  auto fd = Fd::open(path_.c_str(), kFlags, options_.mode);
+  if (!fd && fd.error().code() == ENOENT && options_.dir_mode != 0) {
+    // A log in a folder that does not exist yet (-o /var/log/app/out.log): made, as PM2 does.
+    if (Status st = make_parent_dirs(path_, options_.dir_mode); !st) return st;
+    fd = Fd::open(path_.c_str(), kFlags, options_.mode);
+  }
   if (!fd) return std::unexpected(no_follow_error(fd.error()));
   struct stat st;
   if (::fstat(fd->get(), &st) < 0) return fail_errno(fmt::format("fstat {}", path_));

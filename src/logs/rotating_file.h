@@ -44,6 +44,9 @@ class RotatingFile {
     std::uint64_t max_size = 10 * 1024 * 1024;  // bytes per file; values < 1 are taken as 1
     unsigned max_files = 5;                     // the current file included; 0 is taken as 1
     unsigned mode = 0640;                       // permissions of files it creates
+    // Permissions of the missing folders of `path`, made when the file is opened (PM2 makes
+    // them too, mode 0777 less the umask: 0755 usually). 0: a missing folder is an error.
+    unsigned dir_mode = 0;
     // After a failure, appends within this time are dropped without touching the disk; the
     // first append after it tries to re-open the file. 0 retries on every append (tests).
     std::uint64_t retry_interval_ms = 1000;
@@ -91,6 +94,8 @@ class RotatingFile {
   std::uint64_t rotations() const { return rotations_; }
   // True between a failure and the next successful write.
   bool failing() const { return failing_; }
+  // The error of the current outage; empty while not failing.
+  const std::optional<Error>& last_error() const { return last_error_; }
 
   // The open descriptor of the current file; -1 while closed. Valid until the next call that
   // writes, rotates, flushes or closes (a rotation opens a new file).

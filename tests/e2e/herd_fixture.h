@@ -44,6 +44,9 @@ inline constexpr const char* kReadyFileVar = "HERD_E2E_READY";  // ready_on_file
 // --- files and processes -------------------------------------------------------------------------
 
 std::string read_file(const std::string& path);  // "" when missing
+inline bool contains(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
 void write_file(const std::string& path, const std::string& text, unsigned mode = 0644);
 bool file_exists(const std::string& path);
 long file_size(const std::string& path);  // -1 when missing

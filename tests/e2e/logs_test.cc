@@ -18,10 +18,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-bool contains(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
-}
-
 // The files in `dir` whose names start with `prefix`.
 std::vector<std::string> files_starting_with(const std::string& dir, const std::string& prefix) {
   std::vector<std::string> out;

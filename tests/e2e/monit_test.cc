@@ -21,10 +21,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-bool contains(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
-}
-
 std::string find_tmux() {
   for (const char* p : {"/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"}) {
     if (::access(p, X_OK) == 0) return p;

@@ -4,6 +4,7 @@ herd_test(logs_test
   line_splitter_test.cc
   output_pipe_test.cc
   log_tail_test.cc
+  log_line_format_test.cc
   LIBS herd_logs
   TIMEOUT 180
 )

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <charconv>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 #include <string>
@@ -218,6 +219,43 @@ TEST(OutputPipe, TimestampsPrefixEveryLineInFileAndStream) {
   ASSERT_EQ(lines.size(), 2u);
   for (auto& l : lines) EXPECT_TRUE(std::regex_match(l, re)) << l;
   EXPECT_EQ(f.seen, lines);
+}
+
+// log_type json: one object per line to the file and the subscribers; the line the stream
+// ended without '\n' keeps none in its message, the others keep theirs (PM2's message is what
+// the app wrote).
+TEST(OutputPipe, JsonFormatWritesOneObjectPerLine) {
+  OutputPipe::Options o;
+  o.format = {.json = true, .type = "err", .process_id = 3, .app_name = "api"};
+  Fixture f(o);
+  ASSERT_TRUE(f.pipe->start().has_value());
+  write_all(f.write_end.get(), "one\ntw");
+  ASSERT_TRUE(f.run_until([&] { return f.seen.size() == 1; }));
+  write_all(f.write_end.get(), "o");
+  f.write_end.reset();
+  ASSERT_TRUE(f.run_until([&] { return f.closed.has_value(); }));
+  Lines lines = split_lines(read_file(f.file->path()));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines, f.seen);
+  auto first = nlohmann::json::parse(lines[0]);
+  auto last = nlohmann::json::parse(lines[1]);
+  EXPECT_EQ(first["message"], "one\n");
+  EXPECT_EQ(last["message"], "two");
+  EXPECT_EQ(first["type"], "err");
+  EXPECT_EQ(first["process_id"], 3);
+  EXPECT_EQ(first["app_name"], "api");
+}
+
+// log_date_format: "<date>: " before each line, in the file and for the subscribers.
+TEST(OutputPipe, DateFormatPrefixesEveryLine) {
+  OutputPipe::Options o;
+  o.format.date_format = "[D]";
+  Fixture f(o);
+  ASSERT_TRUE(f.pipe->start().has_value());
+  write_all(f.write_end.get(), "a\nb\n");
+  ASSERT_TRUE(f.run_until([&] { return f.seen.size() == 2; }));
+  EXPECT_EQ(f.seen, (Lines{"D: a", "D: b"}));
+  EXPECT_EQ(read_file(f.file->path()), "D: a\nD: b\n");
 }
 
 TEST(OutputPipe, SubscribersComeAndGoEvenFromInsideDelivery) {

@@ -374,5 +374,47 @@ TEST(RotatingFile, FullTmpfsReportsOnceAndResumesWhenSpaceReturns) {
   EXPECT_EQ(r.exit_code, 0) << "failed step " << r.exit_code;
 }
 
+// PM2 makes a log's missing folders (lib/Common.js); with dir_mode, so does RotatingFile, and
+// without it a missing folder stays an error, as before.
+TEST(RotatingFile, MakesMissingFoldersWithDirMode) {
+  TempDir dir;
+  std::string path = dir.file("a/b/c/app-out.log");
+  RotatingFile plain(path, small(1024, 2));
+  EXPECT_FALSE(plain.open().has_value());
+  EXPECT_FALSE(exists(dir.file("a")));
+
+  RotatingFile::Options o = small(1024, 2);
+  o.dir_mode = 0755;
+  mode_t old = ::umask(0);
+  RotatingFile f(path, o);
+  ASSERT_TRUE(f.write("line\n").has_value());
+  ::umask(old);
+  EXPECT_EQ(read_file(path), "line\n");
+  for (const char* d : {"a", "a/b", "a/b/c"}) {
+    struct stat st;
+    ASSERT_EQ(::stat(dir.file(d).c_str(), &st), 0) << d;
+    EXPECT_EQ(st.st_mode & 0777, 0755u) << d;
+  }
+}
+
+// A folder that cannot be made (a file is in the way) is an error naming it, and the outage is
+// reported like any other.
+TEST(RotatingFile, SaysWhichFolderCouldNotBeMade) {
+  TempDir dir;
+  test::write_file(dir.file("blocker"), "x");
+  RotatingFile::Options o = small(1024, 2);
+  o.dir_mode = 0755;
+  RotatingFile f(dir.file("blocker/sub/app.log"), o);
+  int reported = 0;
+  f.set_error_callback([&](const Error&) { ++reported; });
+  auto st = f.open();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message().find(dir.file("blocker")), std::string::npos)
+      << st.error().message();
+  EXPECT_TRUE(f.failing());
+  ASSERT_TRUE(f.last_error().has_value());
+  EXPECT_EQ(reported, 1);
+}
+
 }  // namespace
 }  // namespace herd::manager

@@ -446,6 +446,10 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   add_setting_row(&rows, instance, "exec_mode");
   add_setting_row(&rows, instance, "listen");
   add("status text", string_or(env("status_text"), kNotAvailable));
+  if (const json* log_error = env("log_error");
+      log_error && log_error->is_string() && !log_error->get<std::string>().empty()) {
+    add("log error", log_error->get<std::string>());
+  }
   const json* vars = env("env");
   add("node env", text(vars ? member(*vars, "NODE_ENV") : nullptr));
   add_setting_row(&rows, instance, "watch");

@@ -1,0 +1,57 @@
+// An instance's Node IPC channel: what a Node app sends with process.send().
+#include <unistd.h>
+
+#include <cerrno>
+#include <string_view>
+
+#include "daemon/app.h"
+#include "daemon/instance.h"
+
+namespace herd::manager {
+
+void Instance::start_ipc(Fd fd) {
+  ipc_ = std::move(fd);
+  ipc_buffer_.clear();
+  ipc_skipping_ = false;
+  ipc_watcher_ = std::make_unique<IoWatcher>(host_.loop(), ipc_.get());
+  ipc_watcher_->unref();
+  ipc_watcher_->set_callback([this](std::uint32_t) { on_ipc_readable(); });
+  if (!ipc_watcher_->start(kReadable)) {
+    ipc_watcher_.reset();
+    ipc_.reset();
+  }
+}
+
+// Every message is read, so an app that sends many never blocks on a full socket, and dropped
+// once looked at: only a complete line "ready" (JSON string) matters, and only with wait_ready.
+// The buffer holds at most one partial message of kMaxIpcMessage bytes; a longer message (no
+// use to herd) is skipped up to its end, so the daemon's memory does not grow with what apps
+// send.
+void Instance::on_ipc_readable() {
+  constexpr std::size_t kMaxIpcMessage = 4096;
+  char buf[16384];
+  ssize_t n = ::read(ipc_.get(), buf, sizeof(buf));
+  if (n <= 0) {
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    ipc_watcher_->stop();  // the app closed its channel; not an error
+    return;
+  }
+  std::string_view data(buf, static_cast<std::size_t>(n));
+  while (!data.empty()) {
+    std::size_t nl = data.find('\n');
+    std::string_view piece = data.substr(0, nl);
+    if (!ipc_skipping_ && ipc_buffer_.size() + piece.size() <= kMaxIpcMessage) {
+      ipc_buffer_.append(piece);
+    } else {
+      ipc_skipping_ = true;
+      ipc_buffer_.clear();
+    }
+    if (nl == std::string_view::npos) break;
+    data.remove_prefix(nl + 1);
+    if (!ipc_skipping_ && app_->spec.wait_ready && ipc_buffer_ == "\"ready\"") on_ready();
+    ipc_buffer_.clear();
+    ipc_skipping_ = false;
+  }
+}
+
+}  // namespace herd::manager
