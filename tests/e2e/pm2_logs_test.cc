@@ -204,7 +204,8 @@ TEST_F(HerdTest, MergeLogsAndTheCombinedLogAreNamedAsPm2Does) {
 
 // PM2's docs (`pm2 logs --help`) and PM2 7.0.4 (lib/API/Log.js, LogManagement.js): the last
 // --lines lines of each out and error file ("<path> last N lines:" then "<id>|<name> | line"),
-// --raw for bare lines, --nostream to stop there; a target is all, a name, an id or several.
+// --raw for bare lines, --nostream to stop there; a target is all, a name, an id, a namespace or
+// several.
 TEST_F(HerdTest, LogsNostreamRawAndLinesByNameIdAndAll) {
   CommandResult r = herd({"start", write_script("one", kTicker)});
   ASSERT_EQ(r.exit_code, 0) << r;
@@ -240,6 +241,16 @@ TEST_F(HerdTest, LogsNostreamRawAndLinesByNameIdAndAll) {
   EXPECT_THAT(r.out, HasSubstr("|one | oops-"));
   EXPECT_THAT(r.out, HasSubstr("|two | oops-"));
   EXPECT_THAT(r.out, Not(HasSubstr("tick-")));
+
+  // A namespace is a target too (PM2's `pm2 logs <namespace>`).
+  r = herd({"start", write_script("three", kTicker), "--namespace", "api"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  std::string three_out = instance(jlist(), "three")["pm2_env"]["pm_out_log_path"];
+  ASSERT_TRUE(wait_for([&] { return contains(read_file(three_out), "tick-1\n"); }));
+  r = herd({"logs", "api", "--nostream", "--lines", "1", "--out"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("|three | tick-"));
+  EXPECT_THAT(r.out, Not(HasSubstr("|one |")));
 
   // An unknown target: a message and a non-zero exit, as PM2's other verbs.
   r = herd({"logs", "nosuch", "--nostream"});
