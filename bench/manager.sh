@@ -341,7 +341,7 @@ recover_once() {  # variant port slot
   now_us; t0=$NOW
   limit=$((t0 + 10000000))
   kill -KILL "$victim"
-  if [ "$v" != hello ]; then
+  if [ "$v" != hello ] && [ "$v" != before ]; then
     # The ready file, read by bash itself every 2 ms, until a line written after the kill by a
     # pid that did not exist before.
     while [ -z "$new_listen" ]; do
@@ -444,7 +444,7 @@ run_round() {  # variant round
   printf '  %-6s 4th instance spawned %.1f ms after the start command began\n' "$v" "$(ms $((n * 1000 - t0)))"
   printf '  %-6s start -i 4: 4 online after %.1f ms (jlist polled); the start command took %.1f ms' \
     "$v" "$(ms $((T_ONLINE - t0)))" "$(ms $((t1 - t0)))"
-  if [ "$v" != hello ]; then
+  if [ "$v" != hello ] && [ "$v" != before ]; then
     # The last of the 4 instances to listen, on the apps' clock.
     n="$(awk 'END { print NR }' "$(ready_file)")"
     [ "$n" = 4 ] || { echo; echo "manager.sh: $v: $n lines in the ready file, not 4" >&2; exit 1; }
@@ -493,7 +493,7 @@ for v in "${variants[@]}"; do
   else
     echo "#    $exe ls; $exe jlist            # 3 warm-ups + $runs timed runs each, median"
   fi
-  if [ "$v" = hello ]; then
+  if [ "$v" = hello ] || [ "$v" = before ]; then
     echo "#    kill -9 <pid of pm_id K>; $exe jlist every 2 ms until pm_id K has a new pid, online; GET http://127.0.0.1:PORT/"
   else
     echo "#    kill -9 <pid of pm_id K>; wait for the new pid's line in \$BENCH_READY_FILE; $exe jlist every 2 ms until pm_id K"
