@@ -94,7 +94,12 @@ TEST_F(ClusterModeTest, NodeAppSendingManyMessagesIsNeverBlocked) {
   EXPECT_EQ(p["pm2_env"]["restart_time"], 0);
   long rss = rss_kib(daemon_pid());
   EXPECT_GT(rss, 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer the daemon's freed memory waits in ASan's quarantine (up to 256 MiB),
+  // so its size says nothing about what herd kept: the release build checks the bound.
+#else
   EXPECT_LT(rss, 64 * 1024) << "the daemon kept what the app sent";
+#endif
 }
 
 // Cluster mode: herd's Node preload and the IPC channel together; the app says ready on every
