@@ -1,11 +1,11 @@
+#include "app/app_spec.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <cerrno>
 #include <set>
 #include <string>
-
-#include "app/app_spec.h"
 
 namespace herd::manager {
 namespace {
