@@ -165,9 +165,13 @@ class Relaxer {
     } else if (is_ident_start(static_cast<unsigned char>(c))) {
       identifier();
     } else {
-      fail_at(at, fmt::format("unexpected character '{}': expected a value (a string, number, "
+      // A control or non-ASCII byte is named by its value: printed raw it would not be seen.
+      std::string shown = c > ' ' && c < 0x7f
+                              ? fmt::format("'{}'", c)
+                              : fmt::format("byte 0x{:02X}", static_cast<unsigned char>(c));
+      fail_at(at, fmt::format("unexpected character {}: expected a value (a string, number, "
                               "object, array, true, false or null)",
-                              c));
+                              shown));
     }
   }
 

@@ -98,6 +98,19 @@ TEST(RelaxedJsonTest, RejectsWhatJavaScriptRejectsWithThePlace) {
   }
 }
 
+// A NUL byte is where nlohmann's own lexer would stop reading ("0\0\7" would parse as 0): here
+// it is refused, by its value (ecosystem_fuzz found the difference).
+TEST(RelaxedJsonTest, ControlBytesAreRefusedByTheirValue) {
+  using namespace std::string_view_literals;
+  auto r = relax_json("0\0\0\0\7\0\0"sv);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().offset, 1u);
+  EXPECT_TRUE(r.error().reason.starts_with("unexpected character byte 0x00")) << r.error().reason;
+  r = relax_json("{a: \x01}"sv);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().reason.starts_with("unexpected character byte 0x01")) << r.error().reason;
+}
+
 TEST(RelaxedJsonTest, OriginMapsEveryByteBackToTheInput) {
   std::string text = "{\n  // c\n  name: 'x',\n}";
   auto r = relax_json(text);
