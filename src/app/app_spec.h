@@ -54,6 +54,9 @@ struct AppSpec {
   std::string increment_var;
 
   // Restart policy (PM2's semantics).
+  // false (PM2's --no-autostart): the app is registered, its instances `stopped`, until a
+  // `herd start <name>` or `herd restart` starts them.
+  bool autostart = true;
   bool autorestart = true;
   int max_restarts = 16;               // unstable restarts before "errored"
   std::uint64_t min_uptime_ms = 1000;  // a run shorter than this is unstable
@@ -64,7 +67,10 @@ struct AppSpec {
   // Stopping and readiness.
   std::uint64_t kill_timeout_ms = 1600;
   std::string kill_signal = "SIGINT";  // the parsers store the canonical "SIGxxx" name
-  bool wait_ready = false;             // wait for READY=1 / process.send('ready')
+  // PM2's shutdown_with_message: a Node app (one with herd's IPC channel) is asked to stop with
+  // the IPC message "shutdown" instead of kill_signal; SIGKILL still follows kill_timeout.
+  bool shutdown_with_message = false;
+  bool wait_ready = false;  // wait for READY=1 / process.send('ready')
   std::uint64_t listen_timeout_ms = 3000;
 
   // Logs.
@@ -73,7 +79,9 @@ struct AppSpec {
   std::string log_type;         // "json": one JSON object per line (PM2's fields)
   std::string out_file;         // "" = HERD_HOME/logs/<name>-out[-<id>].log
   std::string error_file;
-  std::string log_file;  // combined log, optional
+  // The combined log, optional; kDefaultLogFile (PM2's `log_file: true`, `-l` without a path)
+  // is HERD_HOME/logs/<name>.log.
+  std::string log_file;
   bool merge_logs = false;
   std::uint64_t log_max_size = 10 * 1024 * 1024;
   int log_max_files = 5;
@@ -87,8 +95,15 @@ struct AppSpec {
   // so a spec with watch == false and paths set does not round-trip (the paths are dropped).
   std::vector<std::string> watch_paths;
   std::vector<std::string> ignore_watch;
+  // PM2's --ext: only changes to files with these extensions ("js", "json"; no dot) restart.
+  std::vector<std::string> watch_ext;
   // Restart once no watched file changed for this long (PM2's watch_delay; watch only).
   std::uint64_t watch_delay_ms = 1000;
+
+  // The account the app runs as (PM2's uid, alias user, and gid): a name or a number; "" = the
+  // daemon's. Only a daemon running as root can switch (daemon/user.h resolves them).
+  std::string user;
+  std::string group;
 
   // The number of instances to run on a machine with `cpus` CPUs: "max"/"0" = cpus,
   // "-N" = cpus - N (at least 1), "N" = N. A value validate_instances() rejects gives 1;
@@ -97,6 +112,10 @@ struct AppSpec {
 
   friend bool operator==(const AppSpec&, const AppSpec&) = default;
 };
+
+// AppSpec::log_file's value for "the combined log in its default place" (PM2's log_file: true).
+// Paths the parsers store are absolute, so this one cannot be taken for a file.
+inline constexpr std::string_view kDefaultLogFile = "true";
 
 // The most instances one app may have: a typo such as `-i 10000` is refused, not forked.
 inline constexpr int kMaxInstances = 1024;

@@ -63,30 +63,28 @@ Status app_error(const Loader& l, const AppRef& app, std::string_view key, std::
   return fail(EINVAL, fmt::format("{}: {}.{}: {}", l.at(app.key_lookup(key)), app.label, key, why));
 }
 
-// PM2's filter_env: true drops the CLI's whole environment; a name or a list of names drops the
-// variables that start with them.
+// PM2's filter_env (lib/Common.js, filterEnv): true drops the CLI's whole environment; a string
+// drops the variable of that name; a list drops every variable whose name contains one of them.
 Result<std::map<std::string, std::string>> filtered_base_env(const Loader& l, const AppRef& app,
                                                              const json* filter) {
   std::map<std::string, std::string> env = l.opts.base_env;
   if (filter == nullptr || filter->is_null() || *filter == false) return env;
   if (*filter == true) return std::map<std::string, std::string>{};
-  std::vector<std::string> prefixes;
-  if (filter->is_string()) prefixes.push_back(filter->get<std::string>());
+  if (filter->is_string()) {
+    env.erase(filter->get<std::string>());
+    return env;
+  }
+  std::vector<std::string> parts;
   if (filter->is_array()) {
     for (const json& p : *filter) {
-      if (p.is_string()) prefixes.push_back(p.get<std::string>());
+      if (p.is_string()) parts.push_back(p.get<std::string>());
     }
   }
-  if (prefixes.empty() || (filter->is_array() && prefixes.size() != filter->size())) {
+  if (!filter->is_array() || parts.size() != filter->size()) {
     return std::unexpected(
-        app_error(l, app, "filter_env", "expected true, false, a prefix or a list of prefixes")
-            .error());
+        app_error(l, app, "filter_env", "expected true, false, a name or a list of names").error());
   }
-  std::erase_if(env, [&](const auto& kv) {
-    return std::any_of(prefixes.begin(), prefixes.end(),
-                       [&](const std::string& p) { return kv.first.starts_with(p); });
-  });
-  return env;
+  return drop_env_containing(std::move(env), parts);
 }
 
 // An app's keys sorted out: fields (under their own name or an alias), env sections, herd-read
@@ -228,14 +226,6 @@ Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
     return std::unexpected(
         app_error(l, app, "", "script is required (the program to run)").error());
   }
-  // PM2's log_file: true means "a combined log in the default place", which herd does not have.
-  if (fields.contains("log_file") && fields["log_file"].is_boolean()) {
-    if (fields["log_file"] == true) {
-      warn(spelled["log_file"], "log_file: true is not supported (give a path); ignored");
-    }
-    fields.erase("log_file");
-  }
-
   AppSpec spec;
   for (const auto& [field, value] : fields.items()) {
     auto ok = set_app_field(&spec, field, value);
@@ -250,6 +240,7 @@ Result<AppSpec> load_app(Loader& l, const json& raw, const AppRef& app) {
   spec.cwd = resolve_in(l.base_dir, expand_home(spec.cwd, spec.env));
   if (spec.cwd.empty()) spec.cwd = l.base_dir;
   for (std::string* p : {&spec.out_file, &spec.error_file, &spec.log_file}) {
+    if (*p == kDefaultLogFile && p == &spec.log_file) continue;  // log_file: true
     *p = resolve_in(spec.cwd, expand_home(*p, spec.env));
   }
   if (const json* off = find_mapped("disable_logs"); off != nullptr && *off == true) {
@@ -408,6 +399,15 @@ bool ends_with_any(std::string_view s, std::initializer_list<std::string_view> s
 }
 
 }  // namespace
+
+std::map<std::string, std::string> drop_env_containing(std::map<std::string, std::string> env,
+                                                       const std::vector<std::string>& parts) {
+  std::erase_if(env, [&](const auto& kv) {
+    return std::any_of(parts.begin(), parts.end(),
+                       [&](const std::string& p) { return kv.first.find(p) != std::string::npos; });
+  });
+  return env;
+}
 
 std::optional<EcosystemFormat> ecosystem_format(std::string_view path) {
   if (ends_with_any(path, {".json"})) return EcosystemFormat::kJson;

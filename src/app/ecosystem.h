@@ -74,4 +74,9 @@ Result<EcosystemResult> parse_ecosystem(std::string_view text, EcosystemFormat f
                                         const std::string& display_name,
                                         const std::string& base_dir, const EcosystemOptions& opts);
 
+// PM2's filter_env as a list (and `--filter-env`): `env` without every variable whose name
+// contains one of `parts`.
+std::map<std::string, std::string> drop_env_containing(std::map<std::string, std::string> env,
+                                                       const std::vector<std::string>& parts);
+
 }  // namespace herd::manager

@@ -39,16 +39,11 @@ constexpr Ignored kIgnored[] = {
     {"log_type", "is not supported: herd writes plain lines"},
     {"log_date_format", "is not supported: `time` prefixes ISO-8601 timestamps"},
     {"pid_file", "is not supported: herd keeps pid files in HERD_HOME/pids"},
-    {"uid", "is not supported: apps run as the user that runs herd"},
-    {"user", "is not supported: apps run as the user that runs herd"},
-    {"gid", "is not supported: apps run as the user that runs herd"},
-    {"username", "is not supported: apps run as the user that runs herd"},
+    {"username", "is set by PM2 itself; use uid (or user) for the account the app runs as"},
     {"watch_options", "is not supported"},
     {"kill_retry_time", "does not apply: herd sends SIGKILL once, after kill_timeout"},
-    {"shutdown_with_message", "is not supported: use kill_signal"},
     {"execute_command", "is not supported"},
     {"write", "is not supported"},
-    {"autostart", "is not supported: every app in the file is started"},
     {"treekill", "does not apply: herd always stops the whole process group"},
 };
 

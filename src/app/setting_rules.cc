@@ -210,4 +210,57 @@ Status set_increment_var(AppSpec& s, const json& v) {
   return set<&AppSpec::increment_var, &as_env_name>(s, v);
 }
 
+// PM2's log_file: a path, true (the combined log in its default place), or false (none).
+Status set_log_file(AppSpec& s, const json& v) {
+  if (v.is_boolean()) {
+    s.log_file = v.get<bool>() ? std::string(kDefaultLogFile) : "";
+    return {};
+  }
+  auto path = as_string(v);
+  if (!path) return expected("a path, true or false", v);
+  s.log_file = std::move(*path);
+  return {};
+}
+
+json get_log_file(const AppSpec& s) {
+  return s.log_file == kDefaultLogFile ? json(true) : json(s.log_file);
+}
+
+// -l/--log [path]: without a path, PM2's default place (as `log_file: true`).
+Status flag_log_file(AppSpec& cli, const FlagInput& in) {
+  cli.log_file = in.value.empty() ? std::string(kDefaultLogFile) : absolute_in(in.cwd, in.value);
+  return {};
+}
+
+namespace {
+
+// "js,.json" or ["js", ".json"] -> {"js", "json"}: extensions without their dot.
+Result<std::vector<std::string>> watch_extensions(std::vector<std::string> list) {
+  std::vector<std::string> out;
+  for (std::string& e : list) {
+    if (e.starts_with('.')) e.erase(0, 1);
+    if (e.empty() || e.find('/') != std::string::npos) {
+      return fail(EINVAL, fmt::format("'{}' is not a file extension (\"js\", \"json\")", e));
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+Status set_watch_ext(AppSpec& s, const json& v) {
+  auto list = v.is_string() ? Result<std::vector<std::string>>(split_commas(v.get<std::string>()))
+                            : as_paths(v);
+  if (!list) return expected("extensions: \"js,json\" or a list", v);
+  return store<&AppSpec::watch_ext>(s, watch_extensions(std::move(*list)));
+}
+
+Status flag_watch_ext(AppSpec& cli, const FlagInput& in) {
+  auto list = watch_extensions(split_commas(in.value));
+  if (!list) return fail(EINVAL, fmt::format("--ext: {}", list.error().context()));
+  cli.watch_ext = std::move(*list);
+  return {};
+}
+
 }  // namespace herd::manager::detail

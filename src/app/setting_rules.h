@@ -110,5 +110,10 @@ Status flag_ignore_watch(AppSpec& cli, const FlagInput& in);
 json jlist_watch_delay(const AppSpec& s);
 json jlist_watch(const AppSpec& s);
 Status set_increment_var(AppSpec& s, const json& v);
+Status set_log_file(AppSpec& s, const json& v);
+json get_log_file(const AppSpec& s);
+Status flag_log_file(AppSpec& cli, const FlagInput& in);
+Status set_watch_ext(AppSpec& s, const json& v);
+Status flag_watch_ext(AppSpec& cli, const FlagInput& in);
 
 }  // namespace herd::manager::detail

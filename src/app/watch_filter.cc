@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace herd::manager {
@@ -150,6 +151,14 @@ Result<WatchFilter> WatchFilter::create(const std::vector<std::string>& patterns
 
 void WatchFilter::ignore_prefix(std::string prefix) {
   if (!prefix.empty()) prefixes_.push_back(std::move(prefix));
+}
+
+bool WatchFilter::extension_counts(std::string_view path) const {
+  if (extensions_.empty()) return true;
+  std::string_view name = path.substr(path.rfind('/') + 1);  // npos + 1 == 0
+  return std::any_of(extensions_.begin(), extensions_.end(), [name](const std::string& e) {
+    return name.size() > e.size() && name.ends_with(e) && name[name.size() - e.size() - 1] == '.';
+  });
 }
 
 bool WatchFilter::ignored(std::string_view path, std::string_view root) const {

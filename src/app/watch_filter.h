@@ -37,6 +37,13 @@ class WatchFilter {
   // covers its rotated "...log.1" too).
   void ignore_prefix(std::string prefix);
 
+  // PM2's --ext: from now on only files whose names end with ".<ext>" for one of `exts` ("js",
+  // "json") count as changes (directories are still walked). Empty: every file counts.
+  void only_extensions(std::vector<std::string> exts) { extensions_ = std::move(exts); }
+  bool has_extensions() const { return !extensions_.empty(); }
+  // Whether a change to the file `path` counts under only_extensions().
+  bool extension_counts(std::string_view path) const;
+
   // Whether a change to `path` (absolute, no trailing slash) is ignored. Relative rules see the
   // path relative to the app's cwd, or, for a path outside it, relative to `root` (the watched
   // directory it was found under), so that a watched /srv/.shared/conf is not ignored for the
@@ -54,6 +61,7 @@ class WatchFilter {
   std::string base_;
   std::vector<Rule> rules_;
   std::vector<std::string> prefixes_;
+  std::vector<std::string> extensions_;
 };
 
 // Checks ignore_watch entries the way WatchFilter::create does, for the spec parsers.

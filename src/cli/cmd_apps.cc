@@ -47,7 +47,7 @@ std::expected<TargetAction, std::string> read_target_args(Cli& cli, Verb verb) {
         return std::unexpected(flag + " needs a value");
       }
     }
-    if (a == "--update-env" && rolling) {
+    if ((a == "--update-env" || a == "-a") && rolling) {
       act.update_env = current_env();
     } else if (flag == "--env") {
       act.env_name = value;
@@ -111,9 +111,15 @@ int cmd_start(Cli& cli) {
   if (!list) return fail_with(list.error());
   int code = 0;
   std::vector<manager::AppSpec> fresh;
+  Args attach;  // --attach: what to stream afterwards
   for (const StartTarget& t : req->targets) {
     auto first = req->apps.begin() + static_cast<long>(t.first);
     std::vector<manager::AppSpec> apps(first, first + static_cast<long>(t.count));
+    if (names_existing(t.word, *list)) {
+      attach.push_back(t.word);
+    } else {
+      for (const auto& a : apps) attach.push_back(a.name);
+    }
     if (t.file) {
       // PM2's _startJson: the file's running apps restart with its environment read again.
       TargetAction act{.verb = Verb::kStart, .targets = {t.word}, .start_missing = true};
@@ -127,7 +133,12 @@ int cmd_start(Cli& cli) {
   }
   code = std::max(code, start_specs(cli, fresh));
   int shown = print_list(cli);
-  return code != 0 ? code : shown;
+  if (code != 0 || shown != 0 || !req->attach) return code != 0 ? code : shown;
+  // PM2's --attach: stream the started apps' new log lines until Ctrl-C (`herd logs`).
+  cli.args = std::move(attach);
+  cli.args.insert(cli.args.end(), {"--lines", "0"});
+  std::fflush(stdout);
+  return cmd_logs(cli);
 }
 
 // startOrRestart | startOrReload | startOrGracefulReload <ecosystem file...>: PM2's names for

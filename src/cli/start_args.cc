@@ -28,6 +28,9 @@ struct StartLine {
   std::vector<std::string> only;
   std::vector<std::string> extra_args;
   bool have_args = false;
+  std::vector<std::string> filter_env;  // --filter-env NAME (repeatable)
+  bool disable_logs = false;            // --disable-logs
+  bool attach = false;                  // --attach
 
   bool was_given(std::string_view key) const {
     return std::any_of(given.begin(), given.end(),
@@ -104,6 +107,16 @@ Result<StartLine> read_start_line(const std::vector<std::string>& args, const st
       if (Status ok = s->flag.parse(line.cli, {flag, *v, cwd}); !ok) {
         return std::unexpected(ok.error());
       }
+    } else if (flag == "--filter-env") {
+      auto v = flag_value(args, &i, FlagArity::kValue, false);
+      if (!v) return std::unexpected(v.error());
+      line.filter_env.push_back(*v);
+    } else if (a == "--disable-logs" || a == "--attach") {
+      (a == "--attach" ? line.attach : line.disable_logs) = true;
+    } else if (a == "--no-daemon") {
+      return fail(EINVAL,
+                  "--no-daemon is not a start option in herd: run the daemon in the foreground "
+                  "with `herd daemon --foreground`, then `herd start` from another shell");
     } else if (flag == "--env" || flag == "--only") {
       auto v = flag_value(args, &i, FlagArity::kValue, false);
       if (!v) return std::unexpected(v.error());
@@ -137,7 +150,7 @@ Result<StartRequest> from_ecosystem(StartLine& line, const std::map<std::string,
   manager::EcosystemOptions o;
   o.env_name = line.env_name;
   o.only = line.only;
-  o.base_env = env;
+  o.base_env = manager::drop_env_containing(env, line.filter_env);
   Result<manager::EcosystemResult> eco;
   if (line.target == "-") {
     // `herd start -`: a JSON ecosystem document on stdin, as `pm2 start -` reads.
@@ -157,6 +170,7 @@ Result<StartRequest> from_ecosystem(StartLine& line, const std::map<std::string,
       if (s->flag.override_file != nullptr) s->flag.override_file(app, line.cli);
     }
     if (line.have_args) app.args = line.extra_args;
+    if (line.disable_logs) app.out_file = app.error_file = "/dev/null";
     if (line.was_given("exec_mode")) {
       app.exec_mode = manager::ExecMode::kFork;  // -x wins over -i, as in PM2
     } else if (!app.listen.empty() || (instances_given && app.instances != "1")) {
@@ -192,7 +206,10 @@ const char* start_usage() {
                                 sockets are shared (LISTEN_FDS)
   -k, --kill-timeout MS         SIGKILL after MS when stopping (default 1600)
       --kill-signal SIG         stop signal (default SIGINT)
+      --shutdown-with-message   stop a Node app with the IPC message 'shutdown' instead
+                                (programs without herd's Node IPC channel get the signal)
       --no-autorestart          do not restart when it exits
+      --no-autostart            register the app stopped; `herd start NAME` starts it
       --max-restarts N          unstable restarts before "errored" (default 16)
       --min-uptime MS           shorter runs are unstable (default 1000)
       --restart-delay MS        wait before restarting
@@ -203,7 +220,10 @@ const char* start_usage() {
                                 ("YYYY-MM-DD HH:mm:ss Z"); replaces --time's prefix
       --log-type json           write each log line as PM2's JSON object
   -o, --output FILE             stdout log file;  -e, --error FILE   stderr log file
-  -l, --log FILE                combined log file; --merge-logs   one file for all instances
+  -l, --log [FILE]              combined log file (default HERD_HOME/logs/<name>.log);
+                                --merge-logs   one file for all instances
+      --disable-logs            no log files (output to /dev/null)
+      --attach                  after starting, stream the apps' logs until Ctrl-C
       --max-memory-restart SIZE restart above SIZE (e.g. 300M)
       --cron-restart "EXPR"     restart on a cron schedule: 5 fields, or 6 with seconds first
                                 ("0 3 * * *", "*/30 * * * * *", @daily); also --cron, -c
@@ -211,9 +231,14 @@ const char* start_usage() {
                                 PATHS (comma-separated, after the script: app.js --watch src)
       --ignore-watch LIST       names, globs or /regexes/ not to watch (default: node_modules
                                 and dot-files)
+      --ext js,json             watch: only changes to files with these extensions restart
       --watch-delay SEC         restart SEC seconds after the last change (or "500ms";
                                 default 1)
       --namespace NS
+      --filter-env NAME         leave out of the app's environment the shell's variables
+                                whose names contain NAME (repeatable)
+  -u, --user USER, --uid USER   run as USER (a name or a number; needs a daemon run by root)
+      --gid GROUP               with GROUP as primary group (default: USER's)
 
   Accepted with no effect (PM2 flags that mean nothing under herd): -f/--force, --no-vizion,
   --no-pmx, --no-automation, --no-treekill, --source-map-support, --disable-source-map-support,
@@ -232,6 +257,7 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
   auto line = read_start_line(args, cwd);
   if (!line) return std::unexpected(line.error());
   StartRequest out;
+  out.attach = line->attach;
   for (const std::string& target : line->targets) {
     line->target = target;
     StartTarget part{target, is_ecosystem_target(target), out.apps.size(), 0};
@@ -253,7 +279,9 @@ Result<StartRequest> parse_start(const std::vector<std::string>& args,
         return std::unexpected(ok.error());
       }
       if (cli.cwd.empty()) cli.cwd = cwd;
-      cli.env = env;  // frozen now, as PM2 does
+      cli.env = manager::drop_env_containing(env, line->filter_env);  // frozen now, as PM2 does
+      // PM2's --disable-logs: no log files (and, as with PM2's pm_*_log_path, /dev/null).
+      if (line->disable_logs) cli.out_file = cli.error_file = "/dev/null";
       // More than one instance (or a `--listen`) is cluster mode, as `pm2 start app.js -i 4` is.
       // -x (fork mode) wins over -i, as in PM2.
       bool cluster = !cli.listen.empty() || cli.instances != "1";

@@ -22,6 +22,7 @@ struct StartRequest {
   std::vector<manager::AppSpec> apps;
   std::vector<StartTarget> targets;   // in the order given
   std::vector<std::string> warnings;  // unknown ecosystem keys and the like
+  bool attach = false;                // --attach: stream the apps' logs after starting them
 };
 
 // Parses `args` (what follows `herd start`) against the CLI's environment `env` and working

@@ -172,6 +172,7 @@ Status AppTriggers::arm_watch() {
     filter->ignore_prefix(i->out_log_path());
     filter->ignore_prefix(i->err_log_path());
   }
+  filter->only_extensions(app_.spec.watch_ext);
   watch_ = std::make_unique<FileWatch>(loop_, std::move(*filter),
                                        [this](const std::string& what) { on_change(what); });
   if (Status s = watch_->start(roots); !s) {

@@ -223,6 +223,8 @@ void FileWatch::handle(std::uint32_t mask, int wd, const char* name) {
     if (mask & (IN_DELETE | IN_MOVED_FROM)) forget_tree(full);
     if ((mask & (IN_CREATE | IN_MOVED_TO)) && recursive) add_tree(full, root);
   }
+  // --ext: only files of those extensions count (a directory's own change never does).
+  if ((mask & IN_ISDIR) ? filter_.has_extensions() : !filter_.extension_counts(full)) return;
   cb_(full);
 }
 

@@ -79,9 +79,14 @@ std::string Instance::err_log_path() const {
 }
 
 // PM2 gives the combined log (-l) the same "-<id>" as the others (God.js, executeApp).
+// `log_file: true` (-l without a path): PM2's default place, <logs>/<name>.log (lib/Common.js).
 std::string Instance::combined_log_path() const {
-  if (app_->spec.log_file.empty()) return "";
-  return log_path(*this, app_->spec.log_file, "log");
+  const std::string& file = app_->spec.log_file;
+  if (file.empty()) return "";
+  if (file == kDefaultLogFile) {
+    return log_path(*this, fmt::format("{}/{}.log", host_.home().logs_dir(), app_->name), "log");
+  }
+  return log_path(*this, file, "log");
 }
 
 std::string Instance::pid_file_path() const {
@@ -149,6 +154,7 @@ Status Instance::start() {
   o.argv = cmd->argv;
   o.cwd = spec.cwd;
   env_ = build_env();
+  if (Status s = prepare_identity(o); !s) return fail_start(s.error());
   o.env = env_;
   o.stdout_fd = out->second.get();
   o.stderr_fd = err->second.get();
@@ -370,9 +376,13 @@ void Instance::stop(std::function<void()> done) {
   if (stop_requested_) return;  // already stopping; the waiter joins
   stop_requested_ = true;
   set_status(InstanceStatus::kStopping);
-  int sig = parse_signal(app_->spec.kill_signal).value_or(SIGINT);
-  // The whole process group: a shell wrapper's children stop too.
-  if (::kill(-pid_, sig) < 0) ::kill(pid_, sig);  // it may have left its group (setsid)
+  // PM2's shutdown_with_message (God/Methods.js killProcess): the IPC message 'shutdown'
+  // instead of the signal, when the app has a channel; the signal otherwise, as PM2 falls back.
+  if (!app_->spec.shutdown_with_message || !send_ipc_line("\"shutdown\"")) {
+    int sig = parse_signal(app_->spec.kill_signal).value_or(SIGINT);
+    // The whole process group: a shell wrapper's children stop too.
+    if (::kill(-pid_, sig) < 0) ::kill(pid_, sig);  // it may have left its group (setsid)
+  }
   kill_timer_.start(
       [this] {
         if (pid_ > 0) {

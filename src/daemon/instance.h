@@ -23,6 +23,7 @@
 #include <list>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@
 #include "daemon/instance_host.h"
 #include "daemon/instance_status.h"
 #include "daemon/restart_policy.h"
+#include "daemon/user.h"
 #include "herd/base/fd.h"
 #include "herd/loop/event_loop.h"
 #include "herd/loop/io_watcher.h"
@@ -145,6 +147,9 @@ class Instance {
   void schedule_restart(std::uint64_t delay_ms);
   void start_ipc(Fd fd);
   void on_ipc_readable();
+  // Writes one message (JSON text) on the app's Node IPC channel; false when it has none (not a
+  // Node app), the app closed it, or the message did not fit.
+  bool send_ipc_line(std::string_view json_text);
   void attach_output(Fd out, Fd err);
   void note_log_errors(const std::vector<std::shared_ptr<RotatingFile>>& sinks);
   BindChannel::Handlers bind_handlers();
@@ -152,6 +157,11 @@ class Instance {
   // node the preload script. Leaves `o` alone (and logs why) when it cannot.
   // Returns the channel end the child gets (invalid when nothing is injected).
   Fd prepare_injection(SpawnOptions& o, const std::string& interpreter);
+  // The app's uid/gid settings (instance_identity.cc): the identity spawn() takes, and HOME,
+  // USER, LOGNAME and SHELL in env_ as runuser(1) sets them. Errors name the user or group.
+  Status prepare_identity(SpawnOptions& o);
+  // jlist's uid, gid and username of the account it runs as (only with a uid/gid setting).
+  void report_identity(nlohmann::json* pm2_env) const;
   bool ready_on_listen() const;
   std::vector<std::string> build_env() const;
 
@@ -176,6 +186,7 @@ class Instance {
   std::string status_text_;  // sd_notify STATUS=, or why it is errored/stopped
   bool stop_requested_ = false;
   std::vector<std::string> env_;
+  std::optional<Identity> identity_;  // the account of the last start, with uid/gid settings
   std::string interpreter_ = "none";
   std::string exec_path_;  // what the last start resolved the script to
 

@@ -1,4 +1,5 @@
 // An instance's Node IPC channel: what a Node app sends with process.send().
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,6 +53,16 @@ void Instance::on_ipc_readable() {
     ipc_buffer_.clear();
     ipc_skipping_ = false;
   }
+}
+
+bool Instance::send_ipc_line(std::string_view json_text) {
+  if (!ipc_ || !ipc_watcher_ || ipc_watcher_->events() == 0) return false;  // none, or closed
+  std::string line(json_text);
+  line.push_back('\n');
+  // One short line on a socket nobody else writes to: it fits, or the channel is unusable (a
+  // full buffer means the app stopped reading). No SIGPIPE when the app closed its end.
+  ssize_t n = ::send(ipc_.get(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  return n == static_cast<ssize_t>(line.size());
 }
 
 }  // namespace herd::manager

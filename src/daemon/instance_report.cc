@@ -101,6 +101,7 @@ nlohmann::json Instance::to_json() const {
   if (spec.namespace_.empty()) pm2_env["namespace"] = "default";
   if (pm2_env.contains("interpreter_args")) pm2_env["node_args"] = pm2_env["interpreter_args"];
   pm2_env["vizion"] = false;
+  report_identity(&pm2_env);
   if (app_->triggers) app_->triggers->describe(&pm2_env);
   return nlohmann::json{
       {"pid", pid_},

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -40,7 +41,7 @@ void write_decimal(char* out, long value) {
   *out = '\0';
 }
 
-enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3 };
+enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3, kIdentity = 4 };
 
 [[noreturn]] void child_fail(int report_fd, int err, Stage stage = kSetup) {
   // Best effort: the parent reads {stage, errno}, or EOF when exec succeeded.
@@ -101,6 +102,13 @@ enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3 };
     if (index == static_cast<std::size_t>(-1)) continue;
     char* value = std::strchr(p.envp[index], '=') + 1;
     write_decimal(value, static_cast<long>(::getpid()));
+  }
+  if (o.switch_identity) {
+    // Groups first: once the uid is not root, neither list nor gid may change any more.
+    if (::setgroups(o.groups.size(), o.groups.data()) < 0 || ::setgid(o.gid) < 0 ||
+        ::setuid(o.uid) < 0) {
+      child_fail(report_fd, errno, kIdentity);
+    }
   }
   if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) < 0) child_fail(report_fd, errno, kChdir);
 
@@ -174,6 +182,8 @@ Result<pid_t> spawn(const SpawnOptions& o) {
         return fail(msg[1], fmt::format("working directory {}", o.cwd));
       case kExec:
         return fail(msg[1], fmt::format("exec {}", o.argv[0]));
+      case kIdentity:
+        return fail(msg[1], fmt::format("switching to uid {} gid {}", o.uid, o.gid));
       default:
         return fail(msg[1], fmt::format("preparing the child for {}", o.argv[0]));
     }

@@ -7,7 +7,9 @@
 // sockets at 3, 4, ... (LISTEN_FDS) with LISTEN_PID set to the child's own pid; every other
 // descriptor closed by CLOEXEC; herd's bind channel after them (HERD_BIND_FD, HERD_BIND_PID). An
 // exec failure is reported back through a CLOEXEC pipe, so spawn() returns "exec ./server: No such
-// file or directory" instead of a child that exits 127.
+// file or directory" instead of a child that exits 127. With switch_identity, the child takes the
+// given uid, gid and supplementary groups before it changes directory, so that both the working
+// directory and the program are reached with the app's own rights.
 #pragma once
 
 #include <sys/types.h>
@@ -32,6 +34,12 @@ struct SpawnOptions {
   // HERD_BIND_FD=<its number> and HERD_BIND_PID=<the child's pid>.
   int bind_fd = -1;
   bool die_with_parent = true;
+  // Run as another account (a root daemon only): setgroups(groups), setgid(gid), setuid(uid) in
+  // the child, in that order, before chdir and exec.
+  bool switch_identity = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
 };
 
 // Forks and execs. Returns the child's pid (its process group id too) once exec succeeded.

@@ -16,6 +16,7 @@
 #include "app/target_pattern.h"
 #include "daemon/state_file.h"
 #include "daemon/supervisor_internal.h"
+#include "daemon/user.h"
 #include "herd/base/log.h"
 
 namespace herd::manager {
@@ -164,19 +165,31 @@ void Supervisor::add_instances(App& app, int count, std::vector<Instance*>* adde
   }
 }
 
-void Supervisor::start(AppSpec spec, Reply reply) {
+namespace {
+
+// What start() refuses before it changes anything: a bad name, a program that cannot be found,
+// an unknown uid/gid (PM2's --user, --uid, --gid, named), a bad instance count.
+std::optional<VerbError> refuse_spec(const AppSpec& spec) {
   if (Status s = validate_app_name(spec.name); !s) {
-    reply(std::unexpected(verb_error(ErrorCode::kBadRequest, input_error_message(s.error()))));
-    return;
+    return verb_error(ErrorCode::kBadRequest, input_error_message(s.error()));
   }
   if (auto cmd = resolve_command(spec); !cmd) {
-    reply(std::unexpected(verb_error(ErrorCode::kSpawn, input_error_message(cmd.error()))));
-    return;
+    return verb_error(ErrorCode::kSpawn, input_error_message(cmd.error()));
+  }
+  if (auto id = app_identity(spec.user, spec.group); !id) {
+    return verb_error(ErrorCode::kBadRequest,
+                      fmt::format("app '{}': {}", spec.name, id.error().context()));
   }
   if (Status s = validate_instances(spec.instances, cpu_count()); !s) {
-    reply(std::unexpected(verb_error(ErrorCode::kBadRequest, input_error_message(s.error()))));
-    return;
+    return verb_error(ErrorCode::kBadRequest, input_error_message(s.error()));
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Supervisor::start(AppSpec spec, Reply reply) {
+  if (auto refused = refuse_spec(spec)) return reply(std::unexpected(std::move(*refused)));
   int count = spec.resolved_instances(cpu_count());
   App* app = find_app(spec.name);
   std::vector<Instance*> to_start;
@@ -211,6 +224,7 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     app = apps_.back().get();
     add_instances(*app, count, &to_start);
   }
+  if (!spec.autostart) return reply_registered(to_start, std::move(reply));
   for (Instance* i : to_start) (void)i->start();  // failures set the status, checked below
 
   // The first spawn error with every instance failed: nothing runs, so say so and forget it.
@@ -238,6 +252,21 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     reply(list ? list_result(*list) : VerbResult(json::array()));
   });
   for (Instance* i : to_start) i->when_settled(done);
+}
+
+// PM2's autostart: false (God.js executeApp): the app is registered and its instances stay
+// `stopped` until a `start <name>` or `restart` starts them (and arms its watch and cron).
+void Supervisor::reply_registered(const std::vector<Instance*>& instances, Reply reply) {
+  std::vector<std::string> t;
+  for (Instance* i : instances) t.push_back(std::to_string(i->id()));
+  auto list = resolve(t);
+  reply(list ? list_result(*list) : VerbResult(json::array()));
+}
+
+void Supervisor::arm_triggers_once(App& app) {
+  if (app.triggers) return;
+  app.triggers = make_triggers(app);
+  (void)app.triggers->arm();  // a trigger that cannot be armed is logged
 }
 
 void Supervisor::stop_instances(std::vector<Instance*> list, std::function<void()> done) {
@@ -289,7 +318,8 @@ void Supervisor::restart(const std::vector<std::string>& targets,
       Instance* again = instance_by_id(id);
       if (again == nullptr) return all_settled();  // deleted meanwhile
       again->count_manual_restart();
-      (void)again->start();  // a failure sets its status to errored
+      (void)again->start();             // a failure sets its status to errored
+      arm_triggers_once(again->app());  // an app registered with autostart: false
       again->when_settled(all_settled);
     });
   }

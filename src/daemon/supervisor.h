@@ -137,6 +137,10 @@ class Supervisor : private InstanceHost {
   void on_notify(pid_t sender, std::string_view payload);
   Instance* instance_for_pid(pid_t pid) const;
   void stop_instances(std::vector<Instance*> list, std::function<void()> done);
+  // start() of an app with autostart: false: replies with its instances, not started.
+  void reply_registered(const std::vector<Instance*>& instances, Reply reply);
+  // Makes and arms the app's watch and cron triggers unless it has them.
+  void arm_triggers_once(App& app);
   // Stops `inst` and a reload replacement of it that is still starting; `done` once both ended.
   void stop_with_replacement(Instance* inst, std::function<void()> done);
   // --- reload.cc ---

@@ -196,6 +196,7 @@ std::string Supervisor::restore_running(pid_t previous) {
   json list = json::parse(*text, nullptr, false);
   std::vector<AppSpec> specs;
   std::vector<std::string> names;
+  std::vector<std::string> registered;  // autostart: false, but they were running: start them
   if (list.is_object() && list.contains("apps") && list["apps"].is_array()) {
     for (const auto& j : list["apps"]) {
       auto spec = app_spec_from_json(j);
@@ -205,6 +206,8 @@ std::string Supervisor::restore_running(pid_t previous) {
         continue;
       }
       names.push_back(spec->name);
+      if (!spec->autostart) registered.push_back(spec->name);
+      spec->autostart = true;
       specs.push_back(std::move(*spec));
     }
   } else {
@@ -218,8 +221,11 @@ std::string Supervisor::restore_running(pid_t previous) {
   std::string notice =
       fmt::format("{}; restored {} app(s) that were running: {}", who, names.size(), joined);
   log_warn("{}", notice);
-  start_each(std::move(specs), [this](json, std::vector<std::string> errors) {
+  start_each(std::move(specs), [this, registered](json, std::vector<std::string> errors) {
     for (const auto& e : errors) log_error("restore: {}", e);
+    for (const auto& name : registered) {
+      if (App* app = find_app(name)) app->spec.autostart = false;
+    }
     persist_running();
   });
   return notice;

@@ -181,5 +181,46 @@ TEST(StartArgsTest, SeveralScriptsAreSeveralApps) {
   EXPECT_FALSE(is_ecosystem_target("app.js"));
 }
 
+// The PM2 flags of issue 20 (lib/binaries/CLI.js of PM2 7.0.4): --no-autostart,
+// --shutdown-with-message, -l without a path, --ext, -u/--user/--uid, --gid, --filter-env (a
+// name contained in the variable's, as lib/Common.js filterEnv; repeatable), --disable-logs,
+// --attach; --no-daemon is refused with what to run instead.
+TEST(StartArgsTest, Pm2FlagsOfAutostartLogsWatchIdentityAndEnv) {
+  auto r = parse_start({"app.js", "--no-autostart", "--shutdown-with-message", "--ext", ".js,json",
+                        "-u", "nobody", "--gid", "nogroup", "--filter-env", "SECRET",
+                        "--filter-env=TOKEN", "--disable-logs", "--attach", "-l"},
+                       {{"A_SECRET_B", "x"}, {"MY_TOKEN", "y"}, {"PATH", "/bin"}}, "/work");
+  ASSERT_TRUE(r) << r.error().message();
+  const AppSpec& a = r->apps[0];
+  EXPECT_FALSE(a.autostart);
+  EXPECT_TRUE(a.shutdown_with_message);
+  EXPECT_EQ(a.watch_ext, (std::vector<std::string>{"js", "json"}));
+  EXPECT_EQ(a.user, "nobody");
+  EXPECT_EQ(a.group, "nogroup");
+  EXPECT_EQ(a.env, (std::map<std::string, std::string>{{"PATH", "/bin"}}));
+  EXPECT_EQ(a.out_file, "/dev/null");
+  EXPECT_EQ(a.error_file, "/dev/null");
+  EXPECT_EQ(a.log_file, manager::kDefaultLogFile);
+  EXPECT_TRUE(r->attach);
+  EXPECT_EQ(manager::to_json(a)["log_file"], true);
+
+  auto with_path = start({"app.js", "--log", "all.log", "--uid", "1000"});
+  ASSERT_TRUE(with_path) << with_path.error().message();
+  EXPECT_EQ(with_path->apps[0].log_file, "/work/all.log");
+  EXPECT_EQ(with_path->apps[0].user, "1000");
+  EXPECT_FALSE(with_path->attach);
+
+  for (const char* bad : {"--no-daemon", "--filter-env", "--ext"}) {
+    auto refused = start({"app.js", bad});
+    ASSERT_FALSE(refused) << bad;
+  }
+  auto no_daemon = start({"app.js", "--no-daemon"});
+  EXPECT_NE(no_daemon.error().context().find("herd daemon --foreground"), std::string::npos);
+  auto bad_ext = start({"app.js", "--ext", "js,a/b"});
+  ASSERT_FALSE(bad_ext);
+  EXPECT_NE(bad_ext.error().context().find("--ext: 'a/b' is not a file extension"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace herd::cli

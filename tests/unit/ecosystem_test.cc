@@ -250,7 +250,7 @@ TEST(EcosystemTest, UnknownAndPm2OnlyKeysAreWarnedAbout) {
   "instnces": 4,
   "maxRestarts": 3,
   "source_map_support": true,
-  "uid": "www",
+  "username": "www",
   "node_args": ["--inspect"],
   "interpreter_args": ["-u"],
   "log_file": true,
@@ -264,10 +264,10 @@ TEST(EcosystemTest, UnknownAndPm2OnlyKeysAreWarnedAbout) {
       "eco.json:5:3: apps[0] (api): unknown key \"maxRestarts\" (ignored; did you mean "
       "\"max_restarts\"?)",
       "eco.json:6:3: apps[0] (api): source_map_support is Node-specific; ignored",
-      "eco.json:7:3: apps[0] (api): uid is not supported: apps run as the user that runs herd",
+      "eco.json:7:3: apps[0] (api): username is set by PM2 itself; use uid (or user) for the "
+      "account the app runs as; ignored",
       "eco.json:8:3: apps[0] (api): \"node_args\" and \"interpreter_args\" both set "
       "interpreter_args; \"node_args\" is ignored",
-      "eco.json:10:3: apps[0] (api): log_file: true is not supported",
       "eco.json:11:3: apps[0] (api): unknown key \"frobnicate\" (ignored)",
       "eco.json:12:5: deploy is PM2's deploy system, which herd does not have; ignored",
   };
@@ -275,7 +275,7 @@ TEST(EcosystemTest, UnknownAndPm2OnlyKeysAreWarnedAbout) {
   EXPECT_EQ(r->warnings.size(), std::size(want)) << all_warnings(*r);
   EXPECT_EQ(r->apps[0].interpreter_args, (std::vector<std::string>{"-u"}));
   EXPECT_EQ(r->apps[0].instances, "1");
-  EXPECT_EQ(r->apps[0].log_file, "");
+  EXPECT_EQ(r->apps[0].log_file, kDefaultLogFile);  // PM2's default place (log_file: true)
 }
 
 TEST(EcosystemTest, WarningsInYamlNameTheLine) {

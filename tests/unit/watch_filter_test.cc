@@ -110,5 +110,20 @@ TEST(WatchFilter, BadEntriesAreRefusedByName) {
   EXPECT_TRUE(validate_ignore_watch({"node_modules", "/x+/"}).has_value());
 }
 
+// PM2's --ext js,json: only those files count; the name must end with ".<ext>".
+TEST(WatchFilter, OnlyExtensions) {
+  auto f = WatchFilter::create({}, "/app");
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(f->extension_counts("/app/README"));
+  f->only_extensions({"js", "json"});
+  EXPECT_TRUE(f->has_extensions());
+  EXPECT_TRUE(f->extension_counts("/app/src/index.js"));
+  EXPECT_TRUE(f->extension_counts("/app/package.json"));
+  EXPECT_FALSE(f->extension_counts("/app/notes.txt"));
+  EXPECT_FALSE(f->extension_counts("/app/x.ajs"));
+  EXPECT_FALSE(f->extension_counts("/app/js"));
+  EXPECT_FALSE(f->extension_counts("/app/a.js.map"));
+}
+
 }  // namespace
 }  // namespace herd::manager
