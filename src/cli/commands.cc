@@ -71,7 +71,8 @@ constexpr Command kCommands[] = {
      "daemon [--foreground] [--metrics-port N]          "
      "run the daemon (the first verb starts one)"},
     {"startup", {"unstartup"}, kNothing, false, cmd_startup,
-     "startup [systemd] [-u USER] [--hp DIR] [--write]   unstartup [systemd] [-u USER]"},
+     "startup [systemd] [-u USER] [--hp DIR] [--service-name NAME] [--wait-ip] [--write]\n"
+     "unstartup [systemd] [-u USER] [--service-name NAME]"},
     {"help", {"-h", "--help"}, kNothing, false, cmd_help, ""},
 };
 // clang-format on
