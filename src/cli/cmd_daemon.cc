@@ -1,5 +1,5 @@
-// The commands about the daemon and its state, and about herd itself: flush, save, resurrect,
-// ping, kill, update, daemon, startup, version, help.
+// The commands about the daemon and its state, and about herd itself: flush, reloadLogs, save,
+// resurrect, ping, kill, update, daemon, startup, version, help.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -38,6 +38,15 @@ int cmd_flush(Cli& cli) {
   auto r = cli.client->call(Verb::kFlush, manager::TargetsRequest{cli.args});
   if (!r) return fail_with(r.error());
   for (const auto& p : (*r)["flushed"]) std::printf("flushed %s\n", p.get<std::string>().c_str());
+  return 0;
+}
+
+// PM2's reloadLogs: the daemon reopens every app's log files and herd.log at their paths, for
+// an outside rotation (logrotate's `create` mode: rename, then reloadLogs).
+int cmd_reload_logs(Cli& cli) {
+  auto r = cli.client->call(Verb::kReloadLogs);
+  if (!r) return fail_with(r.error());
+  std::printf("reopened %zu log file(s) and herd.log\n", (*r)["reopened"].size());
   return 0;
 }
 

@@ -51,6 +51,8 @@ constexpr Command kCommands[] = {
      "[--json]"},
     {"flush", {}, kDaemon, false, cmd_flush,
      "flush [target...]   reset <target...>   sendSignal|signal <SIG> <target...>"},
+    {"reloadLogs", {}, kDaemon, true, cmd_reload_logs,
+     "reloadLogs                                        reopen every log file (after logrotate)"},
     {"reset", {}, kDaemon, false, cmd_stop_restart_reset, ""},
     {"signal", {"sendSignal"}, kDaemon, false, cmd_signal, ""},
     {"save", {"dump"}, kDaemon, false, cmd_save,

@@ -86,6 +86,7 @@ int cmd_monit(Cli& cli);
 int cmd_metrics(Cli& cli);
 // cmd_daemon.cc: the daemon itself, its state, herd itself.
 int cmd_flush(Cli& cli);
+int cmd_reload_logs(Cli& cli);
 int cmd_save(Cli& cli);
 int cmd_resurrect(Cli& cli);
 int cmd_ping(Cli& cli);
