@@ -155,13 +155,16 @@ int print_list(Cli& cli, const std::string& sort) {
   return 0;
 }
 
-// `ls [--sort name|id|namespace|pid|memory|cpu|status|uptime[:asc|:desc]]`: PM2's sort (an
-// unknown field sorts by name, as PM2 does).
+// `ls [--sort name|id|namespace|pid|memory|cpu|status|uptime[:asc|:desc]] [-m]`: PM2's sort (an
+// unknown field sorts by name, as PM2 does); -m/--mini-list, PM2's mini list in jlist order.
 int cmd_list(Cli& cli) {
   std::string sort = "name";
+  bool mini = false;
   for (std::size_t i = 0; i < cli.args.size(); ++i) {
     const std::string& a = cli.args[i];
-    if (a == "--sort" && i + 1 < cli.args.size()) {
+    if (a == "-m" || a == "--mini-list") {
+      mini = true;
+    } else if (a == "--sort" && i + 1 < cli.args.size()) {
       sort = cli.args[++i];
     } else if (a.starts_with("--sort=")) {
       sort = a.substr(7);
@@ -170,11 +173,51 @@ int cmd_list(Cli& cli) {
           "--sort needs a field: name, id, namespace, pid, memory, cpu, status or "
           "uptime, with :asc or :desc");
     } else {
-      return fail_with(
-          fmt::format("{}: unexpected argument '{}' (only --sort FIELD[:asc|:desc])", cli.name, a));
+      return fail_with(fmt::format(
+          "{}: unexpected argument '{}' (only --sort FIELD[:asc|:desc] and -m)", cli.name, a));
     }
   }
-  return print_list(cli, sort);
+  if (!mini) return print_list(cli, sort);
+  auto list = cli.client->call(Verb::kJlist);
+  if (!list) return fail_with(list.error());
+  std::fputs(format_mini_list(*list, format_options(cli)).c_str(), stdout);
+  return 0;
+}
+
+// `id <name>`: the ids of the app's instances as PM2 prints them (util.inspect of an array, one
+// line: "[ 0, 1 ]"). PM2 prints "[]" and exits 0 for a name it does not know; herd says so and
+// exits 1, as for every unknown target.
+int cmd_id(Cli& cli) {
+  if (cli.args.size() != 1) return fail_with("usage: herd id <name>");
+  auto list = cli.client->call(Verb::kJlist);
+  if (!list) return fail_with(list.error());
+  std::string ids;
+  for (const auto& p : *list) {
+    if (p.value("name", "") != cli.args[0]) continue;
+    ids += fmt::format("{}{}", ids.empty() ? "" : ", ", p.value("pm_id", -1));
+  }
+  if (ids.empty()) return fail_with(fmt::format("no app named '{}'", cli.args[0]));
+  std::printf("[ %s ]\n", ids.c_str());
+  return 0;
+}
+
+// `pid [name]`: the pid of each instance of the app (of every app without a name), one a line,
+// 0 for one that does not run, as PM2 prints them. An unknown name: PM2 prints an empty line
+// and exits 0; herd says so and exits 1.
+int cmd_pid(Cli& cli) {
+  if (cli.args.size() > 1) return fail_with("usage: herd pid [name]");
+  auto list = cli.client->call(Verb::kJlist);
+  if (!list) return fail_with(list.error());
+  std::string pids;
+  for (const auto& p : *list) {
+    if (!cli.args.empty() && p.value("name", "") != cli.args[0]) continue;
+    pids += fmt::format("{}\n", p.value("pid", 0));
+  }
+  if (pids.empty() && !cli.args.empty()) {
+    return fail_with(fmt::format("no app named '{}'", cli.args[0]));
+  }
+  std::fputs(pids.c_str(), stdout);
+  return 0;
 }
 
 int cmd_jlist(Cli& cli) { return print_jlist(cli, -1); }

@@ -42,7 +42,7 @@ enum class Needs {
 
 struct Command {
   std::string_view name;
-  std::array<std::string_view, 3> aliases;  // other names; "" for unused slots
+  std::array<std::string_view, 4> aliases;  // other names; "" for unused slots
   Needs needs;
   bool no_args;  // refused with arguments, before the daemon is reached
   int (*run)(Cli& cli);
@@ -81,6 +81,8 @@ int cmd_jlist(Cli& cli);
 int cmd_prettylist(Cli& cli);
 int cmd_describe(Cli& cli);
 int cmd_env(Cli& cli);
+int cmd_id(Cli& cli);
+int cmd_pid(Cli& cli);
 int cmd_logs(Cli& cli);
 int cmd_monit(Cli& cli);
 int cmd_metrics(Cli& cli);

@@ -49,6 +49,53 @@ class InDir {
   std::string old_;
 };
 
+// (MonitTest covers the screen; here only that the names are known).
+TEST_F(HerdTest, PsIsLsAndMiniListIsPm2s) {
+  ASSERT_EQ(herd({"start", write_script("app", kTicker)}).exit_code, 0);
+  ASSERT_TRUE(wait_status("app", "online"));
+  CommandResult ps = herd({"ps"});
+  ASSERT_EQ(ps.exit_code, 0) << ps;
+  EXPECT_THAT(ps.out, HasSubstr("│ app"));
+  CommandResult mini = herd({"ls", "-m"});
+  ASSERT_EQ(mini.exit_code, 0) << mini;
+  EXPECT_THAT(mini.out, HasSubstr("+--- app\nnamespace : default\n")) << mini;
+  EXPECT_THAT(mini.out, HasSubstr("\npm2 id : 0\nstatus : online\nmode : fork\n")) << mini;
+  EXPECT_THAT(mini.out, Not(HasSubstr("│")));
+  EXPECT_EQ(herd({"ps", "--mini-list"}).out.substr(0, 9), "+--- app\n");
+  CommandResult dash = herd({"dash", "extra"});
+  EXPECT_EQ(dash.exit_code, 1);
+  EXPECT_THAT(dash.err, HasSubstr("monit takes no arguments")) << dash;
+}
+
+// "[]" / an empty line and exits 0; herd exits 1 and says so, as for every unknown target.
+TEST_F(HerdTest, IdAndPidPrintPm2sShapes) {
+  ASSERT_EQ(herd({"start", write_script("a", kTicker), "-i", "2", "-x"}).exit_code, 0);
+  ASSERT_EQ(herd({"start", write_script("b", kTicker)}).exit_code, 0);
+  ASSERT_TRUE(wait_status("a", "online", 2));
+  ASSERT_EQ(herd({"stop", "b"}).exit_code, 0);
+  CommandResult id = herd({"id", "a"});
+  ASSERT_EQ(id.exit_code, 0) << id;
+  EXPECT_EQ(id.out, "[ 0, 1 ]\n");
+  EXPECT_EQ(herd({"id", "b"}).out, "[ 2 ]\n");
+  Json list = jlist();
+  auto a = instances(list, "a");
+  ASSERT_EQ(a.size(), 2u);
+  std::string a_pids =
+      std::to_string(a[0]["pid"].get<int>()) + "\n" + std::to_string(a[1]["pid"].get<int>()) + "\n";
+  EXPECT_EQ(herd({"pid", "a"}).out, a_pids);
+  EXPECT_EQ(herd({"pid", "b"}).out, "0\n");
+  CommandResult all = herd({"pid"});
+  ASSERT_EQ(all.exit_code, 0) << all;
+  EXPECT_EQ(lines_of(all.out).size(), 3u) << all;
+  for (const char* verb : {"id", "pid"}) {
+    CommandResult r = herd({verb, "nope"});
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_THAT(r.err, HasSubstr("no app named 'nope'")) << r;
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_EQ(herd({"id"}).exit_code, 1);
+}
+
 // herd.log.
 TEST_F(HerdTest, ReloadLogsReopensRenamedLogFiles) {
   ASSERT_EQ(herd({"start", write_script("app", kTicker)}).exit_code, 0);
