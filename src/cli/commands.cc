@@ -50,8 +50,8 @@ constexpr Command kCommands[] = {
     {"prettylist", {}, kDaemon, true, cmd_prettylist,
      "prettylist                                        jlist as indented JSON"},
     {"logs", {}, kDaemon, false, cmd_logs,
-     "logs [target...] [--lines N] [--nostream] [--raw] [--out|--err] [--timestamp [format]] "
-     "[--json]"},
+     "logs [target...] [--lines N] [--nostream] [--raw] [--out|--err] [--timestamp [format]]\n"
+     "     [--json|--format] [--highlight WORD]"},
     {"flush", {}, kDaemon, false, cmd_flush,
      "flush [target...]   reset <target...>   sendSignal|signal <SIG> <target...>"},
     {"reloadLogs", {}, kDaemon, true, cmd_reload_logs,

@@ -119,5 +119,25 @@ TEST_F(HerdTest, ReloadLogsReopensRenamedLogFiles) {
   EXPECT_EQ(herd({"reloadLogs", "app"}).exit_code, 1);
 }
 
+// (and herd) leaves out when stdout is not a terminal: here, no escape at all.
+TEST_F(HerdTest, LogsFormatAndHighlight) {
+  ASSERT_EQ(herd({"start", write_script("app", kTicker)}).exit_code, 0);
+  auto logs = herd_background({"logs", "app", "--format", "--highlight", "tick"});
+  static const std::regex kErr(R"((^|\n)timestamp=\d{4}-\d{2}-\d{2}-\d{2}:\d{2}:\d{2}[+-]\d{4} )"
+                               R"(app=app id=0 type=error message=oops-\d+\n)");
+  static const std::regex kOut(R"((^|\n)timestamp=\d{4}-\d{2}-\d{2}-\d{2}:\d{2}:\d{2}[+-]\d{4} )"
+                               R"(app=app id=0 type=out message=tick-\d+ tick\n)");
+  ASSERT_TRUE(logs->wait_output(
+      [](const std::string& s) { return std::regex_search(s, kErr) && std::regex_search(s, kOut); },
+      kWaitTimeout))
+      << logs->result();
+  std::string text = logs->result().out;
+  logs.reset();
+  EXPECT_THAT(text, Not(HasSubstr("last 15 lines")));
+  EXPECT_THAT(text, Not(HasSubstr("\x1b")));
+  CommandResult tail = herd({"logs", "app", "--format", "--nostream", "--lines", "1"});
+  EXPECT_THAT(tail.out, HasSubstr("last 1 lines")) << tail;
+}
+
 }  // namespace
 }  // namespace herd::e2e
