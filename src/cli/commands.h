@@ -90,6 +90,7 @@ int cmd_metrics(Cli& cli);
 int cmd_flush(Cli& cli);
 int cmd_reload_logs(Cli& cli);
 int cmd_save(Cli& cli);
+int cmd_cleardump(Cli& cli);
 int cmd_resurrect(Cli& cli);
 int cmd_ping(Cli& cli);
 int cmd_kill(Cli& cli);

@@ -96,6 +96,24 @@ TEST_F(HerdTest, IdAndPidPrintPm2sShapes) {
   EXPECT_EQ(herd({"id"}).exit_code, 1);
 }
 
+// resurrect then starts nothing (herd exits 1 with "lists no app", PM2 exits 0).
+TEST_F(HerdTest, CleardumpEmptiesTheDumpAndResurrectStartsNothing) {
+  ASSERT_EQ(herd({"start", write_script("app", kTicker)}).exit_code, 0);
+  ASSERT_EQ(herd({"save"}).exit_code, 0);
+  CommandResult r = herd({"cleardump"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr(path("dump.json")));
+  Json dump = Json::parse(read_file(path("dump.json")));
+  EXPECT_EQ(dump["apps"], Json::array());
+  EXPECT_THAT(read_file(path("dump.json.bak")), HasSubstr("\"app\""));
+  ASSERT_EQ(herd({"delete", "all"}).exit_code, 0);
+  r = herd({"resurrect"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("lists no app")) << r;
+  EXPECT_EQ(jlist(), Json::array());
+  EXPECT_EQ(herd({"cleardump", "x"}).exit_code, 1);
+}
+
 // herd.log.
 TEST_F(HerdTest, ReloadLogsReopensRenamedLogFiles) {
   ASSERT_EQ(herd({"start", write_script("app", kTicker)}).exit_code, 0);
