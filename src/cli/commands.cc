@@ -76,6 +76,8 @@ constexpr Command kCommands[] = {
     {"daemon", {}, kHome, false, cmd_daemon,
      "daemon [--foreground] [--metrics-port N]          "
      "run the daemon (the first verb starts one)"},
+    {"ecosystem", {"init"}, kNothing, false, cmd_ecosystem,
+     "ecosystem|init [simple]                           write a sample ecosystem.config.js here"},
     {"startup", {"unstartup"}, kNothing, false, cmd_startup,
      "startup [systemd] [-u USER] [--hp DIR] [--service-name NAME] [--wait-ip] [--write]\n"
      "unstartup [systemd] [-u USER] [--service-name NAME]"},

@@ -99,5 +99,7 @@ int cmd_daemon(Cli& cli);
 int cmd_startup(Cli& cli);
 int cmd_version(Cli& cli);
 int cmd_help(Cli& cli);
+// cmd_ecosystem.cc: the sample ecosystem file.
+int cmd_ecosystem(Cli& cli);
 
 }  // namespace herd::cli

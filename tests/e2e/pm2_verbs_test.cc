@@ -157,5 +157,26 @@ TEST_F(HerdTest, LogsFormatAndHighlight) {
   EXPECT_THAT(tail.out, HasSubstr("last 1 lines")) << tail;
 }
 
+// "File <path> generated". PM2 overwrites a file already there; herd refuses (exit 1).
+TEST_F(HerdTest, EcosystemWritesPm2sSampleAndKeepsAnExistingFile) {
+  ASSERT_EQ(::mkdir(path("proj").c_str(), 0755), 0);
+  InDir in(path("proj"));
+  std::string file = path("proj/ecosystem.config.js");
+  CommandResult r = herd({"init", "simple"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out, "File " + file + " generated\n");
+  EXPECT_EQ(read_file(file),
+            "module.exports = {\n  apps : [{\n    name   : \"app1\",\n    script : \"./app.js\"\n"
+            "  }]\n}\n");
+  r = herd({"ecosystem"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("already exists")) << r;
+  ASSERT_EQ(::unlink(file.c_str()), 0);
+  ASSERT_EQ(herd({"ecosystem"}).exit_code, 0);
+  EXPECT_THAT(read_file(file), HasSubstr("watch: ['./service-worker']"));
+  EXPECT_THAT(read_file(file), HasSubstr("'post-deploy' : 'npm install && pm2 reload"));
+  EXPECT_EQ(herd({"ecosystem", "fancy"}).exit_code, 1);
+}
+
 }  // namespace
 }  // namespace herd::e2e
