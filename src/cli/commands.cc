@@ -58,6 +58,8 @@ constexpr Command kCommands[] = {
      "reloadLogs                                        reopen every log file (after logrotate)"},
     {"reset", {}, kDaemon, false, cmd_stop_restart_reset, ""},
     {"signal", {"sendSignal"}, kDaemon, false, cmd_signal, ""},
+    {"send", {"attach"}, kNothing, false, cmd_send,
+     "send|attach <id> ...                              not in herd: apps' stdin is /dev/null"},
     {"save", {"dump"}, kDaemon, false, cmd_save,
      "save|dump [--force]   resurrect   cleardump   ping   kill   version"},
     {"resurrect", {}, kDaemon, true, cmd_resurrect, ""},

@@ -75,6 +75,7 @@ int cmd_delete(Cli& cli);
 int cmd_reload(Cli& cli);
 int cmd_scale(Cli& cli);
 int cmd_signal(Cli& cli);
+int cmd_send(Cli& cli);
 // cmd_show.cc: verbs that show processes.
 int cmd_list(Cli& cli);
 int cmd_jlist(Cli& cli);

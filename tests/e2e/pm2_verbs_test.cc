@@ -49,6 +49,8 @@ class InDir {
   std::string old_;
 };
 
+// pm2 7.0.4: `ps` is `list`; `-m`/`--mini-list` prints lib/API/UX/pm2-ls-minimal.js's blocks
+// (the exact bytes are cli_format_test's FormatMiniList); `dashboard`/`dash` is herd's monit
 // (MonitTest covers the screen; here only that the names are known).
 TEST_F(HerdTest, PsIsLsAndMiniListIsPm2s) {
   ASSERT_EQ(herd({"start", write_script("app", kTicker)}).exit_code, 0);
@@ -67,6 +69,8 @@ TEST_F(HerdTest, PsIsLsAndMiniListIsPm2s) {
   EXPECT_THAT(dash.err, HasSubstr("monit takes no arguments")) << dash;
 }
 
+// pm2 7.0.4: `id <name>` prints util.inspect of the ids ("[ 0, 1 ]"), `pid [name]` the pids one
+// a line (0 for a stopped instance; every app's without a name). For an unknown name PM2 prints
 // "[]" / an empty line and exits 0; herd exits 1 and says so, as for every unknown target.
 TEST_F(HerdTest, IdAndPidPrintPm2sShapes) {
   ASSERT_EQ(herd({"start", write_script("a", kTicker), "-i", "2", "-x"}).exit_code, 0);
@@ -96,6 +100,8 @@ TEST_F(HerdTest, IdAndPidPrintPm2sShapes) {
   EXPECT_EQ(herd({"id"}).exit_code, 1);
 }
 
+// pm2 7.0.4: cleardump writes an empty list over the dump and says "Successfully created
+// <path>". herd writes its empty dump the way save does (the list it replaces goes to .bak);
 // resurrect then starts nothing (herd exits 1 with "lists no app", PM2 exits 0).
 TEST_F(HerdTest, CleardumpEmptiesTheDumpAndResurrectStartsNothing) {
   ASSERT_EQ(herd({"start", write_script("app", kTicker)}).exit_code, 0);
@@ -114,6 +120,8 @@ TEST_F(HerdTest, CleardumpEmptiesTheDumpAndResurrectStartsNothing) {
   EXPECT_EQ(herd({"cleardump", "x"}).exit_code, 1);
 }
 
+// pm2 7.0.4: reloadLogs reopens every app's log files (for logrotate's rename-then-signal
+// rotation), printing "Reloading all logs..." and "All logs reloaded". herd also reopens
 // herd.log.
 TEST_F(HerdTest, ReloadLogsReopensRenamedLogFiles) {
   ASSERT_EQ(herd({"start", write_script("app", kTicker)}).exit_code, 0);
@@ -137,6 +145,9 @@ TEST_F(HerdTest, ReloadLogsReopensRenamedLogFiles) {
   EXPECT_EQ(herd({"reloadLogs", "app"}).exit_code, 1);
 }
 
+// pm2 7.0.4 (lib/API/Log.js, formatStream): --format streams, without the last lines first,
+// "timestamp=<YYYY-MM-DD-HH:mm:ssZZ> app=<name> id=<id> type=out|error message=<line>".
+// --highlight WORD wraps the word's first occurrence in chalk's bgBlackBright, which chalk
 // (and herd) leaves out when stdout is not a terminal: here, no escape at all.
 TEST_F(HerdTest, LogsFormatAndHighlight) {
   ASSERT_EQ(herd({"start", write_script("app", kTicker)}).exit_code, 0);
@@ -157,6 +168,8 @@ TEST_F(HerdTest, LogsFormatAndHighlight) {
   EXPECT_THAT(tail.out, HasSubstr("last 1 lines")) << tail;
 }
 
+// pm2 7.0.4: `ecosystem` (alias `init`) writes lib/templates/ecosystem.tpl as
+// ecosystem.config.js in the current folder, `ecosystem simple` ecosystem-simple.tpl, and says
 // "File <path> generated". PM2 overwrites a file already there; herd refuses (exit 1).
 TEST_F(HerdTest, EcosystemWritesPm2sSampleAndKeepsAnExistingFile) {
   ASSERT_EQ(::mkdir(path("proj").c_str(), 0755), 0);
@@ -176,6 +189,16 @@ TEST_F(HerdTest, EcosystemWritesPm2sSampleAndKeepsAnExistingFile) {
   EXPECT_THAT(read_file(file), HasSubstr("watch: ['./service-worker']"));
   EXPECT_THAT(read_file(file), HasSubstr("'post-deploy' : 'npm install && pm2 reload"));
   EXPECT_EQ(herd({"ecosystem", "fancy"}).exit_code, 1);
+}
+
+// pm2 7.0.4 gives fork-mode apps a stdin pipe (God/ForkMode.js: stdio ['pipe', ...]) that
+// `send` and `attach` write to. herd gives apps /dev/null: the verbs say why and exit 1.
+TEST_F(HerdTest, SendAndAttachSayWhyTheyAreNotThere) {
+  for (const char* verb : {"send", "attach"}) {
+    CommandResult r = herd({verb, "0", "hello"});
+    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_THAT(r.err, HasSubstr("/dev/null as stdin")) << r;
+  }
 }
 
 }  // namespace
