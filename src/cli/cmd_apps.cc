@@ -191,4 +191,15 @@ int cmd_signal(Cli& cli) {
   return 0;
 }
 
+// PM2's `send <id> <line>` and `attach <id>` write to a fork-mode app's stdin, a pipe PM2 keeps
+// open. herd gives every app /dev/null as stdin (a program that reads it sees end of file at
+// once, where under PM2 it would wait forever), so there is nothing to write to: the verbs say
+// so instead of being unknown.
+int cmd_send(Cli& cli) {
+  return fail_with(fmt::format(
+      "{}: herd gives apps /dev/null as stdin, so there is no input to write to; talk to the app "
+      "through a signal (herd signal SIGUSR2 <target>), a socket or a file it reads",
+      cli.name));
+}
+
 }  // namespace herd::cli

@@ -1,6 +1,7 @@
-// The commands about the daemon and its state, and about herd itself: flush, save, resurrect,
-// ping, kill, update, daemon, startup, version, help.
+// The commands about the daemon and its state, and about herd itself: flush, reloadLogs, save,
+// cleardump, resurrect, ping, kill, update, daemon, startup, version, help.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include "cli/startup_cmd.h"
 #include "cli/update_cmd.h"
 #include "daemon/daemon.h"
+#include "daemon/state_file.h"
 #include "metrics/metrics_listener.h"
 #include "protocol/version.h"
 
@@ -41,6 +43,15 @@ int cmd_flush(Cli& cli) {
   return 0;
 }
 
+// PM2's reloadLogs: the daemon reopens every app's log files and herd.log at their paths, for
+// an outside rotation (logrotate's `create` mode: rename, then reloadLogs).
+int cmd_reload_logs(Cli& cli) {
+  auto r = cli.client->call(Verb::kReloadLogs);
+  if (!r) return fail_with(r.error());
+  std::printf("reopened %zu log file(s) and herd.log\n", (*r)["reopened"].size());
+  return 0;
+}
+
 int cmd_save(Cli& cli) {
   const Args& rest = cli.args;
   bool force = rest.size() == 1 && (rest[0] == "--force" || rest[0] == "-f");
@@ -48,6 +59,26 @@ int cmd_save(Cli& cli) {
   auto r = cli.client->call(Verb::kSave, manager::SaveRequest{force});
   if (!r) return fail_with(r.error());
   std::printf("saved %d app(s) to %s\n", r->value("apps", 0), r->value("path", "").c_str());
+  return 0;
+}
+
+// PM2's cleardump writes an empty list over the dump. herd writes its empty dump (which
+// resurrect reads as "lists no app") the way save does, so the list it replaces stays in
+// dump.json.bak. No daemon is needed: the file is the CLI's to write, as in PM2.
+int cmd_cleardump(Cli& cli) {
+  if (!cli.args.empty()) return fail_with("cleardump takes no arguments");
+  if (Status s = cli.home.prepare(); !s) return fail_with(s.error().message());
+  const std::string path = cli.home.dump();
+  bool existed = ::access(path.c_str(), F_OK) == 0;
+  std::string empty = json{{"version", 1}, {"apps", json::array()}}.dump(2) + "\n";
+  if (Status s = manager::write_file_atomic(path, empty, true); !s) {
+    return fail_with(s.error().message());
+  }
+  if (existed) {
+    std::printf("emptied %s (what it listed is kept in %s.bak)\n", path.c_str(), path.c_str());
+  } else {
+    std::printf("wrote an empty %s\n", path.c_str());
+  }
   return 0;
 }
 

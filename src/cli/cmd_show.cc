@@ -37,10 +37,15 @@ FormatOptions format_options(const Cli& cli) {
 
 struct LogsOptions {
   std::size_t lines = 15;
-  bool stream = true, raw = false, out = true, err = true, json = false;
+  bool stream = true, raw = false, out = true, err = true, json = false, format = false;
   std::string timestamp;  // --timestamp's dayjs format; "" for none
+  std::string highlight;  // --highlight's word; "" for none
+  bool color = false;     // stdout is a terminal (and NO_COLOR unset): --highlight shows
   std::vector<std::string> targets;
 };
+
+// PM2's --format stamps every line with this dayjs format (its logs command passes it).
+constexpr const char* kFormatTimestamp = "YYYY-MM-DD-HH:mm:ssZZ";
 
 // PM2's default for a bare --timestamp.
 constexpr const char* kDefaultLogTimestamp = "YYYY-MM-DD-HH:mm:ss";
@@ -61,6 +66,13 @@ std::expected<LogsOptions, std::string> parse_logs(const Args& args) {
       o.raw = true;
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--format") {
+      o.format = true;
+    } else if (a == "--highlight") {
+      // As PM2's `--highlight [value]`: the next word unless it is an option; none, no effect.
+      if (i + 1 < args.size() && !args[i + 1].starts_with("-")) o.highlight = args[++i];
+    } else if (a.starts_with("--highlight=")) {
+      o.highlight = a.substr(12);
     } else if (a == "--timestamp") {
       // As PM2's `--timestamp [format]`: the next word is the format unless it is an option.
       bool has_format = i + 1 < args.size() && !args[i + 1].starts_with("-");
@@ -110,8 +122,19 @@ void print_tails(const json& procs, const LogsOptions& o) {
   std::fflush(stdout);
 }
 
+// PM2's --highlight: the first occurrence of the word on a background of bright black (chalk's
+// bgBlackBright), only on a terminal: chalk writes no colour elsewhere, so neither does herd.
+std::string highlighted(std::string line, const LogsOptions& o) {
+  if (o.highlight.empty() || !o.color) return line;
+  std::size_t at = line.find(o.highlight);
+  if (at == std::string::npos) return line;
+  line.replace(at, o.highlight.size(), "\x1b[100m" + o.highlight + "\x1b[49m");
+  return line;
+}
+
 // One line of `logs`' live stream, in PM2's shapes: --json's object (PM2's jsonStream fields,
-// the time the CLI got the line, in UTC), --raw's bare line (stderr's on stderr), or
+// the time the CLI got the line, in UTC), --raw's bare line (stderr's on stderr), --format's
+// "timestamp=... app=<name> id=<id> type=out|error message=<line>" (PM2's formatStream), or
 // "[<timestamp> ]<id>|<name> | <line>".
 void print_live_line(const json& ev, const LogsOptions& o) {
   std::string line = ev.value("line", "");
@@ -124,6 +147,10 @@ void print_live_line(const json& ev, const LogsOptions& o) {
                 {"process_id", ev.value("pm_id", -1)},
                 {"app_name", ev.value("app", "")}};
     std::printf("%s\n", obj.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+  } else if (o.format) {
+    std::printf("timestamp=%s app=%s id=%d type=%s message=%s\n",
+                manager::format_dayjs(kFormatTimestamp, now).c_str(), ev.value("app", "").c_str(),
+                ev.value("pm_id", -1), is_err ? "error" : "out", highlighted(line, o).c_str());
   } else if (o.raw) {
     std::fprintf(is_err ? stderr : stdout, "%s\n", line.c_str());
     std::fflush(stderr);
@@ -131,7 +158,7 @@ void print_live_line(const json& ev, const LogsOptions& o) {
     std::string stamp;
     if (!o.timestamp.empty()) stamp = manager::format_dayjs(o.timestamp, now) + " ";
     std::printf("%s%d|%s | %s\n", stamp.c_str(), ev.value("pm_id", -1), ev.value("app", "").c_str(),
-                line.c_str());
+                highlighted(line, o).c_str());
   }
   std::fflush(stdout);
 }
@@ -155,13 +182,16 @@ int print_list(Cli& cli, const std::string& sort) {
   return 0;
 }
 
-// `ls [--sort name|id|namespace|pid|memory|cpu|status|uptime[:asc|:desc]]`: PM2's sort (an
-// unknown field sorts by name, as PM2 does).
+// `ls [--sort name|id|namespace|pid|memory|cpu|status|uptime[:asc|:desc]] [-m]`: PM2's sort (an
+// unknown field sorts by name, as PM2 does); -m/--mini-list, PM2's mini list in jlist order.
 int cmd_list(Cli& cli) {
   std::string sort = "name";
+  bool mini = false;
   for (std::size_t i = 0; i < cli.args.size(); ++i) {
     const std::string& a = cli.args[i];
-    if (a == "--sort" && i + 1 < cli.args.size()) {
+    if (a == "-m" || a == "--mini-list") {
+      mini = true;
+    } else if (a == "--sort" && i + 1 < cli.args.size()) {
       sort = cli.args[++i];
     } else if (a.starts_with("--sort=")) {
       sort = a.substr(7);
@@ -170,11 +200,51 @@ int cmd_list(Cli& cli) {
           "--sort needs a field: name, id, namespace, pid, memory, cpu, status or "
           "uptime, with :asc or :desc");
     } else {
-      return fail_with(
-          fmt::format("{}: unexpected argument '{}' (only --sort FIELD[:asc|:desc])", cli.name, a));
+      return fail_with(fmt::format(
+          "{}: unexpected argument '{}' (only --sort FIELD[:asc|:desc] and -m)", cli.name, a));
     }
   }
-  return print_list(cli, sort);
+  if (!mini) return print_list(cli, sort);
+  auto list = cli.client->call(Verb::kJlist);
+  if (!list) return fail_with(list.error());
+  std::fputs(format_mini_list(*list, format_options(cli)).c_str(), stdout);
+  return 0;
+}
+
+// `id <name>`: the ids of the app's instances as PM2 prints them (util.inspect of an array, one
+// line: "[ 0, 1 ]"). PM2 prints "[]" and exits 0 for a name it does not know; herd says so and
+// exits 1, as for every unknown target.
+int cmd_id(Cli& cli) {
+  if (cli.args.size() != 1) return fail_with("usage: herd id <name>");
+  auto list = cli.client->call(Verb::kJlist);
+  if (!list) return fail_with(list.error());
+  std::string ids;
+  for (const auto& p : *list) {
+    if (p.value("name", "") != cli.args[0]) continue;
+    ids += fmt::format("{}{}", ids.empty() ? "" : ", ", p.value("pm_id", -1));
+  }
+  if (ids.empty()) return fail_with(fmt::format("no app named '{}'", cli.args[0]));
+  std::printf("[ %s ]\n", ids.c_str());
+  return 0;
+}
+
+// `pid [name]`: the pid of each instance of the app (of every app without a name), one a line,
+// 0 for one that does not run, as PM2 prints them. An unknown name: PM2 prints an empty line
+// and exits 0; herd says so and exits 1.
+int cmd_pid(Cli& cli) {
+  if (cli.args.size() > 1) return fail_with("usage: herd pid [name]");
+  auto list = cli.client->call(Verb::kJlist);
+  if (!list) return fail_with(list.error());
+  std::string pids;
+  for (const auto& p : *list) {
+    if (!cli.args.empty() && p.value("name", "") != cli.args[0]) continue;
+    pids += fmt::format("{}\n", p.value("pid", 0));
+  }
+  if (pids.empty() && !cli.args.empty()) {
+    return fail_with(fmt::format("no app named '{}'", cli.args[0]));
+  }
+  std::fputs(pids.c_str(), stdout);
+  return 0;
 }
 
 int cmd_jlist(Cli& cli) { return print_jlist(cli, -1); }
@@ -205,11 +275,13 @@ int cmd_env(Cli& cli) {
 int cmd_logs(Cli& cli) {
   auto o = parse_logs(cli.args);
   if (!o) return fail_with(o.error());
+  o->color = cli.color;
   auto procs = cli.client->call(Verb::kDescribe, manager::TargetsRequest{o->targets});
   if (!procs) return fail_with(procs.error());
-  // PM2: --nostream prints the last lines and ends (even with --json); --json alone streams
-  // JSON objects without the last lines first.
-  if (!o->json || !o->stream) print_tails(*procs, *o);
+  // PM2: --nostream prints the last lines and ends (even with --json or --format); --json (which
+  // wins over --format) or --format alone streams without the last lines first.
+  if (o->format && o->json) o->format = false;
+  if ((!o->json && !o->format) || !o->stream) print_tails(*procs, *o);
   if (!o->stream) return 0;
   auto s =
       cli.client->stream(Verb::kLogs, manager::TargetsRequest{o->targets}, [&](const json& ev) {

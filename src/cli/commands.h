@@ -42,7 +42,7 @@ enum class Needs {
 
 struct Command {
   std::string_view name;
-  std::array<std::string_view, 3> aliases;  // other names; "" for unused slots
+  std::array<std::string_view, 4> aliases;  // other names; "" for unused slots
   Needs needs;
   bool no_args;  // refused with arguments, before the daemon is reached
   int (*run)(Cli& cli);
@@ -75,18 +75,23 @@ int cmd_delete(Cli& cli);
 int cmd_reload(Cli& cli);
 int cmd_scale(Cli& cli);
 int cmd_signal(Cli& cli);
+int cmd_send(Cli& cli);
 // cmd_show.cc: verbs that show processes.
 int cmd_list(Cli& cli);
 int cmd_jlist(Cli& cli);
 int cmd_prettylist(Cli& cli);
 int cmd_describe(Cli& cli);
 int cmd_env(Cli& cli);
+int cmd_id(Cli& cli);
+int cmd_pid(Cli& cli);
 int cmd_logs(Cli& cli);
 int cmd_monit(Cli& cli);
 int cmd_metrics(Cli& cli);
 // cmd_daemon.cc: the daemon itself, its state, herd itself.
 int cmd_flush(Cli& cli);
+int cmd_reload_logs(Cli& cli);
 int cmd_save(Cli& cli);
+int cmd_cleardump(Cli& cli);
 int cmd_resurrect(Cli& cli);
 int cmd_ping(Cli& cli);
 int cmd_kill(Cli& cli);
@@ -95,5 +100,7 @@ int cmd_daemon(Cli& cli);
 int cmd_startup(Cli& cli);
 int cmd_version(Cli& cli);
 int cmd_help(Cli& cli);
+// cmd_ecosystem.cc: the sample ecosystem file.
+int cmd_ecosystem(Cli& cli);
 
 }  // namespace herd::cli

@@ -55,6 +55,17 @@ Status check_init_system(const std::string& name) {
 
 std::string startup_unit_name(const std::string& user) { return "herd-" + user + ".service"; }
 
+Result<std::string> service_unit_name(const std::string& name) {
+  constexpr std::string_view kSuffix = ".service";
+  std::string base = name.ends_with(kSuffix) ? name.substr(0, name.size() - kSuffix.size()) : name;
+  if (base.empty() || base.find_first_of("/ \t\n\r\"'\\%") != std::string::npos) {
+    return fail(EINVAL, fmt::format("'{}' is not a service name (letters, digits, '-', '_', '.', "
+                                    "'@' and ':' make one)",
+                                    name));
+  }
+  return base + std::string(kSuffix);
+}
+
 Result<std::string> systemd_unit(const StartupOptions& o) {
   // An account name as useradd allows it: no '/', whitespace or quoting to worry about.
   if (o.user.empty() || o.user.find_first_of("/ \t\n\r\"'\\%:") != std::string::npos) {
@@ -67,10 +78,12 @@ Result<std::string> systemd_unit(const StartupOptions& o) {
   if (Status s = check_value("PATH", o.path_env, false); !s) return std::unexpected(s.error());
 
   std::string herd = quoted(o.herd_path);
+  // PM2's systemd-online template says After=network-online.target only; systemd orders after
+  // that target only when something also wants it, hence Wants= too.
   std::string unit = fmt::format(
       "[Unit]\n"
       "Description=herd process manager for {user}\n"
-      "After=network.target\n"
+      "{after}"
       "\n"
       "[Service]\n"
       "Type=forking\n"
@@ -78,7 +91,9 @@ Result<std::string> systemd_unit(const StartupOptions& o) {
       "LimitNOFILE=infinity\n"
       "LimitNPROC=infinity\n"
       "LimitCORE=infinity\n",
-      fmt::arg("user", o.user));
+      fmt::arg("user", o.user),
+      fmt::arg("after", o.wait_ip ? "Wants=network-online.target\nAfter=network-online.target\n"
+                                  : "After=network.target\n"));
   if (!o.path_env.empty()) unit += "Environment=" + quoted("PATH=" + o.path_env) + "\n";
   unit += "Environment=" + quoted("HERD_HOME=" + o.herd_home) + "\n";
   // The keeper, not the daemon: it outlives a daemon crash (and restores the apps itself), so

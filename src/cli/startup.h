@@ -22,6 +22,9 @@ struct StartupOptions {
   std::string herd_home;  // absolute HERD_HOME of that account
   std::string herd_path;  // absolute path of the herd binary
   std::string path_env;   // PATH for the daemon and the apps it starts ("" = systemd's default)
+  // PM2's --wait-ip: start once the network is configured (network-online.target), not just
+  // once networking started, for apps that bind a specific address at start.
+  bool wait_ip = false;
 };
 
 // The init systems `herd startup` knows; EINVAL naming the one asked for otherwise.
@@ -29,6 +32,10 @@ Status check_init_system(const std::string& name);
 
 // "herd-<user>.service"
 std::string startup_unit_name(const std::string& user);
+
+// PM2's --service-name: "<name>.service" ("<name>" may end in ".service" already). EINVAL for a
+// name systemd would not take as a unit file's name: empty, with '/', whitespace, or quoting.
+Result<std::string> service_unit_name(const std::string& name);
 
 // The systemd unit. EINVAL when a path is not absolute, the user name is empty or not a plain
 // account name, or a value holds a newline (nothing can quote it in a unit file). Values are

@@ -29,22 +29,31 @@ std::string self_path() {
 struct Args {
   std::string init = "systemd";
   std::string user;
-  std::string home_path;  // --hp
+  std::string home_path;     // --hp
+  std::string service_name;  // --service-name, "" for herd-<user>
   bool write = false;
+  bool wait_ip = false;
 };
 
-// Parses `[systemd] [-u USER] [--hp DIR] [--write]`; --hp and --write only for startup.
+// Parses `[systemd] [-u USER] [--hp DIR] [--service-name NAME] [--wait-ip] [--write]`; --hp,
+// --wait-ip and --write only for startup.
 int parse(const std::string& verb, const std::vector<std::string>& args, Args* out) {
   bool init_seen = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     bool startup = verb == "startup";
-    if ((a == "-u" || a == "--user" || (startup && a == "--hp")) && i + 1 < args.size()) {
-      (a == "--hp" ? out->home_path : out->user) = args[++i];
-    } else if (a == "-u" || a == "--user" || (startup && a == "--hp")) {
+    bool valued = a == "-u" || a == "--user" || a == "--service-name" || (startup && a == "--hp");
+    if (valued && i + 1 < args.size()) {
+      std::string& to = a == "--hp"             ? out->home_path
+                        : a == "--service-name" ? out->service_name
+                                                : out->user;
+      to = args[++i];
+    } else if (valued) {
       return fail_with(a + " needs a value");
     } else if (startup && a == "--write") {
       out->write = true;
+    } else if (startup && a == "--wait-ip") {
+      out->wait_ip = true;
     } else if (!a.empty() && a[0] == '-') {
       return fail_with("unknown option '" + a + "' for " + verb);
     } else if (!init_seen) {
@@ -73,10 +82,27 @@ int resolve_user(Args* a) {
   return 0;
 }
 
+// The unit's file name: --service-name's, else herd-<user>.service.
+Result<std::string> unit_name_of(const Args& a) {
+  if (a.service_name.empty()) return startup_unit_name(a.user);
+  return service_unit_name(a.service_name);
+}
+
+// The options of `a` that the printed install command must repeat.
+std::string repeated_options(const Args& a) {
+  std::string out;
+  if (!a.service_name.empty()) out += " --service-name " + a.service_name;
+  if (a.wait_ip) out += " --wait-ip";
+  return out;
+}
+
 int startup(Args a) {
   if (int code = resolve_user(&a); code != 0) return code;
+  auto name = unit_name_of(a);
+  if (!name) return fail_with(name.error().context());
   StartupOptions o;
   o.user = a.user;
+  o.wait_ip = a.wait_ip;
   const char* env_home = std::getenv("HERD_HOME");
   std::string me = manager::passwd_entry(::geteuid()).value_or(manager::PasswdEntry{}).name;
   if (!a.home_path.empty()) {
@@ -101,20 +127,20 @@ int startup(Args a) {
   if (const char* p = std::getenv("PATH"); p != nullptr) o.path_env = p;
   auto unit = systemd_unit(o);
   if (!unit) return fail_with(unit.error().context());
-  std::string name = startup_unit_name(o.user);
-  std::string target = std::string(kUnitDir) + "/" + name;
+  std::string target = std::string(kUnitDir) + "/" + *name;
 
   if (a.write) {
     if (::geteuid() != 0) {
       return fail_with("writing " + target +
                        " needs root: run `sudo env PATH=\"$PATH\" HERD_HOME=\"" + o.herd_home +
-                       "\" " + o.herd_path + " startup systemd -u " + o.user + " --write`");
+                       "\" " + o.herd_path + " startup systemd -u " + o.user + repeated_options(a) +
+                       " --write`");
     }
-    if (Status s = install_unit(kUnitDir, name, *unit); !s) return fail_with(s.error().message());
+    if (Status s = install_unit(kUnitDir, *name, *unit); !s) return fail_with(s.error().message());
     std::printf("wrote %s (herd resurrect at boot for %s, HERD_HOME=%s)\n", target.c_str(),
                 o.user.c_str(), o.herd_home.c_str());
     std::printf("enable it with:\n  systemctl daemon-reload && systemctl enable %s\n",
-                name.c_str());
+                name->c_str());
     std::printf("then save the apps to bring back at boot: herd save\n");
     return 0;
   }
@@ -122,18 +148,22 @@ int startup(Args a) {
               o.user.c_str(), o.herd_home.c_str());
   std::fputs(unit->c_str(), stdout);
   std::printf("\n# To install it, run as root (herd writes the file; it never runs systemctl):\n");
-  std::printf("#   sudo env PATH=\"$PATH\" HERD_HOME=\"%s\" %s startup systemd -u %s --write\n",
-              o.herd_home.c_str(), o.herd_path.c_str(), o.user.c_str());
-  std::printf("#   sudo systemctl daemon-reload && sudo systemctl enable %s\n", name.c_str());
+  std::printf("#   sudo env PATH=\"$PATH\" HERD_HOME=\"%s\" %s startup systemd -u %s%s --write\n",
+              o.herd_home.c_str(), o.herd_path.c_str(), o.user.c_str(),
+              repeated_options(a).c_str());
+  std::printf("#   sudo systemctl daemon-reload && sudo systemctl enable %s\n", name->c_str());
   std::printf("# then save the apps to bring back at boot: herd save\n");
-  std::printf("# Remove it with: sudo %s unstartup systemd -u %s\n", o.herd_path.c_str(),
-              o.user.c_str());
+  std::printf("# Remove it with: sudo %s unstartup systemd -u %s%s\n", o.herd_path.c_str(),
+              o.user.c_str(),
+              a.service_name.empty() ? "" : (" --service-name " + a.service_name).c_str());
   return 0;
 }
 
 int unstartup(Args a) {
   if (int code = resolve_user(&a); code != 0) return code;
-  std::string name = startup_unit_name(a.user);
+  auto unit_name = unit_name_of(a);
+  if (!unit_name) return fail_with(unit_name.error().context());
+  const std::string& name = *unit_name;
   auto removed = remove_unit(kUnitDir, name);
   if (!removed) return fail_with(removed.error().message());
   if (!*removed) {

@@ -71,6 +71,7 @@ class Daemon {
   void describe(Call& call);
   void env(Call& call);
   void flush(Call& call);
+  void reload_logs(Call& call);
   void save(Call& call);
   void resurrect(Call& call);
   void stream_logs(Call& call);

@@ -12,6 +12,7 @@
 #include "daemon/daemon_impl.h"
 #include "daemon/takeover.h"
 #include "herd/base/log.h"
+#include "logs/daemon_log.h"
 #include "protocol/version.h"
 
 namespace herd::manager::detail {
@@ -47,6 +48,7 @@ Daemon::Handler Daemon::handler_of(Verb verb) {
       {Verb::kLogs, &Daemon::stream_logs},
       {Verb::kKill, &Daemon::kill},
       {Verb::kUpdate, &Daemon::update},
+      {Verb::kReloadLogs, &Daemon::reload_logs},
   }};
   static_assert(
       [] {
@@ -140,6 +142,14 @@ void Daemon::flush(Call& call) {
 
 void Daemon::save(Call& call) {
   answer(call)(sup_.save(std::get<SaveRequest>(call.request).force));
+}
+
+void Daemon::reload_logs(Call& call) {
+  json reopened = sup_.reopen_logs();
+  // herd.log too: the log line below is the first one written to the file at its path.
+  DaemonLog::request_reopen();
+  log_info("reloadLogs: reopened {} app log file(s) and herd.log", reopened.size());
+  call.c->reply_ok(call.id, {{"reopened", reopened}});
 }
 
 void Daemon::resurrect(Call& call) { sup_.resurrect(answer(call)); }

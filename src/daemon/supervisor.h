@@ -74,6 +74,11 @@ class Supervisor : private InstanceHost {
   VerbResult reset(const std::vector<std::string>& targets);
   VerbResult send_signal(const std::string& signal, const std::vector<std::string>& targets);
   VerbResult flush(const std::vector<std::string>& targets);
+  // PM2's reloadLogs: every app log file open in the daemon is closed and opened again at its
+  // path, so that after an outside rotation (logrotate's rename) lines go to a new file of the
+  // original name. Returns the paths reopened (those that failed are logged, and retried by the
+  // next line as after any write failure).
+  nlohmann::json reopen_logs();
   // Writes dump.json. A daemon that has not started (or resurrected) any app yet refuses to
   // replace a dump that lists apps with its empty list (E_SAVE_EMPTY), unless `force`: that is
   // the CLI's freshly auto-started daemon after a crash, and the dump is what `resurrect` needs.

@@ -1,4 +1,5 @@
-// The Supervisor's verbs about state on disk: flush (log files), save and resurrect (dump.json).
+// The Supervisor's verbs about state on disk: flush and reopen_logs (log files), save and
+// resurrect (dump.json).
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -43,6 +44,20 @@ VerbResult Supervisor::flush(const std::vector<std::string>& targets) {
     }
   }
   return json{{"flushed", flushed}};
+}
+
+nlohmann::json Supervisor::reopen_logs() {
+  json reopened = json::array();
+  for (auto& [path, weak] : log_files_) {
+    auto f = weak.lock();
+    if (!f) continue;
+    if (Status s = f->reopen(); !s) {
+      log_warn("reloadLogs: {}", s.error().message());
+      continue;
+    }
+    reopened.push_back(path);
+  }
+  return reopened;
 }
 
 namespace {

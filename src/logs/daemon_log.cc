@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -36,6 +37,15 @@ Result<RotatingFile::Options> DaemonLog::options_from_env() {
   return o;
 }
 
+namespace {
+
+// Set by request_reopen(), read by whichever DaemonLog writes next (there is one per process).
+std::atomic<bool> g_reopen_requested{false};
+
+}  // namespace
+
+void DaemonLog::request_reopen() { g_reopen_requested.store(true, std::memory_order_relaxed); }
+
 DaemonLog::DaemonLog(std::string path, RotatingFile::Options options, bool redirect_std)
     : file_(std::make_unique<RotatingFile>(std::move(path), options)), redirect_std_(redirect_std) {
   // The default error callback logs, which would re-enter the sink: report on stderr directly,
@@ -65,6 +75,10 @@ void DaemonLog::uninstall() {
 }
 
 void DaemonLog::write(std::string_view line) {
+  if (g_reopen_requested.exchange(false, std::memory_order_relaxed)) {
+    file_->close();
+    redirected_fd_ = -1;  // the new file may get the old descriptor's number: dup2 it anyway
+  }
   (void)file_->write(line);  // a failure is reported by the error callback
   redirect();
 }

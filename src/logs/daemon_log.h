@@ -41,6 +41,11 @@ class DaemonLog {
 
   const RotatingFile& file() const { return *file_; }
 
+  // PM2's reloadLogs for herd.log: the installed log closes its file and opens the path again
+  // before it writes its next line (and points stdout and stderr at the new file). Any thread;
+  // it only sets a flag the log's writer reads.
+  static void request_reopen();
+
  private:
   void write(std::string_view line);
   void redirect();

@@ -227,6 +227,12 @@ Status RotatingFile::flush() {
 
 void RotatingFile::close() { fd_.reset(); }
 
+Status RotatingFile::reopen() {
+  if (!fd_) return {};
+  fd_.reset();
+  return open();
+}
+
 void RotatingFile::fail(const Error& error, std::uint64_t dropped) {
   dropped_ += dropped;
   dropped_in_outage_ += dropped;

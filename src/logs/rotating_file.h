@@ -84,6 +84,12 @@ class RotatingFile {
   // Closes the descriptor. The next append opens the file again.
   void close();
 
+  // PM2's reloadLogs: closes the descriptor and opens `path` again (creating it), so a file
+  // renamed behind this object's back (logrotate) is left alone and the next lines go to a new
+  // file at `path`. A file that is closed (not opened yet, or in an outage) stays closed: the
+  // next append opens the path anyway. Errors are as open()'s.
+  Status reopen();
+
   const std::string& path() const { return path_; }
   const Options& options() const { return options_; }
   // Bytes in the current file, as far as this object knows.

@@ -48,6 +48,7 @@ constexpr std::array<VerbSpec, kVerbCount> kVerbs = {{
      "",
      RequestKind::kUpdate,
      {{{"binary", FieldCheck::kString, true, "the absolute path of a herd binary"}}}},
+    {Verb::kReloadLogs, "reloadLogs", "", RequestKind::kEmpty, {}},
 }};
 
 constexpr bool in_enum_order() {

@@ -38,8 +38,9 @@ enum class Verb : std::uint8_t {
   kLogs,
   kKill,
   kUpdate,
+  kReloadLogs,
 };
-inline constexpr std::size_t kVerbCount = static_cast<std::size_t>(Verb::kUpdate) + 1;
+inline constexpr std::size_t kVerbCount = static_cast<std::size_t>(Verb::kReloadLogs) + 1;
 
 // Which typed request a verb reads: the index of its type in requests.h's Request.
 enum class RequestKind : std::uint8_t {

@@ -138,10 +138,24 @@ TEST_F(HerdTest, StartupPrintsASystemdUnitForThisHome) {
   EXPECT_THAT(r.out, HasSubstr("User=nobody\n"));
   EXPECT_THAT(r.out, HasSubstr("Environment=\"HERD_HOME=/srv/nobody/.herd\"\n"));
   EXPECT_THAT(r.out, HasSubstr("/etc/systemd/system/herd-nobody.service"));
+  EXPECT_THAT(r.out, HasSubstr("After=network.target\n"));
+
+  // PM2's --service-name names the unit (pm2-<user> by default) and --wait-ip starts it after
+  // network-online.target (its systemd-online template); herd also says Wants= for it.
+  r = herd({"startup", "--service-name", "web-apps", "--wait-ip"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("/etc/systemd/system/web-apps.service"));
+  EXPECT_THAT(r.out, HasSubstr("systemctl enable web-apps.service"));
+  EXPECT_THAT(r.out, HasSubstr("Wants=network-online.target\nAfter=network-online.target\n"));
+  EXPECT_THAT(r.out, HasSubstr("--service-name web-apps --wait-ip --write"));
+  EXPECT_THAT(r.out, Not(HasSubstr("After=network.target")));
 
   for (const std::vector<std::string>& bad : {std::vector<std::string>{"startup", "--bogus"},
                                               {"startup", "systemd", "openrc"},
                                               {"startup", "-u"},
+                                              {"startup", "--service-name"},
+                                              {"startup", "--service-name", "a/b"},
+                                              {"unstartup", "--wait-ip"},
                                               {"unstartup", "launchd"},
                                               {"unstartup", "--write"}}) {
     r = herd(bad);

@@ -48,6 +48,29 @@ TEST(StartupUnit, SystemdUnitForAUserAndHome) {
   EXPECT_EQ(startup_unit_name("alice"), "herd-alice.service");
 }
 
+// PM2's --wait-ip (templates/init-scripts/systemd-online.tpl): After=network-online.target;
+// herd adds the Wants= without which systemd does not wait for that target.
+TEST(StartupUnit, WaitIpOrdersAfterNetworkOnline) {
+  StartupOptions o = alice();
+  o.wait_ip = true;
+  auto unit = systemd_unit(o);
+  ASSERT_TRUE(unit.has_value()) << unit.error().message();
+  EXPECT_NE(unit->find("\nWants=network-online.target\nAfter=network-online.target\n\n"),
+            std::string::npos)
+      << *unit;
+  EXPECT_EQ(unit->find("After=network.target"), std::string::npos) << *unit;
+}
+
+// PM2's --service-name names the unit file "<name>.service".
+TEST(StartupUnit, ServiceNameNamesTheUnit) {
+  EXPECT_EQ(service_unit_name("web").value_or(""), "web.service");
+  EXPECT_EQ(service_unit_name("web.service").value_or(""), "web.service");
+  EXPECT_EQ(service_unit_name("pm2-alice@x").value_or(""), "pm2-alice@x.service");
+  for (const char* bad : {"", ".service", "a/b", "a b", "a\nb", "50%"}) {
+    EXPECT_FALSE(service_unit_name(bad).has_value()) << bad;
+  }
+}
+
 TEST(StartupUnit, QuotesSpacesQuotesAndPercentSigns) {
   StartupOptions o = alice();
   o.herd_home = "/srv/my apps/100%/.herd";

@@ -38,6 +38,7 @@ const std::map<Verb, json>& samples() {
       {Verb::kLogs, json::parse(R"({"targets": ["all"]})")},
       {Verb::kKill, json::object()},
       {Verb::kUpdate, json::parse(R"({"binary": "/usr/bin/herd"})")},
+      {Verb::kReloadLogs, json::object()},
   };
   return kSamples;
 }

@@ -40,6 +40,26 @@ std::string numbered_line(int i, std::size_t width = 40) {
   return s;
 }
 
+// reloadLogs after an outside rotation: the renamed file keeps what it had, the next lines go to
+// a new file at the path, and its size starts from that file's.
+TEST(RotatingFile, ReopenAfterAnOutsideRenameStartsANewFile) {
+  TempDir dir;
+  std::string path = dir.file("app-out.log");
+  RotatingFile f(path, small(1000, 3));
+  ASSERT_TRUE(f.write("one\n").has_value());
+  ASSERT_EQ(::rename(path.c_str(), (path + ".rotated").c_str()), 0);
+  ASSERT_TRUE(f.write("two\n").has_value());  // still the renamed file, through the descriptor
+  ASSERT_TRUE(f.reopen().has_value());
+  EXPECT_EQ(read_file(path), "");
+  ASSERT_TRUE(f.write("three\n").has_value());
+  EXPECT_EQ(read_file(path + ".rotated"), "one\ntwo\n");
+  EXPECT_EQ(read_file(path), "three\n");
+  EXPECT_EQ(f.size(), 6u);
+  RotatingFile closed(dir.file("never-opened.log"));
+  ASSERT_TRUE(closed.reopen().has_value());
+  EXPECT_FALSE(exists(dir.file("never-opened.log")));
+}
+
 TEST(RotatingFile, CreatesWithMode0640AndAppends) {
   TempDir dir;
   std::string path = dir.file("app-out.log");

@@ -39,6 +39,12 @@ struct FormatOptions {
 // result ends with '\n'.
 std::string format_list(const nlohmann::json& jlist, const FormatOptions& o);
 
+// `herd ls -m`: PM2's mini list, one block per jlist element: "+--- <name>", then "key : value"
+// lines (namespace, version, pid, pm2 id, status, mode, restarted, uptime, memory usage, error
+// log, watching, PID file) and an empty line. No colour, whatever `o.color` says; only
+// `o.now_ms` is read. Anything but an array renders as "".
+std::string format_mini_list(const nlohmann::json& jlist, const FormatOptions& o);
+
 // `herd describe`: PM2's describe view of one jlist element: a title line, then a key/value
 // table (status, name, namespace, version, restarts, uptime, script path, script args, error
 // log path, out log path, pid path, interpreter, interpreter args, script id, exec cwd, exec
