@@ -36,8 +36,6 @@ constexpr Ignored kIgnored[] = {
     {"install_url", "belongs to PM2's modules"},
     {"force", "does not apply: herd starts an app once per name"},
     {"name_prefix", "is not supported"},
-    {"log_type", "is not supported: herd writes plain lines"},
-    {"log_date_format", "is not supported: `time` prefixes ISO-8601 timestamps"},
     {"pid_file", "is not supported: herd keeps pid files in HERD_HOME/pids"},
     {"username", "is set by PM2 itself; use uid (or user) for the account the app runs as"},
     {"watch_options", "is not supported"},
