@@ -341,4 +341,14 @@ void HerdTest::TearDown() {
   std::filesystem::remove_all(home_, ec);
 }
 
+InDir::InDir(const std::string& dir) {
+  char buf[4096];
+  if (::getcwd(buf, sizeof(buf)) != nullptr) old_ = buf;
+  EXPECT_EQ(::chdir(dir.c_str()), 0) << dir;
+}
+
+InDir::~InDir() {
+  if (!old_.empty()) (void)!::chdir(old_.c_str());  // best effort: nothing to do on failure
+}
+
 }  // namespace herd::e2e

@@ -78,6 +78,19 @@ std::vector<pid_t> zombie_children(pid_t parent);
 // The path of this test binary (also the app for the roles).
 std::string test_binary();
 
+// Runs a test's commands from `dir` (PM2 resolves script targets and writes files against the
+// CLI's directory), back to the previous one at the end of the scope.
+class InDir {
+ public:
+  explicit InDir(const std::string& dir);
+  ~InDir();
+  InDir(const InDir&) = delete;
+  InDir& operator=(const InDir&) = delete;
+
+ private:
+  std::string old_;
+};
+
 // --- the fixture ---------------------------------------------------------------------------------
 
 class HerdTest : public ::testing::Test {

@@ -33,22 +33,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-// Runs the test's commands from `dir`, back to the previous one at the end of the scope.
-class InDir {
- public:
-  explicit InDir(const std::string& dir) {
-    char buf[4096];
-    if (::getcwd(buf, sizeof(buf)) != nullptr) old_ = buf;
-    EXPECT_EQ(::chdir(dir.c_str()), 0) << dir;
-  }
-  ~InDir() {
-    if (!old_.empty()) (void)!::chdir(old_.c_str());
-  }
-
- private:
-  std::string old_;
-};
-
 // pm2 7.0.4: `ps` is `list`; `-m`/`--mini-list` prints lib/API/UX/pm2-ls-minimal.js's blocks
 // (the exact bytes are cli_format_test's FormatMiniList); `dashboard`/`dash` is herd's monit
 // (MonitTest covers the screen; here only that the names are known).

@@ -41,23 +41,6 @@ std::string env_of(const Json& list, const std::string& name, const std::string&
   return env.is_object() ? env.value(var, "") : "";
 }
 
-// Runs the test's commands from `dir` (PM2 resolves script targets against the CLI's directory),
-// back to the previous one at the end of the scope.
-class InDir {
- public:
-  explicit InDir(const std::string& dir) {
-    char buf[4096];
-    if (::getcwd(buf, sizeof(buf)) != nullptr) old_ = buf;
-    EXPECT_EQ(::chdir(dir.c_str()), 0) << dir;
-  }
-  ~InDir() {
-    if (!old_.empty()) (void)!::chdir(old_.c_str());  // best effort: nothing to do on failure
-  }
-
- private:
-  std::string old_;
-};
-
 class TargetsTest : public HerdTest {
  protected:
   // An ecosystem file with two apps: api (namespace backend; X=dev, X=prod with --env
