@@ -144,14 +144,26 @@ int cmd_daemon(Cli& cli) {
       if (*end != '\0' || fd < 3 || fd > 1 << 20) return fail_with("--takeover takes a descriptor");
       options.takeover_fd = static_cast<int>(fd);
       continue;
-    } else if (rest[i] == "--metrics-port" && i + 1 < rest.size()) {
-      value = rest[++i];
-    } else if (rest[i].rfind("--metrics-port=", 0) == 0) {
-      value = rest[i].substr(15);
-    } else {
+    }
+    // --metrics-port N, --metrics-addr IP, or their --flag=value forms.
+    std::string flag = rest[i].substr(0, rest[i].find('='));
+    if (flag != "--metrics-port" && flag != "--metrics-addr") {
       return fail_with(fmt::format("unknown option '{}' for daemon", rest[i]));
     }
-    auto port = manager::parse_metrics_port(value, "--metrics-port");
+    if (flag.size() < rest[i].size()) {
+      value = rest[i].substr(flag.size() + 1);
+    } else if (i + 1 < rest.size()) {
+      value = rest[++i];
+    } else {
+      return fail_with(fmt::format("{} takes a value", flag));
+    }
+    if (flag == "--metrics-addr") {
+      auto addr = manager::parse_metrics_addr(value, flag);
+      if (!addr) return fail_with(addr.error().context());
+      options.metrics_addr = *addr;
+      continue;
+    }
+    auto port = manager::parse_metrics_port(value, flag);
     if (!port) return fail_with(port.error().context());
     options.metrics_port = *port;
   }

@@ -76,7 +76,8 @@ constexpr Command kCommands[] = {
     {"metrics", {}, kDaemon, false, cmd_metrics,
      "metrics                                           Prometheus text of every process"},
     {"daemon", {}, kHome, false, cmd_daemon,
-     "daemon [--foreground] [--metrics-port N]          "
+     "daemon [--foreground] [--metrics-port N] [--metrics-addr IP]\n"
+     "                                                  "
      "run the daemon (the first verb starts one)"},
     {"ecosystem", {"init"}, kNothing, false, cmd_ecosystem,
      "ecosystem|init [simple]                           write a sample ecosystem.config.js here"},

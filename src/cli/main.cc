@@ -16,13 +16,22 @@
 namespace herd::cli {
 namespace {
 
-// What a command that talks to the daemon needs: the terminal's shape, SIGPIPE ignored, and a
-// HERD_METRICS_PORT checked here too, since a daemon this command starts would only say it is
-// wrong in herd.log.
+// What a command that talks to the daemon needs: the terminal's shape, SIGPIPE ignored, and
+// HERD_METRICS_PORT and HERD_METRICS_ADDR checked here too, since a daemon this command starts
+// would only say it is wrong in herd.log.
 int prepare_client(Cli& cli) {
   if (const char* p = std::getenv("HERD_METRICS_PORT"); p != nullptr && *p != '\0') {
     auto port = manager::parse_metrics_port(p, "HERD_METRICS_PORT");
     if (!port) return fail_with(port.error().context());
+  }
+  if (const char* a = std::getenv("HERD_METRICS_ADDR"); a != nullptr && *a != '\0') {
+    auto addr = manager::parse_metrics_addr(a, "HERD_METRICS_ADDR");
+    if (!addr) return fail_with(addr.error().context());
+    const char* p = std::getenv("HERD_METRICS_PORT");
+    if (p == nullptr || *p == '\0') {
+      return fail_with(
+          "HERD_METRICS_ADDR is set without HERD_METRICS_PORT: the listener needs both");
+    }
   }
   cli.color = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
   winsize ws{};

@@ -30,11 +30,11 @@ namespace detail {
 
 using nlohmann::json;
 
-Daemon::Daemon(EventLoop& loop, const Home& home, std::optional<std::uint16_t> metrics_port,
+Daemon::Daemon(EventLoop& loop, const Home& home, std::optional<MetricsEndpoint> metrics,
                bool foreground)
     : loop_(loop),
       home_(home),
-      metrics_port_(metrics_port),
+      metrics_endpoint_(std::move(metrics)),
       sup_(loop, home),
       server_(loop,
               [this](ControlRequest r, std::shared_ptr<ControlConnection> c) {
@@ -98,16 +98,19 @@ Status Daemon::start_signals_and_metrics() {
   return {};
 }
 
-// The /metrics listener, when asked for. Failing to bind is not fatal: the apps matter more
-// than their metrics, and `herd ping` says what went wrong.
+// The /metrics, /healthz and /readyz listener, when asked for. Failing to bind is not fatal:
+// the apps matter more than their metrics, and `herd ping` says what went wrong.
 void Daemon::start_metrics() {
-  if (!metrics_port_) return;
-  metrics_ = std::make_unique<MetricsListener>(loop_, [this] {
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch());
-    return prometheus_text(sup_.jlist(), now.count());
-  });
-  if (Status s = metrics_->listen(*metrics_port_); !s) {
+  if (!metrics_endpoint_) return;
+  metrics_ = std::make_unique<MetricsListener>(
+      loop_,
+      [this] {
+        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch());
+        return prometheus_text(sup_.jlist(), now.count());
+      },
+      [this] { return sup_.not_ready(); });
+  if (Status s = metrics_->listen(*metrics_endpoint_); !s) {
     metrics_error_ = s.error().message();
     metrics_.reset();
     log_error("daemon: no metrics listener: {}", metrics_error_);
@@ -156,7 +159,12 @@ int run_takeover(const Home& home, const DaemonOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
   auto state = read_takeover_state(options.takeover_fd);
   EventLoop loop;
-  Daemon daemon(loop, home, options.metrics_port, options.foreground);
+  // What the previous daemon served, as it passed it on (daemon_verbs.cc); not the environment.
+  std::optional<MetricsEndpoint> metrics;
+  if (options.metrics_port) {
+    metrics = MetricsEndpoint{options.metrics_addr.value_or("127.0.0.1"), *options.metrics_port};
+  }
+  Daemon daemon(loop, home, metrics, options.foreground);
   Status started = state ? daemon.start_takeover(*state, options.takeover_fd)
                          : Status(std::unexpected(state.error()));
   if (!started) {
@@ -176,14 +184,36 @@ int run_takeover(const Home& home, const DaemonOptions& options) {
   return 0;
 }
 
-// The /metrics port: --metrics-port, else HERD_METRICS_PORT, else none.
-Result<std::optional<std::uint16_t>> metrics_port_of(const DaemonOptions& options) {
-  if (options.metrics_port) return options.metrics_port;
-  const char* env = std::getenv("HERD_METRICS_PORT");
-  if (env == nullptr || *env == '\0') return std::optional<std::uint16_t>();
-  auto port = parse_metrics_port(env, "HERD_METRICS_PORT");
-  if (!port) return std::unexpected(port.error());
-  return std::optional<std::uint16_t>(*port);
+// The metrics listener's port: --metrics-port, else HERD_METRICS_PORT, else none; its address:
+// --metrics-addr, else HERD_METRICS_ADDR, else 127.0.0.1. An address without a port is refused
+// rather than ignored: whoever set it expects a listener.
+Result<std::optional<MetricsEndpoint>> metrics_endpoint_of(const DaemonOptions& options) {
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+  };
+  std::optional<std::string> host = options.metrics_addr;
+  if (std::string e = env("HERD_METRICS_ADDR"); !host && !e.empty()) {
+    auto parsed = parse_metrics_addr(e, "HERD_METRICS_ADDR");
+    if (!parsed) return std::unexpected(parsed.error());
+    host = *parsed;
+  }
+  std::optional<std::uint16_t> port = options.metrics_port;
+  if (std::string e = env("HERD_METRICS_PORT"); !port && !e.empty()) {
+    auto parsed = parse_metrics_port(e, "HERD_METRICS_PORT");
+    if (!parsed) return std::unexpected(parsed.error());
+    port = *parsed;
+  }
+  if (!port) {
+    if (!host) return std::optional<MetricsEndpoint>();
+    return fail(EINVAL, fmt::format("the metrics address {} needs a port: --metrics-port or "
+                                    "HERD_METRICS_PORT",
+                                    *host));
+  }
+  MetricsEndpoint endpoint;
+  endpoint.port = *port;
+  if (host) endpoint.host = *host;
+  return std::optional<MetricsEndpoint>(endpoint);
 }
 
 // One daemon per home: the lock is held for the process's life and released by the kernel when
@@ -204,13 +234,13 @@ std::expected<Fd, std::string> lock_home(const Home& home) {
 }
 
 // One daemon's life under the keeper: its pid file, its loop, until it stops.
-int serve(const Home& home, std::optional<std::uint16_t> metrics_port, bool foreground,
+int serve(const Home& home, const std::optional<MetricsEndpoint>& metrics, bool foreground,
           const DaemonStart& start) {
   if (Status s = write_file_atomic(home.pid_file(), std::to_string(::getpid()) + "\n", false); !s) {
     log_warn("herd daemon: {}", s.error().message());
   }
   EventLoop loop;
-  Daemon daemon(loop, home, metrics_port, foreground);
+  Daemon daemon(loop, home, metrics, foreground);
   if (Status s = daemon.start(start.previous); !s) {
     log_error("herd daemon: {}", s.error().message());
     ::unlink(home.pid_file().c_str());
@@ -234,9 +264,9 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
   // Whatever the process that started us left open without CLOEXEC (a shell's or a CI runner's
   // descriptors) is not ours: closed before anything of our own is opened, so no app inherits it.
   ::close_range(3, ~0U, 0);
-  auto metrics_port = metrics_port_of(options);
-  if (!metrics_port) {
-    log_error("herd daemon: {}", metrics_port.error().context());
+  auto metrics = metrics_endpoint_of(options);
+  if (!metrics) {
+    log_error("herd daemon: {}", metrics.error().context());
     return 1;
   }
   bool foreground = options.foreground;
@@ -272,7 +302,7 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
   // restarts after a crash never races another `herd daemon` for the home.
   return run_keeper(
       foreground ? std::string() : home.log(), home.keeper_pid_file(),
-      [&](const DaemonStart& start) { return serve(home, *metrics_port, foreground, start); });
+      [&](const DaemonStart& start) { return serve(home, *metrics, foreground, start); });
 }
 
 Result<std::shared_ptr<void>> start_daemon_on(EventLoop& loop, const Home& home) {

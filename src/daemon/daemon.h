@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "daemon/home.h"
 #include "herd/base/error.h"
@@ -15,17 +16,22 @@ namespace herd::manager {
 struct DaemonOptions {
   // Keep stdout/stderr (for tests and systemd); otherwise they go to herd.log.
   bool foreground = false;
-  // Serve GET /metrics (Prometheus) on 127.0.0.1:<port> (0: a free port, shown by `herd ping`).
-  // nullopt: the HERD_METRICS_PORT environment variable decides; without it there is no
-  // listener. A port that cannot be bound is logged and reported by `ping`; the daemon runs on.
+  // Serve GET /metrics (Prometheus), /healthz and /readyz (probes) on <metrics_addr>:<port> (0:
+  // a free port, shown by `herd ping`). nullopt: the HERD_METRICS_PORT environment variable
+  // decides; without it there is no listener. A port that cannot be bound is logged and reported
+  // by `ping`; the daemon runs on.
   std::optional<std::uint16_t> metrics_port;
+  // The listener's address, as parse_metrics_addr returns it; nullopt: HERD_METRICS_ADDR, else
+  // 127.0.0.1. An address without a port makes run_daemon fail before it starts anything.
+  std::optional<std::string> metrics_addr;
   // `herd update` (takeover.h): the descriptor of the state the previous daemon left, in a
   // process that replaced it by exec; -1 for a daemon that starts afresh.
   int takeover_fd = -1;
 };
 
 // Runs the daemon in this process until it is told to quit. Returns the process's exit code
-// (1 when it cannot start: another daemon holds the home, a bad HERD_METRICS_PORT, ...).
+// (1 when it cannot start: another daemon holds the home, a bad HERD_METRICS_PORT or
+// HERD_METRICS_ADDR, ...).
 int run_daemon(const Home& home, const DaemonOptions& options);
 
 // The daemon that run_daemon runs, without run_daemon's process setup (no lock, pid file,

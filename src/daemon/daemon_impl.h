@@ -28,7 +28,7 @@ namespace herd::manager::detail {
 
 class Daemon {
  public:
-  Daemon(EventLoop& loop, const Home& home, std::optional<std::uint16_t> metrics_port,
+  Daemon(EventLoop& loop, const Home& home, std::optional<MetricsEndpoint> metrics,
          bool foreground);
 
   // `previous`: the pid of a daemon that died before this one (keeper.h), or 0.
@@ -82,7 +82,7 @@ class Daemon {
 
   EventLoop& loop_;
   const Home& home_;
-  std::optional<std::uint16_t> metrics_port_;
+  std::optional<MetricsEndpoint> metrics_endpoint_;
   Supervisor sup_;
   ControlServer server_;
   Signal sigterm_;

@@ -266,6 +266,8 @@ void Daemon::update(Call& call) {
     std::string a = metrics_->address();
     extra.push_back("--metrics-port");
     extra.push_back(a.substr(a.rfind(':') + 1));
+    extra.push_back("--metrics-addr");
+    extra.push_back(metrics_endpoint_->host);
   }
   state["keep"] = keep;
   state["extra_args"] = extra;

@@ -107,6 +107,11 @@ class Supervisor : private InstanceHost {
   Status adopt_state(const nlohmann::json& state);
 
   nlohmann::json jlist() const;
+  // For GET /readyz: "" when every instance that should be online is (an instance stopped, by a
+  // person or because it was not to restart, does not count; a reload's replacement still
+  // starting does not either: the instance it replaces serves meanwhile). Otherwise a line that
+  // names the first instances that are not ("not ready: api 0 launching, web 2 errored ...").
+  std::string not_ready() const;
   VerbResult describe(const std::vector<std::string>& targets) const;
   VerbResult env_of(const std::string& target) const;
 

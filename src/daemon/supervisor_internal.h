@@ -5,9 +5,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "daemon/supervisor.h"
+#include "daemon/usable_cpus.h"
 
 namespace herd::manager::detail {
 
@@ -15,10 +15,9 @@ inline VerbError verb_error(ErrorCode code, std::string message) {
   return VerbError{code, std::move(message)};
 }
 
-inline int cpu_count() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
-}
+// The CPUs `-i max` counts: this process's affinity mask and cgroup quota (usable_cpus.h), read
+// at every start, in the daemon, where the apps run.
+inline int cpu_count() { return usable_cpus(); }
 
 // Runs `done` once `n` countdowns have happened (immediately for n == 0).
 inline std::function<void()> countdown(std::size_t n, std::function<void()> done) {

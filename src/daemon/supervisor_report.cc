@@ -28,6 +28,24 @@ json Supervisor::jlist() const {
   return *list_result(all);
 }
 
+std::string Supervisor::not_ready() const {
+  constexpr int kNamed = 5;  // a short answer, however many apps there are
+  std::string out;
+  int count = 0;
+  for (const auto& a : apps_) {
+    for (const auto& i : a->instances) {
+      InstanceStatus s = i->status();
+      if (s == InstanceStatus::kOnline || s == InstanceStatus::kStopped) continue;
+      if (++count <= kNamed) {
+        out += fmt::format("{}{} {} {}", count == 1 ? "not ready: " : ", ", a->name, i->id(),
+                           status_name(s));
+      }
+    }
+  }
+  if (count > kNamed) out += fmt::format(" and {} more", count - kNamed);
+  return out;
+}
+
 VerbResult Supervisor::describe(const std::vector<std::string>& targets) const {
   auto list = resolve(targets);
   if (!list) return std::unexpected(list.error());

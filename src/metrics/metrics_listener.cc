@@ -1,5 +1,6 @@
 #include "metrics/metrics_listener.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -43,6 +44,22 @@ Result<std::uint16_t> parse_metrics_port(std::string_view text, std::string_view
                                     what, text));
   }
   return static_cast<std::uint16_t>(value);
+}
+
+Result<std::string> parse_metrics_addr(std::string_view text, std::string_view what) {
+  std::string host(text);
+  if (host == "localhost") return std::string("127.0.0.1");
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  in6_addr buf{};
+  bool v4 = host.find(':') == std::string::npos;
+  if (host.empty() || ::inet_pton(v4 ? AF_INET : AF_INET6, host.c_str(), &buf) != 1) {
+    return fail(EINVAL, fmt::format("{} takes an IP address such as 127.0.0.1, 0.0.0.0, ::1 or "
+                                    "::, not '{}'",
+                                    what, text));
+  }
+  return host;
 }
 
 // One client: reads one request head, answers it, closes.
@@ -102,6 +119,12 @@ class MetricsListener::Connection {
                    "Allow: GET, HEAD\r\n");
     }
     std::string path = target.substr(0, target.find('?'));
+    if (path == "/healthz") return plain(200, "OK", "ok", head);
+    if (path == "/readyz") {
+      std::string missing = owner_.not_ready_ ? owner_.not_ready_() : std::string();
+      if (missing.empty()) return plain(200, "OK", "ok", head);
+      return plain(503, "Service Unavailable", missing, head);
+    }
     if (path != "/metrics") {
       return plain(404, "Not Found", "herd serves its metrics at /metrics", head);
     }
@@ -121,13 +144,16 @@ class MetricsListener::Connection {
   std::string head_;
 };
 
-MetricsListener::MetricsListener(EventLoop& loop, std::function<std::string()> render)
-    : loop_(loop), render_(std::move(render)), listener_(loop) {}
+MetricsListener::MetricsListener(EventLoop& loop, std::function<std::string()> render,
+                                 std::function<std::string()> not_ready)
+    : loop_(loop), render_(std::move(render)), not_ready_(std::move(not_ready)), listener_(loop) {}
 
 MetricsListener::~MetricsListener() = default;
 
-Status MetricsListener::listen(std::uint16_t port) {
-  auto addr = Address::parse(fmt::format("127.0.0.1:{}", port));
+Status MetricsListener::listen(const MetricsEndpoint& endpoint) {
+  bool v6 = endpoint.host.find(':') != std::string::npos;
+  auto addr = Address::parse(v6 ? fmt::format("[{}]:{}", endpoint.host, endpoint.port)
+                                : fmt::format("{}:{}", endpoint.host, endpoint.port));
   if (!addr) return std::unexpected(addr.error());
   if (Status s = listener_.listen(*addr, [this](Fd fd) { on_connection(std::move(fd)); }); !s) {
     return s;

@@ -1,5 +1,5 @@
 # The daemon's building blocks that need no daemon: restart policy, spawning, state files,
-# cluster mode's listen set and bind channel, and the Supervisor's own teardown.
+# cluster mode's listen set and bind channel, the Supervisor's own teardown, the CPUs -i max counts.
 herd_test(daemon_test
   restart_policy_test.cc
   spawn_test.cc
@@ -10,5 +10,6 @@ herd_test(daemon_test
   bind_channel_malformed_test.cc
   supervisor_test.cc
   instance_status_test.cc
+  usable_cpus_test.cc
   LIBS herd_daemon
 )

@@ -54,10 +54,16 @@ std::string exchange(std::uint16_t port, const std::string& request, std::size_t
 class MetricsListenerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    listener_ = std::make_unique<MetricsListener>(loop_, [this] {
-      ++renders_;
-      return std::string("herd_process_up{app=\"a\",id=\"0\"} 1\n");
-    });
+    listener_ = std::make_unique<MetricsListener>(
+        loop_,
+        [this] {
+          ++renders_;
+          return std::string("herd_process_up{app=\"a\",id=\"0\"} 1\n");
+        },
+        [this] {
+          ++readiness_checks_;
+          return not_ready_;
+        });
     ASSERT_TRUE(listener_->listen(0).has_value());
     ASSERT_EQ(listener_->address().rfind("127.0.0.1:", 0), 0u) << listener_->address();
     port_ = static_cast<std::uint16_t>(std::stoi(listener_->address().substr(10)));
@@ -83,6 +89,8 @@ class MetricsListenerTest : public ::testing::Test {
   std::unique_ptr<MetricsListener> listener_;
   std::uint16_t port_ = 0;
   int renders_ = 0;
+  int readiness_checks_ = 0;
+  std::string not_ready_;  // what the readiness callback answers
 };
 
 TEST_F(MetricsListenerTest, GetMetricsAnswersWithThePrometheusText) {
@@ -119,6 +127,53 @@ TEST_F(MetricsListenerTest, OtherPathsMethodsAndGarbageGetErrors) {
   EXPECT_EQ(renders_, 0);
 }
 
+TEST_F(MetricsListenerTest, HealthzSaysTheDaemonAnswers) {
+  EXPECT_EQ(run("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\n"
+            "Connection: close\r\n\r\nok\n");
+  EXPECT_EQ(run("HEAD /healthz HTTP/1.0\r\n\r\n"),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\n"
+            "Connection: close\r\n\r\n");
+  EXPECT_EQ(renders_, 0);
+  EXPECT_EQ(readiness_checks_, 0);
+}
+
+TEST_F(MetricsListenerTest, ReadyzAnswers503WithWhatIsNotReady) {
+  EXPECT_EQ(run("GET /readyz HTTP/1.1\r\n\r\n"),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\n"
+            "Connection: close\r\n\r\nok\n");
+  not_ready_ = "not ready: api 1 launching";
+  EXPECT_EQ(run("GET /readyz?verbose HTTP/1.1\r\n\r\n"),
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Length: 27\r\nConnection: close\r\n\r\nnot ready: api 1 launching\n");
+  std::string head = run("HEAD /readyz HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(head.rfind("HTTP/1.1 503 ", 0), 0u) << head;
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n") << head;
+  EXPECT_EQ(readiness_checks_, 3);
+  // Other methods on the probes are refused as on /metrics; near-miss paths are not probes.
+  EXPECT_EQ(run("POST /readyz HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 405 ", 0), 0u);
+  EXPECT_EQ(run("GET /readyz/ HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_EQ(run("GET /health HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_EQ(readiness_checks_, 3);
+}
+
+TEST(MetricsListenerProbes, WithoutAReadinessCallbackItIsAlwaysReady) {
+  EventLoop loop;
+  MetricsListener listener(loop, [] { return std::string(); });
+  ASSERT_TRUE(listener.listen(MetricsEndpoint{"127.0.0.1", 0}).has_value());
+  auto port = static_cast<std::uint16_t>(std::stoi(listener.address().substr(10)));
+  std::atomic<bool> done{false};
+  std::string reply;
+  std::thread client([&] {
+    reply = exchange(port, "GET /readyz HTTP/1.1\r\n\r\n");
+    done = true;
+  });
+  EXPECT_TRUE(run_until(
+      loop, [&] { return done.load(); }, std::chrono::seconds(20)));
+  client.join();
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << reply;
+}
+
 TEST_F(MetricsListenerTest, AClientThatHangsUpEarlyIsForgotten) {
   EXPECT_EQ(run("GET /met", 0, true), "");  // the client's half-close ends it; no answer, no crash
   // The listener still serves.
@@ -142,6 +197,30 @@ TEST(MetricsPort, ParsesPortsAndRejectsTheRest) {
     EXPECT_NE(r.error().context().find("HERD_METRICS_PORT takes a port number 0..65535"),
               std::string::npos)
         << r.error().context();
+  }
+}
+
+TEST(MetricsAddr, ParsesAddressesAndRejectsTheRest) {
+  struct Case {
+    const char* text;
+    const char* want;
+  } good[] = {{"127.0.0.1", "127.0.0.1"},
+              {"0.0.0.0", "0.0.0.0"},
+              {"10.1.2.3", "10.1.2.3"},
+              {"::", "::"},
+              {"[::]", "::"},
+              {"::1", "::1"},
+              {"[fd00::5]", "fd00::5"},
+              {"localhost", "127.0.0.1"}};
+  for (const Case& c : good) EXPECT_EQ(parse_metrics_addr(c.text, "--metrics-addr"), c.want);
+  for (const char* bad : {"", "example.com", "127.0.0.1:9209", "256.1.1.1", "[::", "::g",
+                          " 127.0.0.1", "[]", "unix:/tmp/x"}) {
+    auto r = parse_metrics_addr(bad, "HERD_METRICS_ADDR");
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code(), EINVAL);
+    EXPECT_EQ(r.error().context(), std::string("HERD_METRICS_ADDR takes an IP address such as "
+                                               "127.0.0.1, 0.0.0.0, ::1 or ::, not '") +
+                                       bad + "'");
   }
 }
 
