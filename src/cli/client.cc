@@ -188,6 +188,22 @@ std::expected<void, manager::ErrorReply> Client::stream(
   }
 }
 
+bool Client::wait_hangup(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_.get(), POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    char buf[4096];
+    ssize_t r = ::read(fd_.get(), buf, sizeof(buf));
+    if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) return true;
+  }
+}
+
 Result<std::vector<nlohmann::json>> Client::read_events(bool read_socket) {
   if (read_socket) {
     char buf[65536];
