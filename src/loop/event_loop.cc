@@ -13,6 +13,7 @@
 #include "herd/loop/phase_handle.h"
 #include "herd/loop/timer.h"
 #include "loop/event_loop_impl.h"
+#include "loop/pool_access.h"
 
 namespace herd {
 namespace {
@@ -205,6 +206,7 @@ void EventLoop::poll(int timeout_ms) {
   });
   if (woken) {
     drain_posted();
+    run_work_done();
     run_asyncs();
   }
 }
@@ -265,6 +267,8 @@ void EventLoop::drain_posted() {
   for (Callback& cb : impl().posted_batch) invoke("posted", cb);
   impl().posted_batch.clear();
 }
+
+void EventLoop::run_work_done() { detail::PoolAccess::run_completions(*this); }
 
 void EventLoop::run_asyncs() {
   detail::List batch;

@@ -44,6 +44,15 @@ struct EventLoop::Impl {
   std::mutex posted_mutex;
   std::vector<Callback> posted;
   std::vector<Callback> posted_batch;  // reused by drain_posted, so draining does not allocate
+
+  // Thread-pool completions (herd::Work, finished or cancelled): pool threads append under the
+  // lock and wake the poller; the poll phase takes the whole list at once.
+  std::mutex work_done_mutex;
+  detail::List work_done;
+  // While after_work callbacks run, the pool threads' wake-ups for work they queue are held and
+  // given once at the end (src/loop/pool_access.h).
+  bool running_completions = false;
+  std::size_t held_wake_ups = 0;
 };
 
 }  // namespace herd

@@ -7,35 +7,40 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
-#include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "herd/base/log.h"
+#include "loop/event_loop_impl.h"
+#include "loop/pool_access.h"
 
 namespace herd {
-
-namespace detail {
-
-struct WorkItem {
-  enum class State { kQueued, kRunning, kDone, kCancelled };
-
-  EventLoop* loop;
-  std::move_only_function<void()> work;
-  std::move_only_function<void(WorkStatus)> after_work;
-  // kQueued -> kRunning (a pool thread took it) or kQueued -> kCancelled (cancel won), decided
-  // by one compare-and-swap, so neither side needs the pool's lock for it.
-  std::atomic<State> state{State::kQueued};
-};
-
-}  // namespace detail
-
 namespace {
 
 constexpr std::size_t kDefaultThreads = 4;
 constexpr std::size_t kMaxThreads = 1024;
+
+}  // namespace
+
+namespace detail {
+
+// queue_work()'s allocated request: the two functions, and a reference to itself that keeps it
+// alive until after_work has run (WorkRequest handles may be dropped at any time).
+struct WorkItem final : Work {
+  std::move_only_function<void()> fn;
+  std::move_only_function<void(WorkStatus)> after_fn;
+  std::shared_ptr<WorkItem> self;
+
+  void work() override { fn(); }
+  void after_work(WorkStatus status) override {
+    std::shared_ptr<WorkItem> keep = std::move(self);
+    fn = nullptr;
+    auto after = std::move(after_fn);
+    if (after) after(status);
+  }
+};
 
 // The process-wide pool. Threads are detached and the pool is never destroyed: work may still
 // be queued when main() returns, and joining then could hang exit.
@@ -53,73 +58,97 @@ class Pool {
 
   std::size_t size() const { return size_; }
 
-  void submit(std::shared_ptr<detail::WorkItem> item) {
-    bool wake;
+  // Queues `w`. Wakes a sleeping thread for it unless `hold_wake_up`: then the caller calls
+  // wake_threads() later, once for a whole batch.
+  void submit(Work& w, bool hold_wake_up) {
+    std::size_t wake;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back(std::move(item));
-      // Only a sleeping thread needs a wake-up (a futex call); busy ones will look again.
-      wake = idle_ > 0;
+      w.queued_ = true;
+      queue_.push_back(&w.node_);
+      if (hold_wake_up) return;
+      wake = wakeable(1);
     }
-    if (wake) cv_.notify_one();
+    if (wake != 0) cv_.notify_one();
   }
 
-  bool cancel(const std::shared_ptr<detail::WorkItem>& item) {
-    auto expected = detail::WorkItem::State::kQueued;
-    // The item stays in the queue; the thread that dequeues it skips it. O(1) either way.
-    if (!item->state.compare_exchange_strong(expected, detail::WorkItem::State::kCancelled)) {
-      return false;
+  // Wakes up to `n` sleeping threads (work was queued for them with the wake-up held).
+  void wake_threads(std::size_t n) {
+    std::size_t wake;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      wake = wakeable(n);
+    }
+    for (std::size_t i = 0; i < wake; ++i) cv_.notify_one();
+  }
+
+  bool cancel(Work& w) {
+    {
+      // `queued` and the queue's links are the pool lock's: a pool thread takes a request out
+      // under it, so either it did (too late to cancel) or the request leaves the queue here.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!w.queued_) return false;
+      w.queued_ = false;
+      w.node_.unlink();
     }
     // after_work runs in a later iteration, never from inside cancel() (as libuv does).
-    item->loop->post([item] { complete(item, WorkStatus::kCancelled); });
+    detail::PoolAccess::complete(w, WorkStatus::kCancelled);
     return true;
   }
 
  private:
-  static void complete(const std::shared_ptr<detail::WorkItem>& item, WorkStatus status) {
-    EventLoop& loop = *item->loop;
-    loop.unregister_request();
-    auto after = std::move(item->after_work);
-    item->work = nullptr;
-    if (after) loop.invoke("after_work", [&] { after(status); });
-  }
-
   void worker() {
     for (;;) {
-      std::shared_ptr<detail::WorkItem> item;
+      Work* w;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        if (queue_.empty()) {
+        while (queue_.empty()) {
           ++idle_;
-          cv_.wait(lock, [this] { return !queue_.empty(); });
+          cv_.wait(lock);
           --idle_;
+          // A spurious wake-up may take another thread's share: then a later submit wakes
+          // one thread too many, never one too few.
+          if (waking_ > 0) --waking_;
         }
-        item = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      auto expected = detail::WorkItem::State::kQueued;
-      if (!item->state.compare_exchange_strong(expected, detail::WorkItem::State::kRunning)) {
-        continue;  // cancelled: its after_work was posted by cancel()
+        detail::ListNode* node = queue_.front();
+        node->unlink();
+        w = static_cast<Work*>(node->owner);
+        w->queued_ = false;
       }
       try {
-        item->work();
+        w->work();
       } catch (const std::exception& e) {
         fatal(fmt::format("uncaught exception in thread-pool work: {}", e.what()));
       } catch (...) {
         fatal("uncaught exception of a non-standard type in thread-pool work");
       }
-      item->state.store(detail::WorkItem::State::kDone, std::memory_order_release);
-      EventLoop* loop = item->loop;
-      loop->post([item = std::move(item)] { complete(item, WorkStatus::kOk); });
+      detail::PoolAccess::complete(*w, WorkStatus::kOk);
     }
+  }
+
+  // Under mutex_. How many of `n` new requests need a thread woken: only sleeping threads need
+  // a wake-up (a futex call), and not those already woken for an earlier request; busy threads
+  // look at the queue again before they sleep.
+  std::size_t wakeable(std::size_t n) {
+    std::size_t sleeping = idle_ - waking_;
+    std::size_t wake = n < sleeping ? n : sleeping;
+    waking_ += wake;
+    return wake;
   }
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::shared_ptr<detail::WorkItem>> queue_;
+  detail::List queue_;  // queued requests, oldest first; guarded by mutex_
   std::size_t size_ = 0;
-  std::size_t idle_ = 0;  // threads waiting on cv_; guarded by mutex_
+  std::size_t idle_ = 0;    // threads waiting on cv_; guarded by mutex_
+  std::size_t waking_ = 0;  // of those, the ones notified and not yet running; guarded by mutex_
 };
+
+}  // namespace detail
+
+namespace {
+
+using detail::Pool;
 
 std::mutex g_pool_mutex;
 std::atomic<Pool*> g_pool{nullptr};
@@ -180,22 +209,81 @@ std::size_t parse_thread_pool_size(const char* value, std::string* warning) {
 
 std::size_t thread_pool_size() { return pool().size(); }
 
+namespace detail {
+
+void PoolAccess::submit(EventLoop& loop, Work& w) {
+  loop.check_thread("queue_work called off the loop thread");
+  if (w.loop_ != nullptr) fatal("queue_work: the herd::Work is already in flight");
+  w.loop_ = &loop;
+  loop.register_request();
+  EventLoop::Impl& im = loop.impl();
+  bool hold = im.running_completions;
+  pool().submit(w, hold);
+  if (hold) ++im.held_wake_ups;
+}
+
+void PoolAccess::complete(Work& w, WorkStatus status) {
+  w.status_ = status;
+  EventLoop::Impl& im = w.loop_->impl();
+  bool first;
+  {
+    std::lock_guard<std::mutex> lock(im.work_done_mutex);
+    first = im.work_done.empty();
+    im.work_done.push_back(&w.node_);
+  }
+  // A non-empty list means a wake-up is already on its way, and the loop takes the whole list
+  // when it comes.
+  if (first) im.poller.wake();
+}
+
+void PoolAccess::run_completions(EventLoop& loop) {
+  EventLoop::Impl& im = loop.impl();
+  List batch;
+  {
+    std::lock_guard<std::mutex> lock(im.work_done_mutex);
+    batch.splice_back(im.work_done);
+  }
+  im.running_completions = true;
+  while (!batch.empty()) {
+    ListNode* node = batch.front();
+    node->unlink();
+    // Out of flight before its callback runs: after_work may destroy or queue it again.
+    Work* w = static_cast<Work*>(node->owner);
+    w->loop_ = nullptr;
+    loop.unregister_request();
+    loop.invoke("after_work", [w] { w->after_work(w->status_); });
+  }
+  im.running_completions = false;
+  if (im.held_wake_ups != 0) {
+    pool().wake_threads(im.held_wake_ups);
+    im.held_wake_ups = 0;
+  }
+}
+
+}  // namespace detail
+
+Work::~Work() {
+  if (loop_ != nullptr) fatal("herd::Work destroyed while in flight (queued, running or done)");
+}
+
+void queue_work(EventLoop& loop, Work& request) { detail::PoolAccess::submit(loop, request); }
+
+bool Work::cancel() {
+  if (loop_ == nullptr) return false;
+  loop_->check_thread("Work::cancel called off the loop thread");
+  return pool().cancel(*this);
+}
+
 WorkRequest queue_work(EventLoop& loop, std::move_only_function<void()> work,
                        std::move_only_function<void(WorkStatus)> after_work) {
-  loop.check_thread("queue_work called off the loop thread");
   auto item = std::make_shared<detail::WorkItem>();
-  item->loop = &loop;
-  item->work = std::move(work);
-  item->after_work = std::move(after_work);
-  loop.register_request();
-  pool().submit(item);
+  item->fn = std::move(work);
+  item->after_fn = std::move(after_work);
+  item->self = item;
+  queue_work(loop, *item);
   return WorkRequest(std::move(item));
 }
 
-bool WorkRequest::cancel() {
-  if (!item_) return false;
-  item_->loop->check_thread("WorkRequest::cancel called off the loop thread");
-  return pool().cancel(item_);
-}
+bool WorkRequest::cancel() { return item_ && item_->cancel(); }
 
 }  // namespace herd

@@ -38,10 +38,12 @@ namespace herd {
 class Handle;
 class Timer;
 class IoWatcher;
+class Work;
 
 namespace detail {
 class List;
 class TimerHeap;
+struct PoolAccess;
 }  // namespace detail
 
 using Callback = std::move_only_function<void()>;
@@ -149,6 +151,7 @@ class EventLoop {
   friend class IoWatcher;
   friend class Async;
   friend class detail::TimerHeap;
+  friend struct detail::PoolAccess;
   template <int Phase>
   friend class PhaseHandle;
 
@@ -164,6 +167,7 @@ class EventLoop {
   void poll(int timeout_ms);
   int backend_timeout() const;
   void drain_posted();
+  void run_work_done();
   void run_asyncs();
   void drain_ticks_and_microtasks();
   void on_callback_exception(const char* what);
