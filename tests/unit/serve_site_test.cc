@@ -229,5 +229,18 @@ TEST_F(ServeSiteTest, ALargeFileIsStreamedWhole) {
   EXPECT_EQ(r.body, big.substr(5000000, 10));
 }
 
+TEST_F(ServeSiteTest, AClientThatLeavesMidBodyEndsTheBody) {
+  dir_.write("site/big.bin", std::string(8 * 1024 * 1024, 'x'));
+  start();
+  auto c = h_.connect();
+  c->send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(test::run_until(h_.loop, [&] { return c->raw.size() > 100000; }));
+  c->close();
+  // The server notices, drops the body (and the file), and serves the next client.
+  ASSERT_TRUE(
+      test::run_until(h_.loop, [&] { return h_.server->metrics().active_connections == 0; }));
+  EXPECT_EQ(get("/a.txt").body, "0123456789");
+}
+
 }  // namespace
 }  // namespace herd::serve
