@@ -39,6 +39,9 @@ constexpr Command kCommands[] = {
      "reload <target...> [--update-env] [--parallel N]  rolling, zero-downtime (cluster mode)"},
     {"scale", {}, kDaemon, false, cmd_scale,
      "scale <app> <N|+N|-N>                             run N instances"},
+    {"serve", {"expose"}, kClient, false, cmd_serve,
+     "serve [path] [port] [--spa] [--name N] [-i N]     a folder's files over HTTP, as an app\n"
+     "                                                  (herd serve --help)"},
     {"list", {"ls", "status", "l", "ps"}, kDaemon, false, cmd_list,
      "list|ls|ps|status [--sort FIELD[:asc|:desc]] [-m|--mini-list]   jlist   env <id>"},
     {"jlist", {}, kDaemon, true, cmd_jlist, ""},

@@ -76,6 +76,8 @@ int cmd_reload(Cli& cli);
 int cmd_scale(Cli& cli);
 int cmd_signal(Cli& cli);
 int cmd_send(Cli& cli);
+// cmd_serve.cc: a folder over HTTP, as an app (or in this process with --foreground).
+int cmd_serve(Cli& cli);
 // cmd_show.cc: verbs that show processes.
 int cmd_list(Cli& cli);
 int cmd_jlist(Cli& cli);

@@ -89,7 +89,11 @@ void Exchange::detach(bool completed) {
   conn_ = nullptr;
   completed_ = completed;
   out_.clear();
-  // The callback may hold the Response, and with it this exchange: drop the cycle.
+  // The callback may hold the Response, and with it this exchange: drop the cycle. Moved out
+  // first, and destroyed at the end of this function: destroying it may destroy that Response,
+  // whose destructor (abandon) must find drain_cb_ empty, not in the middle of its own
+  // destruction. The connection still holds this exchange meanwhile.
+  std::function<void()> cb = std::move(drain_cb_);
   drain_cb_ = nullptr;
 }
 

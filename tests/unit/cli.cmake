@@ -7,3 +7,5 @@ herd_test(cli_monit_test monit_view_test.cc LIBS herd_cli_render)
 herd_test(cli_startup_test cli_startup_test.cc LIBS herd_cli_startup)
 # `herd start`'s flags and their layering over ecosystem files.
 herd_test(cli_start_test cli_start_test.cc LIBS herd_cli_start)
+# `herd serve`'s command line and the app it makes.
+herd_test(cli_serve_test cli_serve_test.cc LIBS herd_cli_serve)

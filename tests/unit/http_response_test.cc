@@ -1,6 +1,7 @@
 // Response: how heads and bodies are framed, headers, and what happens to a dropped Response.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "herd/http/response.h"
@@ -152,6 +153,34 @@ TEST(HttpResponse, DroppedInTheMiddleOfAStreamClosesTheConnection) {
   ASSERT_TRUE(c->wait_closed());
   EXPECT_TRUE(c->replies.empty());  // the chunked body never ended: no whole reply
   EXPECT_NE(c->raw.find("partial"), std::string::npos);
+}
+
+// A body streamed from a drain callback that owns the Response (as `herd serve` streams a file):
+// when the client goes away, dropping the callback destroys the Response inside the server's
+// own clean-up, which must not free the callback twice.
+TEST(HttpResponse, ADrainCallbackOwningItsResponseIsDroppedOnceWhenTheClientLeaves) {
+  struct Body : std::enable_shared_from_this<Body> {
+    Response res;
+    int pieces = 0;
+    void pump() {
+      while (res.write(std::string(64 * 1024, 'x'))) ++pieces;
+      res.on_drain([self = shared_from_this()] { self->pump(); });
+    }
+  };
+  HttpHarness h;
+  std::weak_ptr<Body> seen;
+  ASSERT_TRUE(h.start([&seen](const Request&, Response res) {
+    auto body = std::make_shared<Body>();
+    body->res = std::move(res);
+    seen = body;
+    body->pump();
+  }));
+  auto c = h.connect();
+  c->send(kGet);
+  ASSERT_TRUE(test::run_until(h.loop, [&] { return c->raw.size() > 256 * 1024; }));
+  c->close();
+  ASSERT_TRUE(test::run_until(h.loop, [&] { return h.server->metrics().active_connections == 0; }));
+  EXPECT_TRUE(seen.expired());  // the body and its Response went with the connection
 }
 
 TEST(HttpResponse, EndTwiceAndWriteAfterEndAreIgnored) {
