@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -188,19 +189,26 @@ std::expected<void, manager::ErrorReply> Client::stream(
   }
 }
 
-bool Client::wait_hangup(std::chrono::milliseconds timeout) {
+bool Client::close_and_wait_exit(std::chrono::milliseconds timeout) {
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid <= 0) {
+    fd_ = Fd();
+    return false;
+  }
+  // A pidfd pins the process: its exit is seen even if the pid is reused at once.
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, cred.pid, 0)));
+  fd_ = Fd();  // the daemon's loop ends once its last client has gone
+  if (!pidfd) return ::kill(cred.pid, 0) != 0 && errno == ESRCH;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
-    pollfd p{fd_.get(), POLLIN, 0};
+    pollfd p{pidfd.get(), POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left.count()));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    char buf[4096];
-    ssize_t r = ::read(fd_.get(), buf, sizeof(buf));
-    if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) return true;
+    return n > 0;
   }
 }
 

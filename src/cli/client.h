@@ -43,10 +43,11 @@ class Client {
   // those already buffered (call() may have read some along with its reply). An Error with
   // ECONNRESET means the daemon hung up.
   int fd() const { return fd_.get(); }
-  // Reads and drops what the daemon still sends until it hangs up (true) or `timeout` passes
-  // (false). `kill` waits so: the daemon answers before its process is gone, and a command sent
-  // in that moment would reach a listening socket whose daemon is about to close it.
-  bool wait_hangup(std::chrono::milliseconds timeout);
+  // Closes the connection and waits until the daemon's process (the peer of the connection) has
+  // exited: true, or `timeout` passed: false. `kill` waits so: the daemon answers before its
+  // process is gone, and a command sent in that moment would reach a listening socket whose
+  // daemon is about to close it.
+  bool close_and_wait_exit(std::chrono::milliseconds timeout);
   Result<std::vector<nlohmann::json>> read_events(bool read_socket);
 
   const manager::Home& home() const { return home_; }

@@ -117,7 +117,7 @@ int cmd_kill(Cli& cli) {
   auto r = cli.client->call(Verb::kKill);
   if (!r) return fail_with(r.error());
   // Every app is stopped when the answer comes; the daemon's process ends a moment later.
-  if (!cli.client->wait_hangup(std::chrono::seconds(10))) {
+  if (!cli.client->close_and_wait_exit(std::chrono::seconds(10))) {
     std::fprintf(stderr, "herd: the daemon stopped every app but had not exited after 10 s\n");
   }
   std::printf("herd daemon stopped, with every app\n");
