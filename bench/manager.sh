@@ -512,7 +512,14 @@ for ((r = 1; r <= rounds; r++)); do
     echo "# stopping after $done_rounds round(s): another (~${round_s}s) would pass the ${budget}s budget"
     break
   fi
-  for v in "${variants[@]}"; do run_round "$v" "$r"; done
+  # Odd rounds in the given order, even rounds reversed: a manager measured right after another
+  # one's teardown (its processes still exiting) is not always the same one.
+  order=("${variants[@]}")
+  if [ $((r % 2)) -eq 0 ]; then
+    order=()
+    for ((k = ${#variants[@]} - 1; k >= 0; k--)); do order+=("${variants[$k]}"); done
+  fi
+  for v in "${order[@]}"; do run_round "$v" "$r"; done
   done_rounds=$r
   now_us; round_s=$(( (NOW - rs) / 1000000 + 1 ))
 done
