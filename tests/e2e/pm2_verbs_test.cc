@@ -185,5 +185,17 @@ TEST_F(HerdTest, SendAndAttachSayWhyTheyAreNotThere) {
   }
 }
 
+// pm2 7.0.4 prints its bare version for -v and --version; herd prints "herd <version>" for -v,
+// --version and version, and none of them starts a daemon.
+TEST_F(HerdTest, VersionFlagsPrintTheVersionWithoutADaemon) {
+  for (const char* flag : {"-v", "--version", "version"}) {
+    CommandResult r = herd({flag});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.out, ::testing::MatchesRegex("herd [0-9]+\\.[0-9]+\\.[0-9]+\n")) << flag;
+  }
+  EXPECT_FALSE(file_exists(path("herd.sock")));
+  EXPECT_FALSE(file_exists(path("herd.pid")));
+}
+
 }  // namespace
 }  // namespace herd::e2e
