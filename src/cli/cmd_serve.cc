@@ -19,14 +19,6 @@
 namespace herd::cli {
 namespace {
 
-// The path of the running binary, for the app's script: the daemon may have been started from
-// another one (`herd update`), and PATH need not name either.
-std::string own_binary() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-}
-
 // Whether the app's server could listen on `text` now: a port that is taken (or not ours to
 // take) is said here, with exit 1, rather than as an app that fails its start again and again.
 // Another server may still take it in between; then the app's error log says so.
@@ -44,6 +36,12 @@ Status check_port(const std::string& text) {
 }
 
 }  // namespace
+
+std::string own_binary() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
 
 int cmd_serve(Cli& cli) {
   char cwd[PATH_MAX];

@@ -19,6 +19,7 @@
 
 #include "app/ecosystem.h"
 #include "app/target_pattern.h"
+#include "cli/serve_args.h"
 #include "cli/start_args.h"
 
 namespace herd::cli {
@@ -135,6 +136,10 @@ int start_specs(Cli& cli, const std::vector<manager::AppSpec>& apps) {
 
 int act_on_file_apps(Cli& cli, const TargetAction& act, const std::string& word,
                      std::vector<manager::AppSpec> apps) {
+  for (auto& app : apps) {
+    auto served = as_ecosystem_serve_app(app, own_binary());  // PM2's `script: "serve"`
+    if (!served) return fail_with(served.error().context());
+  }
   auto m = managed(cli);
   if (!m) return fail_with(m.error());
   std::vector<std::string> running;

@@ -158,11 +158,22 @@ Result<ServeCommand> parse_serve(const std::vector<std::string>& args, const std
     }
   }
   if (c.help) return c;
+  // In the server's own process (--foreground), PM2's variables come first, as its Serve.js
+  // reads them: that is how an ecosystem app with `script: "serve"` is configured. The command
+  // `herd serve` itself goes by its command line, whatever the caller's shell holds.
+  auto from_env = [&env, &c](const char* name) {
+    auto it = env.find(name);
+    return !c.foreground || it == env.end() ? std::string() : it->second;
+  };
   std::string typed = words.empty() ? "." : words[0];
+  if (std::string path = from_env("PM2_SERVE_PATH"); !path.empty()) typed = path;
+  if (std::string port = from_env("PM2_SERVE_PORT"); !port.empty()) port_flag = port;
+  if (from_env("PM2_SERVE_SPA") == "true") c.spa = true;
+  if (c.host.empty()) c.host = from_env("PM2_SERVE_HOST");
   std::filesystem::path folder = std::filesystem::path(cwd) / typed;
   c.folder = folder.lexically_normal().string();
   while (c.folder.size() > 1 && c.folder.back() == '/') c.folder.pop_back();
-  std::string port = words.size() > 1 ? words[1] : port_flag;
+  std::string port = !from_env("PM2_SERVE_PORT").empty() || words.size() < 2 ? port_flag : words[1];
   if (!port.empty()) {
     auto p = parse_port(port);
     if (!p) return std::unexpected(p.error());
@@ -203,16 +214,22 @@ manager::AppSpec serve_app(const ServeCommand& c, const std::string& exe,
   if (c.spa) app.args.push_back("--spa");
   if (!c.host.empty()) app.args.insert(app.args.end(), {"--host", c.host});
   app.cwd = c.folder;
-  // Only what this command says: credentials of the caller's shell do not leak into the app.
+  // Only what this command says: the caller's shell's credentials or folder do not leak into the
+  // app (its command line says the folder and port).
   for (const char* name :
-       {"PM2_SERVE_BASIC_AUTH", "PM2_SERVE_BASIC_AUTH_USERNAME", "PM2_SERVE_BASIC_AUTH_PASSWORD"}) {
+       {"PM2_SERVE_BASIC_AUTH", "PM2_SERVE_BASIC_AUTH_USERNAME", "PM2_SERVE_BASIC_AUTH_PASSWORD",
+        "PM2_SERVE_PATH", "PM2_SERVE_PORT", "PM2_SERVE_HOST", "PM2_SERVE_SPA"}) {
     env.erase(name);
   }
   if (!c.user.empty()) {
-    app.app_env = {{"PM2_SERVE_BASIC_AUTH", "true"},
-                   {"PM2_SERVE_BASIC_AUTH_USERNAME", c.user},
-                   {"PM2_SERVE_BASIC_AUTH_PASSWORD", c.password}};
-    env.insert(app.app_env.begin(), app.app_env.end());
+    std::map<std::string, std::string> credentials = {
+        {"PM2_SERVE_BASIC_AUTH", "true"},
+        {"PM2_SERVE_BASIC_AUTH_USERNAME", c.user},
+        {"PM2_SERVE_BASIC_AUTH_PASSWORD", c.password}};
+    for (const auto& [name, value] : credentials) {
+      app.app_env[name] = value;
+      env[name] = value;
+    }
   }
   app.env = std::move(env);
   if (app.instances != "1") {
@@ -224,6 +241,30 @@ manager::AppSpec serve_app(const ServeCommand& c, const std::string& exe,
     app.inject = false;
   }
   return app;
+}
+
+Result<bool> as_ecosystem_serve_app(manager::AppSpec& app, const std::string& exe) {
+  if (app.script != "serve") return false;
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(app.cwd) / "serve", ec)) return false;
+  // --foreground reads the credentials of the env, as the server's own process does.
+  std::vector<std::string> words{"--foreground"};
+  words.insert(words.end(), app.args.begin(), app.args.end());
+  auto c = parse_serve(words, app.cwd, app.env);
+  if (!c) {
+    return fail(EINVAL,
+                fmt::format("app '{}' (script \"serve\"): {}", app.name, c.error().context()));
+  }
+  c->foreground = false;
+  c->app = app;
+  c->name_given = true;
+  // The server runs in the folder: a relative PM2_SERVE_PATH is resolved here, once, against
+  // the app's own cwd, as Serve.js resolves it. The command line carries it; app_env, which a
+  // restart with the file's env sends again, carries the resolved path too.
+  if (c->app.app_env.contains("PM2_SERVE_PATH")) c->app.app_env["PM2_SERVE_PATH"] = c->folder;
+  std::map<std::string, std::string> env = app.env;
+  app = serve_app(*c, exe, std::move(env));
+  return true;
 }
 
 const char* serve_usage() {

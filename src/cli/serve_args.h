@@ -57,6 +57,19 @@ std::string serve_address(const ServeCommand& command);
 manager::AppSpec serve_app(const ServeCommand& command, const std::string& exe,
                            std::map<std::string, std::string> env);
 
+// PM2's `script: "serve"` in an ecosystem file (lib/API.js runs its Serve.js for it): when no
+// file "serve" is in the app's cwd, `app` becomes herd's static server, configured as Serve.js
+// reads it: PM2_SERVE_PATH, PM2_SERVE_PORT, PM2_SERVE_HOST, PM2_SERVE_SPA and the basic-auth
+// variables of the app's env first, then its args (path, port), then ".", 8080; its other
+// settings (name, instances, env, logs) stay. False when `app` is not such an app; EINVAL with
+// the reason when its folder or port is wrong.
+Result<bool> as_ecosystem_serve_app(manager::AppSpec& app, const std::string& exe);
+
+// The path of the running binary (/proc/self/exe), "" when it cannot be read: the script of a
+// served folder's app. The daemon may have been started from another binary (`herd update`),
+// and PATH need not name either. Defined in cmd_serve.cc.
+std::string own_binary();
+
 const char* serve_usage();
 
 }  // namespace herd::cli

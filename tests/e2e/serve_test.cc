@@ -204,6 +204,39 @@ TEST_F(ServeTest, SpaAndBasicAuthentication) {
   EXPECT_FALSE(contains(read_file("/proc/" + std::to_string(pid) + "/cmdline"), "s3cret"));
 }
 
+// PM2's `script: "serve"` in an ecosystem file (lib/API.js runs its Serve.js, which reads the
+// PM2_SERVE_* variables of the app's env; a relative path against the app's cwd).
+TEST_F(ServeTest, EcosystemAppWithScriptServe) {
+  write_file(path("eco.json"), R"({"apps": [{"name": "static", "script": "serve", "env": {
+      "PM2_SERVE_PATH": "site", "PM2_SERVE_PORT": )" +
+                                   std::to_string(port_) + R"(,
+      "PM2_SERVE_HOST": "127.0.0.1", "PM2_SERVE_SPA": "true", "PM2_SERVE_BASIC_AUTH": "true",
+      "PM2_SERVE_BASIC_AUTH_USERNAME": "ann", "PM2_SERVE_BASIC_AUTH_PASSWORD": "s3cret:x"}}]})");
+  CommandResult r = herd({"start", path("eco.json")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  Json list;
+  ASSERT_TRUE(wait_status("static", "online", 1, kWaitTimeout, &list)) << list.dump(1);
+  EXPECT_EQ(instance(list, "static")["pm2_env"]["pm_cwd"], site_);
+  EXPECT_EQ(http(port_, "GET", "/").status, 401);
+  const std::string auth = "Authorization: Basic YW5uOnMzY3JldDp4\r\n";  // ann:s3cret:x
+  EXPECT_EQ(http(port_, "GET", "/a/spa/route", auth).body, "<h1>home</h1>");
+  // Restarted through the file: its variables read again, the same folder served.
+  ASSERT_EQ(herd({"restart", path("eco.json")}).exit_code, 0);
+  ASSERT_TRUE(wait_jlist([&](const Json& l) {
+    auto p = instances(l, "static");
+    return p.size() == 1 && p[0]["pm2_env"]["restart_time"] == 1 &&
+           p[0]["pm2_env"]["status"] == "online";
+  }));
+  EXPECT_TRUE(wait_for([&] { return http(port_, "GET", "/app.js", auth).body == "main();"; }));
+  // A folder that is not there is said at start, with the app's name.
+  write_file(path("bad.json"), R"({"apps": [{"name": "nope", "script": "serve",
+      "env": {"PM2_SERVE_PATH": "missing"}}]})");
+  r = herd({"start", path("bad.json")});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("app 'nope' (script \"serve\")")) << r;
+  EXPECT_THAT(r.err, HasSubstr("missing")) << r;
+}
+
 TEST_F(ServeTest, NothingOutsideTheFolderIsEverServed) {
   serve({site_, std::to_string(port_), "--host", "127.0.0.1", "--name", "site"}, "site");
   const char* targets[] = {"/../secret",

@@ -62,6 +62,56 @@ TEST_F(CliServeTest, PathPortAndFlags) {
   EXPECT_EQ(c->folder, dir_.path());
 }
 
+// In the server's own process, PM2's variables come before its command line, as Serve.js reads
+// them.
+TEST_F(CliServeTest, Pm2ServeVariablesComeFirstInTheServersProcess) {
+  dir_.write("dist/index.html", "x");
+  dir_.write("www/index.html", "x");
+  auto c = parse({"--foreground", "www", "9001"}, {{"PM2_SERVE_PATH", "dist"},
+                                                   {"PM2_SERVE_PORT", "9002"},
+                                                   {"PM2_SERVE_HOST", "127.0.0.1"},
+                                                   {"PM2_SERVE_SPA", "true"}});
+  ASSERT_TRUE(c) << c.error().context();
+  EXPECT_EQ(c->folder, dir_.path() + "/dist");
+  EXPECT_EQ(c->port, 9002);
+  EXPECT_EQ(serve_address(*c), "127.0.0.1:9002");
+  EXPECT_TRUE(c->spa);
+  EXPECT_FALSE(parse({"--foreground"}, {{"PM2_SERVE_PORT", "http"}}));
+}
+
+// An ecosystem app whose script is "serve" becomes herd's server; its own settings stay.
+TEST_F(CliServeTest, EcosystemScriptServe) {
+  dir_.write("dist/index.html", "x");
+  manager::AppSpec app;
+  app.name = "static";
+  app.script = "serve";
+  app.cwd = dir_.path();
+  app.instances = "2";
+  app.env = {{"PM2_SERVE_PATH", "dist"}, {"PM2_SERVE_PORT", "9003"}, {"PATH", "/usr/bin"}};
+  app.app_env = {{"PM2_SERVE_PATH", "dist"}, {"PM2_SERVE_PORT", "9003"}};
+  auto served = as_ecosystem_serve_app(app, "/opt/herd/bin/herd");
+  ASSERT_TRUE(served) << served.error().context();
+  EXPECT_TRUE(*served);
+  EXPECT_EQ(app.name, "static");
+  EXPECT_EQ(app.script, "/opt/herd/bin/herd");
+  EXPECT_EQ(app.args,
+            (std::vector<std::string>{"serve", "--foreground", dir_.path() + "/dist", "9003"}));
+  EXPECT_EQ(app.cwd, dir_.path() + "/dist");
+  EXPECT_FALSE(app.env.contains("PM2_SERVE_PATH"));                    // the command line says it
+  EXPECT_EQ(app.app_env.at("PM2_SERVE_PATH"), dir_.path() + "/dist");  // resolved once, here
+  EXPECT_EQ(app.exec_mode, manager::ExecMode::kCluster);
+  EXPECT_EQ(app.listen, (std::vector<std::string>{"0.0.0.0:9003"}));
+  // A file named serve in the app's cwd is that program, as in PM2.
+  manager::AppSpec own;
+  own.script = "serve";
+  own.cwd = dir_.path();
+  dir_.write("serve", "#!/bin/sh\n");
+  served = as_ecosystem_serve_app(own, "/opt/herd/bin/herd");
+  ASSERT_TRUE(served);
+  EXPECT_FALSE(*served);
+  EXPECT_EQ(own.script, "serve");
+}
+
 TEST_F(CliServeTest, InstancesShareAPortHerdHolds) {
   auto c = parse({".", "8081", "-i", "2", "--host", "127.0.0.1", "--namespace", "static"});
   ASSERT_TRUE(c);
