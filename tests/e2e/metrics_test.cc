@@ -15,6 +15,7 @@
 
 #include "e2e/herd_fixture.h"
 #include "e2e/prometheus_parse.h"
+#include "e2e/traffic.h"
 
 extern char** environ;
 
@@ -35,24 +36,8 @@ double wall_seconds() {
 
 // One HTTP/1.1 exchange with 127.0.0.1:`port`; everything the server sent until it closed.
 std::string http(int port, const std::string& request) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return {};
-  timeval tv{20, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    char buf[8192];
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) {
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  ::close(fd);
-  return out;
+  std::string error;
+  return exchange(port, request, 20s, &error);
 }
 
 std::string get_metrics(int port) {
