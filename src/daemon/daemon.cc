@@ -132,12 +132,14 @@ void Daemon::shutdown(std::function<void()> then) {
   sup_.stop_all([this, then = std::move(then)] {
     // A clean stop: nothing is to come back by itself.
     sup_.forget_running();
+    // The listener closes before the answer goes out: a command sent once `kill` has answered
+    // finds no socket and starts a new daemon, instead of a connection this one would drop.
+    server_.stop_accepting();
     if (then) then();
     sigterm_.stop();
     sigint_.stop();
     // With the listener closed and every app stopped, the loop ends once the last client
     // connection has flushed its reply.
-    server_.stop_accepting();
   });
 }
 
