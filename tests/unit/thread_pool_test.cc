@@ -145,10 +145,23 @@ TEST(ThreadPool, SizeComesFromEnvironment) {
 
 bool fork_role = test::register_role("pool_after_fork", [](int, char**) {
   // Use the pool, fork, and use it again in the child: the child must get a fresh pool.
+  // Every pool thread runs one request, all at the same time, before the fork: a thread still
+  // starting up may hold a lock of the allocator's (AddressSanitizer's, whose fork() does not
+  // take them), which the child would inherit held. Forking while another thread allocates is
+  // the program's hazard, not the pool's.
   {
     EventLoop loop;
-    queue_work(
-        loop, [] {}, [](WorkStatus) {});
+    const std::size_t threads = thread_pool_size();
+    std::atomic<std::size_t> running{0};
+    for (std::size_t i = 0; i < threads; ++i) {
+      queue_work(
+          loop,
+          [&running, threads] {
+            ++running;
+            while (running.load() < threads) std::this_thread::yield();
+          },
+          [](WorkStatus) {});
+    }
     loop.run();
   }
   pid_t pid = ::fork();
