@@ -52,6 +52,7 @@ struct Resolved {
   Scheduling scheduling = kDefaultScheduling;
 };
 Result<Resolved> resolve(const Options& options);
+// One worker per CPU this process may use (affinity mask and cgroup CPU quota: usable_cpus.h).
 int cpu_count();
 
 // This program's command line (/proc/self/cmdline) and executable path.

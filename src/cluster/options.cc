@@ -1,9 +1,9 @@
-#include <sched.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cstdlib>
 
+#include "base/usable_cpus.h"
 #include "cluster/internal.h"
 #include "herd/cluster/cluster.h"
 
@@ -35,15 +35,7 @@ bool is_worker() {
 
 namespace detail {
 
-int cpu_count() {
-  cpu_set_t set;
-  if (::sched_getaffinity(0, sizeof(set), &set) == 0) {
-    int n = CPU_COUNT(&set);
-    if (n > 0) return n;
-  }
-  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<int>(n) : 1;
-}
+int cpu_count() { return usable_cpus(); }
 
 Result<int> parse_count(std::string_view text, std::string_view what) {
   int value = 0;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "daemon/supervisor.h"
-#include "daemon/usable_cpus.h"
+#include "base/usable_cpus.h"
 
 namespace herd::manager::detail {
 

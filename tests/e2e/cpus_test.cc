@@ -1,7 +1,7 @@
 // `-i max` counts the CPUs the daemon may use, not the host's: under `taskset -c 0` (an affinity
 // the daemon inherits from the command that starts it) and in a cgroup v1 `cpu` controller
-// limited to one CPU's quota, it runs 1 instance. The cgroup test needs root and the v1
-// controller at /sys/fs/cgroup/cpu; it skips, saying so, without them.
+// limited to one CPU's quota, it runs 1 instance (and libherd's cluster, 1 worker). The cgroup test
+// needs root and the v1 controller at /sys/fs/cgroup/cpu; it skips, saying so, without them.
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -145,6 +145,16 @@ TEST_F(CpuCgroupTest, MaxInACgroupWithOneCpusQuotaIsOneInstance) {
   ASSERT_EQ(instances(list, "quota").size(), 1u);
   int pid = instances(list, "quota")[0]["pid"].get<int>();
   EXPECT_THAT(read_file("/proc/" + std::to_string(pid) + "/cgroup"), HasSubstr("/inner\n"));
+
+  // libherd's own cluster counts the same way: `hello --workers auto` (no HERD_WORKERS) in the
+  // same cgroup starts one worker, whatever the host's core count.
+  std::string hello = herd_bin_.substr(0, herd_bin_.rfind('/')) + "/hello";
+  r = herd({"start", hello, "-x", "--name", "auto", "--", "--port", "0", "--workers", "auto"},
+           {{"HERD_WORKERS", ""}});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  std::string log = path("logs/auto-error.log");
+  ASSERT_TRUE(wait_for([&] { return contains(read_file(log), "listening on"); })) << read_file(log);
+  EXPECT_THAT(read_file(log), HasSubstr(", 1 workers,"));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // usable_cpus: the quota files of cgroup v1 and v2, how /proc/self/cgroup and mountinfo lead to
 // the directories that hold them (nested cgroups, containers, hybrid hosts), and the minimum
 // with the affinity mask. Tables of files, no real cgroup.
-#include "daemon/usable_cpus.h"
+#include "base/usable_cpus.h"
 
 #include <gtest/gtest.h>
 

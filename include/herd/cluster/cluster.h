@@ -65,7 +65,9 @@ bool is_worker();
 inline bool is_primary() { return !is_worker(); }
 
 struct Options {
-  // 0: $HERD_WORKERS if set, else the number of CPUs this process may run on.
+  // 0: $HERD_WORKERS if set, else the number of CPUs this process may use: its affinity mask,
+  // bounded by its cgroup's CPU quota (a container limited to 2 CPUs gets 2 workers, not one
+  // per host core).
   int workers = 0;
   // Unset: $HERD_CLUSTER_SCHED if set, else kDefaultScheduling.
   std::optional<Scheduling> scheduling;

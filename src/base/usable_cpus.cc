@@ -1,4 +1,4 @@
-#include "daemon/usable_cpus.h"
+#include "base/usable_cpus.h"
 
 #include <sched.h>
 
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <thread>
 
-namespace herd::manager {
+namespace herd {
 namespace {
 
 std::string_view trim(std::string_view s) {
@@ -213,4 +213,4 @@ int usable_cpus() {
   return usable_cpus_from(affinity, quota);
 }
 
-}  // namespace herd::manager
+}  // namespace herd

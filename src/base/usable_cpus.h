@@ -1,5 +1,5 @@
-// usable_cpus: how many CPUs this process may use, which is what `-i max` (and `0`, `-N`)
-// counts: the fewest of
+// usable_cpus: how many CPUs this process may use, which is what `-i max` (and `0`, `-N`) and
+// libherd's cluster with no worker count (one worker per usable CPU) count: the fewest of
 //   - the CPUs of its affinity mask (sched_getaffinity: taskset, a cpuset, a container's
 //     --cpuset-cpus), and
 //   - its cgroup's CPU quota rounded up (cgroup v2 `cpu.max`, v1 `cpu.cfs_quota_us` over
@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace herd::manager {
+namespace herd {
 
 // The whole text of the file at `path`; nullopt when it cannot be read (missing, not allowed).
 using ReadFileFn = std::function<std::optional<std::string>(const std::string& path)>;
@@ -59,4 +59,4 @@ int affinity_cpus();
 // daemon moved into another cgroup counts the new limit at its next start.
 int usable_cpus();
 
-}  // namespace herd::manager
+}  // namespace herd
