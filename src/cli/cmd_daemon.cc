@@ -8,15 +8,28 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/start_args.h"
 #include "cli/startup_cmd.h"
 #include "cli/update_cmd.h"
 #include "daemon/daemon.h"
+#include "daemon/runtime.h"
 #include "daemon/state_file.h"
 #include "metrics/metrics_listener.h"
 #include "protocol/version.h"
 
 namespace herd::cli {
 namespace {
+
+constexpr const char* kRuntimeUsage =
+    R"(usage: herd runtime [--json] [--no-auto-exit] [--metrics-port N] [--metrics-addr IP]
+                    <ecosystem|script> [start options] [-- args]
+
+Runs the apps under a daemon in the foreground of this process (a container's PID 1, a systemd
+Type=notify unit): their output on stdout/stderr ("<id>|<app> | line", or one JSON object per line
+with --json), SIGTERM/SIGINT/SIGHUP stop every app gracefully (twice: at once), READY=1 to
+NOTIFY_SOCKET once every app is online, and it exits when no app is online any more (unless
+--no-auto-exit). `herd ls` and the other verbs work against it from another shell.
+)";
 
 using manager::Verb;
 using nlohmann::json;
@@ -173,6 +186,70 @@ int cmd_daemon(Cli& cli) {
     options.metrics_port = *port;
   }
   return manager::run_daemon(cli.home, options);
+}
+
+// herd runtime [--json] [--no-auto-exit] [--metrics-port N] [--metrics-addr IP]
+//              <ecosystem|script> [start options]: the daemon in the foreground, as PID 1 of a
+// container or a systemd Type=notify unit (daemon/runtime.h). Everything is checked before
+// anything starts: a container must fail fast, not run half its apps.
+int cmd_runtime(Cli& cli) {
+  manager::RuntimeOptions options;
+  Args start_args;
+  const Args& rest = cli.args;
+  bool after_dashes = false;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    const std::string& a = rest[i];
+    if (after_dashes || a == "--") {
+      after_dashes = true;
+      start_args.push_back(a);
+      continue;
+    }
+    if (a == "-h" || a == "--help") {
+      std::fputs(kRuntimeUsage, stdout);
+      return 0;
+    }
+    if (a == "--json") {
+      options.json_logs = true;
+      continue;
+    }
+    if (a == "--no-auto-exit") {
+      options.auto_exit = false;
+      continue;
+    }
+    std::string flag = a.substr(0, a.find('='));
+    if (flag != "--metrics-port" && flag != "--metrics-addr") {
+      start_args.push_back(a);
+      continue;
+    }
+    std::string value;
+    if (flag.size() < a.size()) {
+      value = a.substr(flag.size() + 1);
+    } else if (i + 1 < rest.size()) {
+      value = rest[++i];
+    } else {
+      return fail_with(fmt::format("{} takes a value", flag));
+    }
+    if (flag == "--metrics-addr") {
+      auto addr = manager::parse_metrics_addr(value, flag);
+      if (!addr) return fail_with(addr.error().context());
+      options.daemon.metrics_addr = *addr;
+    } else {
+      auto port = manager::parse_metrics_port(value, flag);
+      if (!port) return fail_with(port.error().context());
+      options.daemon.metrics_port = *port;
+    }
+  }
+  if (start_args.empty() || start_args[0] == "--") {
+    return fail_with(fmt::format("runtime needs an ecosystem file or a script\n{}", kRuntimeUsage));
+  }
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof(cwd)) == nullptr) return fail_with("cannot read the working directory");
+  auto req = parse_start(start_args, current_env(), cwd);
+  if (!req) return fail_with(manager::input_error_message(req.error()));
+  for (const auto& w : req->warnings) std::fprintf(stderr, "herd: warning: %s\n", w.c_str());
+  if (req->apps.empty()) return fail_with("runtime: the ecosystem file has no app to run");
+  std::fflush(stdout);
+  return manager::run_runtime(cli.home, options, std::move(req->apps));
 }
 
 int cmd_startup(Cli& cli) { return startup_command(std::string(cli.name), cli.args); }

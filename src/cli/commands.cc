@@ -82,6 +82,10 @@ constexpr Command kCommands[] = {
      "daemon [--foreground] [--metrics-port N] [--metrics-addr IP]\n"
      "                                                  "
      "run the daemon (the first verb starts one)"},
+    {"runtime", {}, kHome, false, cmd_runtime,
+     "runtime [--json] [--no-auto-exit] <ecosystem|script> [start opts]\n"
+     "                                                  "
+     "run apps in the foreground: container PID 1, systemd Type=notify"},
     {"ecosystem", {"init"}, kNothing, false, cmd_ecosystem,
      "ecosystem|init [simple]                           write a sample ecosystem.config.js here"},
     {"startup", {"unstartup"}, kNothing, false, cmd_startup,

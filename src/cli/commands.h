@@ -99,6 +99,7 @@ int cmd_ping(Cli& cli);
 int cmd_kill(Cli& cli);
 int cmd_update(Cli& cli);
 int cmd_daemon(Cli& cli);
+int cmd_runtime(Cli& cli);
 int cmd_startup(Cli& cli);
 int cmd_version(Cli& cli);
 int cmd_help(Cli& cli);

@@ -41,17 +41,33 @@ Daemon::Daemon(EventLoop& loop, const Home& home, std::optional<MetricsEndpoint>
                 handle(std::move(r), std::move(c));
               }),
       sigterm_(loop),
-      sigint_(loop) {
+      sigint_(loop),
+      sighup_(loop) {
   foreground_ = foreground;
 }
 
-Status Daemon::start(pid_t previous) {
+Status Daemon::start(pid_t previous, bool restore) {
   if (Status s = sup_.init(); !s) return s;
   if (Status s = server_.listen(home_.socket()); !s) return s;
   // What ran when a daemon died uncleanly comes back before the first request is answered
   // (each app as it settles), and the first CLI command says so.
-  server_.set_notice(sup_.restore_running(previous));
+  if (restore) {
+    server_.set_notice(sup_.restore_running(previous));
+  } else {
+    sup_.forget_running();
+  }
   return start_signals_and_metrics();
+}
+
+Status Daemon::set_quit_handler(std::function<void(int signum)> handler) {
+  auto cb = [handler = std::move(handler)](int signum) { handler(signum); };
+  if (Status s = sigterm_.start(SIGTERM, cb); !s) return s;
+  if (Status s = sigint_.start(SIGINT, cb); !s) return s;
+  if (Status s = sighup_.start(SIGHUP, cb); !s) return s;
+  sigterm_.unref();
+  sigint_.unref();
+  sighup_.unref();
+  return {};
 }
 
 Status Daemon::start_takeover(const json& state, int state_fd) {
@@ -138,52 +154,10 @@ void Daemon::shutdown(std::function<void()> then) {
     if (then) then();
     sigterm_.stop();
     sigint_.stop();
+    sighup_.stop();
     // With the listener closed and every app stopped, the loop ends once the last client
     // connection has flushed its reply.
   });
-}
-
-}  // namespace detail
-
-namespace {
-
-using detail::Daemon;
-
-// The daemon after `herd update`'s exec (takeover.h): same process, same parent (the keeper,
-// which holds the lock), the previous daemon's state adopted.
-int run_takeover(const Home& home, const DaemonOptions& options) {
-  std::optional<DaemonLog> daemon_log;
-  if (!options.foreground) {
-    daemon_log.emplace(home.log(), DaemonLog::options_from_env().value_or(RotatingFile::Options{}),
-                       true);
-    (void)daemon_log->install();
-  }
-  ::signal(SIGPIPE, SIG_IGN);
-  auto state = read_takeover_state(options.takeover_fd);
-  EventLoop loop;
-  // What the previous daemon served, as it passed it on (daemon_verbs.cc); not the environment.
-  std::optional<MetricsEndpoint> metrics;
-  if (options.metrics_port) {
-    metrics = MetricsEndpoint{options.metrics_addr.value_or("127.0.0.1"), *options.metrics_port};
-  }
-  Daemon daemon(loop, home, metrics, options.foreground);
-  Status started = state ? daemon.start_takeover(*state, options.takeover_fd)
-                         : Status(std::unexpected(state.error()));
-  if (!started) {
-    log_error("update: this herd cannot take over ({})", started.error().message());
-    if (state && state->contains("fallback_exe_fd")) {
-      std::vector<std::string> extra = state->value("extra_args", std::vector<std::string>());
-      Error e =
-          exec_takeover_fd((*state)["fallback_exe_fd"].get<int>(), options.takeover_fd, extra);
-      log_error("update: {}", e.message());
-    }
-    // The keeper kills what is left and starts a fresh daemon, which restores running.json.
-    return 1;
-  }
-  loop.run();
-  log_info("daemon stopped");
-  ::unlink(home.pid_file().c_str());
-  return 0;
 }
 
 // The metrics listener's port: --metrics-port, else HERD_METRICS_PORT, else none; its address:
@@ -233,6 +207,51 @@ std::expected<Fd, std::string> lock_home(const Home& home) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return std::move(*lock);
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::Daemon;
+using detail::lock_home;
+using detail::metrics_endpoint_of;
+
+// The daemon after `herd update`'s exec (takeover.h): same process, same parent (the keeper,
+// which holds the lock), the previous daemon's state adopted.
+int run_takeover(const Home& home, const DaemonOptions& options) {
+  std::optional<DaemonLog> daemon_log;
+  if (!options.foreground) {
+    daemon_log.emplace(home.log(), DaemonLog::options_from_env().value_or(RotatingFile::Options{}),
+                       true);
+    (void)daemon_log->install();
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  auto state = read_takeover_state(options.takeover_fd);
+  EventLoop loop;
+  // What the previous daemon served, as it passed it on (daemon_verbs.cc); not the environment.
+  std::optional<MetricsEndpoint> metrics;
+  if (options.metrics_port) {
+    metrics = MetricsEndpoint{options.metrics_addr.value_or("127.0.0.1"), *options.metrics_port};
+  }
+  Daemon daemon(loop, home, metrics, options.foreground);
+  Status started = state ? daemon.start_takeover(*state, options.takeover_fd)
+                         : Status(std::unexpected(state.error()));
+  if (!started) {
+    log_error("update: this herd cannot take over ({})", started.error().message());
+    if (state && state->contains("fallback_exe_fd")) {
+      std::vector<std::string> extra = state->value("extra_args", std::vector<std::string>());
+      Error e =
+          exec_takeover_fd((*state)["fallback_exe_fd"].get<int>(), options.takeover_fd, extra);
+      log_error("update: {}", e.message());
+    }
+    // The keeper kills what is left and starts a fresh daemon, which restores running.json.
+    return 1;
+  }
+  loop.run();
+  log_info("daemon stopped");
+  ::unlink(home.pid_file().c_str());
+  return 0;
 }
 
 // One daemon's life under the keeper: its pid file, its loop, until it stops.

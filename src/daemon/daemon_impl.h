@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "daemon/control_server.h"
+#include "daemon/daemon.h"
 #include "daemon/home.h"
 #include "daemon/supervisor.h"
+#include "herd/base/fd.h"
 #include "herd/loop/event_loop.h"
 #include "herd/loop/signal.h"
 #include "metrics/metrics_listener.h"
@@ -31,10 +33,28 @@ class Daemon {
   Daemon(EventLoop& loop, const Home& home, std::optional<MetricsEndpoint> metrics,
          bool foreground);
 
-  // `previous`: the pid of a daemon that died before this one (keeper.h), or 0.
-  Status start(pid_t previous);
+  // `previous`: the pid of a daemon that died before this one (keeper.h), or 0. `restore`:
+  // bring back what ran when a daemon died uncleanly (false for `herd runtime`, which starts
+  // what its command line says and nothing else).
+  Status start(pid_t previous, bool restore = true);
   // After `herd update` (takeover.h): the state of the daemon this process was, adopted.
   Status start_takeover(const nlohmann::json& state, int state_fd);
+
+  // --- for a daemon embedded in a command (`herd runtime`, runtime.h) ---
+  // What starting a list of apps gave: the instances started, the apps refused, and warnings.
+  struct StartOutcome {
+    nlohmann::json processes = nlohmann::json::array();
+    std::vector<ErrorReply> errors;
+    nlohmann::json warnings = nlohmann::json::array();
+  };
+  // Starts `specs` as the `start` verb does; `done` runs once every app has answered (at once
+  // for none).
+  void start_specs(std::vector<AppSpec> specs, std::function<void(StartOutcome)> done);
+  // Replaces what SIGTERM and SIGINT do (by default: shutdown), and handles SIGHUP alike.
+  Status set_quit_handler(std::function<void(int signum)> handler);
+  // Stops every app, then the control socket; the loop ends once the last reply is flushed.
+  void shutdown(std::function<void()> then);
+  Supervisor& supervisor() { return sup_; }
 
  private:
   // One request being answered: its id, its typed request, the connection to reply on.
@@ -50,7 +70,6 @@ class Daemon {
   Status start_signals_and_metrics();
   void start_metrics();
   nlohmann::json ping_metrics() const;
-  void shutdown(std::function<void()> then);
 
   // Looks the verb's handler up and runs it (daemon_verbs.cc).
   void handle(ControlRequest req, std::shared_ptr<ControlConnection> c);
@@ -87,6 +106,7 @@ class Daemon {
   ControlServer server_;
   Signal sigterm_;
   Signal sigint_;
+  Signal sighup_;  // only with a quit handler (`herd runtime`)
   bool quitting_ = false;
   int updates_ = 0;  // `herd update`s this process went through
   bool foreground_ = false;
@@ -95,5 +115,12 @@ class Daemon {
   std::unique_ptr<MetricsListener> metrics_;  // after sup_: it reads the supervisor
   std::string metrics_error_;                 // why there is no listener, for `ping`
 };
+
+// The metrics listener's endpoint: --metrics-port/--metrics-addr, else HERD_METRICS_PORT and
+// HERD_METRICS_ADDR; none without a port. An address without a port is an error (a sentence).
+Result<std::optional<MetricsEndpoint>> metrics_endpoint_of(const DaemonOptions& options);
+// Takes the home's lock, held by the returned descriptor for the process's life (one daemon per
+// home); waits up to 3 s for a daemon that is quitting. The error is a sentence.
+std::expected<Fd, std::string> lock_home(const Home& home);
 
 }  // namespace herd::manager::detail

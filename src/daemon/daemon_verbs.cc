@@ -168,32 +168,39 @@ void Daemon::start_apps(Call& call) {
     }
     specs.push_back(std::move(*spec));
   }
-  auto processes = std::make_shared<json>(json::array());
-  auto errors = std::make_shared<std::vector<ErrorReply>>();
-  auto warnings = std::make_shared<json>(json::array());
+  start_specs(std::move(specs), [c = call.c, id = call.id](StartOutcome o) {
+    if (o.processes.empty() && !o.errors.empty()) {
+      c->reply_error(id, o.errors[0]);
+    } else {
+      c->reply_ok(id, {{"processes", o.processes}, {"errors", o.errors}, {"warnings", o.warnings}});
+    }
+  });
+}
+
+void Daemon::start_specs(std::vector<AppSpec> specs, std::function<void(StartOutcome)> done) {
+  auto outcome = std::make_shared<StartOutcome>();
   for (const auto& spec : specs) {
     if (auto w = injection_warning(spec)) {
       log_warn("{}", *w);
-      warnings->push_back(*w);
+      outcome->warnings.push_back(*w);
     }
   }
+  if (specs.empty()) {
+    done(std::move(*outcome));
+    return;
+  }
   auto left = std::make_shared<std::size_t>(specs.size());
+  auto finish = std::make_shared<std::function<void(StartOutcome)>>(std::move(done));
   for (auto& spec : specs) {
-    sup_.start(std::move(spec), [this, c = call.c, id = call.id, processes, errors, warnings,
-                                 left](VerbResult r) {
+    sup_.start(std::move(spec), [this, outcome, left, finish](VerbResult r) {
       if (r) {
-        for (auto& e : *r) processes->push_back(e);
+        for (auto& e : *r) outcome->processes.push_back(e);
       } else {
-        errors->push_back(r.error());
+        outcome->errors.push_back(r.error());
       }
       if (--*left == 0) {
         sup_.persist_running();
-        if (processes->empty() && !errors->empty()) {
-          c->reply_error(id, (*errors)[0]);
-        } else {
-          c->reply_ok(id,
-                      {{"processes", *processes}, {"errors", *errors}, {"warnings", *warnings}});
-        }
+        (*finish)(std::move(*outcome));
       }
     });
   }
