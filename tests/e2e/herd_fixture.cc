@@ -144,6 +144,15 @@ std::vector<pid_t> zombie_children(pid_t parent) {
   return out;
 }
 
+std::vector<pid_t> child_pids(pid_t parent) {
+  std::vector<pid_t> out;
+  for (pid_t pid : all_pids()) {
+    auto st = proc_stat(pid);
+    if (st && st->ppid == parent) out.push_back(pid);
+  }
+  return out;
+}
+
 std::string test_binary() {
   char buf[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
@@ -171,7 +180,10 @@ std::vector<std::string> HerdTest::environment(const EnvVars& extra) const {
     std::string kv = *e;
     if (!overridden(kv.substr(0, kv.find('=')))) env.push_back(kv);
   }
-  env.push_back("HERD_HOME=" + home_);
+  // A test may point one command at another home (a second daemon).
+  bool other_home = std::any_of(extra.begin(), extra.end(),
+                                [](const auto& kv) { return kv.first == "HERD_HOME"; });
+  if (!other_home) env.push_back("HERD_HOME=" + home_);
   for (const auto& [k, v] : extra) env.push_back(k + "=" + v);
   return env;
 }

@@ -74,6 +74,8 @@ bool reaped(const ProcId& p);
 bool dead(const ProcId& p);
 // Zombie children of `parent`.
 std::vector<pid_t> zombie_children(pid_t parent);
+// Every child of `parent`, zombies included.
+std::vector<pid_t> child_pids(pid_t parent);
 
 // The path of this test binary (also the app for the roles).
 std::string test_binary();

@@ -3,7 +3,6 @@
 // process, SIGTERM as a graceful stop of every app and exit 0, a second SIGTERM as "now", the
 // exit when no app is left with the app's own exit code, READY=1 to its NOTIFY_SOCKET, fail-fast
 // on bad input, and, as PID 1 of a real PID namespace, orphans reaped.
-#include <dirent.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -12,9 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <set>
 #include <sstream>
 #include <string>
 
@@ -24,21 +21,6 @@ namespace herd::e2e {
 namespace {
 
 using ::testing::HasSubstr;
-
-// The pids whose parent is `parent` (zombies included).
-std::set<pid_t> children_of(pid_t parent) {
-  std::set<pid_t> out;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return out;
-  while (dirent* e = ::readdir(d)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0) continue;
-    auto st = proc_stat(pid);
-    if (st && st->ppid == parent) out.insert(pid);
-  }
-  ::closedir(d);
-  return out;
-}
 
 class RuntimeTest : public HerdTest {
  protected:
@@ -244,8 +226,8 @@ TEST_F(RuntimeTest, AsPid1ItReapsOrphans) {
   // The runtime is unshare's child, PID 1 inside.
   pid_t rt = 0;
   ASSERT_TRUE(wait_for([&] {
-    auto kids = children_of(p->pid());
-    if (kids.size() == 1) rt = *kids.begin();
+    auto kids = child_pids(p->pid());
+    if (kids.size() == 1) rt = kids[0];
     return rt > 0;
   }));
   ASSERT_THAT(read_file("/proc/" + std::to_string(rt) + "/status"), HasSubstr("NSpid:\t"));
@@ -254,10 +236,10 @@ TEST_F(RuntimeTest, AsPid1ItReapsOrphans) {
   ASSERT_TRUE(wait_for([&] { return file_exists(done); }));
   // Left: the instance alone, no zombie.
   EXPECT_TRUE(wait_for([&] {
-    auto kids = children_of(rt);
+    auto kids = child_pids(rt);
     return kids.size() == 1 && zombie_children(rt).empty();
   })) << "children of the runtime: "
-      << children_of(rt).size() << ", zombies: " << zombie_children(rt).size();
+      << child_pids(rt).size() << ", zombies: " << zombie_children(rt).size();
   ::kill(rt, SIGTERM);
   ASSERT_TRUE(p->wait_exit(kWaitTimeout)) << p->err();
   EXPECT_EQ(p->code(), 0) << p->err();

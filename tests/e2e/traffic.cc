@@ -119,7 +119,10 @@ void Traffic::record(const std::string& body) {
 }
 
 void Traffic::run() {
-  const std::string request = "GET / HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n\r\n";
+  const std::string request =
+      mode_ == Mode::kPost
+          ? "POST / HTTP/1.1\r\nHost: e2e\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+          : "GET / HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n\r\n";
   while (!stop_) {
     std::string error;
     std::string answer = exchange(port_, request, 10s, &error);

@@ -23,9 +23,11 @@ std::string exchange(int port, const std::string& request, Ms timeout, std::stri
 //  - kClose: a new connection for each request (Connection: close).
 //  - kKeepAlive: requests over one connection, reconnecting only after an answer that said
 //    `Connection: close` (a server draining the connection the right way) or a failure.
+//  - kPost: as kClose, with POSTs of a small body (a proxy such as nginx never retries those on
+//    another upstream, so a request a server dropped shows as a failure).
 class Traffic {
  public:
-  enum class Mode { kClose, kKeepAlive };
+  enum class Mode { kClose, kKeepAlive, kPost };
   explicit Traffic(int port, std::string body = "Hello World!", Mode mode = Mode::kClose);
   ~Traffic();
   Traffic(const Traffic&) = delete;
