@@ -145,6 +145,7 @@ void Daemon::shutdown(std::function<void()> then) {
   if (quitting_) return;
   quitting_ = true;
   if (metrics_) metrics_->close();
+  sup_.close_listeners();
   sup_.stop_all([this, then = std::move(then)] {
     // A clean stop: nothing is to come back by itself.
     sup_.forget_running();

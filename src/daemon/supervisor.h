@@ -93,6 +93,9 @@ class Supervisor : private InstanceHost {
   // people saying so ("" when there was nothing to restore).
   void persist_running();
   void forget_running();
+  // The daemon is stopping: herd's copies of the apps' listening sockets close first, so that
+  // connections are refused once the instances have closed theirs (ListenSet::close_all).
+  void close_listeners();
   std::string restore_running(pid_t previous);
   // Stops everything (for `kill` and daemon shutdown); `done` when no process is left.
   void stop_all(std::function<void()> done);

@@ -200,6 +200,10 @@ void Supervisor::persist_running() {
   running_written_ = std::move(text);
 }
 
+void Supervisor::close_listeners() {
+  for (auto& a : apps_) a->sockets.close_all();
+}
+
 void Supervisor::forget_running() {
   ::unlink(home_.running().c_str());
   running_written_.clear();

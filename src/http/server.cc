@@ -33,12 +33,14 @@ struct Server::Impl {
   }
 
   void on_connection(Fd fd) {
-    if (closing) return;  // a connection accepted in the same batch as close(): dropped
     const std::size_t max = shared.options.max_connections;
     bool admitted = max == 0 || shared.metrics.active_connections < max;
     auto* c = new detail::Connection(shared, std::move(fd), admitted);
     connections.push_back(&c->node_);
     c->start();
+    // Accepted while closing (the queue taken before the listeners close, or the same batch as
+    // close()): served like a connection in flight, its answer the last one.
+    if (closing) c->begin_drain();
   }
 
   void release(detail::Connection* c) {
@@ -116,6 +118,9 @@ void Server::close(std::function<void()> done) {
     s.maybe_done();
     return;
   }
+  // Connections already waiting in the queues are served (and drained below), not reset when
+  // the listeners close.
+  for (auto& l : s.listeners) l->accept_pending();
   s.closing = true;
   if (auto n = sd_notify("STOPPING=1"); !n) {
     log_warn("http: sd_notify STOPPING=1: {}", n.error().message());

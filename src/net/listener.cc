@@ -237,6 +237,21 @@ Status Listener::resume() {
   return {};
 }
 
+void Listener::accept_pending() {
+  loop().check_thread("Listener::accept_pending called off the loop thread");
+  if (!fd_ || !accepting_ || is_closing()) return;
+  detail::DestroyGuard guard(destroy_slot());
+  for (int i = 0; i < kMaxAcceptsPerEvent * 16; ++i) {
+    auto conn = Fd::accept(fd_.get());
+    if (!conn) {
+      if (is_transient(conn.error().code())) continue;
+      return;  // EAGAIN: the queue is empty; anything else waits for the next readable event
+    }
+    if (cb_) loop().invoke("Listener connection", [&] { cb_(std::move(*conn)); });
+    if (guard.destroyed() || !accepting_ || !fd_) return;
+  }
+}
+
 Result<Address> Listener::local_address() const {
   if (!fd_) return fail(EBADF, "Listener::local_address: the listener has no socket");
   return Address::local_of(fd_.get());

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <string>
 
 #include "e2e/herd_fixture.h"
+#include "e2e/traffic.h"
 
 namespace herd::e2e {
 namespace {
@@ -243,6 +245,39 @@ TEST_F(RuntimeTest, AsPid1ItReapsOrphans) {
   ::kill(rt, SIGTERM);
   ASSERT_TRUE(p->wait_exit(kWaitTimeout)) << p->err();
   EXPECT_EQ(p->code(), 0) << p->err();
+}
+
+}  // namespace
+}  // namespace herd::e2e
+
+namespace herd::e2e {
+namespace {
+
+// SIGTERM while clients send requests, over keep-alive connections and one connection a request:
+// every request the instances accepted is answered (the others are refused: the apps are
+// stopping), and the runtime exits 0 within kill_timeout.
+TEST_F(RuntimeTest, SigtermUnderLoadAnswersEveryAcceptedRequest) {
+  std::string hello = herd_bin_.substr(0, herd_bin_.rfind('/')) + "/hello";
+  auto p = runtime({hello, "-i", "2", "--listen", "127.0.0.1:0", "--kill-timeout", "5000", "--",
+                    "--host", "127.0.0.1", "--port", "0"});
+  ASSERT_TRUE(wait_status("hello", "online", 2)) << p->err();
+  int port = 0;
+  for (const Json& i : instances(jlist(), "hello")) {
+    std::string address = i["pm2_env"]["listen"][0].get<std::string>();
+    port = std::atoi(address.substr(address.rfind(':') + 1).c_str());
+  }
+  ASSERT_GT(port, 0);
+  Traffic a(port, "Hello World!", Traffic::Mode::kKeepAlive);
+  Traffic b(port, "Hello World!", Traffic::Mode::kClose);
+  ASSERT_TRUE(a.wait_more(200)) << a.failures();
+  ASSERT_TRUE(b.wait_more(100)) << b.failures();
+  p->signal(SIGTERM);
+  ASSERT_TRUE(p->wait_exit(kWaitTimeout)) << p->err();
+  a.stop();
+  b.stop();
+  EXPECT_EQ(p->code(), 0);
+  EXPECT_EQ(a.failed() - a.refused(), 0) << a.failures();
+  EXPECT_EQ(b.failed() - b.refused(), 0) << b.failures();
 }
 
 }  // namespace

@@ -67,6 +67,12 @@ class Listener : public Handle {
   // resume() fails with EINVAL when there is no socket (never listened, or closing).
   void pause();
   Status resume();
+  // Accepts every connection waiting in the socket's queue now (up to a bound), each given to
+  // the connection callback as a readable event would: before a graceful close, so that the
+  // connections the kernel already completed are served instead of reset when the socket
+  // closes (a socket shared with other processes keeps queueing until the last one closes it).
+  // Nothing while paused or without a socket.
+  void accept_pending();
 
   // The bound address (with the kernel-chosen port after binding port 0).
   Result<Address> local_address() const;

@@ -123,6 +123,11 @@ bool ListenSet::holds_unix_path(std::string_view path) const {
   });
 }
 
+void ListenSet::close_all() {
+  for (auto& h : held_) close_held(h);
+  held_.clear();
+}
+
 void ListenSet::release_on_demand() {
   for (auto& h : held_) {
     if (h.on_demand) close_held(h);

@@ -47,6 +47,10 @@ class ListenSet {
   // ports are free again; the `listen` addresses stay.
   void release_on_demand();
 
+  // Closes herd's copy of every socket (the daemon is stopping): once the instances have closed
+  // theirs as they stop, new connections are refused at once instead of waiting in a queue no
+  // one will accept from. The set is empty afterwards.
+  void close_all();
   // Whether there are `listen` addresses (bound by bind()).
   bool has_static() const;
   // The `listen` sockets, for LISTEN_FDS, and their names for LISTEN_FDNAMES ("listen0", ...).
