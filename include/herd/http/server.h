@@ -101,14 +101,15 @@ class Server {
   // The addresses actually listened on (with kernel-chosen ports).
   std::vector<Address> local_addresses() const;
 
-  // Graceful close: stops accepting (the listening sockets are closed: new connections are
-  // refused), lets requests in flight finish (a request being received or already waiting in
-  // the socket is still answered), gives idle connections (nothing sent yet, or between
-  // keep-alive requests) 1 s to send one more request and closes them if they stay silent, and
-  // gives each connection's last answer Connection: close, then
-  // calls `done` from the loop (never from inside close()) once every connection is closed.
-  // Sends STOPPING=1. Calling it again only adds `done`. listen() fails (EINVAL) afterwards.
-  // Destroying the server before the close completes drops `done` uncalled.
+  // Graceful close: takes the connections already waiting in the listening sockets' queues,
+  // then stops accepting (the listening sockets are closed: new connections are refused, or,
+  // for a socket other processes share, wait for them), lets requests in flight finish (a request
+  // being received or already waiting in the socket is still answered), gives idle connections
+  // (nothing sent yet, or between keep-alive requests) 1 s to send one more request and closes them
+  // if they stay silent, and gives each connection's last answer Connection: close, then calls
+  // `done` from the loop (never from inside close()) once every connection is closed. Sends
+  // STOPPING=1. Calling it again only adds `done`. listen() fails (EINVAL) afterwards. Destroying
+  // the server before the close completes drops `done` uncalled.
   void close(std::function<void()> done = {});
 
   const ServerMetrics& metrics() const;
