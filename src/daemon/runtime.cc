@@ -156,7 +156,12 @@ class Runtime {
     for (const json& p : list) {
       const json& env = p["pm2_env"];
       std::string status = env.value("status", "");
-      if (status != "stopped" && status != "errored") return;  // something is still alive
+      // Alive: running, or on its way to run by itself. An app waiting for a dependency that
+      // failed (depends_on) is not: nothing will start it.
+      if (status == "online" || status == "launching" || status == "stopping" ||
+          status == "waiting restart") {
+        return;
+      }
       if (code != 0) continue;
       if (int sig = env.value("exit_signal", 0); sig > 0) {
         code = 128 + sig;

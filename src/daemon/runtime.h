@@ -12,9 +12,9 @@
 //     second one kills what is left (SIGKILL to each instance's process group) and exits
 //     128 + the signal;
 //   - READY=1 goes to its own NOTIFY_SOCKET once every app is online;
-//   - with `auto_exit`, it exits once no app is online, launching or waiting for its restart any
-//     more: with the exit code of the first instance (by id) that ended with one (128 + signal
-//     for a signal), else 0;
+//   - with `auto_exit`, it exits once no app is online, launching, stopping or waiting for its
+//     restart any more (stopped, errored, or waiting for a dependency that failed): with the
+//     exit code of the first instance (by id) that ended with one (128 + signal), else 0;
 //   - an app that cannot be started (a program that does not exist, a bad setting) stops
 //     everything and it exits 1: a container fails fast rather than run half its apps.
 //
