@@ -7,6 +7,7 @@
 
 #include "daemon/supervisor.h"
 #include "daemon/supervisor_internal.h"
+#include "herd/base/log.h"
 
 namespace herd::manager {
 
@@ -61,6 +62,16 @@ VerbResult Supervisor::env_of(const std::string& target) const {
         fmt::format("'{}' matches {} processes; env takes one id", target, list->size())));
   }
   return (*list)[0]->env_json();
+}
+
+}  // namespace herd::manager
+
+namespace herd::manager {
+
+// The seam for hooks' "health changed" event: the instance's pm2_env.health has the details.
+void Supervisor::on_health_changed(const Instance& inst, bool healthy) {
+  log_debug("app {} (id {}): health changed to {}", inst.app().name, inst.id(),
+            healthy ? "healthy" : "unhealthy");
 }
 
 }  // namespace herd::manager
