@@ -103,6 +103,10 @@ void Instance::on_health_failed(const std::string& reason) {
     return;
   }
   log_warn("app {} (id {}) pid {}: readiness {}; not ready", app_->name, id_, pid_, reason);
+  status_text_ = "not ready: " + reason;
+  // Whoever waits for it to start (start, scale) hears now; it stays launching, and becomes
+  // online if the check passes later.
+  settle();
 }
 
 // As a crash would: the stop signal to the group, SIGKILL after kill_timeout, and the exit goes

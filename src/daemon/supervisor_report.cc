@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "daemon/health/health_monitor.h"
 #include "daemon/supervisor.h"
 #include "daemon/supervisor_internal.h"
 #include "herd/base/log.h"
@@ -36,10 +37,13 @@ std::string Supervisor::not_ready() const {
   for (const auto& a : apps_) {
     for (const auto& i : a->instances) {
       InstanceStatus s = i->status();
-      if (s == InstanceStatus::kOnline || s == InstanceStatus::kStopped) continue;
+      // An online instance whose health check fails is not ready either.
+      const HealthMonitor* h = i->health();
+      bool unhealthy = h != nullptr && h->state() == HealthMonitor::State::kUnhealthy;
+      if ((s == InstanceStatus::kOnline && !unhealthy) || s == InstanceStatus::kStopped) continue;
       if (++count <= kNamed) {
         out += fmt::format("{}{} {} {}", count == 1 ? "not ready: " : ", ", a->name, i->id(),
-                           status_name(s));
+                           s == InstanceStatus::kOnline ? "unhealthy" : status_name(s));
       }
     }
   }

@@ -7,6 +7,7 @@ namespace {
 
 // The first bytes of what the peer sent, printable, for the failure reason.
 std::string shown(std::string_view s) {
+  if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
   std::string out;
   for (char c : s.substr(0, 24)) {
     out += (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) ? c
