@@ -40,6 +40,8 @@ struct Family {
   const char* name;
   const char* type;
   const char* help;
+  // Written only when some instance has a sample (the health families: apps with a check).
+  bool only_with_samples = false;
 };
 
 constexpr Family kFamilies[] = {
@@ -53,9 +55,11 @@ constexpr Family kFamilies[] = {
      "Seconds since the instance's current process started; 0 when none runs."},
     {"herd_reloads_total", "counter", "Reloads of the instance."},
     {"herd_process_healthy", "gauge",
-     "1 when the instance's health check passes, 0 otherwise; only instances with a check."},
+     "1 when the instance's health check passes, 0 otherwise; only instances with a check.",
+     true},
     {"herd_health_check_duration_seconds", "gauge",
-     "How long the instance's last health check took, in seconds; only instances with a check."},
+     "How long the instance's last health check took, in seconds; only instances with a check.",
+     true},
 };
 
 // One instance's values, in the order of kFamilies.
@@ -172,6 +176,9 @@ std::string prometheus_text(const json& jlist, std::int64_t now_ms) {
   std::string out;
   for (std::size_t f = 0; f < std::size(kFamilies); ++f) {
     const Family& family = kFamilies[f];
+    bool any = !family.only_with_samples;
+    for (const auto& v : values) any = any || !v[f].empty();
+    if (!any) continue;
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", family.name, family.help, family.name,
                        family.type);
     for (std::size_t i = 0; i < labels.size(); ++i) {
