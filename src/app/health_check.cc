@@ -8,12 +8,12 @@
 namespace herd::manager {
 namespace {
 
-using nlohmann::json;
 using detail::as_bool;
 using detail::as_count;
 using detail::as_duration;
 using detail::as_string;
 using detail::describe_value;
+using nlohmann::json;
 
 std::unexpected<Error> field_error(std::string_view field, const Error& e) {
   return fail(EINVAL, fmt::format("{}: {}", field, e.context()));
@@ -177,8 +177,8 @@ Result<HealthCheck> parse_health_check(std::string_view text) {
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t comma = text.find(',', pos);
-    std::string_view item = text.substr(pos, comma == std::string_view::npos ? text.npos
-                                                                              : comma - pos);
+    std::string_view item =
+        text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
     std::size_t eq = item.find('=');
     std::string key(item.substr(0, eq));
     if (key == "exec" && eq != std::string_view::npos) {
@@ -187,7 +187,8 @@ Result<HealthCheck> parse_health_check(std::string_view text) {
       comma = std::string_view::npos;
     }
     if (!key.empty()) {
-      json value = eq == std::string_view::npos ? json(true) : json(std::string(item.substr(eq + 1)));
+      json value =
+          eq == std::string_view::npos ? json(true) : json(std::string(item.substr(eq + 1)));
       if (Status s = set_field(c, key, value, &kinds); !s) return std::unexpected(s.error());
     }
     if (comma == std::string_view::npos) break;

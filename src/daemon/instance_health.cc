@@ -34,8 +34,8 @@ Result<int> Instance::health_port() const {
     }
     int port = c.port + index_ + (health_alt_port_ ? kMaxInstances : 0);
     if (port > 65535) {
-      return fail(EINVAL, fmt::format("health_check: port {} + instance {} is past 65535", c.port,
-                                      index_));
+      return fail(EINVAL,
+                  fmt::format("health_check: port {} + instance {} is past 65535", c.port, index_));
     }
     for (const auto& a : app_->sockets.addresses()) {
       if (a.port() == port) {
@@ -55,8 +55,9 @@ Result<int> Instance::health_port() const {
       if (port > 0 && port <= 65535) return port;
     }
   }
-  return fail(EINVAL, "health_check: no port to probe: give health_check.port, or PORT in the "
-                      "app's env");
+  return fail(EINVAL,
+              "health_check: no port to probe: give health_check.port, or PORT in the "
+              "app's env");
 }
 
 void Instance::start_health() {
@@ -122,8 +123,8 @@ void Instance::replace_unhealthy(const std::string& reason) {
   kill_timer_.start(
       [this] {
         if (pid_ > 0) {
-          log_warn("app {} (id {}) did not exit within kill_timeout ({} ms): SIGKILL",
-                   app_->name, id_, app_->spec.kill_timeout_ms);
+          log_warn("app {} (id {}) did not exit within kill_timeout ({} ms): SIGKILL", app_->name,
+                   id_, app_->spec.kill_timeout_ms);
           if (::kill(-pid_, SIGKILL) < 0) ::kill(pid_, SIGKILL);
         }
       },
@@ -133,10 +134,10 @@ void Instance::replace_unhealthy(const std::string& reason) {
 void Instance::report_health(nlohmann::json* pm2_env) const {
   if (!last_restart_reason_.empty()) (*pm2_env)["restart_reason"] = last_restart_reason_;
   if (!app_->spec.health_check.enabled()) return;
-  nlohmann::json h = health_ ? health_->to_json()
-                             : nlohmann::json{{"status", "unknown"},
-                                              {"kind", health_kind_name(
-                                                           app_->spec.health_check.kind)}};
+  nlohmann::json h = health_
+                         ? health_->to_json()
+                         : nlohmann::json{{"status", "unknown"},
+                                          {"kind", health_kind_name(app_->spec.health_check.kind)}};
   if (!health_ || pid_ <= 0) h["status"] = "unknown";
   h["summary"] = health_check_summary(app_->spec.health_check);
   (*pm2_env)["health"] = std::move(h);

@@ -37,7 +37,8 @@ class HealthTest : public HerdTest {
     return wait_jlist(
         [&](const Json& l) {
           Json h = health(l, name);
-          return instance(l, name)["pm2_env"]["status"] == "online" && h.value("status", "") == status;
+          return instance(l, name)["pm2_env"]["status"] == "online" &&
+                 h.value("status", "") == status;
         },
         kWaitTimeout, last);
   }
@@ -89,7 +90,8 @@ TEST_F(HealthTest, HttpLivenessReplacesAnInstanceWhoseCheckFails) {
 }
 
 TEST_F(HealthTest, TcpLivenessReplacesAnInstanceThatStopsListening) {
-  CommandResult r = start_server("tcpapp", "tcp,interval=300ms,failures=2", {{"HEALTH_MODE", "tcp"}});
+  CommandResult r =
+      start_server("tcpapp", "tcp,interval=300ms,failures=2", {{"HEALTH_MODE", "tcp"}});
   ASSERT_EQ(r.exit_code, 0) << r;
   Json list;
   ASSERT_TRUE(wait_health("tcpapp", "healthy", &list)) << list.dump(2);
@@ -102,9 +104,10 @@ TEST_F(HealthTest, TcpLivenessReplacesAnInstanceThatStopsListening) {
 }
 
 TEST_F(HealthTest, ExecLivenessRunsTheCommandWithTheInstanceEnvironment) {
-  std::string script = write_script(
-      "check.sh", "echo \"$HERD_INSTANCE $HERD_PID $PORT\" > \"$HERD_E2E_FILE.env\"\n"
-                  "test ! -e \"$HERD_E2E_FILE\"\n");
+  std::string script =
+      write_script("check.sh",
+                   "echo \"$HERD_INSTANCE $HERD_PID $PORT\" > \"$HERD_E2E_FILE.env\"\n"
+                   "test ! -e \"$HERD_E2E_FILE\"\n");
   CommandResult r = start_server("execapp", "interval=300ms,failures=2,exec=" + script);
   ASSERT_EQ(r.exit_code, 0) << r;
   Json list;
@@ -163,16 +166,17 @@ TEST_F(HealthTest, ReadinessOnlyCheckMarksAnInstanceUnhealthyWithoutRestartingIt
 TEST_F(HealthTest, ReloadWaitsForTheReplacementToPassAndAbortsWhenItNeverDoes) {
   int hp = free_port();
   std::string eco = path("eco.json");
-  Json app = {{"name", "rl"},
-              {"script", test_binary()},
-              {"exec_mode", "cluster"},
-              {"instances", 1},
-              {"inject", false},
-              {"env",
-               {{"HERD_TEST_ROLE", "health_server"},
-                {"HEALTH_PORT_VAR", "HERD_HEALTH_PORT"},
-                {"HEALTH_BROKEN_IF", path("broken")}}},
-              {"health_check", {{"http", "/"}, {"port", hp}, {"interval", "300ms"}, {"failures", 2}}}};
+  Json app = {
+      {"name", "rl"},
+      {"script", test_binary()},
+      {"exec_mode", "cluster"},
+      {"instances", 1},
+      {"inject", false},
+      {"env",
+       {{"HERD_TEST_ROLE", "health_server"},
+        {"HEALTH_PORT_VAR", "HERD_HEALTH_PORT"},
+        {"HEALTH_BROKEN_IF", path("broken")}}},
+      {"health_check", {{"http", "/"}, {"port", hp}, {"interval", "300ms"}, {"failures", 2}}}};
   write_file(eco, Json{{"apps", Json::array({app})}}.dump());
   CommandResult r = herd({"start", eco});
   ASSERT_EQ(r.exit_code, 0) << r;

@@ -11,8 +11,8 @@
 namespace herd::manager {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 TEST(HealthCheckTest, ObjectFormWithDefaults) {
   auto c = health_check_from_json(json{{"http", "/healthz"}});

@@ -27,7 +27,8 @@ const Case kCases[] = {
     {"HTTP/1.1 500\r\n", false, State::kDone, 500, ""},
     {"HTTP/1.1 204 No Content\n", false, State::kDone, 204, ""},
     {"HTTP/1.1 20", false, State::kMore, 0, ""},
-    {"HTTP/1.1 20", true, State::kFailed, 0, "connection closed in the status line ('HTTP/1.1 20')"},
+    {"HTTP/1.1 20", true, State::kFailed, 0,
+     "connection closed in the status line ('HTTP/1.1 20')"},
     {"", true, State::kFailed, 0, "connection closed with no response"},
     // Fails at the first byte that cannot start "HTTP/": what it shows is what came so far.
     {"SSH-2.0-nope\r\n", false, State::kFailed, 0, "not an HTTP response ('S"},

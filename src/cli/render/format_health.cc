@@ -28,19 +28,19 @@ std::vector<std::pair<std::string, std::string>> health_rows(const json& instanc
   const json& env = *env_it;
   try {
     if (auto h = env.find("health"); h != env.end() && h->is_object()) {
-    rows.emplace_back("health check", str(*h, "summary"));
-    std::string verdict = str(*h, "status");
-    rows.emplace_back("health", verdict.empty() ? "N/A" : verdict);
-    std::string last = str(*h, "last_result");
-    if (!last.empty()) {
-      double ms = h->value("latency_ms", 0.0);
-      rows.emplace_back("last check", fmt::format("{} ({} in {:.1f} ms)",
-                                                  h->value("last_ok", false) ? "passed" : "failed",
-                                                  last, ms));
-    }
-    rows.emplace_back("failures in a row", std::to_string(h->value("consecutive_failures", 0)));
-    std::string failure = str(*h, "last_failure");
-    if (!failure.empty()) rows.emplace_back("last failure", failure);
+      rows.emplace_back("health check", str(*h, "summary"));
+      std::string verdict = str(*h, "status");
+      rows.emplace_back("health", verdict.empty() ? "N/A" : verdict);
+      std::string last = str(*h, "last_result");
+      if (!last.empty()) {
+        double ms = h->value("latency_ms", 0.0);
+        rows.emplace_back("last check",
+                          fmt::format("{} ({} in {:.1f} ms)",
+                                      h->value("last_ok", false) ? "passed" : "failed", last, ms));
+      }
+      rows.emplace_back("failures in a row", std::to_string(h->value("consecutive_failures", 0)));
+      std::string failure = str(*h, "last_failure");
+      if (!failure.empty()) rows.emplace_back("last failure", failure);
     }
   } catch (const json::exception&) {
     // An oddly typed field (another daemon's jlist): what was read so far is shown.

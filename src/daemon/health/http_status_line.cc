@@ -10,8 +10,8 @@ std::string shown(std::string_view s) {
   if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
   std::string out;
   for (char c : s.substr(0, 24)) {
-    out += (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) ? c
-                                                                                            : '?';
+    out +=
+        (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f) ? c : '?';
   }
   if (s.size() > 24) out += "...";
   return out;

@@ -97,8 +97,8 @@ void Probe::on_connected() {
     finish(true, "connected");
     return;
   }
-  std::string host = check_.host.find(':') != std::string::npos ? "[" + check_.host + "]"
-                                                                   : check_.host;
+  std::string host =
+      check_.host.find(':') != std::string::npos ? "[" + check_.host + "]" : check_.host;
   stream_->write(fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: herd-health-check\r\n"
                              "Accept: */*\r\nConnection: close\r\n\r\n",
                              check_.path, host),
