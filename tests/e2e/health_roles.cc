@@ -10,9 +10,13 @@
 //                              HERD_E2E_FILE exists (connections are refused from then on)
 //                     garbage  "SSH-2.0-nope" and closes
 //                     silent   accepts and never answers
+//                   With LISTEN_FDS (cluster mode, herd's socket at fd 3) it serves that socket
+//                   too, the same way. SIGINT/SIGTERM: it ends after the connection in hand.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -55,7 +59,16 @@ void read_head(int fd) {
   }
 }
 
+volatile sig_atomic_t stopping = 0;
+
+void on_stop(int) { stopping = 1; }
+
 bool health_server = test::register_role("health_server", [](int, char**) {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop;  // no SA_RESTART: poll() returns, the loop ends
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  int shared = env_or("LISTEN_FDS", "") == "1" ? 3 : -1;
   std::string mode = env_or("HEALTH_MODE", "http");
   std::string fail_file = env_or(kFileVar, "");
   std::string broken_if = env_or("HEALTH_BROKEN_IF", "");
@@ -76,7 +89,7 @@ bool health_server = test::register_role("health_server", [](int, char**) {
                port, mode.c_str());
   std::fflush(stdout);
   std::vector<int> silent;  // connections never answered
-  for (;;) {
+  while (stopping == 0) {
     if (mode == "tcp" && lfd >= 0 && !fail_file.empty() && file_exists(fail_file)) {
       ::close(lfd);
       lfd = -1;
@@ -85,10 +98,13 @@ bool health_server = test::register_role("health_server", [](int, char**) {
       ::pause();
       continue;
     }
-    pollfd p{lfd, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    int c = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+    pollfd p[2] = {{lfd, POLLIN, 0}, {shared, POLLIN, 0}};
+    if (::poll(p, shared >= 0 ? 2 : 1, 50) <= 0) continue;
+    int from = (p[0].revents & POLLIN) != 0 ? lfd : shared;
+    int c = ::accept4(from, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) continue;
+    int flags = 0;  // answered with blocking I/O (read_head polls)
+    ::ioctl(c, FIONBIO, &flags);
     if (mode == "silent") {
       silent.push_back(c);
       continue;

@@ -208,6 +208,51 @@ TEST_F(HealthTest, ReloadWaitsForTheReplacementToPassAndAbortsWhenItNeverDoes) {
       << err;
 }
 
+// A reload gated on readiness fails no request: each replacement takes over only once healthy.
+TEST_F(HealthTest, ReloadOfAHealthyClusterAppUnderTrafficFailsNoRequest) {
+  int port = free_port();
+  int hp = free_port();
+  Json app = {
+      {"name", "rt"},
+      {"script", test_binary()},
+      {"exec_mode", "cluster"},
+      {"instances", 2},
+      {"inject", false},
+      {"listen", Json::array({"127.0.0.1:" + std::to_string(port)})},
+      {"env", {{"HERD_TEST_ROLE", "health_server"}, {"HEALTH_PORT_VAR", "HERD_HEALTH_PORT"}}},
+      {"health_check", {{"http", "/"}, {"port", hp}, {"interval", "300ms"}, {"failures", 2}}}};
+  write_file(path("eco.json"), Json{{"apps", Json::array({app})}}.dump());
+  CommandResult r = herd({"start", path("eco.json")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  Json list;
+  ASSERT_TRUE(wait_jlist(
+      [&](const Json& l) {
+        auto all = instances(l, "rt");
+        if (all.size() != 2) return false;
+        for (const Json& p : all) {
+          if (p["pm2_env"].value("health", Json::object()).value("status", "") != "healthy") {
+            return false;
+          }
+        }
+        return true;
+      },
+      kWaitTimeout, &list))
+      << list.dump(2);
+  std::set<std::string> before = pids_of(instances(list, "rt"));
+  Traffic traffic(port, "");
+  ASSERT_TRUE(traffic.wait_more(20)) << traffic.failures();
+  r = herd({"reload", "rt"});
+  EXPECT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(traffic.wait_more(20)) << traffic.failures();
+  traffic.stop();
+  EXPECT_EQ(traffic.failed(), 0) << traffic.failures();
+  list = jlist();
+  for (const std::string& pid : pids_of(instances(list, "rt"))) EXPECT_FALSE(before.count(pid));
+  for (const Json& p : instances(list, "rt")) {
+    EXPECT_EQ(p["pm2_env"]["health"]["status"], "healthy") << p.dump(2);
+  }
+}
+
 TEST_F(HealthTest, BadChecksAreRefusedWithTheKeyAndValue) {
   CommandResult r = herd({"start", "sleep", "--health-check", "http=/,interval=0", "--", "60"});
   EXPECT_NE(r.exit_code, 0);
