@@ -123,7 +123,9 @@ std::vector<std::string> Instance::build_env() const {
   env["name"] = app_->name;
   env["NOTIFY_SOCKET"] = host_.notify_path();
   // The port its health check probes, for an app that listens on one of its own for it.
-  if (auto port = health_port(); port && *port > 0) env["HERD_HEALTH_PORT"] = std::to_string(*port);
+  if (auto port = health_port(&env); port && *port > 0) {
+    env["HERD_HEALTH_PORT"] = std::to_string(*port);
+  }
   // Variables a parent set for itself must not mislead the app.
   for (const char* k : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NODE_CHANNEL_FD",
                         "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_BIND_FD", "HERD_BIND_PID"}) {

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -179,8 +180,9 @@ class Instance {
   void replace_unhealthy(const std::string& reason);
   void report_health(nlohmann::json* pm2_env) const;
   // The port a http/tcp check probes (0 for exec); EINVAL with a sentence when there is none or
-  // it would not reach this instance alone (cluster mode).
-  Result<int> health_port() const;
+  // it would not reach this instance alone (cluster mode). PORT is read from `env` when given
+  // (build_env's map), else from env_.
+  Result<int> health_port(const std::map<std::string, std::string>* env = nullptr) const;
   std::vector<std::string> build_env() const;
 
   InstanceHost& host_;

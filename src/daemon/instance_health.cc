@@ -22,7 +22,7 @@ bool Instance::health_gates_ready() const {
 // a socket herd holds for all of them, where a probe would reach whichever the kernel picks. A
 // reload's replacement runs beside the instance it replaces, with the same index: it takes the
 // slot's other port, port + kMaxInstances + index, and the next reload's replacement goes back.
-Result<int> Instance::health_port() const {
+Result<int> Instance::health_port(const std::map<std::string, std::string>* env) const {
   const HealthCheck& c = app_->spec.health_check;
   if (!c.enabled() || c.kind == HealthCheck::Kind::kExec) return 0;
   if (app_->cluster()) {
@@ -49,12 +49,15 @@ Result<int> Instance::health_port() const {
     return port;
   }
   if (c.port > 0) return c.port;
-  for (const auto& kv : env_) {
-    if (kv.rfind("PORT=", 0) == 0) {
-      int port = std::atoi(kv.c_str() + 5);
-      if (port > 0 && port <= 65535) return port;
+  std::string text;
+  if (env != nullptr) {
+    if (auto it = env->find("PORT"); it != env->end()) text = it->second;
+  } else {
+    for (const auto& kv : env_) {
+      if (kv.rfind("PORT=", 0) == 0) text = kv.substr(5);
     }
   }
+  if (int port = std::atoi(text.c_str()); port > 0 && port <= 65535) return port;
   return fail(EINVAL,
               "health_check: no port to probe: give health_check.port, or PORT in the "
               "app's env");

@@ -66,6 +66,7 @@ TEST_F(HealthTest, HttpLivenessReplacesAnInstanceWhoseCheckFails) {
   Json h = health(list, "web");
   EXPECT_EQ(h["last_result"], "HTTP 200");
   EXPECT_EQ(h["port"], port_);
+  EXPECT_EQ(instance(list, "web")["pm2_env"]["env"]["HERD_HEALTH_PORT"], std::to_string(port_));
   pid_t old = instance(list, "web")["pid"].get<pid_t>();
   CommandResult m = herd({"metrics"});
   EXPECT_THAT(m.out, HasSubstr("herd_process_healthy{app=\"web\",id=\"0\"} 1")) << m;
