@@ -101,7 +101,9 @@ done
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "herd daemon with $instances instances of hello (fork mode), window ${window}s, $rounds round(s)"
-echo "  herd start $tmp/eco.json   # instances: $instances, increment_var PORT"
+echo "  herd start eco.json, eco.json = {\"apps\": [{\"name\": \"hello\", \"script\": \"$hello\","
+echo "    \"exec_mode\": \"fork\", \"instances\": $instances, \"increment_var\": \"PORT\", \"env\": {\"PORT\": \"$base\"}"
+echo "    (http: + \"health_check\": {\"http\": \"/\", \"interval\": \"1s\", \"timeout\": \"1s\"})}]}"
 printf '%-28s %12s %12s\n' "variant" "daemon CPU %" "RSS (MiB)"
 for v in none http; do
   c="$(echo "${cpu[$v]}" | median)"
