@@ -4,6 +4,9 @@
 # Usage:
 #   BUILD=build bench/manager.sh [--rounds N] [--kills N] [--runs N] [--budget SECONDS]
 #                                [--only hello,node,pm2] [--no-hyperfine]
+#   bench/manager.sh --health [...]   what health checks cost the daemon: runs
+#                                     bench/manager_health.sh (100 instances, with and without
+#                                     an HTTP check every second; see its --help)
 #
 #   BUILD      the CMake build dir holding bin/herd (and bin/hello); default build (relative to
 #              the repository root unless absolute)
@@ -80,6 +83,7 @@ no_hyperfine=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
+    --health) shift; exec "$(dirname "$0")/manager_health.sh" "$@" ;;
     --rounds) rounds="$2"; shift 2 ;;
     --kills) kills="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;

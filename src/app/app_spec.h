@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/health_check.h"
 #include "herd/base/error.h"
 
 namespace herd::manager {
@@ -72,6 +73,8 @@ struct AppSpec {
   bool shutdown_with_message = false;
   bool wait_ready = false;  // wait for READY=1 / process.send('ready')
   std::uint64_t listen_timeout_ms = 3000;
+  // Probes of each instance: liveness and readiness (app/health_check.h); none by default.
+  HealthCheck health_check;
 
   // Logs.
   bool time = false;            // ISO-8601 prefix on each line

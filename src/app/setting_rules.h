@@ -115,5 +115,9 @@ json get_log_file(const AppSpec& s);
 Status flag_log_file(AppSpec& cli, const FlagInput& in);
 Status set_watch_ext(AppSpec& s, const json& v);
 Status flag_watch_ext(AppSpec& cli, const FlagInput& in);
+// health_check (setting_health.cc).
+Status set_health_check(AppSpec& s, const json& v);
+json get_health_check(const AppSpec& s);
+Status flag_health_check(AppSpec& cli, const FlagInput& in);
 
 }  // namespace herd::manager::detail

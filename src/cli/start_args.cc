@@ -202,6 +202,9 @@ const char* start_usage() {
       --only A,B                start only these apps of the ecosystem file
       --wait-ready              online only after READY=1 (sd_notify) or process.send('ready')
       --listen-timeout MS       how long to wait for ready (default 3000)
+      --health-check CHECK      probe each instance (also --health): liveness replaces it,
+                                readiness gates start/reload, e.g. http=/healthz,port=3000,
+                                interval=5s,timeout=2s,failures=3 | tcp,port=P | exec=CMD
       --no-inject               cluster mode without herd's bind library: only --listen
                                 sockets are shared (LISTEN_FDS)
   -k, --kill-timeout MS         SIGKILL after MS when stopping (default 1600)

@@ -13,6 +13,7 @@
 
 #include "app/command.h"
 #include "daemon/app.h"
+#include "daemon/health/health_monitor.h"
 #include "daemon/home.h"
 #include "daemon/spawn.h"
 #include "daemon/state_file.h"
@@ -121,6 +122,10 @@ std::vector<std::string> Instance::build_env() const {
   env["pm_id"] = std::to_string(id_);
   env["name"] = app_->name;
   env["NOTIFY_SOCKET"] = host_.notify_path();
+  // The port its health check probes, for an app that listens on one of its own for it.
+  if (auto port = health_port(&env); port && *port > 0) {
+    env["HERD_HEALTH_PORT"] = std::to_string(*port);
+  }
   // Variables a parent set for itself must not mislead the app.
   for (const char* k : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NODE_CHANNEL_FD",
                         "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_BIND_FD", "HERD_BIND_PID"}) {
@@ -154,6 +159,7 @@ Status Instance::start() {
   o.argv = cmd->argv;
   o.cwd = spec.cwd;
   env_ = build_env();
+  if (auto port = health_port(); !port) return fail_start(port.error());
   if (Status s = prepare_identity(o); !s) return fail_start(s.error());
   o.env = env_;
   o.stdout_fd = out->second.get();
@@ -202,6 +208,7 @@ Status Instance::start() {
   set_status(InstanceStatus::kLaunching);
   listen_timed_out_ = false;
   arm_ready_timer();
+  start_health();
   return {};
 }
 
@@ -219,6 +226,8 @@ void Instance::on_spawned(pid_t pid) {
 
 void Instance::arm_ready_timer() {
   const AppSpec& spec = app_->spec;
+  // The health check decides (its own bound: initial_delay + failures x interval).
+  if (health_gates_ready()) return;
   std::uint64_t wait =
       spec.wait_ready || ready_on_listen() ? spec.listen_timeout_ms : spec.min_uptime_ms;
   ready_timer_.start([this] { on_ready_timer(); }, wait);
@@ -333,6 +342,7 @@ void Instance::note_log_errors(const std::vector<std::shared_ptr<RotatingFile>>&
 
 void Instance::on_ready() {
   if (status_ != InstanceStatus::kLaunching) return;
+  if (health_gates_ready() && !health_passed_) return;  // READY=1 alone is not enough
   ready_timer_.stop();
   set_status(InstanceStatus::kOnline);
   if (probation_) end_probation("");
@@ -367,6 +377,7 @@ void Instance::set_status(InstanceStatus s) {
 void Instance::stop(std::function<void()> done) {
   restart_timer_.stop();
   ready_timer_.stop();
+  stop_health();
   if (pid_ <= 0) {
     if (status_ != InstanceStatus::kStopped) set_status(InstanceStatus::kStopped);
     if (done) done();
@@ -407,6 +418,9 @@ void Instance::on_exit(int wstatus) {
   }
   kill_timer_.stop();
   ready_timer_.stop();
+  stop_health();
+  std::string health_reason = std::move(health_kill_reason_);
+  health_kill_reason_.clear();
   ipc_watcher_.reset();
   ipc_.reset();
   bind_channel_.reset();
@@ -437,6 +451,7 @@ void Instance::on_exit(int wstatus) {
   }
   RestartDecision d =
       decide_restart(app_->spec, policy_, uptime, last_exit_code_, last_signal_, stop_requested_);
+  if (!health_reason.empty() && !stop_requested_) d.reason = health_reason + "; " + d.reason;
   if (!stop_requested_) log_info("app {} (id {}): {}", app_->name, id_, d.reason);
   stop_requested_ = false;
   switch (d.kind) {

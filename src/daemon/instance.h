@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -42,6 +43,7 @@
 namespace herd::manager {
 
 class App;
+class HealthMonitor;
 struct SpawnOptions;
 
 // Milliseconds since the epoch (pm_uptime, created_at).
@@ -108,6 +110,13 @@ class Instance {
     restarts_ = 0;
     policy_ = {};
   }
+  // Its health check's monitor while a process runs (nullptr without a check or a process).
+  const HealthMonitor* health() const;
+  // Whether a health check decides readiness: then launching ends only when it passes.
+  bool health_gates_ready() const;
+  // A reload's replacement runs beside `old` with the same index: in cluster mode it is probed
+  // on the other of the slot's two health ports (docs/health-checks.md).
+  void take_other_health_port(const Instance& old) { health_alt_port_ = !old.health_alt_port_; }
   // The environment the process was (or will be) started with, "KEY=value".
   const std::vector<std::string>& env() const { return env_; }
 
@@ -163,6 +172,17 @@ class Instance {
   // jlist's uid, gid and username of the account it runs as (only with a uid/gid setting).
   void report_identity(nlohmann::json* pm2_env) const;
   bool ready_on_listen() const;
+  // instance_health.cc: the monitor of each run, what its verdicts do, jlist's health object.
+  void start_health();
+  void stop_health();
+  void on_health_passed();
+  void on_health_failed(const std::string& reason);
+  void replace_unhealthy(const std::string& reason);
+  void report_health(nlohmann::json* pm2_env) const;
+  // The port a http/tcp check probes (0 for exec); EINVAL with a sentence when there is none or
+  // it would not reach this instance alone (cluster mode). PORT is read from `env` when given
+  // (build_env's map), else from env_.
+  Result<int> health_port(const std::map<std::string, std::string>* env = nullptr) const;
   std::vector<std::string> build_env() const;
 
   InstanceHost& host_;
@@ -206,6 +226,12 @@ class Instance {
   std::unique_ptr<IoWatcher> ipc_watcher_;
   std::string ipc_buffer_;     // the IPC message being read (at most 4 KiB)
   bool ipc_skipping_ = false;  // the current IPC message is too long for herd: skip to its end
+
+  std::unique_ptr<HealthMonitor> health_;
+  bool health_passed_ = false;       // this run passed its readiness check
+  bool health_alt_port_ = false;     // cluster mode: probed on port + kMaxInstances + index
+  std::string health_kill_reason_;   // this run is being replaced because its check failed
+  std::string last_restart_reason_;  // why the last liveness restart happened (jlist, describe)
 
   CpuMeter cpu_;
   double cpu_percent_ = 0;

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,6 +39,13 @@ class InstanceHost {
   // `pid` is `inst`'s process from now on (its exit is reported to `inst`) / no more.
   virtual void register_pid(pid_t pid, Instance* inst) = 0;
   virtual void forget_pid(pid_t pid) = 0;
+  // A helper process that is not an instance (a health check's command): `on_exit` gets its
+  // wait(2) status once it is reaped, unless unwatch_child() came first.
+  virtual void watch_child(pid_t pid, std::function<void(int wstatus)> on_exit) = 0;
+  virtual void unwatch_child(pid_t pid) = 0;
+  // `inst`'s health check changed its verdict: healthy, or unhealthy (pm2_env.health says why).
+  // The seam for hooks ("health changed" events).
+  virtual void on_health_changed(const Instance& inst, bool healthy) = 0;
 
  protected:
   ~InstanceHost() = default;

@@ -102,6 +102,7 @@ nlohmann::json Instance::to_json() const {
   if (pm2_env.contains("interpreter_args")) pm2_env["node_args"] = pm2_env["interpreter_args"];
   pm2_env["vizion"] = false;
   report_identity(&pm2_env);
+  report_health(&pm2_env);
   if (app_->triggers) app_->triggers->describe(&pm2_env);
   return nlohmann::json{
       {"pid", pid_},

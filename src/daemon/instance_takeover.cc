@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "daemon/app.h"
+#include "daemon/health/health_monitor.h"
 #include "daemon/instance.h"
 #include "herd/base/log.h"
 
@@ -39,6 +40,7 @@ nlohmann::json Instance::takeover_state(std::vector<int>* keep) const {
       {"interpreter", interpreter_},
       {"exec_path", exec_path_},
       {"listen_timed_out", listen_timed_out_},
+      {"health_alt_port", health_alt_port_},
       {"pipes", pipes},
       {"ipc", ipc},
       {"bind", bind},
@@ -66,6 +68,7 @@ Status Instance::adopt(const nlohmann::json& s) {
     interpreter_ = s.at("interpreter").get<std::string>();
     exec_path_ = s.value("exec_path", "");  // absent in the state of an older daemon
     listen_timed_out_ = s.at("listen_timed_out").get<bool>();
+    health_alt_port_ = s.value("health_alt_port", false);
     std::vector<int> pipes = s.at("pipes").get<std::vector<int>>();
     int ipc = s.at("ipc").get<int>();
     int bind = s.at("bind").get<int>();
@@ -78,6 +81,11 @@ Status Instance::adopt(const nlohmann::json& s) {
     if (bind >= 0) {
       bind_channel_ = BindChannel::adopt(host_.loop(), Fd(bind), bind_handlers());
       if (Status st = bind_channel_->start(); !st) return st;
+    }
+    // The checks start over in the new daemon; an online instance stays online meanwhile.
+    if (pid_ > 0) {
+      start_health();
+      health_passed_ = status_ == InstanceStatus::kOnline;
     }
   } catch (const nlohmann::json::exception& e) {
     return fail(EINVAL, fmt::format("instance state: {}", e.what()));

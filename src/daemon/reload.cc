@@ -171,6 +171,7 @@ void Supervisor::reload_instance(Instance& old, ReloadDone done) {
   }
   app.incoming.push_back(std::make_unique<Instance>(as_host(), app, old.id(), old.index()));
   Instance* next = app.incoming.back().get();
+  next->take_other_health_port(old);  // both run at once: each must be probed on its own
   App* ap = &app;
   Status s = next->start_replacement([this, ap, next, done](std::string failure) {
     loop_.next_tick([this, ap, next, done, failure = std::move(failure)] {

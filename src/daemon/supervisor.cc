@@ -90,6 +90,12 @@ void Supervisor::on_sigchld() {
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;  // 0: none exited; -1 ECHILD: no children left
     if (!WIFEXITED(status) && !WIFSIGNALED(status)) continue;
+    if (auto w = child_watchers_.find(pid); w != child_watchers_.end()) {
+      auto cb = std::move(w->second);
+      child_watchers_.erase(w);
+      cb(status);
+      continue;
+    }
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) continue;  // an orphan we adopted as subreaper, now reaped
     it->second->on_exit(status);

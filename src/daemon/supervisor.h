@@ -135,6 +135,12 @@ class Supervisor : private InstanceHost {
   void on_log_line(const Instance& inst, const char* stream, std::string_view line) override;
   void register_pid(pid_t pid, Instance* inst) override { by_pid_[pid] = inst; }
   void forget_pid(pid_t pid) override { by_pid_.erase(pid); }
+  void watch_child(pid_t pid, std::function<void(int)> on_exit) override {
+    child_watchers_[pid] = std::move(on_exit);
+  }
+  void unwatch_child(pid_t pid) override { child_watchers_.erase(pid); }
+  // Hooks connect here (health changed): today it only logs.
+  void on_health_changed(const Instance& inst, bool healthy) override;
   const std::string& notify_path() const override { return notify_.path(); }
   InstanceHost& as_host() { return *this; }
 
@@ -186,6 +192,7 @@ class Supervisor : private InstanceHost {
   Timer sampler_;
   std::vector<std::unique_ptr<App>> apps_;
   std::map<pid_t, Instance*> by_pid_;
+  std::map<pid_t, std::function<void(int)>> child_watchers_;  // watch_child()
   int next_id_ = 0;
   std::map<std::string, std::weak_ptr<RotatingFile>> log_files_;
 

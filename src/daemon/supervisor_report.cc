@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "daemon/health/health_monitor.h"
 #include "daemon/supervisor.h"
 #include "daemon/supervisor_internal.h"
+#include "herd/base/log.h"
 
 namespace herd::manager {
 
@@ -35,10 +37,13 @@ std::string Supervisor::not_ready() const {
   for (const auto& a : apps_) {
     for (const auto& i : a->instances) {
       InstanceStatus s = i->status();
-      if (s == InstanceStatus::kOnline || s == InstanceStatus::kStopped) continue;
+      // An online instance whose health check fails is not ready either.
+      const HealthMonitor* h = i->health();
+      bool unhealthy = h != nullptr && h->state() == HealthMonitor::State::kUnhealthy;
+      if ((s == InstanceStatus::kOnline && !unhealthy) || s == InstanceStatus::kStopped) continue;
       if (++count <= kNamed) {
         out += fmt::format("{}{} {} {}", count == 1 ? "not ready: " : ", ", a->name, i->id(),
-                           status_name(s));
+                           s == InstanceStatus::kOnline ? "unhealthy" : status_name(s));
       }
     }
   }
@@ -61,6 +66,16 @@ VerbResult Supervisor::env_of(const std::string& target) const {
         fmt::format("'{}' matches {} processes; env takes one id", target, list->size())));
   }
   return (*list)[0]->env_json();
+}
+
+}  // namespace herd::manager
+
+namespace herd::manager {
+
+// The seam for hooks' "health changed" event: the instance's pm2_env.health has the details.
+void Supervisor::on_health_changed(const Instance& inst, bool healthy) {
+  log_debug("app {} (id {}): health changed to {}", inst.app().name, inst.id(),
+            healthy ? "healthy" : "unhealthy");
 }
 
 }  // namespace herd::manager

@@ -56,6 +56,9 @@ static struct {
   ino_t ino;
 } herd_held[HERD_MAX_HELD];
 static int herd_held_count;
+/* HERD_HEALTH_PORT: the port this instance alone listens on for its health check
+ * (docs/health-checks.md). Never shared: bound by the program itself. 0 = none. */
+static int herd_health_port;
 
 static int real_bind(int fd, const struct sockaddr* addr, socklen_t len) {
   static void* slot;
@@ -143,6 +146,8 @@ static void herd_inject_init(void) {
   /* The channel stays inheritable: wrappers that exec the program (a pyenv shim, `nice`, `env`)
    * must pass it on, and the program's own children are kept out by the pid rule above. */
   herd_channel = (int)fd;
+  long health = parse_number(getenv("HERD_HEALTH_PORT"), 1);
+  herd_health_port = health > 0 && health <= 65535 ? (int)health : 0;
   herd_pid = self;
   herd_state = 1;
 }
@@ -243,7 +248,7 @@ static int wanted(int fd, const struct sockaddr* addr, socklen_t len,
   if (domain == AF_INET) {
     if (len < sizeof(struct sockaddr_in)) return 0;
     const struct sockaddr_in* in = (const struct sockaddr_in*)addr;
-    if (in->sin_port == 0) return 0;
+    if (in->sin_port == 0 || ntohs(in->sin_port) == herd_health_port) return 0;
     memcpy(&req->addr, in, sizeof(*in));
     req->addr_len = sizeof(*in);
     return 1;
@@ -251,7 +256,7 @@ static int wanted(int fd, const struct sockaddr* addr, socklen_t len,
   if (domain == AF_INET6) {
     if (len < sizeof(struct sockaddr_in6)) return 0;
     const struct sockaddr_in6* in6 = (const struct sockaddr_in6*)addr;
-    if (in6->sin6_port == 0) return 0;
+    if (in6->sin6_port == 0 || ntohs(in6->sin6_port) == herd_health_port) return 0;
     memcpy(&req->addr, in6, sizeof(*in6));
     req->addr_len = sizeof(*in6);
     int v6only = 0;

@@ -40,6 +40,8 @@ struct Family {
   const char* name;
   const char* type;
   const char* help;
+  // Written only when some instance has a sample (the health families: apps with a check).
+  bool only_with_samples = false;
 };
 
 constexpr Family kFamilies[] = {
@@ -52,6 +54,11 @@ constexpr Family kFamilies[] = {
     {"herd_process_uptime_seconds", "gauge",
      "Seconds since the instance's current process started; 0 when none runs."},
     {"herd_reloads_total", "counter", "Reloads of the instance."},
+    {"herd_process_healthy", "gauge",
+     "1 when the instance's health check passes, 0 otherwise; only instances with a check.", true},
+    {"herd_health_check_duration_seconds", "gauge",
+     "How long the instance's last health check took, in seconds; only instances with a check.",
+     true},
 };
 
 // One instance's values, in the order of kFamilies.
@@ -69,6 +76,13 @@ std::vector<std::string> values_of(const json& p, std::int64_t now_ms) {
   // Reloads: counted by the daemon per instance; older daemons do not report them.
   std::uint64_t reloads =
       member(p, "reloads").is_number() ? uint_field(p, "reloads") : uint_field(env, "reloads");
+  // Health: lines only for an instance with a check (an empty value leaves its line out).
+  const json& health = member(env, "health");
+  bool checked = health.is_object();
+  const json& verdict = member(health, "status");
+  bool healthy = verdict.is_string() && verdict.get_ref<const std::string&>() == "healthy";
+  const json& ms = member(health, "latency_ms");
+  double latency_s = ms.is_number() ? ms.get<double>() / 1000.0 : 0.0;
   return {
       seconds_of_ms(uint_field(monit, "cpu_time_ms")),
       std::to_string(uint_field(monit, "memory")),
@@ -76,6 +90,8 @@ std::vector<std::string> values_of(const json& p, std::int64_t now_ms) {
       online ? "1" : "0",
       seconds_of_ms(uptime_ms),
       std::to_string(reloads),
+      checked ? fmt::format("{}", healthy ? 1 : 0) : std::string(),
+      checked ? fmt::format("{:.6f}", latency_s) : std::string(),
   };
 }
 
@@ -159,9 +175,13 @@ std::string prometheus_text(const json& jlist, std::int64_t now_ms) {
   std::string out;
   for (std::size_t f = 0; f < std::size(kFamilies); ++f) {
     const Family& family = kFamilies[f];
+    bool any = !family.only_with_samples;
+    for (const auto& v : values) any = any || !v[f].empty();
+    if (!any) continue;
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", family.name, family.help, family.name,
                        family.type);
     for (std::size_t i = 0; i < labels.size(); ++i) {
+      if (values[i][f].empty()) continue;
       out += fmt::format("{}{} {}\n", family.name, labels[i], values[i][f]);
     }
   }

@@ -14,6 +14,9 @@
 //                                                process runs
 //   herd_reloads_total                  counter  reloads of the instance ("reloads" in the
 //                                                process object or its pm2_env; 0 without)
+//   herd_process_healthy                gauge    1 when its health check passes, else 0
+//   herd_health_check_duration_seconds  gauge    the last check's latency
+//                                       (these two only for instances with a health check)
 // CPU and memory are the daemon's once-a-second sample (jlist's monit.cpu_time_ms and
 // monit.memory), so the numbers agree with `herd jlist` taken at the same moment. Counters of an
 // instance start again from 0 when it is deleted and re-created, which Prometheus treats as a

@@ -27,6 +27,24 @@ json fixture() {
   ])json");
 }
 
+// The health families: a sample for each instance with a check (pm2_env.health), none else.
+TEST(PrometheusText, HealthOfInstancesWithACheck) {
+  json list = fixture();
+  list[0]["pm2_env"]["health"] = {{"status", "healthy"}, {"latency_ms", 1.5}};
+  std::string text = prometheus_text(list, kNow);
+  EXPECT_NE(text.find("# TYPE herd_process_healthy gauge\n"
+                      "herd_process_healthy{app=\"api\",id=\"0\"} 1\n#"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("herd_health_check_duration_seconds{app=\"api\",id=\"0\"} 0.001500\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("herd_process_healthy{app=\"worker\""), std::string::npos) << text;
+  list[0]["pm2_env"]["health"]["status"] = "unhealthy";
+  EXPECT_NE(prometheus_text(list, kNow).find("herd_process_healthy{app=\"api\",id=\"0\"} 0\n"),
+            std::string::npos);
+}
+
 TEST(PrometheusText, EveryFamilyWithHelpTypeAndOneSamplePerInstance) {
   EXPECT_EQ(prometheus_text(fixture(), kNow),
             "# HELP herd_process_cpu_seconds_total CPU time (user and system) used by the "

@@ -130,6 +130,12 @@ Cell status_cell(const json& instance) {
   if (status == "online" && truthy(env_member(instance, "reloading"))) {
     return Cell("reloading", kBoldYellow);
   }
+  // A health check's verdict on an online instance (pm2_env.health.status).
+  const json* health = env_member(instance, "health");
+  const json* verdict = health ? member(*health, "status") : nullptr;
+  if (status == "online" && verdict && verdict->is_string() && *verdict == "unhealthy") {
+    return Cell("online (unhealthy)", kBoldRed);
+  }
   if (status == "online") {
     style = kBoldGreen;
   } else if (status == "stopped" || status == "stopping") {
@@ -446,6 +452,7 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   add_setting_row(&rows, instance, "exec_mode");
   add_setting_row(&rows, instance, "listen");
   add("status text", string_or(env("status_text"), kNotAvailable));
+  for (auto& [label, value] : health_rows(instance)) add(std::move(label), std::move(value));
   if (const json* log_error = env("log_error");
       log_error && log_error->is_string() && !log_error->get<std::string>().empty()) {
     add("log error", log_error->get<std::string>());

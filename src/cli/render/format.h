@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace herd::cli {
 
@@ -38,6 +40,11 @@ struct FormatOptions {
 // otherwise). An empty list renders the header and a line saying how to start an app. The
 // result ends with '\n'.
 std::string format_list(const nlohmann::json& jlist, const FormatOptions& o);
+
+// `describe`'s rows about an instance's health check (pm2_env.health_check and .health, and
+// pm2_env.restart_reason), as label and text; none when it has no check and no such restart.
+// (format_health.cc)
+std::vector<std::pair<std::string, std::string>> health_rows(const nlohmann::json& instance);
 
 // `herd ls -m`: PM2's mini list, one block per jlist element: "+--- <name>", then "key : value"
 // lines (namespace, version, pid, pm2 id, status, mode, restarted, uptime, memory usage, error
