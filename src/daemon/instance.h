@@ -28,10 +28,12 @@
 #include <vector>
 
 #include "daemon/cluster_mode/bind_channel.h"
+#include "daemon/hook_event.h"
 #include "daemon/instance_host.h"
 #include "daemon/instance_status.h"
 #include "daemon/restart_policy.h"
 #include "daemon/user.h"
+#include "daemon/watchdog.h"
 #include "herd/base/fd.h"
 #include "herd/loop/event_loop.h"
 #include "herd/loop/io_watcher.h"
@@ -102,8 +104,15 @@ class Instance {
   // The absolute path of the script it runs (PM2's pm_exec_path; a program found in PATH is its
   // full path), or the command line for a shell command; resolved now when it never started.
   std::string exec_path() const;
-  // A restart someone asked for counts in restart_time, as in PM2.
-  void count_manual_restart() { ++restarts_; }
+  // A restart someone asked for counts in restart_time, as in PM2; its restart hook runs once
+  // the new process is spawned.
+  void count_manual_restart();
+  // Runs the app's hook for `event`, if it has one (hooks.h); `details.pid` 0 = pid(). For the
+  // events herd sees elsewhere (health checks: HookEvent::kHealth). instance_events.cc.
+  void fire_hook(HookEvent event, HookDetails details);
+  // A notify payload from this instance's process: its WATCHDOG= lines (watchdog.h).
+  void on_watchdog_notify(std::string_view payload) { watchdog_.on_notify(payload); }
+  const Watchdog& watchdog() const { return watchdog_; }
   void reset_counters() {
     restarts_ = 0;
     policy_ = {};
@@ -163,6 +172,12 @@ class Instance {
   // jlist's uid, gid and username of the account it runs as (only with a uid/gid setting).
   void report_identity(nlohmann::json* pm2_env) const;
   bool ready_on_listen() const;
+  // instance_events.cc: the watchdog armed at spawn, and what it does when it runs out; the
+  // hooks and status text of an exit and of a new run after a restart.
+  void arm_watchdog();
+  void on_watchdog_expired(std::string reason);
+  void report_exit(pid_t old, RestartDecision& d);
+  void report_spawn();
   std::vector<std::string> build_env() const;
 
   InstanceHost& host_;
@@ -189,6 +204,11 @@ class Instance {
   std::optional<Identity> identity_;  // the account of the last start, with uid/gid settings
   std::string interpreter_ = "none";
   std::string exec_path_;  // what the last start resolved the script to
+
+  Watchdog watchdog_;
+  std::string kill_reason_;     // why herd killed the running process (the watchdog)
+  std::string restart_reason_;  // why the next spawn is a restart (for its hook)
+  std::string restart_note_;    // the next run's status text ("restarted after: ...")
 
   Timer restart_timer_;
   Timer kill_timer_;

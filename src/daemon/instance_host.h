@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/hook_event.h"
+
 namespace herd {
 class EventLoop;
 }
@@ -38,6 +40,13 @@ class InstanceHost {
   // `pid` is `inst`'s process from now on (its exit is reported to `inst`) / no more.
   virtual void register_pid(pid_t pid, Instance* inst) = 0;
   virtual void forget_pid(pid_t pid) = 0;
+  // Runs the app's hook for `event` (hooks.h); Instance::fire_hook calls it only when the app
+  // has one. A host without hooks ignores it.
+  virtual void run_hook(const Instance& inst, HookEvent event, const HookDetails& details) {
+    (void)inst;
+    (void)event;
+    (void)details;
+  }
 
  protected:
   ~InstanceHost() = default;

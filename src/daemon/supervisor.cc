@@ -90,6 +90,7 @@ void Supervisor::on_sigchld() {
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;  // 0: none exited; -1 ECHILD: no children left
     if (!WIFEXITED(status) && !WIFSIGNALED(status)) continue;
+    if (hooks_.on_exit(pid, status)) continue;
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) continue;  // an orphan we adopted as subreaper, now reaped
     it->second->on_exit(status);
@@ -102,6 +103,7 @@ void Supervisor::on_notify(pid_t sender, std::string_view payload) {
   std::string_view v;
   if (find_notify_field(payload, "STATUS", &v)) inst->set_status_text(std::string(v));
   if (find_notify_field(payload, "READY", &v) && v == "1") inst->on_ready();
+  inst->on_watchdog_notify(payload);  // WATCHDOG=1, WATCHDOG=trigger, WATCHDOG_USEC=
   if (find_notify_field(payload, "STOPPING", &v) && v == "1") {
     inst->set_status_text("the app said it is stopping");
   }
