@@ -11,5 +11,6 @@ herd_test(daemon_test
   supervisor_test.cc
   instance_status_test.cc
   usable_cpus_test.cc
+  watchdog_test.cc
   LIBS herd_daemon
 )
