@@ -446,6 +446,13 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   add_setting_row(&rows, instance, "exec_mode");
   add_setting_row(&rows, instance, "listen");
   add("status text", string_or(env("status_text"), kNotAvailable));
+  if (add_setting_row(&rows, instance, "watchdog"))
+    add("watchdog pings", text(env("watchdog_pings")));
+  if (const json* hooks = env("hooks"); hooks && hooks->is_object()) {
+    std::string events;  // the events with a hook (docs/watchdog-and-hooks.md)
+    for (const auto& item : hooks->items()) events += (events.empty() ? "" : ", ") + item.key();
+    add("hooks", events);
+  }
   if (const json* log_error = env("log_error");
       log_error && log_error->is_string() && !log_error->get<std::string>().empty()) {
     add("log error", log_error->get<std::string>());
