@@ -142,6 +142,7 @@ std::vector<std::string> Instance::build_env() const {
 
 Status Instance::fail_start(const Error& e) {
   status_text_ = e.message();
+  restart_reason_.clear();  // no new process: no restart hook
   set_status(InstanceStatus::kErrored);
   fire_hook(HookEvent::kErrored, hook_reason("it could not start: " + e.message()));
   return std::unexpected(e);
@@ -380,6 +381,7 @@ void Instance::stop(std::function<void()> done) {
   restart_timer_.stop();
   ready_timer_.stop();
   watchdog_.stop();  // a process being stopped is not watched any more
+  restart_reason_.clear();
   if (pid_ <= 0) {
     if (status_ != InstanceStatus::kStopped) set_status(InstanceStatus::kStopped);
     if (done) done();
