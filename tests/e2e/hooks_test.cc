@@ -144,6 +144,34 @@ TEST_F(HerdTest, FailingHooksAreLoggedAndChangeNothingElse) {
   expect_no_zombies();
 }
 
+// The replacement of a reload crashes (reload_test.cc's reload_app role, mode "crash"): the
+// reload fails, the old instance stays, and reload_failed (not crash) runs with the reason.
+TEST_F(HerdTest, FailedReloadRunsTheReloadFailedHook) {
+  std::string file = path("app");
+  std::string failed = path("reload_failed.env");
+  std::string crashed = path("crash.env");
+  CommandResult r = herd(
+      {"start", test_binary(), "-n", "app", "--listen", "127.0.0.1:0", "--wait-ready", "--hook",
+       "reload_failed=" + dump_env_to(failed), "--hook", "crash=" + dump_env_to(crashed)},
+      {{kRoleVar, "reload_app"}, {kFileVar, file}});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  Json list;
+  ASSERT_TRUE(wait_status("app", "online", 1, kWaitTimeout, &list)) << list.dump(1);
+  pid_t old = instance(list, "app")["pid"];
+
+  write_file(file + ".mode", "crash");
+  r = herd({"reload", "app"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  ASSERT_TRUE(wait_for([&] { return file_exists(failed); }, 20s)) << read_file(path("herd.log"));
+  auto env = parse_env(read_file(failed));
+  EXPECT_EQ(env["HERD_EVENT"], "reload_failed");
+  EXPECT_EQ(env["HERD_APP"], "app");
+  EXPECT_THAT(env["HERD_REASON"], HasSubstr("exited with code 3 before it was ready"));
+  EXPECT_NE(env["HERD_PID"], std::to_string(old));  // the replacement's
+  EXPECT_EQ(instance(jlist(), "app")["pid"], old);
+  EXPECT_FALSE(file_exists(crashed)) << read_file(crashed);
+}
+
 // A crash loop with a slow hook: the events that come while it runs are folded into one later
 // run, and the runs' HERD_COALESCED add up to every crash.
 TEST_F(HerdTest, CrashLoopHooksAreCoalescedNotForked) {
