@@ -125,11 +125,11 @@ TEST_F(WatchdogTest, PingsKeepItRunningAndItsEnvironmentIsSystemds) {
   EXPECT_EQ(env.value("WATCHDOG_USEC", ""), "1000000");
   EXPECT_EQ(env.value("WATCHDOG_PID", ""), std::to_string(pid));
 
-  // Twelve pings a quarter interval apart: three intervals, each of which would have ended a
-  // process that did not ping.
+  // Sixteen pings 200 ms apart: three intervals, each of which would have ended a process that
+  // did not ping.
   ASSERT_TRUE(wait_jlist(
       [&](const Json& l) {
-        return instance(l, "pinger")["pm2_env"].value("watchdog_pings", 0) >= 12;
+        return instance(l, "pinger")["pm2_env"].value("watchdog_pings", 0) >= 16;
       },
       30s, &list))
       << list.dump(1);
@@ -206,6 +206,29 @@ TEST_F(WatchdogTest, HelloIsCaughtWhenItsLoopStops) {
       },
       20s, &list))
       << list.dump(1);
+}
+
+// The primary of a libherd cluster pings from its own loop (its workers are not the watched
+// process): stopping it gets the program restarted.
+TEST_F(WatchdogTest, ClusterPrimaryIsCaughtWhenItsLoopStops) {
+  std::string hello = bin("hello");
+  if (!file_exists(hello)) GTEST_SKIP() << hello << " is not built";
+  CommandResult r = herd({"start", hello, "-n", "primary", "--watchdog", "1s", "--", "--host",
+                          "127.0.0.1", "--port", "0", "--workers", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  Json list;
+  ASSERT_TRUE(wait_jlist(
+      [&](const Json& l) {
+        const Json p = instance(l, "primary");
+        return p["pm2_env"]["status"] == "online" && p["pm2_env"].value("watchdog_pings", 0) >= 4;
+      },
+      30s, &list))
+      << list.dump(1) << read_file(path("herd.log"));
+  EXPECT_EQ(restarts(list, "primary"), 0);
+  pid_t first = instance(list, "primary")["pid"];
+  ASSERT_EQ(::kill(first, SIGSTOP), 0);
+  wait_restarted("primary", first);
+  EXPECT_THAT(read_file(path("herd.log")), HasSubstr("watchdog timeout: no WATCHDOG=1 for 1s"));
 }
 
 TEST_F(WatchdogTest, BadValuesAreRefusedWithTheirName) {
