@@ -144,6 +144,28 @@ TEST_F(HerdTest, FailingHooksAreLoggedAndChangeNothingElse) {
   expect_no_zombies();
 }
 
+// A hook that prints megabytes: herd.log gets its first 64 KiB and a line saying the rest was
+// dropped; the daemon reads (and drops) the rest, so the hook is not blocked on a full pipe.
+TEST_F(HerdTest, HookOutputIsBoundedInHerdLog) {
+  std::string script = write_script("once", "exit 1\n");
+  CommandResult r =
+      herd({"start", script, "-n", "loud", "--no-autorestart", "--hook",
+            "crash=head -c 5000000 /dev/zero | tr '\\0' x | fold -w 100; echo done >&2"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(wait_for(
+      [&] { return contains(read_file(path("herd.log")), "hook crash of loud (id 0) (pid "); },
+      30s))
+      << read_file(path("herd.log"));
+  EXPECT_TRUE(wait_for([&] { return contains(read_file(path("herd.log")), ") finished"); }, 30s))
+      << "the hook did not finish";
+  std::string log = read_file(path("herd.log"));
+  EXPECT_THAT(log, HasSubstr("hook crash of loud (id 0): more than 65536 bytes of output; the rest "
+                             "is dropped"));
+  EXPECT_THAT(log, HasSubstr("hook crash of loud (id 0): xxxxxxxxxx"));
+  EXPECT_LT(log.size(), 256u * 1024) << "herd.log holds more than the bound";
+  EXPECT_EQ(herd({"ls"}).exit_code, 0);
+}
+
 // The replacement of a reload crashes (reload_test.cc's reload_app role, mode "crash"): the
 // reload fails, the old instance stays, and reload_failed (not crash) runs with the reason.
 TEST_F(HerdTest, FailedReloadRunsTheReloadFailedHook) {
