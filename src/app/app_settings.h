@@ -48,6 +48,7 @@ enum class SettingType {
   kChoice,      // one of a few words
   kExitCodes,
   kWatch,  // true, false, a path or a list of paths
+  kHooks,  // event: command (app/hook_events.h)
 };
 
 // How a `herd start` flag takes its value.

@@ -103,6 +103,15 @@ struct AppSpec {
   // Restart once no watched file changed for this long (PM2's watch_delay; watch only).
   std::uint64_t watch_delay_ms = 1000;
 
+  // The watchdog and hooks (docs/watchdog-and-hooks.md). watchdog_ms: 0 = off; else every
+  // instance gets WATCHDOG_USEC and WATCHDOG_PID (systemd's WatchdogSec) and is killed and
+  // restarted when no WATCHDOG=1 reaches the notify socket for that long.
+  std::uint64_t watchdog_ms = 0;
+  // Commands run by /bin/sh on events, by event name (app/hook_events.h); at most hook_timeout
+  // each.
+  std::map<std::string, std::string> hooks;
+  std::uint64_t hook_timeout_ms = 30000;
+
   // The account the app runs as (PM2's uid, alias user, and gid): a name or a number; "" = the
   // daemon's. Only a daemon running as root can switch (daemon/user.h resolves them).
   std::string user;

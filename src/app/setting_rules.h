@@ -120,4 +120,16 @@ Status set_health_check(AppSpec& s, const json& v);
 json get_health_check(const AppSpec& s);
 Status flag_health_check(AppSpec& cli, const FlagInput& in);
 
+// --- The watchdog and hooks (setting_watchdog_hooks.cc). ---
+Status set_watchdog(AppSpec& s, const json& v);
+Status flag_watchdog(AppSpec& cli, const FlagInput& in);
+json jlist_watchdog(const AppSpec& s);
+Status set_hooks(AppSpec& s, const json& v);
+json get_hooks(const AppSpec& s);
+json jlist_hooks(const AppSpec& s);
+Status flag_hook(AppSpec& cli, const FlagInput& in);
+void override_hooks(AppSpec& app, const AppSpec& cli);
+Status set_hook_timeout(AppSpec& s, const json& v);
+Status flag_hook_timeout(AppSpec& cli, const FlagInput& in);
+
 }  // namespace herd::manager::detail

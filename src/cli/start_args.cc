@@ -237,6 +237,11 @@ const char* start_usage() {
       --ext js,json             watch: only changes to files with these extensions restart
       --watch-delay SEC         restart SEC seconds after the last change (or "500ms";
                                 default 1)
+      --watchdog DURATION       restart an instance that sends no WATCHDOG=1 for DURATION
+                                ("10s"; 0 = off); it gets WATCHDOG_USEC and WATCHDOG_PID
+      --hook EVENT=COMMAND      run COMMAND (/bin/sh) on crash, errored, restart,
+                                reload_failed or health (repeatable, one per event)
+      --hook-timeout DURATION   kill a hook still running after DURATION (default 30s)
       --namespace NS
       --filter-env NAME         leave out of the app's environment the shell's variables
                                 whose names contain NAME (repeatable)

@@ -50,6 +50,9 @@ Status PrimaryImpl::start() {
   for (auto& s : slots) s.delay_ms = static_cast<std::uint64_t>(options.restart_delay.count());
   if (options.handle_signals) watch_signals();
   for (int i = 0; i < resolved.workers; ++i) fork_worker(i);
+  // A primary stuck in its loop (it balances the connections) gets the program restarted.
+  watchdog = std::make_unique<http::detail::WatchdogPing>(loop);
+  watchdog->start();
   return {};
 }
 

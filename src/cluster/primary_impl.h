@@ -17,6 +17,7 @@
 #include "herd/loop/io_watcher.h"
 #include "herd/loop/signal.h"
 #include "herd/loop/timer.h"
+#include "http/watchdog_ping.h"
 
 namespace herd::cluster::detail {
 
@@ -112,6 +113,8 @@ struct PrimaryImpl {
   std::vector<Slot> slots;
   std::vector<std::unique_ptr<Signal>> signals;
   std::unique_ptr<Rolling> rolling;
+  // WATCHDOG=1 from the primary's loop when it is the watched process (its workers are not).
+  std::unique_ptr<http::detail::WatchdogPing> watchdog;
   std::vector<std::function<void()>> stop_done;
   int next_id = 1;
   bool started = false;

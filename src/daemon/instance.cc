@@ -53,6 +53,7 @@ Instance::Instance(InstanceHost& host, App& app, int id, int index)
       app_(&app),
       id_(id),
       index_(index),
+      watchdog_(host.loop()),
       restart_timer_(host.loop()),
       kill_timer_(host.loop()),
       ready_timer_(host.loop()) {
@@ -126,10 +127,17 @@ std::vector<std::string> Instance::build_env() const {
   if (auto port = health_port(&env); port && *port > 0) {
     env["HERD_HEALTH_PORT"] = std::to_string(*port);
   }
+  // systemd's WatchdogSec; WATCHDOG_PID (the child's own pid) is added by spawn().
+  if (app_->spec.watchdog_ms > 0)
+    env["WATCHDOG_USEC"] = std::to_string(app_->spec.watchdog_ms * 1000);
   // Variables a parent set for itself must not mislead the app.
   for (const char* k : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NODE_CHANNEL_FD",
                         "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_BIND_FD", "HERD_BIND_PID"}) {
     env.erase(k);
+  }
+  env.erase("WATCHDOG_PID");  // spawn() sets the child's own with a watchdog
+  if (app_->spec.watchdog_ms == 0) {
+    env.erase("WATCHDOG_USEC");
   }
   std::vector<std::string> out;
   out.reserve(env.size());
@@ -139,7 +147,9 @@ std::vector<std::string> Instance::build_env() const {
 
 Status Instance::fail_start(const Error& e) {
   status_text_ = e.message();
+  restart_reason_.clear();  // no new process: no restart hook
   set_status(InstanceStatus::kErrored);
+  fire_hook(HookEvent::kErrored, hook_reason("it could not start: " + e.message()));
   return std::unexpected(e);
 }
 
@@ -162,6 +172,7 @@ Status Instance::start() {
   if (auto port = health_port(); !port) return fail_start(port.error());
   if (Status s = prepare_identity(o); !s) return fail_start(s.error());
   o.env = env_;
+  o.watchdog_pid = spec.watchdog_ms > 0;
   o.stdout_fd = out->second.get();
   o.stderr_fd = err->second.get();
   if (app_->cluster()) {
@@ -222,6 +233,7 @@ void Instance::on_spawned(pid_t pid) {
   cpu_percent_ = 0;
   rss_bytes_ = 0;
   cpu_time_ms_ = 0;
+  report_spawn();
 }
 
 void Instance::arm_ready_timer() {
@@ -278,6 +290,7 @@ void Instance::end_probation(std::string failure) {
   if (!failure.empty()) {
     status_text_ = failure;
     log_warn("app {} (id {}): replacement pid {} failed: {}", app_->name, id_, pid_, failure);
+    fire_hook(HookEvent::kReloadFailed, hook_reason(failure));
     if (pid_ > 0) stop(nullptr);
   }
   if (result) result(std::move(failure));
@@ -378,6 +391,8 @@ void Instance::stop(std::function<void()> done) {
   restart_timer_.stop();
   ready_timer_.stop();
   stop_health();
+  watchdog_.stop();  // a process being stopped is not watched any more
+  restart_reason_.clear();
   if (pid_ <= 0) {
     if (status_ != InstanceStatus::kStopped) set_status(InstanceStatus::kStopped);
     if (done) done();
@@ -419,8 +434,7 @@ void Instance::on_exit(int wstatus) {
   kill_timer_.stop();
   ready_timer_.stop();
   stop_health();
-  std::string health_reason = std::move(health_kill_reason_);
-  health_kill_reason_.clear();
+  watchdog_.stop();
   ipc_watcher_.reset();
   ipc_.reset();
   bind_channel_.reset();
@@ -451,8 +465,7 @@ void Instance::on_exit(int wstatus) {
   }
   RestartDecision d =
       decide_restart(app_->spec, policy_, uptime, last_exit_code_, last_signal_, stop_requested_);
-  if (!health_reason.empty() && !stop_requested_) d.reason = health_reason + "; " + d.reason;
-  if (!stop_requested_) log_info("app {} (id {}): {}", app_->name, id_, d.reason);
+  report_exit(old, d);
   stop_requested_ = false;
   switch (d.kind) {
     case RestartDecision::Kind::kStop:

@@ -29,10 +29,12 @@
 #include <vector>
 
 #include "daemon/cluster_mode/bind_channel.h"
+#include "daemon/hook_event.h"
 #include "daemon/instance_host.h"
 #include "daemon/instance_status.h"
 #include "daemon/restart_policy.h"
 #include "daemon/user.h"
+#include "daemon/watchdog.h"
 #include "herd/base/fd.h"
 #include "herd/loop/event_loop.h"
 #include "herd/loop/io_watcher.h"
@@ -104,8 +106,15 @@ class Instance {
   // The absolute path of the script it runs (PM2's pm_exec_path; a program found in PATH is its
   // full path), or the command line for a shell command; resolved now when it never started.
   std::string exec_path() const;
-  // A restart someone asked for counts in restart_time, as in PM2.
-  void count_manual_restart() { ++restarts_; }
+  // A restart someone asked for counts in restart_time, as in PM2; its restart hook runs once
+  // the new process is spawned.
+  void count_manual_restart();
+  // Runs the app's hook for `event`, if it has one (hooks.h); `details.pid` 0 = pid(). For the
+  // events herd sees elsewhere (health checks: HookEvent::kHealth). instance_events.cc.
+  void fire_hook(HookEvent event, HookDetails details);
+  // A notify payload from this instance's process: its WATCHDOG= lines (watchdog.h).
+  void on_watchdog_notify(std::string_view payload) { watchdog_.on_notify(payload); }
+  const Watchdog& watchdog() const { return watchdog_; }
   void reset_counters() {
     restarts_ = 0;
     policy_ = {};
@@ -183,6 +192,12 @@ class Instance {
   // it would not reach this instance alone (cluster mode). PORT is read from `env` when given
   // (build_env's map), else from env_.
   Result<int> health_port(const std::map<std::string, std::string>* env = nullptr) const;
+  // instance_events.cc: the watchdog armed at spawn, and what it does when it runs out; the
+  // hooks and status text of an exit and of a new run after a restart.
+  void arm_watchdog();
+  void on_watchdog_expired(std::string reason);
+  void report_exit(pid_t old, RestartDecision& d);
+  void report_spawn();
   std::vector<std::string> build_env() const;
 
   InstanceHost& host_;
@@ -210,6 +225,11 @@ class Instance {
   std::string interpreter_ = "none";
   std::string exec_path_;  // what the last start resolved the script to
 
+  Watchdog watchdog_;
+  std::string kill_reason_;     // why herd killed the running process (watchdog, health check)
+  std::string restart_reason_;  // why the next spawn is a restart (for its hook)
+  std::string restart_note_;    // the next run's status text ("restarted after: ...")
+
   Timer restart_timer_;
   Timer kill_timer_;
   Timer ready_timer_;
@@ -230,7 +250,6 @@ class Instance {
   std::unique_ptr<HealthMonitor> health_;
   bool health_passed_ = false;       // this run passed its readiness check
   bool health_alt_port_ = false;     // cluster mode: probed on port + kMaxInstances + index
-  std::string health_kill_reason_;   // this run is being replaced because its check failed
   std::string last_restart_reason_;  // why the last liveness restart happened (jlist, describe)
 
   CpuMeter cpu_;

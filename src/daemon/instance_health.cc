@@ -79,7 +79,15 @@ void Instance::start_health() {
   ev.failed = [this](const std::string& reason) { on_health_failed(reason); };
   ev.changed = [this](bool healthy) {
     log_info("app {} (id {}): {}", app_->name, id_, healthy ? "healthy" : "unhealthy");
-    host_.on_health_changed(*this, healthy);
+    // The app's `health` hook (hooks.h), with the last failure when it turned unhealthy.
+    std::string why = healthy ? "healthy: its check passes" : "unhealthy";
+    if (!healthy && health_) {
+      const nlohmann::json h = health_->to_json();
+      if (const auto f = h.find("last_failure"); f != h.end() && f->is_string()) {
+        why += ": " + f->get<std::string>();
+      }
+    }
+    fire_hook(HookEvent::kHealth, hook_reason(std::move(why)));
   };
   health_ = std::make_unique<HealthMonitor>(host_, c, std::move(t), std::move(ev));
   health_->start();
@@ -116,7 +124,7 @@ void Instance::on_health_failed(const std::string& reason) {
 // As a crash would: the stop signal to the group, SIGKILL after kill_timeout, and the exit goes
 // through the restart policy (counted in restarts; errored after too many unstable runs).
 void Instance::replace_unhealthy(const std::string& reason) {
-  health_kill_reason_ = reason;
+  kill_reason_ = reason;
   last_restart_reason_ = reason;
   log_warn("app {} (id {}) pid {}: {}, restarting", app_->name, id_, pid_, reason);
   stop_health();

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/hook_event.h"
+
 namespace herd {
 class EventLoop;
 }
@@ -43,9 +45,13 @@ class InstanceHost {
   // wait(2) status once it is reaped, unless unwatch_child() came first.
   virtual void watch_child(pid_t pid, std::function<void(int wstatus)> on_exit) = 0;
   virtual void unwatch_child(pid_t pid) = 0;
-  // `inst`'s health check changed its verdict: healthy, or unhealthy (pm2_env.health says why).
-  // The seam for hooks ("health changed" events).
-  virtual void on_health_changed(const Instance& inst, bool healthy) = 0;
+  // Runs the app's hook for `event` (hooks.h); Instance::fire_hook calls it only when the app
+  // has one. A host without hooks ignores it.
+  virtual void run_hook(const Instance& inst, HookEvent event, const HookDetails& details) {
+    (void)inst;
+    (void)event;
+    (void)details;
+  }
 
  protected:
   ~InstanceHost() = default;

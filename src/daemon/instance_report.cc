@@ -104,6 +104,8 @@ nlohmann::json Instance::to_json() const {
   report_identity(&pm2_env);
   report_health(&pm2_env);
   if (app_->triggers) app_->triggers->describe(&pm2_env);
+  // The WATCHDOG=1 pings received from the running process (watchdog.h).
+  if (spec.watchdog_ms > 0) pm2_env["watchdog_pings"] = watchdog_.pings();
   return nlohmann::json{
       {"pid", pid_},
       {"name", app_->name},

@@ -73,6 +73,8 @@ Status Instance::adopt(const nlohmann::json& s) {
     int ipc = s.at("ipc").get<int>();
     int bind = s.at("bind").get<int>();
     if (pid_ > 0) host_.register_pid(pid_, this);
+    // The watchdog starts a full interval over in the new daemon.
+    if (pid_ > 0 && status_ != InstanceStatus::kStopping) arm_watchdog();
     // Lines go to the same files. The last pair is the running process's out and err; an
     // earlier one (a finished run still draining) is let go.
     for (std::size_t i = 0; i + 2 < pipes.size(); ++i) ::close(pipes[i]);

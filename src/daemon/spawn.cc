@@ -22,9 +22,10 @@ struct Prepared {
   std::vector<std::string> env_store;
   std::vector<char*> argv;
   std::vector<char*> envp;
-  // "LISTEN_PID=" and "HERD_BIND_PID=" with room for digits, patched in the child.
+  // "LISTEN_PID=", "HERD_BIND_PID=" and "WATCHDOG_PID=" with room for digits, patched in the child.
   std::size_t listen_pid_index = static_cast<std::size_t>(-1);
   std::size_t bind_pid_index = static_cast<std::size_t>(-1);
+  std::size_t watchdog_pid_index = static_cast<std::size_t>(-1);
 };
 
 constexpr std::string_view kPidRoom = "00000000000000000000";
@@ -98,7 +99,7 @@ enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3, kIdentity = 4 };
   // Marked close-on-exec rather than closed: report_fd must stay usable until exec.
   ::close_range(static_cast<unsigned>(3 + total), ~0U, CLOSE_RANGE_CLOEXEC);
 
-  for (std::size_t index : {p.listen_pid_index, p.bind_pid_index}) {
+  for (std::size_t index : {p.listen_pid_index, p.bind_pid_index, p.watchdog_pid_index}) {
     if (index == static_cast<std::size_t>(-1)) continue;
     char* value = std::strchr(p.envp[index], '=') + 1;
     write_decimal(value, static_cast<long>(::getpid()));
@@ -146,9 +147,13 @@ Result<pid_t> spawn(const SpawnOptions& o) {
     p.env_store.push_back(fmt::format("HERD_BIND_FD={}", at));
     p.env_store.push_back(fmt::format("HERD_BIND_PID={}", kPidRoom));
   }
+  if (o.watchdog_pid) p.env_store.push_back(fmt::format("WATCHDOG_PID={}", kPidRoom));
   for (std::size_t i = 0; i < p.env_store.size(); ++i) {
     if (p.env_store[i].rfind("LISTEN_PID=", 0) == 0) p.listen_pid_index = i;
     if (p.env_store[i].rfind("HERD_BIND_PID=", 0) == 0) p.bind_pid_index = i;
+    if (o.watchdog_pid && p.env_store[i].rfind("WATCHDOG_PID=", 0) == 0) {
+      p.watchdog_pid_index = i;
+    }
     p.envp.push_back(p.env_store[i].data());
   }
   p.envp.push_back(nullptr);

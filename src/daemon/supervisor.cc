@@ -96,6 +96,7 @@ void Supervisor::on_sigchld() {
       cb(status);
       continue;
     }
+    if (hooks_.on_exit(pid, status)) continue;
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) continue;  // an orphan we adopted as subreaper, now reaped
     it->second->on_exit(status);
@@ -108,6 +109,7 @@ void Supervisor::on_notify(pid_t sender, std::string_view payload) {
   std::string_view v;
   if (find_notify_field(payload, "STATUS", &v)) inst->set_status_text(std::string(v));
   if (find_notify_field(payload, "READY", &v) && v == "1") inst->on_ready();
+  inst->on_watchdog_notify(payload);  // WATCHDOG=1, WATCHDOG=trigger, WATCHDOG_USEC=
   if (find_notify_field(payload, "STOPPING", &v) && v == "1") {
     inst->set_status_text("the app said it is stopping");
   }

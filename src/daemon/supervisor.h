@@ -21,6 +21,7 @@
 #include "app/app_spec.h"
 #include "daemon/app.h"
 #include "daemon/home.h"
+#include "daemon/hooks.h"
 #include "daemon/instance.h"
 #include "daemon/notify_socket.h"
 #include "herd/loop/event_loop.h"
@@ -140,8 +141,10 @@ class Supervisor : private InstanceHost {
   }
   void unwatch_child(pid_t pid) override { child_watchers_.erase(pid); }
   // Hooks connect here (health changed): today it only logs.
-  void on_health_changed(const Instance& inst, bool healthy) override;
   const std::string& notify_path() const override { return notify_.path(); }
+  void run_hook(const Instance& inst, HookEvent event, const HookDetails& details) override {
+    hooks_.run(make_hook_request(inst, event, details));
+  }
   InstanceHost& as_host() { return *this; }
 
   std::expected<std::vector<Instance*>, VerbError> resolve(
@@ -188,6 +191,7 @@ class Supervisor : private InstanceHost {
   EventLoop& loop_;
   Home home_;
   NotifySocket notify_;
+  HookRunner hooks_{loop_};  // before apps_: instances may fire hooks until they are destroyed
   Signal sigchld_;
   Timer sampler_;
   std::vector<std::unique_ptr<App>> apps_;

@@ -69,13 +69,3 @@ VerbResult Supervisor::env_of(const std::string& target) const {
 }
 
 }  // namespace herd::manager
-
-namespace herd::manager {
-
-// The seam for hooks' "health changed" event: the instance's pm2_env.health has the details.
-void Supervisor::on_health_changed(const Instance& inst, bool healthy) {
-  log_debug("app {} (id {}): health changed to {}", inst.app().name, inst.id(),
-            healthy ? "healthy" : "unhealthy");
-}
-
-}  // namespace herd::manager

@@ -10,13 +10,15 @@
 #include "http/connection.h"
 #include "http/metrics.h"
 #include "http/server_shared.h"
+#include "http/watchdog_ping.h"
 
 namespace herd::http {
 
 struct Server::Impl {
   Impl(EventLoop& loop, Handler handler, ServerOptions options)
       : shared(loop, std::move(handler), std::move(options)),
-        lag_probe(loop, &shared.metrics.loop_lag_seconds) {
+        lag_probe(loop, &shared.metrics.loop_lag_seconds),
+        watchdog(loop) {
     shared.release = [this](detail::Connection* c) { release(c); };
     shared.metrics_text = [this] { return detail::format_metrics(shared.metrics); };
     lag_probe.start();
@@ -63,6 +65,8 @@ struct Server::Impl {
 
   detail::ServerShared shared;
   detail::LoopLagProbe lag_probe;
+  // WATCHDOG=1 from this loop while the process is watched (from the first listen on).
+  detail::WatchdogPing watchdog;
   std::vector<std::unique_ptr<Listener>> listeners;
   herd::detail::List connections;
   std::vector<std::function<void()>> done_callbacks;
@@ -93,6 +97,7 @@ Status Server::listen(const Address& address) {
   s.listeners.push_back(std::move(listener));
   if (auto n = sd_notify("READY=1"); !n)
     log_warn("http: sd_notify READY=1: {}", n.error().message());
+  s.watchdog.start();
   return {};
 }
 

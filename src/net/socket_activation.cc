@@ -208,4 +208,23 @@ Status sd_notify(std::string_view state) {
   return {};
 }
 
+std::optional<std::uint64_t> sd_watchdog_enabled() {
+  auto number = [](const char* text) -> std::optional<std::uint64_t> {
+    if (text == nullptr || *text == '\0') return std::nullopt;
+    std::string_view v(text);
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+    return n;
+  };
+  auto usec = number(std::getenv("WATCHDOG_USEC"));
+  if (!usec || *usec == 0) return std::nullopt;
+  if (const char* pid = std::getenv("WATCHDOG_PID"); pid != nullptr && *pid != '\0') {
+    // Meant for another process (a parent's, leaked to its children): not ours to ping.
+    auto p = number(pid);
+    if (!p || *p != static_cast<std::uint64_t>(::getpid())) return std::nullopt;
+  }
+  return usec;
+}
+
 }  // namespace herd

@@ -12,5 +12,6 @@ herd_test(daemon_test
   instance_status_test.cc
   usable_cpus_test.cc
   http_status_line_test.cc
+  watchdog_test.cc
   LIBS herd_daemon
 )

@@ -26,6 +26,8 @@
 // Signals (Options::handle_signals): SIGINT/SIGTERM stop the cluster gracefully (every worker
 // stops accepting, finishes its requests and exits; SIGKILL after kill_timeout); SIGHUP is a
 // rolling restart (a new worker per slot, listening before the old one is disconnected).
+// Watchdog: when the primary is the watched process (sd_watchdog_enabled(): herd's `watchdog`,
+// systemd's WatchdogSec), start() makes it send WATCHDOG=1 from its loop every half interval.
 //
 // Threads: every method must be called on the loop's thread.
 #pragma once

@@ -92,7 +92,10 @@ class Server {
 
   // Listens on `address`. When the process was started with LISTEN_FDS/LISTEN_PID for it (by
   // systemd or herd), adopts the inherited socket whose name (LISTEN_FDNAMES) or bound address
-  // matches instead of binding. Once listening, sends READY=1 to NOTIFY_SOCKET if set.
+  // matches instead of binding. Once listening, sends READY=1 to NOTIFY_SOCKET if set, and when
+  // the process is watched (sd_watchdog_enabled(): herd's `watchdog` setting, systemd's
+  // WatchdogSec) WATCHDOG=1 every half interval from this loop, until the server is destroyed,
+  // so that a stuck loop gets the process restarted.
   Status listen(const Address& address);
   // Serves a connection accepted elsewhere (by a cluster primary, or a Listener the caller owns)
   // as if this server had accepted it: the same options, limits, metrics and graceful close.

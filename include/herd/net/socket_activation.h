@@ -6,6 +6,7 @@
 // under herd or under systemd unchanged.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,5 +53,11 @@ Address default_listen_address(const Address& fallback);
 // the socket; EAFNOSUPPORT for a NOTIFY_SOCKET that is neither a path nor '@' (e.g. "vsock:").
 // Thread-safe.
 Status sd_notify(std::string_view state);
+
+// libsystemd's sd_watchdog_enabled(): the watchdog interval in microseconds when this process is
+// to send WATCHDOG=1 (WATCHDOG_USEC a positive number, and WATCHDOG_PID unset or this process's
+// pid), else nullopt. A malformed value counts as not enabled. Reads the environment on every
+// call. Thread-safe.
+std::optional<std::uint64_t> sd_watchdog_enabled();
 
 }  // namespace herd

@@ -452,7 +452,8 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   add_setting_row(&rows, instance, "exec_mode");
   add_setting_row(&rows, instance, "listen");
   add("status text", string_or(env("status_text"), kNotAvailable));
-  for (auto& [label, value] : health_rows(instance)) add(std::move(label), std::move(value));
+  add_setting_row(&rows, instance, "watchdog");
+  for (auto& [label, value] : supervision_rows(instance)) add(std::move(label), std::move(value));
   if (const json* log_error = env("log_error");
       log_error && log_error->is_string() && !log_error->get<std::string>().empty()) {
     add("log error", log_error->get<std::string>());

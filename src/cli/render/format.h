@@ -41,10 +41,10 @@ struct FormatOptions {
 // result ends with '\n'.
 std::string format_list(const nlohmann::json& jlist, const FormatOptions& o);
 
-// `describe`'s rows about an instance's health check (pm2_env.health_check and .health, and
-// pm2_env.restart_reason), as label and text; none when it has no check and no such restart.
-// (format_health.cc)
-std::vector<std::pair<std::string, std::string>> health_rows(const nlohmann::json& instance);
+// `describe`'s rows about how herd watches an instance, as label and text: its health check
+// (pm2_env.health_check and .health, and pm2_env.restart_reason), its watchdog pings, and the
+// events it has hooks for; none of those it does not have. (format_health.cc)
+std::vector<std::pair<std::string, std::string>> supervision_rows(const nlohmann::json& instance);
 
 // `herd ls -m`: PM2's mini list, one block per jlist element: "+--- <name>", then "key : value"
 // lines (namespace, version, pid, pm2 id, status, mode, restarted, uptime, memory usage, error

@@ -1,5 +1,6 @@
-// describe's health rows (format.h): what the check is, its verdict, the last result and its
-// latency, failures in a row, the last failure, and why the last liveness restart happened.
+// describe's supervision rows (format.h): what the health check is, its verdict, the last result
+// and its latency, failures in a row, the last failure, why the last liveness restart happened;
+// the watchdog's pings; the events with a hook (docs/watchdog-and-hooks.md).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -20,7 +21,7 @@ std::string str(const json& obj, const char* key) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> health_rows(const json& instance) {
+std::vector<std::pair<std::string, std::string>> supervision_rows(const json& instance) {
   std::vector<std::pair<std::string, std::string>> rows;
   if (!instance.is_object()) return rows;
   auto env_it = instance.find("pm2_env");
@@ -47,6 +48,16 @@ std::vector<std::pair<std::string, std::string>> health_rows(const json& instanc
   }
   std::string restart = str(env, "restart_reason");
   if (!restart.empty()) rows.emplace_back("last health restart", restart);
+  if (auto w = env.find("watchdog_pings"); w != env.end() && w->is_number()) {
+    if (auto ms = env.find("watchdog"); ms != env.end() && ms->is_number() && *ms != 0) {
+      rows.emplace_back("watchdog pings", w->dump());
+    }
+  }
+  if (auto hooks = env.find("hooks"); hooks != env.end() && hooks->is_object()) {
+    std::string events;
+    for (const auto& item : hooks->items()) events += (events.empty() ? "" : ", ") + item.key();
+    rows.emplace_back("hooks", sanitize(events));
+  }
   return rows;
 }
 
