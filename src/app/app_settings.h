@@ -47,7 +47,8 @@ enum class SettingType {
   kInstances,   // a number or "max"
   kChoice,      // one of a few words
   kExitCodes,
-  kWatch,  // true, false, a path or a list of paths
+  kWatch,    // true, false, a path or a list of paths
+  kDepends,  // app names, or app name -> condition (app/depends.h)
 };
 
 // How a `herd start` flag takes its value.

@@ -8,6 +8,7 @@
 #include <array>
 #include <utility>
 
+#include "app/depends.h"
 #include "daemon/cluster_mode/inject_files.h"
 #include "daemon/daemon_impl.h"
 #include "daemon/takeover.h"
@@ -168,6 +169,7 @@ void Daemon::start_apps(Call& call) {
     }
     specs.push_back(std::move(*spec));
   }
+  specs = in_dependency_order(std::move(specs));
   auto processes = std::make_shared<json>(json::array());
   auto errors = std::make_shared<std::vector<ErrorReply>>();
   auto warnings = std::make_shared<json>(json::array());

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -175,12 +176,27 @@ class Supervisor : private InstanceHost {
       std::vector<AppSpec> specs,
       std::function<void(nlohmann::json processes, std::vector<std::string> errors)> done);
   VerbResult list_result(const std::vector<Instance*>& list) const;
+  // --- supervisor_depends.cc ---
+  // "waiting for db (errored), cache (launching)": the dependencies of `app` that do not meet
+  // their condition yet; "" when all do.
+  std::string unmet_dependency(const App& app) const;
+  // start()'s refusal of a depends_on that names the app itself or an app the daemon lacks.
+  std::optional<VerbError> refuse_dependencies(const AppSpec& spec) const;
+  // Leaves the app's instances unstarted, waiting (App::waiting_for = `why`), until
+  // check_waiting() finds its dependencies met.
+  void hold_for_dependencies(App& app, std::string why);
+  void check_waiting();
+  // stop_instances in waves: the instances of the apps no other app of `list` depends on
+  // first, then the rest, the same way; `done` once all have stopped.
+  void stop_in_order(std::vector<Instance*> list, std::function<void()> done);
 
   EventLoop& loop_;
   Home home_;
   NotifySocket notify_;
   Signal sigchld_;
   Timer sampler_;
+  Timer depends_timer_;  // polls the apps waiting for their dependencies (supervisor_depends.cc)
+  bool depends_timer_active_ = false;
   std::vector<std::unique_ptr<App>> apps_;
   std::map<pid_t, Instance*> by_pid_;
   int next_id_ = 0;

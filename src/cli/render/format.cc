@@ -445,6 +445,7 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   add_setting_row(&rows, instance, "cwd");
   add_setting_row(&rows, instance, "exec_mode");
   add_setting_row(&rows, instance, "listen");
+  add_setting_row(&rows, instance, "depends_on");
   add("status text", string_or(env("status_text"), kNotAvailable));
   if (const json* log_error = env("log_error");
       log_error && log_error->is_string() && !log_error->get<std::string>().empty()) {
