@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "app/app_spec.h"
+#include "app/apply_plan.h"
 #include "daemon/app.h"
 #include "daemon/home.h"
 #include "daemon/instance.h"
@@ -95,6 +96,12 @@ class Supervisor : private InstanceHost {
   void persist_running();
   void forget_running();
   std::string restore_running(pid_t previous);
+  // `herd apply` (supervisor_apply.cc, docs/apply.md): makes the apps match `specs` following
+  // plan_apply (app/apply_plan.h), one app after the other in dependency order. Replies
+  // {"steps": [{"app", "action", "changes", "instances", "waiting"?, "error"?}, ...]} once every
+  // step is done; a step that failed has "error" and the others still run. E_BAD_REQUEST before
+  // anything changes for a depends_on naming an app neither in `specs` nor in the daemon.
+  void apply(std::vector<AppSpec> specs, const ApplyOptions& options, int parallel, Reply reply);
   // Stops everything (for `kill` and daemon shutdown); `done` when no process is left.
   void stop_all(std::function<void()> done);
 
@@ -176,6 +183,11 @@ class Supervisor : private InstanceHost {
       std::vector<AppSpec> specs,
       std::function<void(nlohmann::json processes, std::vector<std::string> errors)> done);
   VerbResult list_result(const std::vector<Instance*>& list) const;
+  // --- supervisor_apply.cc ---
+  struct ApplyRun;
+  void apply_next(std::shared_ptr<ApplyRun> run);
+  // The first errored instance of `name` as "errored: <reason>"; "" when none is.
+  std::string errored_reason(const std::string& name) const;
   // --- supervisor_depends.cc ---
   // "waiting for db (errored), cache (launching)": the dependencies of `app` that do not meet
   // their condition yet; "" when all do.
