@@ -151,6 +151,7 @@ std::vector<std::size_t> dependency_order(const std::vector<AppSpec>& apps) {
       placed[i] = true;
       order.push_back(i);
       progress = true;
+      break;  // from the top again: the file's order wherever depends_on allows it
     }
   }
   for (std::size_t i = 0; i < apps.size(); ++i) {
