@@ -112,6 +112,13 @@ TEST_F(HerdTest, DependsOnCycleAndUnknownNameAreRefusedWithTheNames) {
   EXPECT_THAT(r.err, HasSubstr("depends_on")) << r;
   // Nothing was started by any of them.
   EXPECT_EQ(jlist().size(), 0u);
+
+  // A dependency that is not in the file but already runs in the daemon is fine.
+  r = herd({"start", path("tier"), "--name", "dbx"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  r = herd({"start", path("unknown.json")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_TRUE(wait_status("api", "online")) << jlist().dump(1);
 }
 
 TEST_F(HerdTest, FailedDependencyLeavesDependantsWaitingVisibly) {
@@ -181,6 +188,41 @@ TEST_F(HerdTest, CompletedConditionWaitsForAOneShotJobToExitZero) {
   EXPECT_EQ(events[1], "done migrate");
   EXPECT_EQ(events[2], "start api");
   EXPECT_EQ(instance(jlist(), "migrate")["pm2_env"]["status"], "stopped");
+}
+
+// depends_on is part of the saved description: `herd kill` stops in reverse order, and
+// `resurrect` starts in dependency order again.
+TEST_F(HerdTest, DependsOnIsSavedAndKillAndResurrectKeepTheOrder) {
+  write_script("tier", kTierApp);
+  write_file(path("eco.json"), R"({"apps": [
+    {"name": "api", "script": "tier", "args": ["api"], "depends_on": {"db": "ready"}},
+    {"name": "db", "script": "tier", "args": ["db"]}
+  ]})");
+  ASSERT_EQ(herd({"start", path("eco.json")}).exit_code, 0);
+  ASSERT_TRUE(wait_status("api", "online")) << jlist().dump(1);
+  ASSERT_EQ(herd({"save"}).exit_code, 0);
+  Json dump = Json::parse(read_file(path("dump.json")));
+  bool found = false;
+  for (const auto& a : dump["apps"]) {
+    if (a.value("name", "") == "api") {
+      found = true;
+      EXPECT_EQ(a["depends_on"], Json::parse(R"({"db": "ready"})")) << a.dump(1);
+    }
+  }
+  EXPECT_TRUE(found) << dump.dump(1);
+
+  write_file(path("events.log"), "");
+  CommandResult r = herd({"kill"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(wait_for([&] { return lines_of(read_file(path("events.log"))).size() == 2; }));
+  EXPECT_EQ(read_file(path("events.log")), "stop api\nstop db\n");
+
+  write_file(path("events.log"), "");
+  r = herd({"resurrect"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(wait_status("api", "online")) << jlist().dump(1);
+  ASSERT_TRUE(wait_for([&] { return lines_of(read_file(path("events.log"))).size() == 2; }));
+  EXPECT_EQ(read_file(path("events.log")), "start db\nstart api\n");
 }
 
 }  // namespace
