@@ -77,7 +77,8 @@ std::vector<ApplyStep> plan_apply(const std::vector<AppSpec>& file, const std::v
     s.spec = &spec;
     const RunningApp* now = find(spec.name);
     if (now == nullptr || !now->running) {
-      s.action = ApplyAction::kStart;
+      bool same = now != nullptr && now->settled && spec_changes(now->spec, spec).empty();
+      s.action = same ? ApplyAction::kUnchanged : ApplyAction::kStart;
       steps.push_back(std::move(s));
       continue;
     }

@@ -19,10 +19,14 @@ struct RunningApp {
   int instances = 0;        // its instance count now
   bool running = false;     // an instance runs, starts or waits for its dependencies
   bool reloadable = false;  // herd holds its sockets: a rolling reload keeps it serving
+  // Not running, and as it should be: registered with autostart false, or a job
+  // (autorestart false) whose every instance ran and exited 0. Unchanged, it is left alone.
+  bool settled = false;
 };
 
 enum class ApplyAction {
   kStart,      // not in the daemon, or stopped there: started with the file's definition
+               // (an autostart-false app is registered again, not started)
   kUnchanged,  // the same definition and instance count
   kScale,      // only the instance count differs
   kReload,     // the definition differs: rolling reload with the new one (then scaled)

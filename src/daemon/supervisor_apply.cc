@@ -43,10 +43,16 @@ void Supervisor::apply(std::vector<AppSpec> specs, const ApplyOptions& options, 
                    std::any_of(a->instances.begin(), a->instances.end(), [](const auto& i) {
                      return i->is_running() || i->status() == InstanceStatus::kWaitingRestart;
                    });
+    bool completed = !a->spec.autorestart && !a->instances.empty() &&
+                     std::all_of(a->instances.begin(), a->instances.end(), [](const auto& i) {
+                       return i->status() == InstanceStatus::kStopped && i->created_at_ms() > 0 &&
+                              i->last_exit_code() == 0 && i->last_signal() == 0;
+                     });
     now.push_back(RunningApp{.spec = a->spec,
                              .instances = static_cast<int>(a->instances.size()),
                              .running = running,
-                             .reloadable = a->cluster()});
+                             .reloadable = a->cluster(),
+                             .settled = !a->spec.autostart || completed});
   }
   auto run = std::make_shared<ApplyRun>();
   run->specs = std::move(specs);

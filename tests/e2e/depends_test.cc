@@ -188,6 +188,13 @@ TEST_F(HerdTest, CompletedConditionWaitsForAOneShotJobToExitZero) {
   EXPECT_EQ(events[1], "done migrate");
   EXPECT_EQ(events[2], "start api");
   EXPECT_EQ(instance(jlist(), "migrate")["pm2_env"]["status"], "stopped");
+  // apply of the same file leaves the completed job alone: it does not run it again.
+  r = herd({"apply", path("eco.json")});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.out,
+            "migrate: unchanged\napi: unchanged\napply: nothing to change (2 apps unchanged)\n")
+      << r;
+  EXPECT_EQ(lines_of(read_file(path("events.log"))).size(), 3u);
 }
 
 // depends_on is part of the saved description: `herd kill` stops in reverse order, and

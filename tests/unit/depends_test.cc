@@ -101,7 +101,8 @@ TEST(DependsOnTest, RoundTripsThroughJsonAndIsLeftOutWhenEmpty) {
 }
 
 RunningApp running(const AppSpec& spec, int n, bool reloadable = false) {
-  return RunningApp{.spec = spec, .instances = n, .running = true, .reloadable = reloadable};
+  return RunningApp{
+      .spec = spec, .instances = n, .running = true, .reloadable = reloadable, .settled = false};
 }
 
 std::vector<std::string> lines(const std::vector<ApplyStep>& steps) {
@@ -145,10 +146,21 @@ TEST(ApplyPlanTest, PruneStaysInTheFileNamespacesAndForcedVerbsApplyToEveryRunni
   other.namespace_ = "ops";
   AppSpec stopped = app("stopped");
   std::vector<RunningApp> daemon = {running(db, 1), running(other, 1), running(app("old"), 2),
-                                    RunningApp{.spec = stopped, .instances = 1}};
+                                    RunningApp{.spec = stopped, .instances = 1, .settled = false}};
   auto steps = plan_apply({db, stopped}, {1, 1}, daemon, {.prune = true});
   EXPECT_EQ(lines(steps),
             (std::vector<std::string>{"db unchanged", "stopped started", "old deleted"}));
+
+  // A job that completed, or an app registered with autostart false, is left as it is.
+  AppSpec job = app("job");
+  job.autorestart = false;
+  AppSpec job2 = job;
+  job2.args = {"--again"};
+  daemon.push_back(RunningApp{.spec = job, .instances = 1, .running = false, .settled = true});
+  steps = plan_apply({job}, {1}, daemon, {});
+  EXPECT_EQ(lines(steps), (std::vector<std::string>{"job unchanged"}));
+  steps = plan_apply({job2}, {1}, daemon, {});
+  EXPECT_EQ(lines(steps), (std::vector<std::string>{"job started"}));
 
   steps = plan_apply({db}, {1}, daemon, {.unchanged = ApplyAction::kReload});
   EXPECT_EQ(lines(steps), (std::vector<std::string>{"db reloaded"}));
