@@ -22,6 +22,12 @@ using detail::countdown;
 // How often the waiting apps look at their dependencies again.
 constexpr std::uint64_t kDependsPollMs = 100;
 
+// The seam with health checks: depends_on's "ready" ("healthy") condition for one instance.
+// Online means ready (READY=1 with wait_ready, else alive past min_uptime); once readiness checks
+// hold an instance in launching until it is healthy, this stays true to its name. Should online
+// instances carry a separate health state, it is to be required here as well.
+bool ready_for_dependants(const Instance& i) { return i.status() == InstanceStatus::kOnline; }
+
 // Why `dep` does not meet `cond` yet, as "db (errored)"; "" when it does.
 std::string unmet(const App& dep, const std::string& cond) {
   if (!dep.waiting_for.empty()) return fmt::format("{} (waiting)", dep.name);
@@ -30,7 +36,7 @@ std::string unmet(const App& dep, const std::string& cond) {
     InstanceStatus s = i->status();
     bool met = false;
     if (cond == kDependReady) {
-      met = s == InstanceStatus::kOnline;
+      met = ready_for_dependants(*i);
     } else if (cond == kDependCompleted) {
       met = s == InstanceStatus::kStopped && i->created_at_ms() > 0 && !i->is_running() &&
             i->last_exit_code() == 0 && i->last_signal() == 0;
