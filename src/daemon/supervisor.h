@@ -118,7 +118,8 @@ class Supervisor : private InstanceHost {
   // For GET /readyz: "" when every instance that should be online is (an instance stopped, by a
   // person or because it was not to restart, does not count; a reload's replacement still
   // starting does not either: the instance it replaces serves meanwhile). Otherwise a line that
-  // names the first instances that are not ("not ready: api 0 launching, web 2 errored ...").
+  // names the first instances that are not ("not ready: api 0 launching, web 2 errored ..."); an
+  // app waiting for its dependencies (depends_on) is not ready ("api 1 waiting").
   std::string not_ready() const;
   VerbResult describe(const std::vector<std::string>& targets) const;
   VerbResult env_of(const std::string& target) const;

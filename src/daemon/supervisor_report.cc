@@ -35,10 +35,11 @@ std::string Supervisor::not_ready() const {
   for (const auto& a : apps_) {
     for (const auto& i : a->instances) {
       InstanceStatus s = i->status();
-      if (s == InstanceStatus::kOnline || s == InstanceStatus::kStopped) continue;
+      bool waiting = !a->waiting_for.empty();  // for its dependencies: it is to run
+      if (!waiting && (s == InstanceStatus::kOnline || s == InstanceStatus::kStopped)) continue;
       if (++count <= kNamed) {
         out += fmt::format("{}{} {} {}", count == 1 ? "not ready: " : ", ", a->name, i->id(),
-                           status_name(s));
+                           waiting ? "waiting" : status_name(s));
       }
     }
   }
