@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "app/app_settings.h"
 #include "app/depends.h"
 
 namespace herd::manager {
@@ -17,6 +18,8 @@ const char* apply_action_name(ApplyAction a) {
       return "started";
     case ApplyAction::kUnchanged:
       return "unchanged";
+    case ApplyAction::kUpdate:
+      return "updated";
     case ApplyAction::kScale:
       return "scaled";
     case ApplyAction::kReload:
@@ -88,6 +91,10 @@ std::vector<ApplyStep> plan_apply(const std::vector<AppSpec>& file, const std::v
       return k == "listen" || k == "exec_mode" || k == "socket_mode" || k == "inject";
     });
     bool rescale = s.from_instances != s.to_instances;
+    bool live = std::all_of(s.changes.begin(), s.changes.end(), [](const std::string& k) {
+      const AppSetting* setting = find_setting(k);
+      return setting != nullptr && !setting->restart_to_apply;
+    });
     if (rescale)
       s.changes.push_back(fmt::format("instances {} -> {}", s.from_instances, counts[i]));
     if (recreate) {
@@ -97,8 +104,8 @@ std::vector<ApplyStep> plan_apply(const std::vector<AppSpec>& file, const std::v
       s.action = o.unchanged;
     } else if (s.changes.empty()) {
       s.action = ApplyAction::kUnchanged;
-    } else if (s.changes.size() == 1 && rescale) {
-      s.action = ApplyAction::kScale;
+    } else if (live) {
+      s.action = rescale ? ApplyAction::kScale : ApplyAction::kUpdate;
     } else {
       s.action = now->reloadable ? ApplyAction::kReload : ApplyAction::kRestart;
     }

@@ -28,7 +28,9 @@ enum class ApplyAction {
   kStart,      // not in the daemon, or stopped there: started with the file's definition
                // (an autostart-false app is registered again, not started)
   kUnchanged,  // the same definition and instance count
-  kScale,      // only the instance count differs
+  kUpdate,     // only settings read live differ (app_settings.h: restart_to_apply false, such
+               // as max_restarts, kill_timeout, depends_on): taken at once, no process touched
+  kScale,      // only the instance count differs (and maybe settings read live)
   kReload,     // the definition differs: rolling reload with the new one (then scaled)
   kRestart,    // the same, for an app herd cannot reload (no sockets held by herd)
   kRecreate,   // listen, exec_mode, socket_mode or inject changed: deleted and started again

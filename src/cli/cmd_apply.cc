@@ -20,7 +20,7 @@ std::string present(const std::string& action) {
   static const std::map<std::string, std::string> kVerbs = {
       {"started", "start"},  {"reloaded", "reload"},    {"restarted", "restart"},
       {"scaled", "scale"},   {"recreated", "recreate"}, {"deleted", "delete"},
-      {"unchanged", "check"}};
+      {"updated", "update"}, {"unchanged", "check"}};
   auto it = kVerbs.find(action);
   return it == kVerbs.end() ? action : it->second;
 }
@@ -78,8 +78,8 @@ int apply_file_apps(Cli& cli, const std::string& word, std::vector<manager::AppS
     return code;
   }
   std::vector<std::string> parts;
-  for (const char* a : {"failed", "started", "reloaded", "restarted", "scaled", "recreated",
-                        "deleted", "unchanged"}) {
+  for (const char* a : {"failed", "started", "reloaded", "restarted", "updated", "scaled",
+                        "recreated", "deleted", "unchanged"}) {
     if (counts[a] > 0) parts.push_back(fmt::format("{} {}", counts[a], a));
   }
   std::printf("apply: %s\n", fmt::format("{}", fmt::join(parts, ", ")).c_str());

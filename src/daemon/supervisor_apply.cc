@@ -117,10 +117,16 @@ void Supervisor::apply_next(std::shared_ptr<ApplyRun> run) {
       return finish("");
     case ApplyAction::kStart:
       return start(*step.spec, then);
-    case ApplyAction::kScale:
+    case ApplyAction::kUpdate:
+    case ApplyAction::kScale: {
       if (app == nullptr) return finish("the app is gone");
-      app->spec.instances = step.spec->instances;
+      // The settings read live, and the count; the environment stays the one the processes got.
+      AppSpec next = *step.spec;
+      next.env = app->spec.env;
+      app->spec = std::move(next);
+      if (step.action == ApplyAction::kUpdate) return finish("");
       return scale(name, std::to_string(wanted), then);
+    }
     case ApplyAction::kReload:
     case ApplyAction::kRestart: {
       if (app == nullptr) return finish("the app is gone");

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 #include "e2e/herd_fixture.h"
@@ -99,6 +100,8 @@ TEST_F(ApplyTest, ThreeRunsStartChangeAndPrune) {
   ASSERT_EQ(apis.size(), 2u);
   for (const auto& a : apis) EXPECT_EQ(a["pm2_env"]["env"].value("PORT", ""), "2");
   pid_t web2 = pid_of(list, "web");
+  std::set<pid_t> api2;
+  for (const auto& a : apis) api2.insert(a.value("pid", -1));
 
   // Run 3 with --prune: db is gone from the file (api no longer depends on it), web scales.
   write_file(file, R"({"apps": [
@@ -109,15 +112,20 @@ TEST_F(ApplyTest, ThreeRunsStartChangeAndPrune) {
   r = herd({"apply", file, "--prune"});
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_EQ(r.out,
-            "api: restarted (depends_on)\n"
+            "api: updated (depends_on)\n"
             "web: scaled (instances 1 -> 2)\n"
             "db: deleted\n"
-            "apply: 1 restarted, 1 scaled, 1 deleted\n")
+            "apply: 1 updated, 1 scaled, 1 deleted\n")
       << r;
   ASSERT_TRUE(wait_online({"api", "web", "ops-tool"}, 5, &list)) << list.dump(1);
   EXPECT_TRUE(instances(list, "db").empty());
   EXPECT_EQ(pid_of(list, "ops-tool"), ops1);
   EXPECT_EQ(instances(list, "web")[0].value("pid", -1), web2);
+  // depends_on is read live: api took the change without a restart.
+  std::set<pid_t> api3;
+  for (const auto& a : instances(list, "api")) api3.insert(a.value("pid", -1));
+  EXPECT_EQ(api3, api2);
+  EXPECT_EQ(instances(list, "api")[0]["pm2_env"].count("depends_on"), 0u);
 
   // And once more: nothing to do.
   r = herd({"apply", file, "--prune"});

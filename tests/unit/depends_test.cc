@@ -126,15 +126,14 @@ TEST(ApplyPlanTest, StartsChangesScalesAndLeavesAlone) {
   AppSpec cl = app("cl");
   cl.exec_mode = ExecMode::kCluster;
   AppSpec cl2 = cl;
-  cl2.kill_timeout_ms = 100;
+  cl2.args = {"--v2"};
   std::vector<RunningApp> daemon = {running(db, 1), running(api, 1), running(web, 1),
                                     running(cl, 2, true), running(app("gone"), 1)};
   std::vector<AppSpec> file = {api2, db, web2, cl2, app("new")};
   auto steps = plan_apply(file, {3, 1, 1, 2, 1}, daemon, {});
-  EXPECT_EQ(lines(steps),
-            (std::vector<std::string>{"db unchanged", "api restarted [env.PORT] [instances 1 -> 3]",
-                                      "web restarted [max_restarts]", "cl reloaded [kill_timeout]",
-                                      "new started"}));
+  EXPECT_EQ(lines(steps), (std::vector<std::string>{
+                              "db unchanged", "api restarted [env.PORT] [instances 1 -> 3]",
+                              "web updated [max_restarts]", "cl reloaded [args]", "new started"}));
   // Only the count: a scale.
   steps = plan_apply({db}, {4}, daemon, {});
   EXPECT_EQ(lines(steps), (std::vector<std::string>{"db scaled [instances 1 -> 4]"}));
