@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "app/depends.h"
 #include "app/setting_rules.h"
 
 namespace herd::manager {
@@ -14,6 +15,16 @@ using T = SettingType;
 using A = FlagArity;
 using F = DescribeFormat;
 using S = AppSpec;
+
+// depends_on in jlist and describe: "db (ready), migrate (completed)"; null when there is none.
+json jlist_depends_on(const AppSpec& s) {
+  if (s.depends_on.empty()) return nullptr;
+  std::string text;
+  for (const auto& [name, cond] : s.depends_on) {
+    text += (text.empty() ? "" : ", ") + name + " (" + cond + ")";
+  }
+  return text;
+}
 
 // Every setting, in to_json's order. jlist's keys are PM2's (pm2_env); `describe` shows the rows
 // PM2 shows, in its order (cli/render/format.cc asks for them by key).
@@ -139,6 +150,16 @@ const AppSetting kSettings[] = {
               .override_file = copy<&S::autostart>},
      .restart_to_apply = false,
      .display = {.pm2_env_key = "autostart"},
+     .always_in_json = false},
+    {.key = "depends_on",
+     .type = T::kDepends,
+     .set = set<&S::depends_on, parse_depends_on>,
+     .get = get<&S::depends_on>,
+     .restart_to_apply = false,
+     .display = {.pm2_env_key = "depends_on",
+                 .value = jlist_depends_on,
+                 .label = "depends on",
+                 .format = F::kTextWhenSet},
      .always_in_json = false},
     {.key = "autorestart",
      .type = T::kBool,

@@ -47,8 +47,9 @@ enum class SettingType {
   kInstances,   // a number or "max"
   kChoice,      // one of a few words
   kExitCodes,
-  kWatch,  // true, false, a path or a list of paths
-  kHooks,  // event: command (app/hook_events.h)
+  kWatch,    // true, false, a path or a list of paths
+  kHooks,    // event: command (app/hook_events.h)
+  kDepends,  // app names, or app name -> condition (app/depends.h)
 };
 
 // How a `herd start` flag takes its value.

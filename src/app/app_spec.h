@@ -58,6 +58,9 @@ struct AppSpec {
   // false (PM2's --no-autostart): the app is registered, its instances `stopped`, until a
   // `herd start <name>` or `herd restart` starts them.
   bool autostart = true;
+  // depends_on (app/depends.h): app name -> "started", "ready" or "completed". The daemon starts
+  // the app's instances once every dependency meets its condition (docs/depends-on.md).
+  std::map<std::string, std::string> depends_on;
   bool autorestart = true;
   int max_restarts = 16;               // unstable restarts before "errored"
   std::uint64_t min_uptime_ms = 1000;  // a run shorter than this is unstable

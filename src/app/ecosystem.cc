@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "app/app_name.h"
+#include "app/depends.h"
 #include "app/ecosystem_keys.h"
 #include "app/ecosystem_reader.h"
 
@@ -358,6 +359,12 @@ Result<EcosystemResult> resolve(const SourceDoc& doc, const std::string& name,
     specs.push_back(std::move(*spec));
     app_warnings.emplace_back(l.warnings.begin() + before, l.warnings.end());
     l.warnings.resize(before);
+  }
+
+  // A cycle or an app depending on itself is refused here; a name the file does not have may be
+  // an app the daemon runs, which the daemon checks when the apps reach it.
+  if (Status s = check_dependencies(specs, [](const std::string&) { return true; }); !s) {
+    return fail(EINVAL, fmt::format("{}: {}", name, s.error().context()));
   }
 
   EcosystemResult result;

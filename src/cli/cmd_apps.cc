@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "app/setting_values.h"
+#include "cli/cmd_apply.h"
 #include "cli/cmd_targets.h"
 #include "cli/commands.h"
 #include "cli/start_args.h"
@@ -142,11 +143,15 @@ int cmd_start(Cli& cli) {
 }
 
 // startOrRestart | startOrReload | startOrGracefulReload <ecosystem file...>: PM2's names for
-// restart and reload of a file, starting the apps that do not run.
+// restart and reload of a file, starting the apps that do not run. `herd apply` without
+// --prune, with every running app of the file restarted (reloaded) even when its definition did
+// not change: that is how a deploy picks up new code on disk. The shell's environment comes
+// with the file's, as PM2's _startJson passes it (--update-env is implied).
 int cmd_start_or(Cli& cli) {
   Verb verb = cli.name == "startOrRestart" ? Verb::kRestart : Verb::kReload;
   auto act = read_target_args(cli, verb);
   if (!act) return fail_with(act.error());
+  if (act->targets.empty()) return fail_with(fmt::format("{} needs an ecosystem file", cli.name));
   for (const auto& t : act->targets) {
     if (!is_ecosystem_target(t)) {
       return fail_with(
@@ -155,7 +160,17 @@ int cmd_start_or(Cli& cli) {
                       cli.name, t, t));
     }
   }
-  return act_on_targets(cli, *act);
+  ApplyArgs args{.unchanged = verb == Verb::kRestart ? "restart" : "reload",
+                 .parallel = act->parallel};
+  int code = 0;
+  for (const auto& t : act->targets) {
+    auto eco = load_file(t, *act);
+    if (!eco) return fail_with(manager::input_error_message(eco.error()));
+    for (const auto& w : eco->warnings) std::fprintf(stderr, "herd: warning: %s\n", w.c_str());
+    code = std::max(code, apply_file_apps(cli, t, std::move(eco->apps), args));
+  }
+  int list = print_list(cli);
+  return code != 0 ? code : list;
 }
 
 int cmd_stop_restart_reset(Cli& cli) {

@@ -66,19 +66,6 @@ std::expected<Managed, manager::ErrorReply> managed(Cli& cli) {
   return m;
 }
 
-Result<manager::EcosystemResult> load_file(const std::string& word, const TargetAction& act) {
-  manager::EcosystemOptions o;
-  o.env_name = act.env_name;
-  o.only = act.only;
-  o.base_env = current_env();
-  std::string cwd = working_dir();
-  if (word == "-") {
-    std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
-    return manager::parse_ecosystem(text, manager::EcosystemFormat::kJson, "stdin", cwd, o);
-  }
-  return manager::load_ecosystem(word[0] == '/' ? word : cwd + "/" + word, o);
-}
-
 // Restarts (or reloads) the running app `name` with the file's variables read again: PM2's
 // _startJson passes the merged env with updateEnv set, so the shell's environment comes too.
 int restart_with_file_env(Cli& cli, const TargetAction& act, const manager::AppSpec& app) {
@@ -94,6 +81,19 @@ int restart_with_file_env(Cli& cli, const TargetAction& act, const manager::AppS
 }
 
 }  // namespace
+
+Result<manager::EcosystemResult> load_file(const std::string& word, const TargetAction& act) {
+  manager::EcosystemOptions o;
+  o.env_name = act.env_name;
+  o.only = act.only;
+  o.base_env = current_env();
+  std::string cwd = working_dir();
+  if (word == "-") {
+    std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    return manager::parse_ecosystem(text, manager::EcosystemFormat::kJson, "stdin", cwd, o);
+  }
+  return manager::load_ecosystem(word[0] == '/' ? word : cwd + "/" + word, o);
+}
 
 int report_started(const json& r) {
   int code = 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "app/app_spec.h"
+#include "app/ecosystem.h"
 #include "cli/commands.h"
 
 namespace herd::cli {
@@ -25,6 +26,10 @@ struct TargetAction {
   // A file's apps that are not managed yet are started (restart, reload, start); else skipped.
   bool start_missing = false;
 };
+
+// Reads the ecosystem file `word` (a path relative to the working directory, or "-" for JSON on
+// stdin) with act.env_name, act.only and the CLI's environment.
+Result<manager::EcosystemResult> load_file(const std::string& word, const TargetAction& act);
 
 // Runs `act`, prints what went wrong and the process table; the exit code (1 on any error).
 int act_on_targets(Cli& cli, const TargetAction& act);

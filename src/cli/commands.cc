@@ -27,6 +27,10 @@ using enum Needs;
 constexpr Command kCommands[] = {
     {"start", {}, kClient, false, cmd_start,
      "start <script|\"cmd\"|ecosystem> [opts] [-- args]   start an app (herd start --help)"},
+    {"apply", {}, kDaemon, false, cmd_apply,
+     "apply <ecosystem> [--env E] [--only A] [--prune]  make what runs match the file: start\n"
+     "                                                  new apps, reload changed ones, --prune\n"
+     "                                                  deletes the ones it no longer has"},
     {"startOrRestart", {}, kDaemon, false, cmd_start_or,
      "startOrRestart|startOrReload|startOrGracefulReload <ecosystem file> [--env E] [--only A]"},
     {"startOrReload", {"startOrGracefulReload"}, kDaemon, false, cmd_start_or, ""},

@@ -70,6 +70,7 @@ int print_list(Cli& cli, const std::string& sort = "name");
 // cmd_apps.cc: verbs that change processes.
 int cmd_start(Cli& cli);
 int cmd_start_or(Cli& cli);
+int cmd_apply(Cli& cli);
 int cmd_stop_restart_reset(Cli& cli);
 int cmd_delete(Cli& cli);
 int cmd_reload(Cli& cli);

@@ -25,6 +25,9 @@ class App {
   // replacements) while they stop. Not listed by jlist; the app lives on until both are empty.
   std::vector<std::unique_ptr<Instance>> incoming;
   std::vector<std::unique_ptr<Instance>> retiring;
+  // Not empty while its instances wait for depends_on ("waiting for db (errored)"): they are
+  // shown as "waiting" and started once the dependencies are met (supervisor_depends.cc).
+  std::string waiting_for;
   std::unique_ptr<AppTriggers> triggers;  // cron_restart and watch; set by Supervisor::start
   // Cluster mode: exec_mode cluster (several instances), or `listen` addresses held by herd.
   bool cluster() const { return spec.exec_mode == ExecMode::kCluster || sockets.has_static(); }

@@ -95,6 +95,7 @@ class Daemon {
   void resurrect(Call& call);
   void stream_logs(Call& call);
   void kill(Call& call);
+  void apply(Call& call);
   // `herd update` (takeover.h): checks the binary and that every app is settled, then execs it
   // with this daemon's state; it answers the call itself. Here only when that could not happen.
   void update(Call& call);

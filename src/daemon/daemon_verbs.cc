@@ -8,6 +8,7 @@
 #include <array>
 #include <utility>
 
+#include "app/depends.h"
 #include "daemon/cluster_mode/inject_files.h"
 #include "daemon/daemon_impl.h"
 #include "daemon/takeover.h"
@@ -49,6 +50,7 @@ Daemon::Handler Daemon::handler_of(Verb verb) {
       {Verb::kKill, &Daemon::kill},
       {Verb::kUpdate, &Daemon::update},
       {Verb::kReloadLogs, &Daemon::reload_logs},
+      {Verb::kApply, &Daemon::apply},
   }};
   static_assert(
       [] {
@@ -158,6 +160,32 @@ void Daemon::kill(Call& call) {
   shutdown([c = call.c, id = call.id] { c->reply_ok(id, {{"killed", true}}); });
 }
 
+void Daemon::apply(Call& call) {
+  const auto& r = std::get<ApplyRequest>(call.request);
+  std::vector<AppSpec> specs;
+  for (const auto& j : r.apps) {
+    auto spec = app_spec_from_json(j);
+    if (!spec) {
+      call.c->reply_error(call.id, {ErrorCode::kBadRequest, input_error_message(spec.error())});
+      return;
+    }
+    specs.push_back(std::move(*spec));
+  }
+  ApplyOptions o{.prune = r.prune};
+  if (r.unchanged == "restart") {
+    o.unchanged = ApplyAction::kRestart;
+  } else if (r.unchanged == "reload") {
+    o.unchanged = ApplyAction::kReload;
+  } else if (!r.unchanged.empty()) {
+    call.c->reply_error(call.id, {ErrorCode::kBadRequest,
+                                  fmt::format("unchanged: expected \"restart\" or \"reload\", "
+                                              "got \"{}\"",
+                                              r.unchanged)});
+    return;
+  }
+  sup_.apply(std::move(specs), o, r.parallel.value_or(1), answer(call));
+}
+
 void Daemon::start_apps(Call& call) {
   std::vector<AppSpec> specs;
   for (const auto& j : std::get<StartRequest>(call.request).apps) {
@@ -178,6 +206,8 @@ void Daemon::start_apps(Call& call) {
 }
 
 void Daemon::start_specs(std::vector<AppSpec> specs, std::function<void(StartOutcome)> done) {
+  // Dependencies first (depends_on): each app is registered before the apps that wait for it.
+  specs = in_dependency_order(std::move(specs));
   auto outcome = std::make_shared<StartOutcome>();
   for (const auto& spec : specs) {
     if (auto w = injection_warning(spec)) {

@@ -95,6 +95,10 @@ class Instance {
   int id() const { return id_; }
   int index() const { return index_; }
   pid_t pid() const { return pid_; }
+  // How the last run ended (0, 0 before any), and when it first started (0: never).
+  int last_exit_code() const { return last_exit_code_; }
+  int last_signal() const { return last_signal_; }
+  std::uint64_t created_at_ms() const { return created_at_ms_; }
   InstanceStatus status() const { return status_; }
   App& app() const { return *app_; }
   bool is_running() const { return pid_ > 0; }

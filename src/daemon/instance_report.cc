@@ -54,7 +54,7 @@ nlohmann::json Instance::to_json() const {
   nlohmann::json listen = nlohmann::json::array();
   for (const auto& a : app_->sockets.addresses()) listen.push_back(a.to_string());
   nlohmann::json pm2_env = {
-      {"status", status_name(status_)},
+      {"status", app_->waiting_for.empty() ? status_name(status_) : "waiting"},
       {"restart_time", restarts_},
       {"reloads", reloads_},
       {"reloading", replacement_pid_ > 0},

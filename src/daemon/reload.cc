@@ -200,6 +200,7 @@ void Supervisor::restart_instance(Instance& old, ReloadDone done, std::string wa
   stop_with_replacement(&old, [this, id, done, warning] {
     Instance* i = instance_by_id(id);
     if (i == nullptr) return done(fmt::format("id {} was deleted during its restart", id), warning);
+    if (!i->app().waiting_for.empty()) return done("", warning);  // starts once deps are met
     i->count_manual_restart();
     if (Status s = i->start(); !s) {
       return done(fmt::format("restart of {} failed: {}", who(*i), s.error().message()), warning);

@@ -30,10 +30,16 @@ using nlohmann::json;
 }  // namespace
 
 Supervisor::Supervisor(EventLoop& loop, Home home)
-    : loop_(loop), home_(std::move(home)), notify_(loop), sigchld_(loop), sampler_(loop) {}
+    : loop_(loop),
+      home_(std::move(home)),
+      notify_(loop),
+      sigchld_(loop),
+      sampler_(loop),
+      depends_timer_(loop) {}
 
 Supervisor::~Supervisor() {
   sampler_.stop();
+  depends_timer_.stop();
   sigchld_.stop();
   // Instances still running (the daemon goes away without stopping them) kill their process
   // group and forget their pid in by_pid_, which is destroyed before apps_ would be.
@@ -198,6 +204,7 @@ std::optional<VerbError> refuse_spec(const AppSpec& spec) {
 
 void Supervisor::start(AppSpec spec, Reply reply) {
   if (auto refused = refuse_spec(spec)) return reply(std::unexpected(std::move(*refused)));
+  if (auto refused = refuse_dependencies(spec)) return reply(std::unexpected(std::move(*refused)));
   int count = spec.resolved_instances(cpu_count());
   App* app = find_app(spec.name);
   std::vector<Instance*> to_start;
@@ -233,6 +240,10 @@ void Supervisor::start(AppSpec spec, Reply reply) {
     add_instances(*app, count, &to_start);
   }
   if (!spec.autostart) return reply_registered(to_start, std::move(reply));
+  if (std::string why = unmet_dependency(*app); !why.empty()) {
+    hold_for_dependencies(*app, std::move(why));
+    return reply_registered(to_start, std::move(reply));
+  }
   for (Instance* i : to_start) (void)i->start();  // failures set the status, checked below
 
   // The first spawn error with every instance failed: nothing runs, so say so and forget it.
@@ -287,7 +298,7 @@ void Supervisor::stop(const std::vector<std::string>& targets, Reply reply) {
   if (!list) return reply(std::unexpected(list.error()));
   std::vector<int> ids;
   for (Instance* i : *list) ids.push_back(i->id());
-  stop_instances(*list, [this, ids, reply] {
+  stop_in_order(*list, [this, ids, reply] {
     // An app none of whose instances runs any more gives back the ports herd bound for it on
     // demand: they are free again, as with the program alone (`listen` addresses stay).
     for (auto& a : apps_) {
@@ -325,6 +336,8 @@ void Supervisor::restart(const std::vector<std::string>& targets,
     stop_with_replacement(i, [this, id, all_settled] {
       Instance* again = instance_by_id(id);
       if (again == nullptr) return all_settled();  // deleted meanwhile
+      // An app waiting for its dependencies keeps waiting: it starts once they are met.
+      if (!again->app().waiting_for.empty()) return all_settled();
       again->count_manual_restart();
       (void)again->start();             // a failure sets its status to errored
       arm_triggers_once(again->app());  // an app registered with autostart: false
@@ -339,7 +352,7 @@ void Supervisor::remove(const std::vector<std::string>& targets, Reply reply) {
   auto result = std::make_shared<json>(*list_result(*list));
   std::vector<int> ids;
   for (Instance* i : *list) ids.push_back(i->id());
-  stop_instances(*list, [this, ids, result, reply] {
+  stop_in_order(*list, [this, ids, result, reply] {
     for (auto& a : apps_) {
       a->instances.erase(std::remove_if(a->instances.begin(), a->instances.end(),
                                         [&](const auto& i) {
@@ -451,7 +464,7 @@ void Supervisor::stop_all(std::function<void()> done) {
   // Old instances a reload is stopping are waited for too: no process outlives the daemon.
   auto each = countdown(retiring.size() + 1, std::move(done));
   for (Instance* i : retiring) i->stop(each);
-  stop_instances(all, each);
+  stop_in_order(all, each);  // dependants before their dependencies
 }
 
 }  // namespace herd::manager

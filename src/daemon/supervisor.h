@@ -15,10 +15,12 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "app/app_spec.h"
+#include "app/apply_plan.h"
 #include "daemon/app.h"
 #include "daemon/home.h"
 #include "daemon/hooks.h"
@@ -98,6 +100,12 @@ class Supervisor : private InstanceHost {
   // connections are refused once the instances have closed theirs (ListenSet::close_all).
   void close_listeners();
   std::string restore_running(pid_t previous);
+  // `herd apply` (supervisor_apply.cc, docs/apply.md): makes the apps match `specs` following
+  // plan_apply (app/apply_plan.h), one app after the other in dependency order. Replies
+  // {"steps": [{"app", "action", "changes", "instances", "waiting"?, "error"?}, ...]} once every
+  // step is done; a step that failed has "error" and the others still run. E_BAD_REQUEST before
+  // anything changes for a depends_on naming an app neither in `specs` nor in the daemon.
+  void apply(std::vector<AppSpec> specs, const ApplyOptions& options, int parallel, Reply reply);
   // Stops everything (for `kill` and daemon shutdown); `done` when no process is left.
   void stop_all(std::function<void()> done);
 
@@ -114,7 +122,8 @@ class Supervisor : private InstanceHost {
   // For GET /readyz: "" when every instance that should be online is (an instance stopped, by a
   // person or because it was not to restart, does not count; a reload's replacement still
   // starting does not either: the instance it replaces serves meanwhile). Otherwise a line that
-  // names the first instances that are not ("not ready: api 0 launching, web 2 errored ...").
+  // names the first instances that are not ("not ready: api 0 launching, web 2 errored ..."); an
+  // app waiting for its dependencies (depends_on) is not ready ("api 1 waiting").
   std::string not_ready() const;
   VerbResult describe(const std::vector<std::string>& targets) const;
   VerbResult env_of(const std::string& target) const;
@@ -187,6 +196,24 @@ class Supervisor : private InstanceHost {
       std::vector<AppSpec> specs,
       std::function<void(nlohmann::json processes, std::vector<std::string> errors)> done);
   VerbResult list_result(const std::vector<Instance*>& list) const;
+  // --- supervisor_apply.cc ---
+  struct ApplyRun;
+  void apply_next(std::shared_ptr<ApplyRun> run);
+  // The first errored instance of `name` as "errored: <reason>"; "" when none is.
+  std::string errored_reason(const std::string& name) const;
+  // --- supervisor_depends.cc ---
+  // "waiting for db (errored), cache (launching)": the dependencies of `app` that do not meet
+  // their condition yet; "" when all do.
+  std::string unmet_dependency(const App& app) const;
+  // start()'s refusal of a depends_on that names the app itself or an app the daemon lacks.
+  std::optional<VerbError> refuse_dependencies(const AppSpec& spec) const;
+  // Leaves the app's instances unstarted, waiting (App::waiting_for = `why`), until
+  // check_waiting() finds its dependencies met.
+  void hold_for_dependencies(App& app, std::string why);
+  void check_waiting();
+  // stop_instances in waves: the instances of the apps no other app of `list` depends on
+  // first, then the rest, the same way; `done` once all have stopped.
+  void stop_in_order(std::vector<Instance*> list, std::function<void()> done);
 
   EventLoop& loop_;
   Home home_;
@@ -194,6 +221,8 @@ class Supervisor : private InstanceHost {
   HookRunner hooks_{loop_};  // before apps_: instances may fire hooks until they are destroyed
   Signal sigchld_;
   Timer sampler_;
+  Timer depends_timer_;  // polls the apps waiting for their dependencies (supervisor_depends.cc)
+  bool depends_timer_active_ = false;
   std::vector<std::unique_ptr<App>> apps_;
   std::map<pid_t, Instance*> by_pid_;
   std::map<pid_t, std::function<void(int)>> child_watchers_;  // watch_child()

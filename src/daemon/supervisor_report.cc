@@ -37,13 +37,20 @@ std::string Supervisor::not_ready() const {
   for (const auto& a : apps_) {
     for (const auto& i : a->instances) {
       InstanceStatus s = i->status();
-      // An online instance whose health check fails is not ready either.
+      // An online instance whose health check fails is not ready either, nor an app waiting
+      // for its dependencies (it is to run).
       const HealthMonitor* h = i->health();
       bool unhealthy = h != nullptr && h->state() == HealthMonitor::State::kUnhealthy;
-      if ((s == InstanceStatus::kOnline && !unhealthy) || s == InstanceStatus::kStopped) continue;
+      bool waiting = !a->waiting_for.empty();
+      if (!waiting &&
+          ((s == InstanceStatus::kOnline && !unhealthy) || s == InstanceStatus::kStopped)) {
+        continue;
+      }
       if (++count <= kNamed) {
         out += fmt::format("{}{} {} {}", count == 1 ? "not ready: " : ", ", a->name, i->id(),
-                           s == InstanceStatus::kOnline ? "unhealthy" : status_name(s));
+                           waiting                        ? "waiting"
+                           : s == InstanceStatus::kOnline ? "unhealthy"
+                                                          : status_name(s));
       }
     }
   }

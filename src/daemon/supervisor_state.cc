@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "app/depends.h"
 #include "daemon/state_file.h"
 #include "daemon/supervisor.h"
 #include "daemon/supervisor_internal.h"
@@ -160,6 +161,7 @@ void Supervisor::resurrect(Reply reply) {
 void Supervisor::start_each(
     std::vector<AppSpec> specs,
     std::function<void(nlohmann::json processes, std::vector<std::string> errors)> done) {
+  specs = in_dependency_order(std::move(specs));  // resurrect keeps depends_on's order
   auto results = std::make_shared<json>(json::array());
   auto errors = std::make_shared<std::vector<std::string>>();
   auto each = countdown(specs.size(),
@@ -186,7 +188,8 @@ void Supervisor::persist_running() {
                    std::all_of(a->instances.begin(), a->instances.end(), [](const auto& i) {
                      return i->status() == InstanceStatus::kStopped;
                    });
-    if (stopped || a->instances.empty()) continue;
+    // An app waiting for its dependencies is to run: its instances are stopped only until then.
+    if ((stopped && a->waiting_for.empty()) || a->instances.empty()) continue;
     json j = to_json(a->spec);
     j["instances"] = std::to_string(a->instances.size());
     apps.push_back(std::move(j));

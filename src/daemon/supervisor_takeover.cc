@@ -12,6 +12,7 @@ std::string Supervisor::takeover_busy() const {
     if (!a->incoming.empty() || !a->retiring.empty()) {
       return fmt::format("app '{}' is being reloaded", a->name);
     }
+    if (!a->waiting_for.empty()) return fmt::format("app '{}' is {}", a->name, a->waiting_for);
     for (const auto& i : a->instances) {
       switch (i->status()) {
         case InstanceStatus::kLaunching:

@@ -119,6 +119,24 @@ void from_json(const json& j, SaveRequest& r) {
 void to_json(json& j, const UpdateRequest& r) { j = {{"binary", r.binary}}; }
 void from_json(const json& j, UpdateRequest& r) { r.binary = read_string(j, "binary"); }
 
+void to_json(json& j, const ApplyRequest& r) {
+  j = {{"apps", r.apps}};
+  if (r.prune) j["prune"] = true;
+  if (!r.unchanged.empty()) j["unchanged"] = r.unchanged;
+  if (r.parallel) j["parallel"] = *r.parallel;
+}
+void from_json(const json& j, ApplyRequest& r) {
+  auto a = j.find("apps");
+  r.apps = a != j.end() && a->is_array() ? *a : json::array();
+  auto p = j.find("prune");
+  r.prune = p != j.end() && p->is_boolean() && p->get<bool>();
+  r.unchanged = read_string(j, "unchanged");
+  r.parallel.reset();
+  if (auto n = j.find("parallel"); n != j.end() && n->is_number_integer()) {
+    r.parallel = n->get<int>();
+  }
+}
+
 json request_json(Verb verb, const Request& request) {
   assert(request.index() == static_cast<std::size_t>(verb_spec(verb).request));
   json j = std::visit([](const auto& r) { return json(r); }, request);

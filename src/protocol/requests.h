@@ -70,10 +70,21 @@ struct UpdateRequest {
   std::string binary;  // absolute path of a herd binary
 };
 
+// apply: the file's apps (as start's), and what to do beside starting, reloading and leaving
+// alone (docs/apply.md). `prune`: delete the apps of the file's namespaces it does not name.
+// `unchanged`: "" (leave unchanged apps alone), "restart" or "reload" (PM2's startOrRestart and
+// startOrReload: every running app of the file). `parallel`: as reload's.
+struct ApplyRequest {
+  nlohmann::json apps = nlohmann::json::array();
+  bool prune = false;
+  std::string unchanged;
+  std::optional<int> parallel;
+};
+
 // Any request; the alternative's index is the RequestKind the verb table names (verbs.h).
 using Request =
     std::variant<EmptyRequest, TargetsRequest, RestartRequest, ReloadRequest, ScaleRequest,
-                 SignalRequest, EnvRequest, StartRequest, SaveRequest, UpdateRequest>;
+                 SignalRequest, EnvRequest, StartRequest, SaveRequest, UpdateRequest, ApplyRequest>;
 static_assert(std::variant_size_v<Request> == kRequestKinds);
 
 // The JSON of each request's fields (no "verb", no "id"). to_json writes only what is set;
@@ -98,6 +109,8 @@ void to_json(nlohmann::json& j, const SaveRequest& r);
 void from_json(const nlohmann::json& j, SaveRequest& r);
 void to_json(nlohmann::json& j, const UpdateRequest& r);
 void from_json(const nlohmann::json& j, UpdateRequest& r);
+void to_json(nlohmann::json& j, const ApplyRequest& r);
+void from_json(const nlohmann::json& j, ApplyRequest& r);
 
 // The request line's object for `verb` (without "id", which the client adds). `request` must be
 // the kind the verb takes (verb_spec(verb).request); an assertion otherwise.

@@ -49,6 +49,14 @@ constexpr std::array<VerbSpec, kVerbCount> kVerbs = {{
      RequestKind::kUpdate,
      {{{"binary", FieldCheck::kString, true, "the absolute path of a herd binary"}}}},
     {Verb::kReloadLogs, "reloadLogs", "", RequestKind::kEmpty, {}},
+    {Verb::kApply,
+     "apply",
+     "",
+     RequestKind::kApply,
+     {{{"apps", FieldCheck::kApps, true},
+       {"prune", FieldCheck::kBool},
+       {"unchanged", FieldCheck::kString, false, "\"restart\" or \"reload\""},
+       {"parallel", FieldCheck::kParallel}}}},
 }};
 
 constexpr bool in_enum_order() {

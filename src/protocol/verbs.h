@@ -39,8 +39,9 @@ enum class Verb : std::uint8_t {
   kKill,
   kUpdate,
   kReloadLogs,
+  kApply,
 };
-inline constexpr std::size_t kVerbCount = static_cast<std::size_t>(Verb::kReloadLogs) + 1;
+inline constexpr std::size_t kVerbCount = static_cast<std::size_t>(Verb::kApply) + 1;
 
 // Which typed request a verb reads: the index of its type in requests.h's Request.
 enum class RequestKind : std::uint8_t {
@@ -54,8 +55,9 @@ enum class RequestKind : std::uint8_t {
   kStart,
   kSave,
   kUpdate,
+  kApply,
 };
-inline constexpr std::size_t kRequestKinds = static_cast<std::size_t>(RequestKind::kUpdate) + 1;
+inline constexpr std::size_t kRequestKinds = static_cast<std::size_t>(RequestKind::kApply) + 1;
 
 // How a field's value is checked (control_request.cc words each refusal).
 enum class FieldCheck : std::uint8_t {

@@ -39,6 +39,8 @@ const std::map<Verb, json>& samples() {
       {Verb::kKill, json::object()},
       {Verb::kUpdate, json::parse(R"({"binary": "/usr/bin/herd"})")},
       {Verb::kReloadLogs, json::object()},
+      {Verb::kApply, json::parse(R"({"apps": [{"name": "web", "script": "./w"}], "prune": true,
+                       "unchanged": "reload", "parallel": 2})")},
   };
   return kSamples;
 }

@@ -451,6 +451,7 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   add_setting_row(&rows, instance, "cwd");
   add_setting_row(&rows, instance, "exec_mode");
   add_setting_row(&rows, instance, "listen");
+  add_setting_row(&rows, instance, "depends_on");
   add("status text", string_or(env("status_text"), kNotAvailable));
   add_setting_row(&rows, instance, "watchdog");
   for (auto& [label, value] : supervision_rows(instance)) add(std::move(label), std::move(value));
