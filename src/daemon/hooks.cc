@@ -11,6 +11,7 @@
 
 #include "daemon/app.h"
 #include "daemon/instance.h"
+#include "daemon/instance_host.h"
 #include "daemon/spawn.h"
 #include "herd/base/fd.h"
 #include "herd/base/log.h"
@@ -82,10 +83,13 @@ struct HookRunner::Run {
   std::string who;  // "hook crash of api (id 0)"
 };
 
-HookRunner::HookRunner(EventLoop& loop) : loop_(loop) {}
+HookRunner::HookRunner(EventLoop& loop, InstanceHost& host) : loop_(loop), host_(host) {}
 
 HookRunner::~HookRunner() {
-  for (auto& r : running_) ::kill(-r->pid, SIGKILL);
+  for (auto& r : running_) {
+    host_.unwatch_child(r->pid);
+    ::kill(-r->pid, SIGKILL);
+  }
 }
 
 std::string HookRunner::key(const HookRequest& r) {
@@ -158,6 +162,7 @@ void HookRunner::start(HookRequest request, int coalesced) {
         ::kill(-r.pid, SIGKILL);
       },
       r.request.timeout_ms);
+  host_.watch_child(r.pid, [this, pid = r.pid](int wstatus) { on_exit(pid, wstatus); });
   running_.push_back(std::move(run));
 }
 
@@ -193,10 +198,10 @@ void HookRunner::on_output(Run& r) {
   }
 }
 
-bool HookRunner::on_exit(pid_t pid, int wstatus) {
+void HookRunner::on_exit(pid_t pid, int wstatus) {
   auto it = std::find_if(running_.begin(), running_.end(),
                          [pid](const auto& r) { return r->pid == pid; });
-  if (it == running_.end()) return false;
+  if (it == running_.end()) return;
   std::unique_ptr<Run> run = std::move(*it);
   running_.erase(it);
   finish(*run, wstatus);
@@ -207,7 +212,6 @@ bool HookRunner::on_exit(pid_t pid, int wstatus) {
     pending_.erase(p);
     start(std::move(next.request), next.events);
   }
-  return true;
 }
 
 void HookRunner::finish(Run& r, int wstatus) {

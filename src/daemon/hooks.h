@@ -19,7 +19,7 @@
 // kMaxRunningHooks run at once in the daemon; beyond that an event is dropped, and logged.
 //
 // Nothing here blocks the loop: fork/exec (spawn.h), non-blocking pipe reads, a timer per run;
-// the exit status comes from the Supervisor's reaper through on_exit().
+// the exit status comes from the Supervisor's reaper (InstanceHost::watch_child).
 //
 // Threads: the daemon's loop thread only.
 #pragma once
@@ -38,6 +38,8 @@
 #include "herd/loop/event_loop.h"
 
 namespace herd::manager {
+
+class InstanceHost;
 
 class Instance;
 
@@ -60,7 +62,8 @@ HookRequest make_hook_request(const Instance& inst, HookEvent event, const HookD
 
 class HookRunner {
  public:
-  explicit HookRunner(EventLoop& loop);
+  // Hook processes are reaped by `host`'s reaper (InstanceHost::watch_child).
+  HookRunner(EventLoop& loop, InstanceHost& host);
   // Kills every hook still running (SIGKILL to its group).
   ~HookRunner();
   HookRunner(const HookRunner&) = delete;
@@ -68,8 +71,6 @@ class HookRunner {
 
   // Runs the hook, or coalesces or drops it (see above). A spawn failure is logged.
   void run(HookRequest request);
-  // From the reaper: `pid` ended with `wstatus`. False when `pid` is not a hook's.
-  bool on_exit(pid_t pid, int wstatus);
   std::size_t running() const { return running_.size(); }
 
  private:
@@ -80,11 +81,14 @@ class HookRunner {
   };
 
   void start(HookRequest request, int coalesced);
+  // From the reaper: the hook `pid` ended with `wstatus`.
+  void on_exit(pid_t pid, int wstatus);
   void on_output(Run& run);
   void finish(Run& run, int wstatus);
   static std::string key(const HookRequest& r);
 
   EventLoop& loop_;
+  InstanceHost& host_;
   std::list<std::unique_ptr<Run>> running_;
   std::map<std::string, Pending> pending_;  // by key(): the next run of a busy app/event
 };

@@ -102,7 +102,6 @@ void Supervisor::on_sigchld() {
       cb(status);
       continue;
     }
-    if (hooks_.on_exit(pid, status)) continue;
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) continue;  // an orphan we adopted as subreaper, now reaped
     it->second->on_exit(status);

@@ -218,14 +218,16 @@ class Supervisor : private InstanceHost {
   EventLoop& loop_;
   Home home_;
   NotifySocket notify_;
-  HookRunner hooks_{loop_};  // before apps_: instances may fire hooks until they are destroyed
+  // watch_child(); before hooks_, which unwatches its children when destroyed.
+  std::map<pid_t, std::function<void(int)>> child_watchers_;
+  HookRunner hooks_{loop_,
+                    *this};  // before apps_: instances may fire hooks until they are destroyed
   Signal sigchld_;
   Timer sampler_;
   Timer depends_timer_;  // polls the apps waiting for their dependencies (supervisor_depends.cc)
   bool depends_timer_active_ = false;
   std::vector<std::unique_ptr<App>> apps_;
   std::map<pid_t, Instance*> by_pid_;
-  std::map<pid_t, std::function<void(int)>> child_watchers_;  // watch_child()
   int next_id_ = 0;
   std::map<std::string, std::weak_ptr<RotatingFile>> log_files_;
 

@@ -448,10 +448,9 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   add_setting_row(&rows, instance, "interpreter");
   add_setting_row(&rows, instance, "interpreter_args");
   add("script id", id);
-  add_setting_row(&rows, instance, "cwd");
-  add_setting_row(&rows, instance, "exec_mode");
-  add_setting_row(&rows, instance, "listen");
-  add_setting_row(&rows, instance, "depends_on");
+  for (std::string_view key : {"cwd", "exec_mode", "listen", "depends_on"}) {
+    add_setting_row(&rows, instance, key);
+  }
   add("status text", string_or(env("status_text"), kNotAvailable));
   add_setting_row(&rows, instance, "watchdog");
   for (auto& [label, value] : supervision_rows(instance)) add(std::move(label), std::move(value));
