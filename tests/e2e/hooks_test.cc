@@ -222,3 +222,38 @@ TEST_F(HerdTest, CrashLoopHooksAreCoalescedNotForked) {
 
 }  // namespace
 }  // namespace herd::e2e
+
+namespace herd::e2e {
+namespace {
+
+// The `health` hook runs when an instance's health check changes its verdict: unhealthy with the
+// last failure as the reason, and healthy again. A readiness-only check, so nothing restarts.
+TEST_F(HerdTest, HealthHookRunsWhenTheVerdictChanges) {
+  std::string sick = path("sick");
+  std::string script = write_script("steady", "exec sleep 1000\n");
+  std::string out = path("health.env");
+  CommandResult r = herd({"start", script, "-n", "steady", "--cwd", home_, "--health-check",
+                          "interval=300ms,failures=1,liveness=false,exec=test ! -e '" + sick + "'",
+                          "--hook", "health=" + dump_env_to(out)});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  Json list;
+  ASSERT_TRUE(wait_status("steady", "online", 1, kWaitTimeout, &list)) << list.dump(1);
+  pid_t pid = instance(list, "steady")["pid"];
+
+  write_file(sick, "");
+  ASSERT_TRUE(wait_for([&] { return file_exists(out); }, 20s)) << read_file(path("herd.log"));
+  auto env = parse_env(read_file(out));
+  EXPECT_EQ(env["HERD_EVENT"], "health");
+  EXPECT_EQ(env["HERD_APP"], "steady");
+  EXPECT_EQ(env["HERD_PID"], std::to_string(pid));
+  EXPECT_THAT(env["HERD_REASON"], HasSubstr("unhealthy: exit code 1"));
+
+  ::unlink(out.c_str());
+  ::unlink(sick.c_str());
+  ASSERT_TRUE(wait_for([&] { return file_exists(out); }, 20s)) << read_file(path("herd.log"));
+  EXPECT_THAT(parse_env(read_file(out))["HERD_REASON"], HasSubstr("healthy: its check passes"));
+  EXPECT_EQ(instance(jlist(), "steady")["pid"], pid) << "a readiness-only check restarted it";
+}
+
+}  // namespace
+}  // namespace herd::e2e
