@@ -89,7 +89,8 @@ constexpr Command kCommands[] = {
     {"runtime", {}, kHome, false, cmd_runtime,
      "runtime [--json] [--no-auto-exit] <ecosystem|script> [start opts]\n"
      "                                                  "
-     "run apps in the foreground: container PID 1, systemd Type=notify"},
+     "run apps in the foreground, as a container's\n"
+     "                                                  PID 1 or a systemd Type=notify service"},
     {"ecosystem", {"init"}, kNothing, false, cmd_ecosystem,
      "ecosystem|init [simple]                           write a sample ecosystem.config.js here"},
     {"startup", {"unstartup"}, kNothing, false, cmd_startup,
