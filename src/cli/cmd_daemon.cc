@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/start_args.h"
@@ -46,6 +47,34 @@ void print_ping(const json& r, bool just_started) {
   } else if (m.is_object() && m.contains("error")) {
     std::printf("no metrics listener: %s\n", m.value("error", "").c_str());
   }
+}
+
+// --metrics-port N or --metrics-addr IP (or their --flag=value forms) at rest[*i], into `o`
+// (moving *i past a separate value): nullopt when rest[*i] is neither flag, "" when it was
+// taken, or the error message.
+std::optional<std::string> take_metrics_flag(const Args& rest, std::size_t* i,
+                                             manager::DaemonOptions* o) {
+  const std::string& a = rest[*i];
+  std::string flag = a.substr(0, a.find('='));
+  if (flag != "--metrics-port" && flag != "--metrics-addr") return std::nullopt;
+  std::string value;
+  if (flag.size() < a.size()) {
+    value = a.substr(flag.size() + 1);
+  } else if (*i + 1 < rest.size()) {
+    value = rest[++*i];
+  } else {
+    return fmt::format("{} takes a value", flag);
+  }
+  if (flag == "--metrics-addr") {
+    auto addr = manager::parse_metrics_addr(value, flag);
+    if (!addr) return addr.error().context();
+    o->metrics_addr = *addr;
+  } else {
+    auto port = manager::parse_metrics_port(value, flag);
+    if (!port) return port.error().context();
+    o->metrics_port = *port;
+  }
+  return std::string();
 }
 
 }  // namespace
@@ -151,7 +180,6 @@ int cmd_daemon(Cli& cli) {
   manager::DaemonOptions options;
   const Args& rest = cli.args;
   for (std::size_t i = 0; i < rest.size(); ++i) {
-    std::string value;
     if (rest[i] == "--foreground") {
       options.foreground = true;
       continue;
@@ -163,27 +191,9 @@ int cmd_daemon(Cli& cli) {
       options.takeover_fd = static_cast<int>(fd);
       continue;
     }
-    // --metrics-port N, --metrics-addr IP, or their --flag=value forms.
-    std::string flag = rest[i].substr(0, rest[i].find('='));
-    if (flag != "--metrics-port" && flag != "--metrics-addr") {
-      return fail_with(fmt::format("unknown option '{}' for daemon", rest[i]));
-    }
-    if (flag.size() < rest[i].size()) {
-      value = rest[i].substr(flag.size() + 1);
-    } else if (i + 1 < rest.size()) {
-      value = rest[++i];
-    } else {
-      return fail_with(fmt::format("{} takes a value", flag));
-    }
-    if (flag == "--metrics-addr") {
-      auto addr = manager::parse_metrics_addr(value, flag);
-      if (!addr) return fail_with(addr.error().context());
-      options.metrics_addr = *addr;
-      continue;
-    }
-    auto port = manager::parse_metrics_port(value, flag);
-    if (!port) return fail_with(port.error().context());
-    options.metrics_port = *port;
+    auto taken = take_metrics_flag(rest, &i, &options);
+    if (!taken) return fail_with(fmt::format("unknown option '{}' for daemon", rest[i]));
+    if (!taken->empty()) return fail_with(*taken);
   }
   return manager::run_daemon(cli.home, options);
 }
@@ -216,27 +226,11 @@ int cmd_runtime(Cli& cli) {
       options.auto_exit = false;
       continue;
     }
-    std::string flag = a.substr(0, a.find('='));
-    if (flag != "--metrics-port" && flag != "--metrics-addr") {
+    auto taken = take_metrics_flag(rest, &i, &options.daemon);
+    if (!taken) {
       start_args.push_back(a);
-      continue;
-    }
-    std::string value;
-    if (flag.size() < a.size()) {
-      value = a.substr(flag.size() + 1);
-    } else if (i + 1 < rest.size()) {
-      value = rest[++i];
-    } else {
-      return fail_with(fmt::format("{} takes a value", flag));
-    }
-    if (flag == "--metrics-addr") {
-      auto addr = manager::parse_metrics_addr(value, flag);
-      if (!addr) return fail_with(addr.error().context());
-      options.daemon.metrics_addr = *addr;
-    } else {
-      auto port = manager::parse_metrics_port(value, flag);
-      if (!port) return fail_with(port.error().context());
-      options.daemon.metrics_port = *port;
+    } else if (!taken->empty()) {
+      return fail_with(*taken);
     }
   }
   if (start_args.empty() || start_args[0] == "--") {

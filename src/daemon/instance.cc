@@ -402,6 +402,10 @@ void Instance::stop(std::function<void()> done) {
   if (stop_requested_) return;  // already stopping; the waiter joins
   stop_requested_ = true;
   set_status(InstanceStatus::kStopping);
+  send_stop();
+}
+
+void Instance::send_stop() {
   // PM2's shutdown_with_message (God/Methods.js killProcess): the IPC message 'shutdown'
   // instead of the signal, when the app has a channel; the signal otherwise, as PM2 falls back.
   if (!app_->spec.shutdown_with_message || !send_ipc_line("\"shutdown\"")) {

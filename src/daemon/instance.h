@@ -166,6 +166,9 @@ class Instance {
   void on_ready_timer();
   void end_probation(std::string failure);
   void settle();
+  // The stop signal to the process group (or PM2's shutdown message over IPC), and SIGKILL
+  // after kill_timeout unless it exited by then.
+  void send_stop();
   void schedule_restart(std::uint64_t delay_ms);
   void start_ipc(Fd fd);
   void on_ipc_readable();

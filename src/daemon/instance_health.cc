@@ -129,17 +129,7 @@ void Instance::replace_unhealthy(const std::string& reason) {
   log_warn("app {} (id {}) pid {}: {}, restarting", app_->name, id_, pid_, reason);
   stop_health();
   ready_timer_.stop();
-  int sig = parse_signal(app_->spec.kill_signal).value_or(SIGINT);
-  if (::kill(-pid_, sig) < 0) ::kill(pid_, sig);
-  kill_timer_.start(
-      [this] {
-        if (pid_ > 0) {
-          log_warn("app {} (id {}) did not exit within kill_timeout ({} ms): SIGKILL", app_->name,
-                   id_, app_->spec.kill_timeout_ms);
-          if (::kill(-pid_, SIGKILL) < 0) ::kill(pid_, SIGKILL);
-        }
-      },
-      app_->spec.kill_timeout_ms);
+  send_stop();
 }
 
 void Instance::report_health(nlohmann::json* pm2_env) const {

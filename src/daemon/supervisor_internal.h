@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "daemon/supervisor.h"
 #include "base/usable_cpus.h"
+#include "daemon/supervisor.h"
 
 namespace herd::manager::detail {
 
