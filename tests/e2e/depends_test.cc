@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include "e2e/herd_fixture.h"
 
@@ -29,6 +32,11 @@ std::vector<std::string> lines_of(const std::string& text) {
     at = nl + 1;
   }
   return out;
+}
+
+// Where `line` is among `lines` (lines.size() when it is not).
+std::ptrdiff_t index_of(const std::vector<std::string>& lines, const std::string& line) {
+  return std::find(lines.begin(), lines.end(), line) - lines.begin();
 }
 
 TEST_F(HerdTest, DependsOnStartsInOrderAndStopsInReverse) {
@@ -56,9 +64,7 @@ TEST_F(HerdTest, DependsOnStartsInOrderAndStopsInReverse) {
       << list.dump(1);
   ASSERT_TRUE(wait_for([&] { return lines_of(read_file(path("events.log"))).size() == 4; }));
   auto started = lines_of(read_file(path("events.log")));
-  auto pos = [&](const std::string& line) {
-    return std::find(started.begin(), started.end(), line) - started.begin();
-  };
+  auto pos = [&](const std::string& line) { return index_of(started, line); };
   EXPECT_LT(pos("start db"), pos("start api")) << read_file(path("events.log"));
   EXPECT_LT(pos("start api"), pos("start web")) << read_file(path("events.log"));
   // Instance start timestamps agree.
@@ -76,9 +82,7 @@ TEST_F(HerdTest, DependsOnStartsInOrderAndStopsInReverse) {
   ASSERT_EQ(r.exit_code, 0) << r;
   ASSERT_TRUE(wait_for([&] { return lines_of(read_file(path("events.log"))).size() == 4; }));
   auto stopped = lines_of(read_file(path("events.log")));
-  auto spos = [&](const std::string& line) {
-    return std::find(stopped.begin(), stopped.end(), line) - stopped.begin();
-  };
+  auto spos = [&](const std::string& line) { return index_of(stopped, line); };
   EXPECT_LT(spos("stop web"), spos("stop api")) << read_file(path("events.log"));
   EXPECT_LT(spos("stop api"), spos("stop db")) << read_file(path("events.log"));
   EXPECT_LT(spos("stop other"), 4);
