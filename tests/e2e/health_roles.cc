@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -41,19 +42,24 @@ void send_all(int fd, const std::string& s) {
   std::size_t off = 0;
   while (off < s.size()) {
     ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;  // a stop signal: the answer still goes out
     if (n <= 0) return;
     off += static_cast<std::size_t>(n);
   }
 }
 
-// Reads the request's head (up to a blank line, 4 KiB or 2 s).
+// Reads the request's head (up to a blank line, 4 KiB or 2 s). A stop signal does not cut it
+// short: closing with the request unread would reset the connection.
 void read_head(int fd) {
   std::string in;
   char buf[512];
   while (in.find("\r\n\r\n") == std::string::npos && in.size() < 4096) {
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 2000) <= 0) return;
+    int ready = ::poll(&p, 1, 2000);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return;
     ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
     in.append(buf, static_cast<std::size_t>(n));
   }
