@@ -108,7 +108,7 @@ int cmd_start(Cli& cli) {
   if (!req) return fail_with(manager::input_error_message(req.error()));
   for (const auto& w : req->warnings) std::fprintf(stderr, "herd: warning: %s\n", w.c_str());
   if (Status s = cli.client->connect(true); !s) return fail_with(client_error(s.error()));
-  auto list = cli.client->call(Verb::kJlist);
+  auto list = cli.client->call(Verb::kJlist, manager::ListRequest{.brief = true});
   if (!list) return fail_with(list.error());
   int code = 0;
   std::vector<manager::AppSpec> fresh;

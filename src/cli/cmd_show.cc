@@ -165,7 +165,7 @@ void print_live_line(const json& ev, const LogsOptions& o) {
 
 // The daemon's jlist as JSON on one line (indent -1) or indented by `indent` spaces a level.
 int print_jlist(Cli& cli, int indent) {
-  auto r = cli.client->call(Verb::kJlist);
+  auto r = cli.client->call(Verb::kJlist, manager::ListRequest{});
   if (!r) return fail_with(r.error());
   std::printf("%s\n", r->dump(indent).c_str());
   return 0;
@@ -174,7 +174,7 @@ int print_jlist(Cli& cli, int indent) {
 }  // namespace
 
 int print_list(Cli& cli, const std::string& sort) {
-  auto list = cli.client->call(Verb::kJlist);
+  auto list = cli.client->call(Verb::kJlist, manager::ListRequest{.brief = true});
   if (!list) return fail_with(list.error());
   FormatOptions o = format_options(cli);
   o.sort = sort;
@@ -205,7 +205,7 @@ int cmd_list(Cli& cli) {
     }
   }
   if (!mini) return print_list(cli, sort);
-  auto list = cli.client->call(Verb::kJlist);
+  auto list = cli.client->call(Verb::kJlist, manager::ListRequest{.brief = true});
   if (!list) return fail_with(list.error());
   std::fputs(format_mini_list(*list, format_options(cli)).c_str(), stdout);
   return 0;
@@ -216,7 +216,7 @@ int cmd_list(Cli& cli) {
 // exits 1, as for every unknown target.
 int cmd_id(Cli& cli) {
   if (cli.args.size() != 1) return fail_with("usage: herd id <name>");
-  auto list = cli.client->call(Verb::kJlist);
+  auto list = cli.client->call(Verb::kJlist, manager::ListRequest{.brief = true});
   if (!list) return fail_with(list.error());
   std::string ids;
   for (const auto& p : *list) {
@@ -233,7 +233,7 @@ int cmd_id(Cli& cli) {
 // and exits 0; herd says so and exits 1.
 int cmd_pid(Cli& cli) {
   if (cli.args.size() > 1) return fail_with("usage: herd pid [name]");
-  auto list = cli.client->call(Verb::kJlist);
+  auto list = cli.client->call(Verb::kJlist, manager::ListRequest{.brief = true});
   if (!list) return fail_with(list.error());
   std::string pids;
   for (const auto& p : *list) {
@@ -302,7 +302,7 @@ int cmd_monit(Cli& cli) {
 
 int cmd_metrics(Cli& cli) {
   if (!cli.args.empty()) return fail_with("metrics takes no arguments");
-  auto r = cli.client->call(Verb::kJlist);
+  auto r = cli.client->call(Verb::kJlist, manager::ListRequest{.brief = true});
   if (!r) return fail_with(r.error());
   std::fputs(manager::prometheus_text(*r, now_ms()).c_str(), stdout);
   return 0;

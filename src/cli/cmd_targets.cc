@@ -56,7 +56,7 @@ struct Managed {
 };
 
 std::expected<Managed, manager::ErrorReply> managed(Cli& cli) {
-  auto list = cli.client->call(Verb::kJlist);
+  auto list = cli.client->call(Verb::kJlist, manager::ListRequest{.brief = true});
   if (!list) return std::unexpected(list.error());
   Managed m;
   for (const auto& p : *list) {

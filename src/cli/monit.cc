@@ -236,7 +236,7 @@ class Monit {
       own_client_ = std::move(fresh);
       client_ = own_client_.get();
     }
-    auto list = client_->call(manager::Verb::kJlist);
+    auto list = client_->call(manager::Verb::kJlist, manager::ListRequest{.brief = true});
     if (!list) {
       model_.set_message("the daemon does not answer (" + list.error().message + "); q quits",
                          true);

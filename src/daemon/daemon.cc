@@ -80,7 +80,7 @@ Status Daemon::start_takeover(const json& state, int state_fd) {
   binary_ = state.value("binary", "");
   std::string from = state.value("from_version", "?");
   log_info("daemon: updated from herd {} to {} ({}), {} app process(es) kept", from, kHerdVersion,
-           binary_, sup_.jlist().size());
+           binary_, sup_.jlist(Instance::Detail::kBrief).size());
   if (int fd = state.value("fallback_exe_fd", -1); fd >= 0) ::close(fd);
   ::close(state_fd);
   // Kept open across exec for us; no app spawned from now on may inherit them.
@@ -123,7 +123,7 @@ void Daemon::start_metrics() {
       [this] {
         auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::system_clock::now().time_since_epoch());
-        return prometheus_text(sup_.jlist(), now.count());
+        return prometheus_text(sup_.jlist(Instance::Detail::kBrief), now.count());
       },
       [this] { return sup_.not_ready(); });
   if (Status s = metrics_->listen(*metrics_endpoint_); !s) {

@@ -94,7 +94,10 @@ void Daemon::ping(Call& call) {
                              {"metrics", ping_metrics()}});
 }
 
-void Daemon::jlist(Call& call) { call.c->reply_ok(call.id, sup_.jlist()); }
+void Daemon::jlist(Call& call) {
+  bool brief = std::get<ListRequest>(call.request).brief;
+  call.c->reply_ok(call.id, sup_.jlist(brief ? Instance::Detail::kBrief : Instance::Detail::kFull));
+}
 
 void Daemon::stop(Call& call) {
   sup_.stop(std::get<TargetsRequest>(call.request).targets, answer(call));
@@ -308,7 +311,7 @@ void Daemon::update(Call& call) {
   }
   state["keep"] = keep;
   state["extra_args"] = extra;
-  log_info("update: handing {} app process(es) over to {} (herd {})", sup_.jlist().size(), binary,
+  log_info("update: handing {} app process(es) over to {} (herd {})", sup_.jlist(Instance::Detail::kBrief).size(), binary,
            *version);
   Error e = exec_takeover(binary, state, keep, extra);
   if (self >= 0) ::close(self);

@@ -97,7 +97,7 @@ std::string Instance::pid_file_path() const {
 
 void Instance::write_pid_file() const {
   if (pid_ <= 0) return;
-  if (Status s = write_file_atomic(pid_file_path(), std::to_string(pid_), false); !s) {
+  if (Status s = write_file_replace(pid_file_path(), std::to_string(pid_)); !s) {
     log_warn("app {} (id {}): {}", app_->name, id_, s.error().message());
   }
 }

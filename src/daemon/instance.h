@@ -133,8 +133,10 @@ class Instance {
   // The environment the process was (or will be) started with, "KEY=value".
   const std::vector<std::string>& env() const { return env_; }
 
-  // The instance in PM2's jlist shape (see docs/control-protocol.md).
-  nlohmann::json to_json() const;
+  // The instance in PM2's jlist shape (see docs/control-protocol.md); kBrief leaves out
+  // pm2_env.env, the environment (jlist's "brief", for ls and monit).
+  enum class Detail { kFull, kBrief };
+  nlohmann::json to_json(Detail detail = Detail::kFull) const;
   // env() as an object {"KEY": "value"} (pm2_env.env, `herd env`).
   nlohmann::json env_json() const;
 

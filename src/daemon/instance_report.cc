@@ -41,7 +41,7 @@ std::string Instance::exec_path() const {
   return cmd ? cmd->exec_path : app_->spec.script;
 }
 
-nlohmann::json Instance::to_json() const {
+nlohmann::json Instance::to_json(Detail detail) const {
   const AppSpec& spec = app_->spec;
   // A process started since the last tick of the sampler has no sample yet: read its memory now,
   // as PM2 does on every list, rather than show 0b. (CPU needs two samples; it shows 0 until
@@ -50,7 +50,6 @@ nlohmann::json Instance::to_json() const {
   if (memory == 0 && pid_ > 0) {
     if (auto s = sample_process(pid_)) memory = s->rss_bytes;
   }
-  nlohmann::json env = env_json();
   nlohmann::json listen = nlohmann::json::array();
   for (const auto& a : app_->sockets.addresses()) listen.push_back(a.to_string());
   nlohmann::json pm2_env = {
@@ -78,8 +77,8 @@ nlohmann::json Instance::to_json() const {
       {"log_error", log_error_},
       {"exit_code", last_exit_code_},
       {"exit_signal", last_signal_},
-      {"env", env},
   };
+  if (detail == Detail::kFull) pm2_env["env"] = env_json();
   // PM2's pm_log_path: only with a combined log.
   if (std::string combined = combined_log_path(); !combined.empty()) {
     pm2_env["pm_log_path"] = combined;

@@ -133,7 +133,7 @@ class Runtime {
     }
     log_warn("runtime: {} received again, killing every app now", strsignal(signum));
     exit_code_ = 128 + signum;
-    for (const json& p : daemon_.supervisor().jlist()) {
+    for (const json& p : daemon_.supervisor().jlist(Instance::Detail::kBrief)) {
       int pid = p.value("pid", 0);
       if (pid > 0) ::kill(-pid, SIGKILL);  // each instance leads its own process group
     }
@@ -151,7 +151,7 @@ class Runtime {
       log_info("runtime: every app is online");
     }
     if (!options_.auto_exit) return;
-    json list = sup.jlist();
+    json list = sup.jlist(Instance::Detail::kBrief);
     int code = 0;
     for (const json& p : list) {
       const json& env = p["pm2_env"];

@@ -29,9 +29,10 @@ std::string dir_of(const std::string& path) {
   return path.substr(0, slash);
 }
 
-}  // namespace
+enum class Sync { kDurable, kNone };
 
-Status write_file_atomic(const std::string& path, std::string_view content, bool keep_backup) {
+Status replace_file(const std::string& path, std::string_view content, bool keep_backup,
+                    Sync sync) {
   std::string tmp = path + ".tmp";
   // A temp file left by a crash is removed, and the new one created: O_EXCL and O_NOFOLLOW, so
   // a symlink or a file planted at that name is never written through.
@@ -43,7 +44,7 @@ Status write_file_atomic(const std::string& path, std::string_view content, bool
       ::unlink(tmp.c_str());
       return s;
     }
-    if (::fsync(fd->get()) < 0) {
+    if (sync == Sync::kDurable && ::fsync(fd->get()) < 0) {
       Error e = Error::from_errno("fsync " + tmp);
       ::unlink(tmp.c_str());
       return std::unexpected(e);
@@ -73,9 +74,20 @@ Status write_file_atomic(const std::string& path, std::string_view content, bool
     ::unlink(tmp.c_str());
     return std::unexpected(e);
   }
+  if (sync == Sync::kNone) return {};
   std::string dir = dir_of(path);
   if (auto d = Fd::open(dir.c_str(), O_RDONLY | O_DIRECTORY); d) ::fsync(d->get());
   return {};
+}
+
+}  // namespace
+
+Status write_file_atomic(const std::string& path, std::string_view content, bool keep_backup) {
+  return replace_file(path, content, keep_backup, Sync::kDurable);
+}
+
+Status write_file_replace(const std::string& path, std::string_view content) {
+  return replace_file(path, content, false, Sync::kNone);
 }
 
 Result<std::string> read_file(const std::string& path) {

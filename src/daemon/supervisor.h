@@ -118,7 +118,7 @@ class Supervisor : private InstanceHost {
   // In the new daemon, after init(): the apps as they were, the same processes supervised.
   Status adopt_state(const nlohmann::json& state);
 
-  nlohmann::json jlist() const;
+  nlohmann::json jlist(Instance::Detail detail = Instance::Detail::kFull) const;
   // For GET /readyz: "" when every instance that should be online is (an instance stopped, by a
   // person or because it was not to restart, does not count; a reload's replacement still
   // starting does not either: the instance it replaces serves meanwhile). Otherwise a line that
@@ -195,7 +195,8 @@ class Supervisor : private InstanceHost {
   void start_each(
       std::vector<AppSpec> specs,
       std::function<void(nlohmann::json processes, std::vector<std::string> errors)> done);
-  VerbResult list_result(const std::vector<Instance*>& list) const;
+  VerbResult list_result(const std::vector<Instance*>& list,
+                         Instance::Detail detail = Instance::Detail::kFull) const;
   // --- supervisor_apply.cc ---
   struct ApplyRun;
   void apply_next(std::shared_ptr<ApplyRun> run);

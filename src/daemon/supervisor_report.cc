@@ -15,19 +15,20 @@ namespace herd::manager {
 using detail::verb_error;
 using nlohmann::json;
 
-VerbResult Supervisor::list_result(const std::vector<Instance*>& list) const {
+VerbResult Supervisor::list_result(const std::vector<Instance*>& list,
+                                   Instance::Detail detail) const {
   json out = json::array();
-  for (Instance* i : list) out.push_back(i->to_json());
+  for (Instance* i : list) out.push_back(i->to_json(detail));
   return out;
 }
 
-json Supervisor::jlist() const {
+json Supervisor::jlist(Instance::Detail detail) const {
   std::vector<Instance*> all;
   for (const auto& a : apps_) {
     for (const auto& i : a->instances) all.push_back(i.get());
   }
   std::sort(all.begin(), all.end(), [](Instance* x, Instance* y) { return x->id() < y->id(); });
-  return *list_result(all);
+  return *list_result(all, detail);
 }
 
 std::string Supervisor::not_ready() const {

@@ -110,6 +110,15 @@ void from_json(const json& j, StartRequest& r) {
   r.apps = a != j.end() && a->is_array() ? *a : json::array();
 }
 
+void to_json(json& j, const ListRequest& r) {
+  j = json::object();
+  if (r.brief) j["brief"] = true;
+}
+void from_json(const json& j, ListRequest& r) {
+  auto f = j.find("brief");
+  r.brief = f != j.end() && f->is_boolean() && f->get<bool>();
+}
+
 void to_json(json& j, const SaveRequest& r) { j = {{"force", r.force}}; }
 void from_json(const json& j, SaveRequest& r) {
   auto f = j.find("force");

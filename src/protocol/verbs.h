@@ -56,8 +56,9 @@ enum class RequestKind : std::uint8_t {
   kSave,
   kUpdate,
   kApply,
+  kList,
 };
-inline constexpr std::size_t kRequestKinds = static_cast<std::size_t>(RequestKind::kApply) + 1;
+inline constexpr std::size_t kRequestKinds = static_cast<std::size_t>(RequestKind::kList) + 1;
 
 // How a field's value is checked (control_request.cc words each refusal).
 enum class FieldCheck : std::uint8_t {

@@ -20,7 +20,7 @@ using nlohmann::json;
 const std::map<Verb, json>& samples() {
   static const std::map<Verb, json> kSamples = {
       {Verb::kPing, json::object()},
-      {Verb::kJlist, json::object()},
+      {Verb::kJlist, json::parse(R"({"brief": true})")},
       {Verb::kStart, json::parse(R"({"apps": [{"name": "web", "script": "/bin/sleep"}]})")},
       {Verb::kStop, json::parse(R"({"targets": ["web", "3"]})")},
       {Verb::kRestart, json::parse(R"({"targets": ["all"], "update_env": {"A": "1"}})")},
@@ -99,9 +99,14 @@ TEST(ProtocolTableTest, UnknownVerbsAndFieldsAreRefusedAtTheEdge) {
   EXPECT_EQ(field.error().error.message,
             "unknown field \"colour\" for verb 'stop' (it takes: targets)");
 
-  auto none = read_control_request(R"({"verb":"jlist","all":true})");
+  auto none = read_control_request(R"({"verb":"resurrect","all":true})");
   ASSERT_FALSE(none);
-  EXPECT_EQ(none.error().error.message, "unknown field \"all\" for verb 'jlist' (it takes: none)");
+  EXPECT_EQ(none.error().error.message,
+            "unknown field \"all\" for verb 'resurrect' (it takes: none)");
+  auto list = read_control_request(R"({"verb":"jlist","all":true})");
+  ASSERT_FALSE(list);
+  EXPECT_EQ(list.error().error.message, "unknown field \"all\" for verb 'jlist' (it takes: brief)");
+  EXPECT_FALSE(read_control_request(R"({"verb":"jlist","brief":"yes"})"));
 
   // A field of another verb is unknown here too: update_env belongs to restart and reload.
   EXPECT_FALSE(read_control_request(R"({"verb":"stop","targets":["a"],"update_env":{}})"));

@@ -160,5 +160,25 @@ TEST(StateFile, AtomicWriteKeepsBackup) {
   ::rmdir(tmpl);
 }
 
+// A pid file's replacement: whole, through a temp file, never written through a symlink.
+TEST(StateFile, ReplaceWritesWholeWithoutBackupOrLeftover) {
+  char tmpl[] = "/tmp/herd-state-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string path = std::string(tmpl) + "/app-0.pid";
+  std::string target = std::string(tmpl) + "/elsewhere";
+  ASSERT_EQ(::symlink(target.c_str(), path.c_str()), 0);
+  ASSERT_TRUE(write_file_replace(path, "123").has_value());
+  ASSERT_TRUE(write_file_replace(path, "4567").has_value());
+  EXPECT_EQ(*read_file(path), "4567");
+  EXPECT_FALSE(read_file(target).has_value()) << "the symlink's target was written";
+  EXPECT_FALSE(read_file(path + ".bak").has_value());
+  EXPECT_FALSE(read_file(path + ".tmp").has_value());
+  auto bad = write_file_replace("/nonexistent-dir/x.pid", "1");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("/nonexistent-dir/x.pid.tmp"), std::string::npos);
+  ::unlink(path.c_str());
+  ::rmdir(tmpl);
+}
+
 }  // namespace
 }  // namespace herd::manager

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# bench/scale.sh: what herd's daemon costs per instance, at 10, 100 and 1,000 instances, side by
+# side with PM2 in the same run.
+#
+# Usage:
+#   BUILD=build bench/scale.sh [--counts 10,100,1000] [--only herd,pm2] [--idle SECONDS]
+#                              [--runs N] [--pm2-max N] [--budget SECONDS]
+#
+#   BUILD      the CMake build dir holding bin/herd; default build
+#   PM2        a pm2 executable; default `pm2` from PATH, else PM2 is installed with npm into the
+#              temp dir
+#   --counts   instance counts to measure, each in a fresh home with a fresh daemon
+#   --only     managers to run: herd, pm2 (default both)
+#   --idle     seconds over which the idle daemon's CPU is measured (default 30)
+#   --runs     timed runs of `ls` and `jlist` per count (median; 2 warm-ups first; default 10)
+#   --pm2-max  the largest count PM2 is given (default 1000); above it the table says "not run"
+#   --budget   wall-clock bound of the whole script in seconds (default 1500): a count that
+#              would start after it is skipped and the table says so
+#
+# The apps: `sleep 100000` (a native program that does nothing, so the figures are the
+# manager's), in fork mode, 10 instances an app (count/10 apps), started from one ecosystem file
+# that both managers read. Per count and manager, in order:
+#   start      wall time from launching `start eco.json` until `jlist` shows every instance
+#              online (polled every 100 ms)
+#   ls, jlist  median wall time of the CLI command, its output discarded
+#   RSS        the daemon's VmRSS once everything is online (and after its idle period)
+#   idle CPU   the daemon's utime+stime over --idle seconds, as % of one core (herd samples every
+#              instance's CPU and memory once a second, as PM2 does)
+#   fds        the daemon's open descriptors with every instance online, and after `delete all`
+#              (back at the idle value, or the table shows what stayed)
+#   stop all, delete all   wall time of the command
+# Per-instance figures divide by the count: RSS above the idle daemon's, CPU, fds.
+# Everything runs under one temp dir that is removed at exit with every process it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+counts=10,100,1000
+only=herd,pm2
+idle=30
+runs=10
+pm2_max=1000
+budget=1500
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --counts) counts=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --idle) idle=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --pm2-max) pm2_max=$2; shift 2 ;;
+    --budget) budget=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "scale.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+herd_bin="$build/bin/herd"
+[ -x "$herd_bin" ] || { echo "scale.sh: $herd_bin not built (scripts/build)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "scale.sh: python3 not found (apt-get install python3)" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/herd-scale.XXXXXX)
+script_start=$SECONDS
+homes=()
+cleanup() {
+  local h pid
+  for h in "${homes[@]}"; do
+    for pid in $(cat "$h"/pids/*.pid "$h"/pids/*.pid 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+    for f in "$h/herd.pid" "$h/pm2.pid"; do
+      [ -f "$f" ] && pid=$(cat "$f") && kill -9 "$pid" 2>/dev/null || true
+    done
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pm2_bin=${PM2:-}
+if [[ ",$only," == *",pm2,"* ]] && [ -z "$pm2_bin" ]; then
+  if command -v pm2 >/dev/null; then
+    pm2_bin=$(command -v pm2)
+  else
+    echo "scale.sh: installing PM2 into $tmp/pm2 (npm)" >&2
+    npm install --silent --prefix "$tmp/pm2" pm2@latest >/dev/null 2>&1 ||
+      { echo "scale.sh: npm install pm2 failed; run with --only herd" >&2; exit 1; }
+    pm2_bin="$tmp/pm2/node_modules/.bin/pm2"
+  fi
+fi
+
+now_ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
+cli() {  # manager args...
+  local m=$1; shift
+  if [ "$m" = herd ]; then HERD_HOME=$home "$herd_bin" "$@"; else PM2_HOME=$home "$pm2_bin" "$@"; fi
+}
+daemon_pid() { cat "$home/$1.pid" 2>/dev/null || echo 0; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+online() {  # manager: how many instances jlist shows online
+  cli "$1" jlist 2>/dev/null | python3 -c '
+import json, sys
+try: print(sum(1 for p in json.load(sys.stdin) if p["pm2_env"]["status"] == "online"))
+except Exception: print(0)'
+}
+median_ms() {  # manager verb: median wall ms of `verb` over --runs runs (2 warm-ups)
+  local m=$1 verb=$2 i t0 samples=()
+  for i in 1 2; do cli "$m" "$verb" >/dev/null 2>&1 || true; done
+  for ((i = 0; i < runs; i++)); do
+    t0=${EPOCHREALTIME/./}
+    cli "$m" "$verb" >/dev/null 2>&1 || true
+    samples+=($(( ${EPOCHREALTIME/./} - t0 )))
+  done
+  printf '%s\n' "${samples[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
+}
+write_eco() {  # file count
+  python3 - "$1" "$2" <<'EOF'
+import json, sys
+path, n = sys.argv[1], int(sys.argv[2])
+per = 10 if n >= 10 else n
+apps = [{"name": f"s{k}", "script": "/bin/sleep", "args": "100000", "interpreter": "none",
+         "exec_mode": "fork", "instances": per, "autorestart": True} for k in range(n // per)]
+json.dump({"apps": apps}, open(path, "w"))
+EOF
+}
+
+declare -A R=()  # R[manager.count.metric]
+measure() {  # manager count
+  local m=$1 n=$2 pid t0 online_n c0 c1
+  home="$tmp/$m-$n"
+  mkdir -p "$home"
+  homes+=("$home")
+  write_eco "$home/eco.json" "$n"
+  cli "$m" ping >/dev/null 2>&1 || { R[$m.$n.note]="daemon did not start"; return; }
+  pid=$(daemon_pid "$m")
+  sleep 1
+  R[$m.$n.rss0]=$(rss_kb "$pid")
+  R[$m.$n.fd0]=$(fd_count "$pid")
+  t0=$(now_ms)
+  cli "$m" start "$home/eco.json" >"$home/start.out" 2>&1 &
+  local start_job=$!
+  local deadline=$(( $(now_ms) + 60000 + n * 200 ))
+  online_n=0
+  while [ "$online_n" -lt "$n" ] && [ "$(now_ms)" -lt "$deadline" ]; do
+    online_n=$(online "$m")
+    [ "$online_n" -lt "$n" ] && sleep 0.1
+  done
+  R[$m.$n.start]=$(( $(now_ms) - t0 ))
+  wait "$start_job" || true
+  if [ "$online_n" -lt "$n" ]; then
+    R[$m.$n.note]="only $online_n of $n online after $(( (deadline - t0) / 1000 )) s"
+    R[$m.$n.start]=nan
+  fi
+  R[$m.$n.ls]=$(median_ms "$m" ls)
+  R[$m.$n.jlist]=$(median_ms "$m" jlist)
+  R[$m.$n.rss]=$(rss_kb "$pid")
+  R[$m.$n.fd]=$(fd_count "$pid")
+  sleep 2
+  c0=$(cpu_ticks "$pid")
+  sleep "$idle"
+  c1=$(cpu_ticks "$pid")
+  R[$m.$n.idle_cpu]=$(awk -v d=$((c1 - c0)) -v t="$idle" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", 100 * d / hz / t }')
+  R[$m.$n.rss_idle]=$(rss_kb "$pid")
+  t0=$(now_ms); cli "$m" stop all >/dev/null 2>&1 || true; R[$m.$n.stop]=$(( $(now_ms) - t0 ))
+  t0=$(now_ms); cli "$m" delete all >/dev/null 2>&1 || true; R[$m.$n.delete]=$(( $(now_ms) - t0 ))
+  sleep 1
+  R[$m.$n.fd_after]=$(fd_count "$pid")
+  R[$m.$n.rss_after]=$(rss_kb "$pid")
+  cli "$m" kill >/dev/null 2>&1 || true
+}
+
+IFS=, read -r -a count_list <<<"$counts"
+IFS=, read -r -a managers <<<"$only"
+for n in "${count_list[@]}"; do
+  for m in "${managers[@]}"; do
+    if [ "$m" = pm2 ] && [ "$n" -gt "$pm2_max" ]; then R[$m.$n.note]="not run (--pm2-max $pm2_max)"; continue; fi
+    if [ $((SECONDS - script_start)) -gt "$budget" ]; then R[$m.$n.note]="not run (budget)"; continue; fi
+    echo "scale.sh: $m with $n instances ..." >&2
+    measure "$m" "$n"
+  done
+done
+
+get() { echo "${R[$1]:-nan}"; }
+per() {  # value count [base]: (value - base) / count
+  awk -v v="$1" -v n="$2" -v b="${3:-0}" 'BEGIN { if (v == "nan" || v == "") print "-"; else printf "%.2f", (v - b) / n }'
+}
+printf '\n%-34s' "instances"
+for n in "${count_list[@]}"; do for m in "${managers[@]}"; do printf '%14s' "$m $n"; done; done
+printf '\n'
+row() {  # label metric [transform]
+  local label=$1 metric=$2 how=${3:-}
+  printf '%-34s' "$label"
+  for n in "${count_list[@]}"; do
+    for m in "${managers[@]}"; do
+      local v; v=$(get "$m.$n.$metric")
+      case "$how" in
+        mib) v=$(awk -v k="$v" 'BEGIN { if (k == "nan") print "-"; else printf "%.1f", k / 1024 }') ;;
+        per_inst_kib) v=$(per "$v" "$n" "$(get "$m.$n.rss0")") ;;
+        per_inst_fd) v=$(per "$v" "$n" "$(get "$m.$n.fd0")") ;;
+        per_inst_cpu) v=$(per "$v" "$n") ;;
+        s) v=$(awk -v x="$v" 'BEGIN { if (x == "nan") print "-"; else printf "%.2f", x / 1000 }') ;;
+      esac
+      printf '%14s' "$v"
+    done
+  done
+  printf '\n'
+}
+row "start, all online (s)" start s
+row "ls (ms, median)" ls
+row "jlist (ms, median)" jlist
+row "daemon RSS idle, no app (MiB)" rss0 mib
+row "daemon RSS, all online (MiB)" rss mib
+row "  per instance (KiB)" rss per_inst_kib
+row "daemon idle CPU (% of a core)" idle_cpu
+row "  per instance (% of a core)" idle_cpu per_inst_cpu
+row "daemon fds, all online" fd
+row "  per instance" fd per_inst_fd
+row "stop all (s)" stop s
+row "delete all (s)" delete s
+row "daemon fds after delete all" fd_after
+row "daemon fds idle, no app" fd0
+row "daemon RSS after delete all (MiB)" rss_after mib
+for n in "${count_list[@]}"; do
+  for m in "${managers[@]}"; do
+    note=$(get "$m.$n.note")
+    [ "$note" != nan ] && echo "note: $m $n: $note"
+  done
+done
+echo "goals at 1,000 (issue 18): ls and jlist <= 20 ms, daemon RSS <= 20 MiB, idle CPU <= 1 %"
