@@ -88,10 +88,9 @@ struct ListRequest {
 };
 
 // Any request; the alternative's index is the RequestKind the verb table names (verbs.h).
-using Request =
-    std::variant<EmptyRequest, TargetsRequest, RestartRequest, ReloadRequest, ScaleRequest,
-                 SignalRequest, EnvRequest, StartRequest, SaveRequest, UpdateRequest, ApplyRequest,
-                 ListRequest>;
+using Request = std::variant<EmptyRequest, TargetsRequest, RestartRequest, ReloadRequest,
+                             ScaleRequest, SignalRequest, EnvRequest, StartRequest, SaveRequest,
+                             UpdateRequest, ApplyRequest, ListRequest>;
 static_assert(std::variant_size_v<Request> == kRequestKinds);
 
 // The JSON of each request's fields (no "verb", no "id"). to_json writes only what is set;
