@@ -120,16 +120,23 @@ Status Client::connect(bool start_daemon) {
                                      home_.log(), why.empty() ? " (empty)" : why));
 }
 
-Result<nlohmann::json> Client::read_line() {
+Result<std::string> Client::read_raw_line() {
+  std::size_t searched = 0;  // a line of megabytes arrives in many reads: each byte looked at once
   for (;;) {
-    auto nl = buffer_.find('\n');
+    auto nl = buffer_.find('\n', searched);
     if (nl != std::string::npos) {
-      std::string line = buffer_.substr(0, nl);
-      buffer_.erase(0, nl + 1);
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded()) return fail(EPROTO, "the daemon sent a line that is not JSON");
-      return j;
+      std::string line;
+      if (nl + 1 == buffer_.size()) {
+        line = std::move(buffer_);
+        line.pop_back();
+        buffer_.clear();
+      } else {
+        line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+      }
+      return line;
     }
+    searched = buffer_.size();
     char buf[65536];
     ssize_t n = ::read(fd_.get(), buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
@@ -142,7 +149,16 @@ Result<nlohmann::json> Client::read_line() {
   }
 }
 
-Client::CallResult Client::call(manager::Verb verb, const manager::Request& request_fields) {
+Result<nlohmann::json> Client::read_line() {
+  auto line = read_raw_line();
+  if (!line) return std::unexpected(line.error());
+  auto j = nlohmann::json::parse(*line, nullptr, false);
+  if (j.is_discarded()) return fail(EPROTO, "the daemon sent a line that is not JSON");
+  return j;
+}
+
+std::expected<int, manager::ErrorReply> Client::send_request(
+    manager::Verb verb, const manager::Request& request_fields) {
   nlohmann::json request = manager::request_json(verb, request_fields);
   int id = next_id_++;
   request["id"] = id;
@@ -163,16 +179,54 @@ Client::CallResult Client::call(manager::Verb verb, const manager::Request& requ
     if (n < 0) return std::unexpected(client_error(Error::from_errno("write to the daemon")));
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
+  return id;
+}
+
+Client::CallResult Client::reply_of(nlohmann::json&& reply) {
+  // Said once by the daemon to whoever asks first (apps restored after a crash, say).
+  if (auto n = reply.find("notice"); n != reply.end() && n->is_string()) {
+    std::fprintf(stderr, "herd: %s\n", n->get<std::string>().c_str());
+  }
+  auto ok = reply.find("ok");
+  if (ok->is_boolean() && ok->get<bool>()) {
+    auto result = reply.find("result");
+    return result == reply.end() ? nlohmann::json() : std::move(*result);  // moved: no copy
+  }
+  return std::unexpected(reply.value("error", nlohmann::json::object()).get<manager::ErrorReply>());
+}
+
+Client::CallResult Client::call(manager::Verb verb, const manager::Request& request_fields) {
+  auto id = send_request(verb, request_fields);
+  if (!id) return std::unexpected(id.error());
   for (;;) {
     auto reply = read_line();
     if (!reply) return std::unexpected(client_error(reply.error()));
     if (!reply->contains("ok")) continue;  // an event of an earlier stream
-    // Said once by the daemon to whoever asks first (apps restored after a crash, say).
-    if (auto n = reply->find("notice"); n != reply->end() && n->is_string()) {
-      std::fprintf(stderr, "herd: %s\n", n->get<std::string>().c_str());
+    return reply_of(std::move(*reply));
+  }
+}
+
+Client::TextResult Client::call_text(manager::Verb verb, const manager::Request& request_fields) {
+  auto id = send_request(verb, request_fields);
+  if (!id) return std::unexpected(id.error());
+  const std::string head = fmt::format(R"({{"id":{},"ok":true,"result":)", *id);
+  for (;;) {
+    auto line = read_raw_line();
+    if (!line) return std::unexpected(client_error(line.error()));
+    // The daemon's plain success (control_server.h): the result is the rest of the line but its
+    // closing brace, as the daemon wrote it.
+    if (line->starts_with(head) && line->ends_with('}')) {
+      return line->substr(head.size(), line->size() - head.size() - 1);
     }
-    if ((*reply)["ok"].get<bool>()) return (*reply)["result"];
-    return std::unexpected((*reply)["error"].get<manager::ErrorReply>());
+    auto reply = nlohmann::json::parse(*line, nullptr, false);
+    if (reply.is_discarded()) {
+      return std::unexpected(
+          client_error(Error(EPROTO, "the daemon sent a line that is not JSON")));
+    }
+    if (!reply.contains("ok")) continue;  // an event of an earlier stream
+    auto r = reply_of(std::move(reply));
+    if (!r) return std::unexpected(r.error());
+    return r->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }
 

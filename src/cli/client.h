@@ -31,6 +31,10 @@ class Client {
   // not JSON) is an ErrorReply of code kClient (client_error).
   using CallResult = std::expected<nlohmann::json, manager::ErrorReply>;
   CallResult call(manager::Verb verb, const manager::Request& request = manager::EmptyRequest{});
+  // call(), with the result as the JSON text the daemon sent, not parsed (jlist printed as it
+  // is: at 1,000 instances, parsing and printing again 2.6 MB cost more than all else).
+  using TextResult = std::expected<std::string, manager::ErrorReply>;
+  TextResult call_text(manager::Verb verb, const manager::Request& request);
   // Sends a request, then hands every event line to `on_event` until the daemon hangs up or
   // on_event returns false.
   std::expected<void, manager::ErrorReply> stream(
@@ -55,7 +59,13 @@ class Client {
  private:
   Status try_connect();
   Status spawn_daemon();
+  Result<std::string> read_raw_line();
   Result<nlohmann::json> read_line();
+  // Writes the request line; its id.
+  std::expected<int, manager::ErrorReply> send_request(manager::Verb verb,
+                                                       const manager::Request& request);
+  // A reply line's result or error (and its notice said on stderr).
+  static CallResult reply_of(nlohmann::json&& reply);
 
   manager::Home home_;
   Fd fd_;

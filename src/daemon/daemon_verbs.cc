@@ -96,7 +96,8 @@ void Daemon::ping(Call& call) {
 
 void Daemon::jlist(Call& call) {
   bool brief = std::get<ListRequest>(call.request).brief;
-  call.c->reply_ok(call.id, sup_.jlist(brief ? Instance::Detail::kBrief : Instance::Detail::kFull));
+  call.c->reply_ok_text(
+      call.id, sup_.jlist_text(brief ? Instance::Detail::kBrief : Instance::Detail::kFull));
 }
 
 void Daemon::stop(Call& call) {

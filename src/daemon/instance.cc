@@ -169,6 +169,7 @@ Status Instance::start() {
   o.argv = cmd->argv;
   o.cwd = spec.cwd;
   env_ = build_env();
+  env_changed();
   if (auto port = health_port(); !port) return fail_start(port.error());
   if (Status s = prepare_identity(o); !s) return fail_start(s.error());
   o.env = env_;

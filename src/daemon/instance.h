@@ -137,8 +137,15 @@ class Instance {
   // pm2_env.env, the environment (jlist's "brief", for ls and monit).
   enum class Detail { kFull, kBrief };
   nlohmann::json to_json(Detail detail = Detail::kFull) const;
+  // to_json() as JSON text, the environment spliced in from a copy kept since the spawn (its
+  // thousands of bytes are not built and escaped again on every list). The same members; the
+  // environment comes first in pm2_env.
+  std::string to_text(Detail detail) const;
   // env() as an object {"KEY": "value"} (pm2_env.env, `herd env`).
   nlohmann::json env_json() const;
+  // env_json() as text, kept until the environment changes (env_changed()).
+  const std::string& env_text() const;
+  void env_changed() { env_text_.clear(); }
 
   // `herd update` (takeover.h): everything a new daemon needs to go on supervising this running
   // instance, with the descriptors it must keep across exec appended to `keep`. Only for a
@@ -264,6 +271,7 @@ class Instance {
   CpuMeter cpu_;
   double cpu_percent_ = 0;
   std::uint64_t rss_bytes_ = 0;
+  mutable std::string env_text_;   // env_text()'s copy; empty: to build
   std::uint64_t cpu_time_ms_ = 0;  // utime + stime of the running process, at the last sample
 };
 

@@ -76,7 +76,10 @@ void Instance::report_exit(pid_t old, RestartDecision& d) {
 }
 
 void Instance::report_spawn() {
-  if (app_->spec.watchdog_ms > 0) env_.push_back(fmt::format("WATCHDOG_PID={}", pid_));
+  if (app_->spec.watchdog_ms > 0) {
+    env_.push_back(fmt::format("WATCHDOG_PID={}", pid_));
+    env_changed();
+  }
   arm_watchdog();
   if (!restart_note_.empty()) {
     status_text_ = std::move(restart_note_);

@@ -35,6 +35,34 @@ nlohmann::json Instance::env_json() const {
   return env;
 }
 
+const std::string& Instance::env_text() const {
+  if (env_text_.empty()) {
+    env_text_ = env_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return env_text_;
+}
+
+std::string Instance::to_text(Detail detail) const {
+  std::string text =
+      to_json(Detail::kBrief).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (detail == Detail::kBrief) return text;
+  // The members before pm2_env (monit, name, pid) hold no object of that name: the first
+  // `"pm2_env":{` is the member's own.
+  constexpr std::string_view kOpen = R"("pm2_env":{)";
+  std::size_t at = text.find(kOpen);
+  if (at == std::string::npos) return text;
+  at += kOpen.size();
+  const std::string& env = env_text();
+  std::string out;
+  out.reserve(text.size() + env.size() + 8);
+  out.append(text, 0, at);
+  out += R"("env":)";
+  out += env;
+  out += ',';
+  out.append(text, at, std::string::npos);
+  return out;
+}
+
 std::string Instance::exec_path() const {
   if (!exec_path_.empty()) return exec_path_;
   auto cmd = resolve_command(app_->spec);

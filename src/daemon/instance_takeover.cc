@@ -65,6 +65,7 @@ Status Instance::adopt(const nlohmann::json& s) {
     last_signal_ = s.at("exit_signal").get<int>();
     status_text_ = s.at("status_text").get<std::string>();
     env_ = s.at("env").get<std::vector<std::string>>();
+    env_changed();
     interpreter_ = s.at("interpreter").get<std::string>();
     exec_path_ = s.value("exec_path", "");  // absent in the state of an older daemon
     listen_timed_out_ = s.at("listen_timed_out").get<bool>();

@@ -119,6 +119,8 @@ class Supervisor : private InstanceHost {
   Status adopt_state(const nlohmann::json& state);
 
   nlohmann::json jlist(Instance::Detail detail = Instance::Detail::kFull) const;
+  // jlist() as JSON text (Instance::to_text): what the jlist verb sends.
+  std::string jlist_text(Instance::Detail detail) const;
   // For GET /readyz: "" when every instance that should be online is (an instance stopped, by a
   // person or because it was not to restart, does not count; a reload's replacement still
   // starting does not either: the instance it replaces serves meanwhile). Otherwise a line that
@@ -195,6 +197,8 @@ class Supervisor : private InstanceHost {
   void start_each(
       std::vector<AppSpec> specs,
       std::function<void(nlohmann::json processes, std::vector<std::string> errors)> done);
+  // Every instance, by id.
+  std::vector<Instance*> by_id() const;
   VerbResult list_result(const std::vector<Instance*>& list,
                          Instance::Detail detail = Instance::Detail::kFull) const;
   // --- supervisor_apply.cc ---

@@ -22,13 +22,25 @@ VerbResult Supervisor::list_result(const std::vector<Instance*>& list,
   return out;
 }
 
-json Supervisor::jlist(Instance::Detail detail) const {
+std::vector<Instance*> Supervisor::by_id() const {
   std::vector<Instance*> all;
   for (const auto& a : apps_) {
     for (const auto& i : a->instances) all.push_back(i.get());
   }
   std::sort(all.begin(), all.end(), [](Instance* x, Instance* y) { return x->id() < y->id(); });
-  return *list_result(all, detail);
+  return all;
+}
+
+json Supervisor::jlist(Instance::Detail detail) const { return *list_result(by_id(), detail); }
+
+std::string Supervisor::jlist_text(Instance::Detail detail) const {
+  std::string out = "[";
+  for (Instance* i : by_id()) {
+    if (out.size() > 1) out += ',';
+    out += i->to_text(detail);
+  }
+  out += ']';
+  return out;
 }
 
 std::string Supervisor::not_ready() const {

@@ -336,6 +336,17 @@ std::function<SortKey(const json&)> sort_key(std::string_view field) {
   return [](const json& i) { return SortKey{0, name_of(i)}; };
 }
 
+// Sorts `list` stably by `key`, computed once an instance (per comparison, it was a fifth of ls).
+void stable_sort_by(std::vector<const json*>& list, std::string_view field, bool descending) {
+  std::vector<std::pair<SortKey, const json*>> keyed;
+  auto key = sort_key(field);
+  for (const json* i : list) keyed.emplace_back(key(*i), i);
+  std::stable_sort(keyed.begin(), keyed.end(), [descending](const auto& a, const auto& b) {
+    return descending ? b.first < a.first : a.first < b.first;
+  });
+  for (std::size_t n = 0; n < keyed.size(); ++n) list[n] = keyed[n].second;
+}
+
 // The instances in display order: by pm_id first, then (stably) by the requested field.
 std::vector<const json*> sorted_instances(const json& jlist, std::string_view sort) {
   std::vector<const json*> out;
@@ -343,9 +354,7 @@ std::vector<const json*> sorted_instances(const json& jlist, std::string_view so
   for (const auto& e : jlist) {
     if (e.is_object()) out.push_back(&e);
   }
-  auto by_id = sort_key("id");
-  std::stable_sort(out.begin(), out.end(),
-                   [&](const json* a, const json* b) { return by_id(*a) < by_id(*b); });
+  stable_sort_by(out, "id", false);
 
   std::string_view field = sort;
   bool descending = false;
@@ -359,10 +368,7 @@ std::vector<const json*> sorted_instances(const json& jlist, std::string_view so
     field = "name";
     descending = false;
   }
-  auto key = sort_key(field);
-  std::stable_sort(out.begin(), out.end(), [&](const json* a, const json* b) {
-    return descending ? key(*b) < key(*a) : key(*a) < key(*b);
-  });
+  stable_sort_by(out, field, descending);
   return out;
 }
 
@@ -480,20 +486,6 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   out += styled(fmt::format(" Use `herd env {}` to display environment variables", id), kItalic,
                 o.color);
   out += '\n';
-  return out;
-}
-
-std::string format_env(const nlohmann::json& instance) {
-  const json* vars = env_member(instance, "env");
-  if (vars == nullptr || !vars->is_object()) return {};
-  std::vector<std::pair<std::string, std::string>> lines;
-  for (const auto& [key, value] : vars->items()) {
-    lines.emplace_back(sanitize(key), value.is_string() ? sanitize(value.get<std::string>())
-                                                        : sanitize(value.dump()));
-  }
-  std::sort(lines.begin(), lines.end());
-  std::string out;
-  for (const auto& [key, value] : lines) out += fmt::format("{}: {}\n", key, value);
   return out;
 }
 
