@@ -42,8 +42,10 @@ Daemon::Daemon(EventLoop& loop, const Home& home, std::optional<MetricsEndpoint>
               }),
       sigterm_(loop),
       sigint_(loop),
-      sighup_(loop) {
+      sighup_(loop),
+      trim_(loop) {
   foreground_ = foreground;
+  trim_.unref();  // housekeeping: never what keeps the loop running
 }
 
 Status Daemon::start(pid_t previous, bool restore) {

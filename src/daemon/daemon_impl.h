@@ -23,6 +23,7 @@
 #include "herd/base/fd.h"
 #include "herd/loop/event_loop.h"
 #include "herd/loop/signal.h"
+#include "herd/loop/timer.h"
 #include "metrics/metrics_listener.h"
 #include "protocol/requests.h"
 
@@ -108,6 +109,11 @@ class Daemon {
   Signal sigterm_;
   Signal sigint_;
   Signal sighup_;  // only with a quit handler (`herd runtime`)
+  // Gives the memory a burst of requests freed back to the system, once they are over: a start
+  // or list of 1,000 instances peaks at tens of MiB that malloc otherwise keeps (40 MiB resident
+  // after starting 1,000 instances, 15 MiB trimmed).
+  Timer trim_;
+  void trim_later();
   bool quitting_ = false;
   int updates_ = 0;  // `herd update`s this process went through
   bool foreground_ = false;

@@ -3,6 +3,7 @@
 // refused unknown verbs and fields before a request gets here.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <array>
@@ -71,11 +72,18 @@ void Daemon::handle(ControlRequest req, std::shared_ptr<ControlConnection> c) {
   }
   Call call{std::move(req.id), read_request(verb, req.body), std::move(c)};
   (this->*handler_of(verb))(call);
+  trim_later();
+}
+
+void Daemon::trim_later() {
+  constexpr std::uint64_t kQuietMs = 2000;  // after the last request or reply
+  trim_.start([] { ::malloc_trim(0); }, kQuietMs);
 }
 
 Reply Daemon::answer(const Call& call) {
   return [this, c = call.c, id = call.id](VerbResult r) {
     sup_.persist_running();  // a verb may have changed what runs
+    trim_later();
     if (r) {
       c->reply_ok(id, std::move(*r));
     } else {
