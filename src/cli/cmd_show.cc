@@ -292,6 +292,13 @@ int cmd_logs(Cli& cli) {
   if (!o->stream) return 0;
   auto s =
       cli.client->stream(Verb::kLogs, manager::TargetsRequest{o->targets}, [&](const json& ev) {
+        if (ev.value("event", "") == "skipped") {
+          std::fprintf(stderr,
+                       "herd: %llu line(s) skipped: this output could not keep up with the apps "
+                       "(the log files have every line)\n",
+                       static_cast<unsigned long long>(ev.value("lines", 0ULL)));
+          return true;
+        }
         if (ev.value("event", "") != "log") return true;
         std::string stream_name = ev.value("stream", "");
         if ((stream_name == "out" && !o->out) || (stream_name == "err" && !o->err)) return true;

@@ -250,18 +250,26 @@ void Daemon::start_specs(std::vector<AppSpec> specs, std::function<void(StartOut
 
 void Daemon::stream_logs(Call& call) {
   std::weak_ptr<ControlConnection> weak = call.c;
-  auto sub = sup_.subscribe_logs(std::get<TargetsRequest>(call.request).targets,
-                                 [weak, id = call.id](const std::string& app, int pm_id,
-                                                      const char* stream, std::string_view line) {
-                                   if (auto conn = weak.lock()) {
-                                     conn->send({{"id", id},
-                                                 {"event", "log"},
-                                                 {"app", app},
-                                                 {"pm_id", pm_id},
-                                                 {"stream", stream},
-                                                 {"line", std::string(line)}});
-                                   }
-                                 });
+  // A client that reads slower than the apps write (more than 4 MiB behind) misses lines; it is
+  // told how many, in a "skipped" event before the next line it gets (the files have them all).
+  auto skipped = std::make_shared<std::uint64_t>(0);
+  auto on_line = [weak, skipped, id = call.id](const std::string& app, int pm_id,
+                                               const char* stream, std::string_view line) {
+    auto conn = weak.lock();
+    if (!conn) return;
+    if (*skipped > 0 && conn->send({{"id", id}, {"event", "skipped"}, {"lines", *skipped}})) {
+      *skipped = 0;
+    }
+    if (*skipped > 0 || !conn->send({{"id", id},
+                                     {"event", "log"},
+                                     {"app", app},
+                                     {"pm_id", pm_id},
+                                     {"stream", stream},
+                                     {"line", std::string(line)}})) {
+      ++*skipped;
+    }
+  };
+  auto sub = sup_.subscribe_logs(std::get<TargetsRequest>(call.request).targets, on_line);
   if (!sub) {
     call.c->reply_error(call.id, sub.error());
     return;
