@@ -5,6 +5,8 @@
 # Usage:
 #   BUILD=build bench/scale.sh [--counts 10,100,1000] [--only herd,pm2] [--idle SECONDS]
 #                              [--runs N] [--pm2-max N] [--budget SECONDS]
+#   BUILD=build bench/scale.sh --logs [--only herd,pm2] [--log-apps 100] [--log-rate 1000]
+#                                     [--log-seconds 10]
 #
 #   BUILD      the CMake build dir holding bin/herd; default build
 #   PM2        a pm2 executable; default `pm2` from PATH, else PM2 is installed with npm into the
@@ -30,6 +32,13 @@
 #              (back at the idle value, or the table shows what stayed)
 #   stop all, delete all   wall time of the command
 # Per-instance figures divide by the count: RSS above the idle daemon's, CPU, fds.
+#
+# --logs: --log-apps apps (build/bin/line_writer, fork mode) each print --log-rate numbered
+# lines of 100 bytes a second for --log-seconds, while `logs --raw --lines 0` follows them all.
+# Printed per manager: the MB written, the daemon's CPU from the start until the files hold
+# every line, that CPU per MB, the lines in the log files and those the follower got (of the
+# total), lines split or interleaved mid-line (in the files and in the follower's output), and
+# what the follower said about lines it missed.
 # Everything runs under one temp dir that is removed at exit with every process it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +50,10 @@ idle=30
 runs=10
 pm2_max=1000
 budget=1500
+logs=0
+log_apps=100
+log_rate=1000
+log_seconds=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --counts) counts=$2; shift 2 ;;
@@ -49,6 +62,10 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift 2 ;;
     --pm2-max) pm2_max=$2; shift 2 ;;
     --budget) budget=$2; shift 2 ;;
+    --logs) logs=1; shift ;;
+    --log-apps) log_apps=$2; shift 2 ;;
+    --log-rate) log_rate=$2; shift 2 ;;
+    --log-seconds) log_seconds=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "scale.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -64,11 +81,15 @@ tmp=$(mktemp -d /tmp/herd-scale.XXXXXX)
 script_start=$SECONDS
 homes=()
 cleanup() {
-  local h pid
+  local h pid f
+  # Only what this run started: a pid from its homes' files whose process is still one of ours
+  # (a daemon, PM2, or an app), never a pid the system has given to someone else since.
+  ours() { grep -qaE 'herd|PM2|sleep|line_writer' "/proc/$1/cmdline" 2>/dev/null; }
   for h in "${homes[@]}"; do
-    for pid in $(cat "$h"/pids/*.pid "$h"/pids/*.pid 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-    for f in "$h/herd.pid" "$h/pm2.pid"; do
-      [ -f "$f" ] && pid=$(cat "$f") && kill -9 "$pid" 2>/dev/null || true
+    for f in "$h"/pids/*.pid "$h/herd.pid" "$h/pm2.pid"; do
+      [ -f "$f" ] || continue
+      pid=$(cat "$f" 2>/dev/null) || continue
+      [ -n "$pid" ] && ours "$pid" && kill -9 "$pid" 2>/dev/null || true
     done
   done
   rm -rf "$tmp"
@@ -170,6 +191,73 @@ measure() {  # manager count
 
 IFS=, read -r -a count_list <<<"$counts"
 IFS=, read -r -a managers <<<"$only"
+
+if [ "$logs" = 1 ]; then
+  writer="$build/bin/line_writer"
+  [ -x "$writer" ] || { echo "scale.sh: $writer not built (ninja -C build line_writer)" >&2; exit 1; }
+  total=$((log_apps * log_rate * log_seconds))
+  printf '%-44s' "logs: $log_apps apps x $log_rate lines/s x $log_seconds s"
+  for m in "${managers[@]}"; do printf '%14s' "$m"; done
+  printf '\n'
+  declare -A L=()
+  for m in "${managers[@]}"; do
+    echo "scale.sh: logs under $m ..." >&2
+    home="$tmp/$m-logs"
+    mkdir -p "$home"
+    homes+=("$home")
+    python3 - "$home/eco.json" "$writer" "$log_apps" "$log_rate" "$log_seconds" <<'EOF2'
+import json, sys
+path, writer, n, rate, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+apps = [{"name": f"w{k}", "script": writer, "args": [rate, secs], "interpreter": "none",
+         "exec_mode": "fork", "autorestart": False, "autostart": False,
+         "env": {"HERD_APP_NAME": f"w{k}"}} for k in range(n)]
+json.dump({"apps": apps}, open(path, "w"))
+EOF2
+    cli "$m" start "$home/eco.json" >/dev/null 2>&1 || true
+    pid=$(daemon_pid "$m")
+    cli "$m" logs --raw --lines 0 >"$home/follow.out" 2>"$home/follow.err" &
+    follower=$!
+    sleep 1
+    c0=$(cpu_ticks "$pid")
+    cli "$m" restart all >/dev/null 2>&1 || true
+    deadline=$(( $(now_ms) + (log_seconds + 60) * 1000 ))
+    in_files=0
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+      in_files=$({ cat "$home"/logs/w*-out*.log 2>/dev/null || true; } | wc -l)
+      [ "$in_files" -ge "$total" ] && break
+      sleep 0.5
+    done
+    c1=$(cpu_ticks "$pid")
+    prev=-1  # the follower may still be printing what it was sent
+    while :; do n=$(wc -l <"$home/follow.out"); [ "$n" = "$prev" ] && break; prev=$n; sleep 1; done
+    kill "$follower" 2>/dev/null || true
+    wait "$follower" 2>/dev/null || true
+    mb=$(awk -v t="$total" 'BEGIN { printf "%.1f", t * 100 / 1e6 }')
+    L[$m.mb]=$mb
+    L[$m.cpu]=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", d / hz }')
+    L[$m.per_mb]=$(awk -v c="${L[$m.cpu]}" -v mb="$mb" 'BEGIN { printf "%.1f", 1000 * c / mb }')
+    L[$m.files]=$in_files
+    L[$m.follower]=$(wc -l <"$home/follow.out")
+    L[$m.bad_files]=$({ cat "$home"/logs/w*-out*.log 2>/dev/null || true; } | { grep -avcE '^w[0-9]+ [0-9]+ x+$' || true; })
+    L[$m.bad_follow]=$({ grep -avcE '^w[0-9]+ [0-9]+ x+$' "$home/follow.out" || true; })
+    L[$m.said]=$({ grep -ao 'herd: [0-9]* line(s) skipped' "$home/follow.err" || true; } | awk '{ s += $2 } END { print s + 0 }')
+    cli "$m" kill >/dev/null 2>&1 || true
+  done
+  lrow() {
+    printf '%-44s' "$1"
+    for m in "${managers[@]}"; do printf '%14s' "${L[$m.$2]:--}"; done
+    printf '\n'
+  }
+  lrow "MB written by the apps" mb
+  lrow "daemon CPU until the files were whole (s)" cpu
+  lrow "  per MB (ms)" per_mb
+  lrow "lines in the log files (of $total)" files
+  lrow "lines the follower printed" follower
+  lrow "lines split/interleaved in the files" bad_files
+  lrow "lines split/interleaved, follower" bad_follow
+  lrow "lines the follower was told it missed" said
+  exit 0
+fi
 for n in "${count_list[@]}"; do
   for m in "${managers[@]}"; do
     if [ "$m" = pm2 ] && [ "$n" -gt "$pm2_max" ]; then R[$m.$n.note]="not run (--pm2-max $pm2_max)"; continue; fi
