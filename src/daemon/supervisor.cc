@@ -60,15 +60,16 @@ Status Supervisor::init() {
   sampler_.start(
       [this] {
         std::uint64_t now = loop_.now();
-        std::vector<int> sampled;
+        std::vector<int> over;  // over max_memory_restart: looked up again, as acting on one
+                                // may change the lists (only these: a lookup is a scan)
         for (auto& app : apps_) {
+          std::uint64_t limit = app->spec.max_memory_restart;
           for (auto& inst : app->instances) {
             inst->sample(now);
-            sampled.push_back(inst->id());
+            if (limit != 0 && inst->rss_bytes() > limit) over.push_back(inst->id());
           }
         }
-        // max_memory_restart is checked on every sample; acting may change the lists.
-        for (int id : sampled) {
+        for (int id : over) {
           if (Instance* inst = instance_by_id(id)) check_memory(*inst);
         }
       },
