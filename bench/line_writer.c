@@ -3,9 +3,11 @@
 //
 //   line_writer <lines per second> <seconds> [line bytes]
 //
-// Each line: "<tag> <seq> <padding>\n", tag = $HERD_APP_NAME (or "app"), seq from 0, padded with
-// 'x' to [line bytes] (default 100) including the newline. Lines go out in bursts every 10 ms,
-// on an absolute schedule, so the rate holds however long a write took.
+// Each line: "<tag> <seq> <padding>\n", tag = $LINE_WRITER_TAG (or "app"), seq from 0, padded
+// with 'x' to [line bytes] (default 100) including the newline. Lines go out in bursts every
+// 10 ms, on an absolute schedule, so the rate holds however long a write took. With
+// $LINE_WRITER_GO set, it first waits (polling every 10 ms) until that file exists, so every app
+// can be started, and followed, before the first line.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -37,7 +39,10 @@ int main(int argc, char** argv) {
     fprintf(stderr, "line_writer: rate and seconds above 0, line bytes 32..4096\n");
     return 2;
   }
-  const char* tag = getenv("HERD_APP_NAME");
+  const char* go = getenv("LINE_WRITER_GO");
+  const struct timespec poll_interval = {0, 10000000L};
+  while (go != NULL && access(go, F_OK) != 0) nanosleep(&poll_interval, NULL);
+  const char* tag = getenv("LINE_WRITER_TAG");
   if (tag == NULL || strlen(tag) > 64) tag = "app";
   const long total = rate * seconds;
   const long ticks_per_second = 100;
