@@ -18,6 +18,7 @@
 #   --pm2-max  the largest count PM2 is given (default 1000); above it the table says "not run"
 #   --budget   wall-clock bound of the whole script in seconds (default 1500): a count that
 #              would start after it is skipped and the table says so
+#   KEEP       a directory: --logs copies each follower's output there (follow-<manager>.out)
 #
 # The apps: `sleep 100000` (a native program that does nothing, so the figures are the
 # manager's), in fork mode, 10 instances an app (count/10 apps), started from one ecosystem file
@@ -242,6 +243,7 @@ EOF2
     L[$m.bad_files]=$({ cat "$home"/logs/w*-out*.log 2>/dev/null || true; } | { grep -avcE '^w[0-9]+ [0-9]+ x+$' || true; })
     L[$m.bad_follow]=$({ grep -avcE '^w[0-9]+ [0-9]+ x+$' "$home/follow.out" || true; })
     L[$m.said]=$({ grep -ao 'herd: [0-9]* line(s) skipped' "$home/follow.err" || true; } | awk '{ s += $2 } END { print s + 0 }')
+    [ -n "${KEEP:-}" ] && cp "$home/follow.out" "$KEEP/follow-$m.out"
     cli "$m" kill >/dev/null 2>&1 || true
   done
   lrow() {
