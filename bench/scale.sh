@@ -38,8 +38,8 @@
 # lines of 100 bytes a second for --log-seconds, while `logs --raw --lines 0` follows them all.
 # Printed per manager: the MB written, the daemon's CPU from the start until the files hold
 # every line, that CPU per MB, the lines in the log files and those the follower got (of the
-# total), lines split or interleaved mid-line (in the files and in the follower's output), and
-# what the follower said about lines it missed.
+# total), lines split or interleaved mid-line (in the files and in the follower's output), the
+# follower's other lines (a manager's own messages), and what it said about lines it missed.
 # Everything runs under one temp dir that is removed at exit with every process it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -198,6 +198,15 @@ if [ "$logs" = 1 ]; then
   writer="$build/bin/line_writer"
   [ -x "$writer" ] || { echo "scale.sh: $writer not built (ninja -C build line_writer)" >&2; exit 1; }
   total=$((log_apps * log_rate * log_seconds))
+  # classify split|other <lines: how many are an app's line cut or mixed with another (not 99
+  # characters of "w<n> <seq> xxx"), or something else (the manager's own messages).
+  classify() {
+    LC_ALL=C awk -v want="$1" '
+      length($0) == 99 && /^w[0-9]+ [0-9]+ x+$/ { next }
+      /^w[0-9]+ [0-9]+ x*$/ || /xxxxxxxxxx/ { split_n++; next }
+      { other_n++ }
+      END { print (want == "split" ? split_n : other_n) + 0 }'
+  }
   printf '%-44s' "logs: $log_apps apps x $log_rate lines/s x $log_seconds s"
   for m in "${managers[@]}"; do printf '%14s' "$m"; done
   printf '\n'
@@ -240,8 +249,9 @@ EOF2
     L[$m.per_mb]=$(awk -v c="${L[$m.cpu]}" -v mb="$mb" 'BEGIN { printf "%.1f", 1000 * c / mb }')
     L[$m.files]=$in_files
     L[$m.follower]=$(wc -l <"$home/follow.out")
-    L[$m.bad_files]=$({ cat "$home"/logs/w*-out*.log 2>/dev/null || true; } | { grep -avcE '^w[0-9]+ [0-9]+ x+$' || true; })
-    L[$m.bad_follow]=$({ grep -avcE '^w[0-9]+ [0-9]+ x+$' "$home/follow.out" || true; })
+    L[$m.bad_files]=$({ cat "$home"/logs/w*-out*.log 2>/dev/null || true; } | classify split)
+    L[$m.bad_follow]=$(classify split <"$home/follow.out")
+    L[$m.other_follow]=$(classify other <"$home/follow.out")
     L[$m.said]=$({ grep -ao 'herd: [0-9]* line(s) skipped' "$home/follow.err" || true; } | awk '{ s += $2 } END { print s + 0 }')
     [ -n "${KEEP:-}" ] && cp "$home/follow.out" "$KEEP/follow-$m.out"
     cli "$m" kill >/dev/null 2>&1 || true
@@ -258,6 +268,7 @@ EOF2
   lrow "lines the follower printed" follower
   lrow "lines split/interleaved in the files" bad_files
   lrow "lines split/interleaved, follower" bad_follow
+  lrow "other lines the follower printed" other_follow
   lrow "lines the follower was told it missed" said
   exit 0
 fi
