@@ -189,6 +189,8 @@ void herd_inject_reset_for_test(void) {
   herd_state = -1;
   herd_channel = -1;
   herd_held_count = 0;
+  if (herd_accepts != NULL) munmap(herd_accepts, HERD_ACCEPT_PAGE_SIZE);
+  herd_accepts = NULL;
   herd_inject_init();
 }
 #endif
