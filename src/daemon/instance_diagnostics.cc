@@ -55,6 +55,16 @@ int InstanceDiagnostics::accept_fd(const std::string& app, int id) {
   return accepts_ ? accepts_->fd() : -1;
 }
 
+void InstanceDiagnostics::adopt_accept_fd(int fd, const std::string& app, int id) {
+  if (fd < 0) return;
+  auto adopted = AcceptCounter::adopt(Fd(fd));
+  if (!adopted) {
+    log_warn("app {} (id {}): {}", app, id, adopted.error().message());
+    return;
+  }
+  accepts_ = std::move(*adopted);
+}
+
 std::uint64_t InstanceDiagnostics::count_at(std::uint64_t at_ms) const {
   std::uint64_t count = counts_.empty() ? 0 : counts_.front().accepted;
   for (const auto& c : counts_) {

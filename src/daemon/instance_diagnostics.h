@@ -39,6 +39,10 @@ class InstanceDiagnostics {
   // The accept counter's descriptor for a spawn (created the first time); -1 when it cannot be
   // made (logged once; the instance then runs without one).
   int accept_fd(const std::string& app, int id);
+  // `herd update` (takeover.h): the counter's descriptor to keep across exec (-1: none), and the
+  // other side, in the new daemon (a descriptor that is not a counter is closed and logged).
+  int takeover_accept_fd() const { return accepts_ ? accepts_->fd() : -1; }
+  void adopt_accept_fd(int fd, const std::string& app, int id);
 
   // The connections accepted over the window ending at the last sample, for load_shares().
   InstanceLoad load(std::uint64_t window_ms, bool running, double cpu_percent) const;

@@ -22,6 +22,9 @@ class AcceptCounter {
   // A new page with the magic written and a count of 0; the error of memfd_create, ftruncate or
   // mmap otherwise.
   static Result<std::unique_ptr<AcceptCounter>> create();
+  // The page behind `fd`, passed on by the previous daemon (`herd update`): mapped again, its
+  // count kept. EINVAL when it is not a counter page.
+  static Result<std::unique_ptr<AcceptCounter>> adopt(Fd fd);
   ~AcceptCounter();
   AcceptCounter(const AcceptCounter&) = delete;
   AcceptCounter& operator=(const AcceptCounter&) = delete;
