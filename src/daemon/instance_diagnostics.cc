@@ -38,6 +38,7 @@ void InstanceDiagnostics::on_sample(pid_t pid, std::uint64_t now_ms, std::uint64
     while (counts_.size() > 1 && now_ms - counts_[1].at_ms >= spec.load_window_ms) {
       counts_.pop_front();
     }
+    load_ = measure_load(spec.load_window_ms);
   }
 }
 
@@ -74,11 +75,15 @@ std::uint64_t InstanceDiagnostics::count_at(std::uint64_t at_ms) const {
   return count;
 }
 
-InstanceLoad InstanceDiagnostics::load(std::uint64_t window_ms, bool running,
-                                       double cpu_percent) const {
-  InstanceLoad l;
+InstanceLoad InstanceDiagnostics::load(bool running, double cpu_percent) const {
+  InstanceLoad l = load_;
   l.running = running;
   l.cpu_percent = cpu_percent;
+  return l;
+}
+
+InstanceLoad InstanceDiagnostics::measure_load(std::uint64_t window_ms) const {
+  InstanceLoad l;
   if (counts_.empty()) return l;
   std::uint64_t now = counts_.back().at_ms;
   std::uint64_t start = now >= window_ms ? now - window_ms : 0;
@@ -118,7 +123,7 @@ nlohmann::json InstanceDiagnostics::memory_json(const AppSpec& spec,
 }
 
 nlohmann::json InstanceDiagnostics::load_json(const AppSpec& spec, const LoadShare& share) const {
-  InstanceLoad l = load(spec.load_window_ms, true, 0);
+  const InstanceLoad& l = load_;
   auto rounded = [](const std::optional<double>& v) {
     return v ? nlohmann::json(std::round(*v * 1000) / 1000) : nlohmann::json();
   };

@@ -44,8 +44,9 @@ class InstanceDiagnostics {
   int takeover_accept_fd() const { return accepts_ ? accepts_->fd() : -1; }
   void adopt_accept_fd(int fd, const std::string& app, int id);
 
-  // The connections accepted over the window ending at the last sample, for load_shares().
-  InstanceLoad load(std::uint64_t window_ms, bool running, double cpu_percent) const;
+  // The connections accepted over the load window ending at the last sample, for
+  // load_shares(): computed when sampled, so that a jlist of many instances stays cheap.
+  InstanceLoad load(bool running, double cpu_percent) const;
   // jlist's pm2_env.diagnostics.memory.
   nlohmann::json memory_json(const AppSpec& spec, std::uint64_t rss_bytes) const;
   // jlist's pm2_env.diagnostics.load, given this instance's share of its app.
@@ -54,6 +55,7 @@ class InstanceDiagnostics {
  private:
   // The count at the last sample taken at or before `at_ms` (the oldest sample if none is).
   std::uint64_t count_at(std::uint64_t at_ms) const;
+  InstanceLoad measure_load(std::uint64_t window_ms) const;
 
   pid_t pid_ = 0;
   MemoryTrend trend_;
@@ -65,6 +67,7 @@ class InstanceDiagnostics {
     std::uint64_t accepted;
   };
   std::deque<Count> counts_;  // once a second, a little more than the load window
+  InstanceLoad load_;         // at the last sample
 };
 
 }  // namespace herd::manager

@@ -32,12 +32,12 @@ nlohmann::json Instance::diagnostics_json() const {
   nlohmann::json d = {{"memory", diagnostics_.memory_json(app_->spec, rss_bytes_)}};
   if (!app_->cluster()) return d;
   // The shares are the app's: every instance's window, this one's part of it.
+  // (A reload's replacement, not yet among them, has no share.)
   std::vector<InstanceLoad> loads;
-  std::size_t mine = 0;
+  std::size_t mine = app_->instances.size();
   for (const auto& i : app_->instances) {
     if (i.get() == this) mine = loads.size();
-    loads.push_back(
-        i->diagnostics_.load(app_->spec.load_window_ms, i->is_running(), i->cpu_percent_));
+    loads.push_back(i->diagnostics_.load(i->is_running(), i->cpu_percent_));
   }
   auto shares = load_shares(loads);
   d["load"] = diagnostics_.load_json(app_->spec, mine < shares.size() ? shares[mine] : LoadShare{});

@@ -45,6 +45,7 @@ void MemoryTrend::add(std::uint64_t now_ms, std::uint64_t bytes, const MemoryTre
   if (now_ms < last_ms_) return;  // the clock is monotonic; a stray older sample is dropped
   last_ms_ = now_ms;
   if (now_ms - start_ms_ < warmup_ms(config.window_ms)) return;
+  if (!samples_.empty() && now_ms - samples_.back().at_ms < config.window_ms / kMaxSamples) return;
   samples_.push_back({now_ms, bytes});
   // Keep the window's samples, the one on its edge included (the window is then covered).
   while (samples_.size() > 1 && now_ms - samples_[1].at_ms >= config.window_ms) {

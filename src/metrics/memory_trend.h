@@ -58,6 +58,9 @@ class MemoryTrend {
   static constexpr double kMinLeakR2 = 0.9;
   static constexpr std::size_t kMinLeakSamples = 8;
   static constexpr std::uint64_t kMaxWarmupMs = 60 * 1000;
+  // At most this many samples are kept: a long window keeps one every window / kMaxSamples
+  // (a 24 h window, one every 2 min), so memory and the fit's cost stay bounded.
+  static constexpr std::uint64_t kMaxSamples = 720;
 
   // A new process run started at `start_ms` (monotonic ms): forgets every sample.
   void restart(std::uint64_t start_ms);

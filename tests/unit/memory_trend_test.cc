@@ -143,6 +143,16 @@ TEST(MemoryTrend, ARestartForgetsTheRun) {
   EXPECT_TRUE(r.warming_up);
 }
 
+TEST(MemoryTrend, ALongWindowKeepsABoundedNumberOfSamples) {
+  // A 24 h window fed every second for 25 h: at most kMaxSamples (+1) kept, slope still exact.
+  auto r = run(window_s(24 * 3600), 25 * 3600, [](int s) { return 1e8 + 2048.0 * s; });
+  EXPECT_LE(r.samples, MemoryTrend::kMaxSamples + 1);
+  EXPECT_GE(r.samples, MemoryTrend::kMaxSamples - 1);
+  ASSERT_TRUE(r.fit);
+  EXPECT_NEAR(r.fit->slope, 2048.0, 0.01);
+  EXPECT_FALSE(r.leak);  // under the 10 KiB/s threshold
+}
+
 TEST(MemoryTrend, SecondsToLimit) {
   EXPECT_FALSE(seconds_to_limit(100, 10, 0));
   EXPECT_FALSE(seconds_to_limit(100, 0, 1000));
