@@ -16,16 +16,6 @@ using A = FlagArity;
 using F = DescribeFormat;
 using S = AppSpec;
 
-// depends_on in jlist and describe: "db (ready), migrate (completed)"; null when there is none.
-json jlist_depends_on(const AppSpec& s) {
-  if (s.depends_on.empty()) return nullptr;
-  std::string text;
-  for (const auto& [name, cond] : s.depends_on) {
-    text += (text.empty() ? "" : ", ") + name + " (" + cond + ")";
-  }
-  return text;
-}
-
 // Every setting, in to_json's order. jlist's keys are PM2's (pm2_env); `describe` shows the rows
 // PM2 shows, in its order (cli/render/format.cc asks for them by key).
 const AppSetting kSettings[] = {
@@ -435,6 +425,34 @@ const AppSetting kSettings[] = {
      .get = get<&S::group>,
      .flag = {.names = {"--gid"}, .parse = flag_text<&S::group>, .override_file = copy<&S::group>},
      .display = {.pm2_env_key = "gid", .from_spec = false},
+     .always_in_json = false},
+    // Diagnostics (docs/diagnostics.md): jlist shows them in pm2_env.diagnostics.
+    {.key = "memory_window",
+     .type = T::kDurationMs,
+     .set = set_memory_window,
+     .get = get<&S::memory_window_ms>,
+     .flag = {.names = {"--memory-window"},
+              .parse = flag_memory_window,
+              .override_file = copy<&S::memory_window_ms>},
+     .restart_to_apply = false,
+     .always_in_json = false},
+    {.key = "memory_leak_threshold",
+     .type = T::kSize,
+     .set = set_memory_leak_threshold,
+     .get = get<&S::memory_leak_threshold>,
+     .flag = {.names = {"--memory-leak-threshold"},
+              .parse = flag_memory_leak_threshold,
+              .override_file = copy<&S::memory_leak_threshold>},
+     .restart_to_apply = false,
+     .always_in_json = false},
+    {.key = "load_window",
+     .type = T::kDurationMs,
+     .set = set_load_window,
+     .get = get<&S::load_window_ms>,
+     .flag = {.names = {"--load-window"},
+              .parse = flag_load_window,
+              .override_file = copy<&S::load_window_ms>},
+     .restart_to_apply = false,
      .always_in_json = false},
 };
 

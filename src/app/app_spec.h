@@ -115,6 +115,12 @@ struct AppSpec {
   std::map<std::string, std::string> hooks;
   std::uint64_t hook_timeout_ms = 30000;
 
+  // Diagnostics (docs/diagnostics.md): the window of the memory trend and the growth rate over
+  // which a steady growth is marked `leak?`; the window of the load shares in cluster mode.
+  std::uint64_t memory_window_ms = 10 * 60 * 1000;
+  std::uint64_t memory_leak_threshold = 10 * 1024;  // bytes per second
+  std::uint64_t load_window_ms = 60 * 1000;
+
   // The account the app runs as (PM2's uid, alias user, and gid): a name or a number; "" = the
   // daemon's. Only a daemon running as root can switch (daemon/user.h resolves them).
   std::string user;

@@ -263,4 +263,13 @@ Status flag_watch_ext(AppSpec& cli, const FlagInput& in) {
   return {};
 }
 
+json jlist_depends_on(const AppSpec& s) {
+  if (s.depends_on.empty()) return nullptr;
+  std::string text;
+  for (const auto& [name, cond] : s.depends_on) {
+    text += (text.empty() ? "" : ", ") + name + " (" + cond + ")";
+  }
+  return text;
+}
+
 }  // namespace herd::manager::detail

@@ -113,6 +113,8 @@ Status set_increment_var(AppSpec& s, const json& v);
 Status set_log_file(AppSpec& s, const json& v);
 json get_log_file(const AppSpec& s);
 Status flag_log_file(AppSpec& cli, const FlagInput& in);
+// depends_on in jlist and describe: "db (ready), migrate (completed)"; null when there is none.
+json jlist_depends_on(const AppSpec& s);
 Status set_watch_ext(AppSpec& s, const json& v);
 Status flag_watch_ext(AppSpec& cli, const FlagInput& in);
 // health_check (setting_health.cc).
@@ -131,5 +133,13 @@ Status flag_hook(AppSpec& cli, const FlagInput& in);
 void override_hooks(AppSpec& app, const AppSpec& cli);
 Status set_hook_timeout(AppSpec& s, const json& v);
 Status flag_hook_timeout(AppSpec& cli, const FlagInput& in);
+
+// --- Diagnostics (setting_diagnostics.cc). ---
+Status set_memory_window(AppSpec& s, const json& v);
+Status flag_memory_window(AppSpec& cli, const FlagInput& in);
+Status set_memory_leak_threshold(AppSpec& s, const json& v);
+Status flag_memory_leak_threshold(AppSpec& cli, const FlagInput& in);
+Status set_load_window(AppSpec& s, const json& v);
+Status flag_load_window(AppSpec& cli, const FlagInput& in);
 
 }  // namespace herd::manager::detail

@@ -242,6 +242,10 @@ const char* start_usage() {
       --hook EVENT=COMMAND      run COMMAND (/bin/sh) on crash, errored, restart,
                                 reload_failed or health (repeatable, one per event)
       --hook-timeout DURATION   kill a hook still running after DURATION (default 30s)
+      --memory-window DURATION  the window of the memory trend and the leak? mark (default 10m)
+      --memory-leak-threshold SIZE  growth per second from which a steady growth is marked
+                                leak? (default 10K)
+      --load-window DURATION    the window of the load shares in cluster mode (default 1m)
       --namespace NS
       --filter-env NAME         leave out of the app's environment the shell's variables
                                 whose names contain NAME (repeatable)

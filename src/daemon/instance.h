@@ -30,6 +30,7 @@
 
 #include "daemon/cluster_mode/bind_channel.h"
 #include "daemon/hook_event.h"
+#include "daemon/instance_diagnostics.h"
 #include "daemon/instance_host.h"
 #include "daemon/instance_status.h"
 #include "daemon/restart_policy.h"
@@ -103,8 +104,11 @@ class Instance {
   App& app() const { return *app_; }
   bool is_running() const { return pid_ > 0; }
   bool stop_requested() const { return stop_requested_; }
-  // The last sample's resident memory (0 when not running).
+  // The last sample's resident memory (0 when not running), and CPU percent.
   std::uint64_t rss_bytes() const { return rss_bytes_; }
+  double cpu_percent() const { return cpu_percent_; }
+  // Its memory trend and load counts (docs/diagnostics.md).
+  const InstanceDiagnostics& diagnostics() const { return diagnostics_; }
   int reloads() const { return reloads_; }
   const std::string& status_text() const { return status_text_; }
   // The absolute path of the script it runs (PM2's pm_exec_path; a program found in PATH is its
@@ -141,6 +145,8 @@ class Instance {
   // thousands of bytes are not built and escaped again on every list). The same members; the
   // environment comes first in pm2_env.
   std::string to_text(Detail detail) const;
+  // pm2_env.diagnostics: the memory trend, and the load share in cluster mode.
+  nlohmann::json diagnostics_json() const;
   // env() as an object {"KEY": "value"} (pm2_env.env, `herd env`).
   nlohmann::json env_json() const;
   // env_json() as text, kept until the environment changes (env_changed()).
@@ -273,6 +279,7 @@ class Instance {
   std::uint64_t rss_bytes_ = 0;
   mutable std::string env_text_;   // env_text()'s copy; empty: to build
   std::uint64_t cpu_time_ms_ = 0;  // utime + stime of the running process, at the last sample
+  InstanceDiagnostics diagnostics_;
 };
 
 }  // namespace herd::manager

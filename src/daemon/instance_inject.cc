@@ -55,6 +55,7 @@ Fd Instance::prepare_injection(SpawnOptions& o, const std::string& interpreter) 
   }
   bind_channel_ = std::move(made->first);
   o.bind_fd = made->second.get();
+  o.accept_fd = diagnostics_.accept_fd(app_->name, id_);
   // Ours first; whatever the app's environment preloads already stays after it.
   constexpr std::string_view kPreload = "LD_PRELOAD=";
   std::string preload = fmt::format("{}{}", kPreload, files->library);

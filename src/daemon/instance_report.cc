@@ -17,6 +17,7 @@ void Instance::sample(std::uint64_t now_mono_ms) {
     cpu_percent_ = 0;
     rss_bytes_ = 0;
     cpu_time_ms_ = 0;
+    diagnostics_.on_sample(0, now_mono_ms, 0, app_->spec);
     return;
   }
   auto s = sample_process(pid_);
@@ -24,6 +25,23 @@ void Instance::sample(std::uint64_t now_mono_ms) {
   cpu_percent_ = cpu_.update(s->cpu_ms, now_mono_ms);
   rss_bytes_ = s->rss_bytes;
   cpu_time_ms_ = s->cpu_ms;
+  diagnostics_.on_sample(pid_, now_mono_ms, rss_bytes_, app_->spec);
+}
+
+nlohmann::json Instance::diagnostics_json() const {
+  nlohmann::json d = {{"memory", diagnostics_.memory_json(app_->spec, rss_bytes_)}};
+  if (!app_->cluster()) return d;
+  // The shares are the app's: every instance's window, this one's part of it.
+  // (A reload's replacement, not yet among them, has no share.)
+  std::vector<InstanceLoad> loads;
+  std::size_t mine = app_->instances.size();
+  for (const auto& i : app_->instances) {
+    if (i.get() == this) mine = loads.size();
+    loads.push_back(i->diagnostics_.load(i->is_running(), i->cpu_percent_));
+  }
+  auto shares = load_shares(loads);
+  d["load"] = diagnostics_.load_json(app_->spec, mine < shares.size() ? shares[mine] : LoadShare{});
+  return d;
 }
 
 nlohmann::json Instance::env_json() const {
@@ -133,6 +151,7 @@ nlohmann::json Instance::to_json(Detail detail) const {
   if (app_->triggers) app_->triggers->describe(&pm2_env);
   // The WATCHDOG=1 pings received from the running process (watchdog.h).
   if (spec.watchdog_ms > 0) pm2_env["watchdog_pings"] = watchdog_.pings();
+  pm2_env["diagnostics"] = diagnostics_json();
   return nlohmann::json{
       {"pid", pid_},
       {"name", app_->name},

@@ -19,7 +19,8 @@ nlohmann::json Instance::takeover_state(std::vector<int>* keep) const {
   }
   int ipc = ipc_watcher_ ? ipc_.get() : -1;
   int bind = bind_channel_ ? bind_channel_->fd() : -1;
-  for (int fd : {ipc, bind}) {
+  int accepts = diagnostics_.takeover_accept_fd();
+  for (int fd : {ipc, bind, accepts}) {
     if (fd >= 0) keep->push_back(fd);
   }
   return {
@@ -44,6 +45,7 @@ nlohmann::json Instance::takeover_state(std::vector<int>* keep) const {
       {"pipes", pipes},
       {"ipc", ipc},
       {"bind", bind},
+      {"accepts", accepts},
   };
 }
 
@@ -73,6 +75,7 @@ Status Instance::adopt(const nlohmann::json& s) {
     std::vector<int> pipes = s.at("pipes").get<std::vector<int>>();
     int ipc = s.at("ipc").get<int>();
     int bind = s.at("bind").get<int>();
+    diagnostics_.adopt_accept_fd(s.value("accepts", -1), app_->name, id_);  // older daemons: none
     if (pid_ > 0) host_.register_pid(pid_, this);
     // The watchdog starts a full interval over in the new daemon.
     if (pid_ > 0 && status_ != InstanceStatus::kStopping) arm_watchdog();

@@ -77,10 +77,11 @@ enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3, kIdentity = 4 };
   std::size_t n_listen = o.listen_fds.size();
   int staged[64];
   std::size_t total = 0;
-  if (n_listen + 2 > 60) child_fail(report_fd, EMFILE);
+  if (n_listen + 3 > 60) child_fail(report_fd, EMFILE);
   for (std::size_t i = 0; i < n_listen; ++i) staged[total++] = o.listen_fds[i];
   if (o.ipc_fd >= 0) staged[total++] = o.ipc_fd;
   if (o.bind_fd >= 0) staged[total++] = o.bind_fd;
+  if (o.accept_fd >= 0) staged[total++] = o.accept_fd;
   for (std::size_t i = 0; i < total; ++i) {
     staged[i] = ::fcntl(staged[i], F_DUPFD_CLOEXEC, 100);
     if (staged[i] < 0) child_fail(report_fd, errno);
@@ -146,6 +147,10 @@ Result<pid_t> spawn(const SpawnOptions& o) {
     std::size_t at = 3 + n_listen + (o.ipc_fd >= 0 ? 1 : 0);
     p.env_store.push_back(fmt::format("HERD_BIND_FD={}", at));
     p.env_store.push_back(fmt::format("HERD_BIND_PID={}", kPidRoom));
+  }
+  if (o.accept_fd >= 0) {
+    std::size_t at = 3 + n_listen + (o.ipc_fd >= 0 ? 1 : 0) + (o.bind_fd >= 0 ? 1 : 0);
+    p.env_store.push_back(fmt::format("HERD_ACCEPT_FD={}", at));
   }
   if (o.watchdog_pid) p.env_store.push_back(fmt::format("WATCHDOG_PID={}", kPidRoom));
   for (std::size_t i = 0; i < p.env_store.size(); ++i) {

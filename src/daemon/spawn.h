@@ -33,6 +33,8 @@ struct SpawnOptions {
   // herd's bind channel end (src/inject/bind_protocol.h): placed after those, with
   // HERD_BIND_FD=<its number> and HERD_BIND_PID=<the child's pid>.
   int bind_fd = -1;
+  // herd's accept counter (AcceptCounter): placed after those, with HERD_ACCEPT_FD=<its number>.
+  int accept_fd = -1;
   // systemd's WATCHDOG_PID: set to the child's own pid (with WATCHDOG_USEC in `env`).
   bool watchdog_pid = false;
   bool die_with_parent = true;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -59,6 +60,11 @@ static int herd_held_count;
 /* HERD_HEALTH_PORT: the port this instance alone listens on for its health check
  * (docs/health-checks.md). Never shared: bound by the program itself. 0 = none. */
 static int herd_health_port;
+struct herd_accept_page* herd_accepts;
+
+void herd_count_accept(void) {
+  if (herd_accepts != NULL) __atomic_fetch_add(&herd_accepts->accepted, 1, __ATOMIC_RELAXED);
+}
 
 static int real_bind(int fd, const struct sockaddr* addr, socklen_t len) {
   static void* slot;
@@ -126,6 +132,26 @@ static int is_channel(int fd) {
   return 1;
 }
 
+/* Maps the accept counter named by HERD_ACCEPT_FD: only a regular file (herd's memfd) of exactly
+ * one page that starts with herd's magic, so that a stray variable never makes the library write
+ * into a file of the program's. The descriptor stays open for a wrapper's exec'd program. */
+static void map_accept_counter(void) {
+  long fd = parse_number(getenv(HERD_ACCEPT_FD_ENV), 3);
+  struct stat st;
+  if (fd < 0 || fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+      st.st_size != HERD_ACCEPT_PAGE_SIZE) {
+    return;
+  }
+  void* page = mmap(NULL, HERD_ACCEPT_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
+  if (page == MAP_FAILED) return;
+  struct herd_accept_page* p = (struct herd_accept_page*)page;
+  if (__atomic_load_n(&p->magic, __ATOMIC_RELAXED) != HERD_ACCEPT_MAGIC) {
+    munmap(page, HERD_ACCEPT_PAGE_SIZE);
+    return;
+  }
+  herd_accepts = p;
+}
+
 /* Decides, once, whether this process takes herd's sockets. */
 static void herd_inject_init(void) {
   const char* fd_text = getenv(HERD_BIND_FD_ENV);
@@ -150,6 +176,7 @@ static void herd_inject_init(void) {
   herd_health_port = health > 0 && health <= 65535 ? (int)health : 0;
   herd_pid = self;
   herd_state = 1;
+  if (herd_accepts == NULL) map_accept_counter();
 }
 
 static int active(void) { return herd_state == 1 && getpid() == herd_pid; }
@@ -162,6 +189,8 @@ void herd_inject_reset_for_test(void) {
   herd_state = -1;
   herd_channel = -1;
   herd_held_count = 0;
+  if (herd_accepts != NULL) munmap(herd_accepts, HERD_ACCEPT_PAGE_SIZE);
+  herd_accepts = NULL;
   herd_inject_init();
 }
 #endif

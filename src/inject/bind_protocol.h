@@ -14,6 +14,12 @@
  *   HELD_PATH  the program is about to unlink() a socket file at `addr` (a Unix path): error 0
  *              when herd holds a socket there for this app (the unlink is then skipped), ENOENT
  *              otherwise.
+ *
+ * The accept counter: herd also passes each instance a shared page (a memfd of
+ * HERD_ACCEPT_PAGE_SIZE bytes starting with HERD_ACCEPT_MAGIC) at the descriptor named by
+ * HERD_ACCEPT_FD. The library adds 1 to `accepted` (a relaxed atomic add) for every connection
+ * accept()/accept4() returns on a socket herd gave; herd reads it when it samples the instance
+ * (docs/diagnostics.md). Nothing crosses the channel for it.
  */
 #ifndef HERD_INJECT_BIND_PROTOCOL_H_
 #define HERD_INJECT_BIND_PROTOCOL_H_
@@ -27,6 +33,15 @@
 /* The environment herd sets for an injected instance. */
 #define HERD_BIND_FD_ENV "HERD_BIND_FD"
 #define HERD_BIND_PID_ENV "HERD_BIND_PID"
+
+#define HERD_ACCEPT_FD_ENV "HERD_ACCEPT_FD"
+#define HERD_ACCEPT_MAGIC 0x3143434144524548ull /* "HERDACC1" */
+#define HERD_ACCEPT_PAGE_SIZE 4096
+
+struct herd_accept_page {
+  uint64_t magic;    /* HERD_ACCEPT_MAGIC, written by herd */
+  uint64_t accepted; /* connections accepted on herd's sockets, by every process of the run */
+};
 
 enum herd_bind_op {
   HERD_BIND_OP_BIND = 1,

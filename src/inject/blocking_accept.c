@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "inject/bind_protocol.h"
 #include "inject/preload_state.h"
 
 typedef int (*fcntl_fn)(int, int, ...);
@@ -99,15 +100,30 @@ HERD_EXPORT int ioctl(int fd, unsigned long request, ...) {
   return real_ioctl(fd, request, arg);
 }
 
-/* A blocking accept on the shared, non-blocking socket: wait until a connection is there, and
+/* accept4 counts the connections it returns on a socket herd gave (the accept counter,
+ * bind_protocol.h): one atomic add, and for a non-blocking program one identity check of the
+ * listening socket per accepted connection, nothing per request.
+ *
+ * A blocking accept on the shared, non-blocking socket waits until a connection is there, and
  * again when another instance took it first. A signal ends the wait with EINTR, as it ends a
  * blocking accept() whose handler was installed without SA_RESTART. */
 HERD_EXPORT int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
-  if (fd < 0 || fd >= HERD_MAX_FD || herd_fd_wish[fd] != HERD_WISH_BLOCKING || !held_fd(fd)) {
+  if (fd < 0 || fd >= HERD_MAX_FD || herd_fd_wish[fd] == HERD_WISH_NONE) {
     return real_accept4(fd, addr, len, flags);
   }
+  if (herd_fd_wish[fd] != HERD_WISH_BLOCKING) {
+    int c = real_accept4(fd, addr, len, flags);
+    if (c >= 0 && herd_accepts != NULL) {
+      int saved = errno;
+      if (held_fd(fd)) herd_count_accept();
+      errno = saved;
+    }
+    return c;
+  }
+  if (!held_fd(fd)) return real_accept4(fd, addr, len, flags);
   for (;;) {
     int c = real_accept4(fd, addr, len, flags);
+    if (c >= 0) herd_count_accept();
     if (c >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return c;
     struct pollfd p = {fd, POLLIN, 0};
     if (poll(&p, 1, -1) < 0) return -1;

@@ -22,6 +22,13 @@ HERD_HIDDEN extern pthread_mutex_t herd_lock;
 HERD_HIDDEN extern unsigned char herd_fd_wish[HERD_MAX_FD];
 enum { HERD_WISH_NONE = 0, HERD_WISH_NONBLOCKING = 1, HERD_WISH_BLOCKING = 2 };
 
+/* The accept counter herd passed (bind_protocol.h), mapped once by the constructor; NULL
+ * without one. A child forked by the program shares the mapping, so its accepts count too. */
+struct herd_accept_page;
+HERD_HIDDEN extern struct herd_accept_page* herd_accepts;
+/* Adds one accepted connection to the counter, if there is one. */
+HERD_HIDDEN void herd_count_accept(void);
+
 /* Whether `fd` is one of the sockets herd gave this process (by identity); under herd_lock. */
 HERD_HIDDEN int is_held_locked(int fd);
 

@@ -59,6 +59,20 @@ constexpr Family kFamilies[] = {
     {"herd_health_check_duration_seconds", "gauge",
      "How long the instance's last health check took, in seconds; only instances with a check.",
      true},
+    // Diagnostics (docs/diagnostics.md): only instances that have the figure.
+    {"herd_process_memory_growth_bytes_per_second", "gauge",
+     "Growth rate of the instance's memory over its memory window (least squares), in bytes/s.",
+     true},
+    {"herd_process_memory_leak_suspected", "gauge",
+     "1 when the instance's memory grew steadily over the whole window beyond the threshold.",
+     true},
+    {"herd_process_connection_share", "gauge",
+     "The instance's share (0 to 1) of the connections its app accepted over the load window.",
+     true},
+    {"herd_process_accepted_connections_total", "counter",
+     "Connections the instance slot accepted on the sockets herd holds (cluster mode).", true},
+    {"herd_process_load_imbalance", "gauge",
+     "1 when the instance took more than twice the others' mean over the load window.", true},
 };
 
 // One instance's values, in the order of kFamilies.
@@ -83,6 +97,17 @@ std::vector<std::string> values_of(const json& p, std::int64_t now_ms) {
   bool healthy = verdict.is_string() && verdict.get_ref<const std::string&>() == "healthy";
   const json& ms = member(health, "latency_ms");
   double latency_s = ms.is_number() ? ms.get<double>() / 1000.0 : 0.0;
+  // Diagnostics: a line only where the daemon reports the figure (null: not measured yet).
+  const json& diag = member(env, "diagnostics");
+  const json& memory = member(diag, "memory");
+  const json& load = member(diag, "load");
+  auto number = [](const json& v) {
+    return v.is_number() ? fmt::format("{}", v.get<double>()) : "";
+  };
+  auto flag = [](const json& v) {
+    return v.is_boolean() ? std::string(v.get<bool>() ? "1" : "0") : "";
+  };
+  const json& accepted = member(load, "accepted_total");
   return {
       seconds_of_ms(uint_field(monit, "cpu_time_ms")),
       std::to_string(uint_field(monit, "memory")),
@@ -92,6 +117,11 @@ std::vector<std::string> values_of(const json& p, std::int64_t now_ms) {
       std::to_string(reloads),
       checked ? fmt::format("{}", healthy ? 1 : 0) : std::string(),
       checked ? fmt::format("{:.6f}", latency_s) : std::string(),
+      number(member(memory, "growth_bytes_per_s")),
+      flag(member(memory, "leak")),
+      number(member(load, "connection_share")),
+      accepted.is_number() ? std::to_string(uint_field(load, "accepted_total")) : std::string(),
+      flag(member(load, "imbalance")),
   };
 }
 

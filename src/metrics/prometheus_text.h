@@ -17,6 +17,13 @@
 //   herd_process_healthy                gauge    1 when its health check passes, else 0
 //   herd_health_check_duration_seconds  gauge    the last check's latency
 //                                       (these two only for instances with a health check)
+//   herd_process_memory_growth_bytes_per_second  gauge    the memory trend's slope (once known)
+//   herd_process_memory_leak_suspected           gauge    1 with the `leak?` mark, else 0
+//   herd_process_connection_share                gauge    0..1, its app's connections it took
+//   herd_process_accepted_connections_total      counter  connections accepted on herd's sockets
+//   herd_process_load_imbalance                  gauge    1 with the `imbalance` mark, else 0
+//                                       (pm2_env.diagnostics, docs/diagnostics.md; the last three
+//                                       only in cluster mode, each only when reported)
 // CPU and memory are the daemon's once-a-second sample (jlist's monit.cpu_time_ms and
 // monit.memory), so the numbers agree with `herd jlist` taken at the same moment. Counters of an
 // instance start again from 0 when it is deleted and re-created, which Prometheus treats as a

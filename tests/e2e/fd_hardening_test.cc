@@ -114,18 +114,19 @@ TEST_F(HerdTest, NoDescriptorLeaksIntoApps) {
   // The daemon itself kept nothing of its starter's either (beyond its own descriptors, all
   // opened CLOEXEC, which is what the app's list above shows).
 
-  // A cluster app gets its listen socket as fd 3 and herd's bind channel as fd 4
-  // (docs/cluster-mode.md), and nothing else.
+  // A cluster app gets its listen socket as fd 3, herd's bind channel as fd 4 and its accept
+  // counter as fd 5 (docs/cluster-mode.md), and nothing else.
   r = herd({"start", script, "--name", "cluster", "--listen", "127.0.0.1:0"});
   ASSERT_EQ(r.exit_code, 0) << r;
   ASSERT_TRUE(wait_status("cluster", "online", 1, kWaitTimeout, &list));
   pid = instance(list, "cluster").value("pid", 0);
   ASSERT_GT(pid, 0);
   fds = fds_of(pid);
-  EXPECT_EQ(fds.size(), 5u) << describe(fds);
-  ASSERT_TRUE(fds.count(3) && fds.count(4)) << describe(fds);
+  EXPECT_EQ(fds.size(), 6u) << describe(fds);
+  ASSERT_TRUE(fds.count(3) && fds.count(4) && fds.count(5)) << describe(fds);
   EXPECT_THAT(fds[3], HasSubstr("socket:")) << describe(fds);
   EXPECT_THAT(fds[4], HasSubstr("socket:")) << describe(fds);
+  EXPECT_THAT(fds[5], HasSubstr("memfd:herd-accepts")) << describe(fds);
 
   // Without herd's bind library, only the listen socket.
   r = herd({"start", script, "--name", "plain", "--listen", "127.0.0.1:0", "--no-inject"});

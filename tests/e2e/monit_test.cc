@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "e2e/cluster_mode_fixture.h"
 #include "e2e/herd_fixture.h"
+#include "e2e/traffic.h"
 
 extern char** environ;
 
@@ -185,6 +187,40 @@ TEST_F(MonitTest, ShowsTheProcessesAndTheSelectedAppsLiveLogAndQuitsOnQ) {
       &screen))
       << screen;
 
+  ASSERT_EQ(run_tmux({"send-keys", "-t", "monit", "q"}).exit_code, 0);
+  wait_exit_status(0);
+}
+
+// The diagnostics columns (docs/diagnostics.md): a memory sparkline for every instance, and
+// the connection share bars of a cluster app whose instances took connections.
+TEST_F(MonitTest, ShowsAMemorySparklineAndConnectionShares) {
+  std::string server = herd_bin_.substr(0, herd_bin_.rfind('/')) + "/load_server";
+  int port = free_port();
+  CommandResult r =
+      herd({"start", server, "-n", "web", "-i", "2", "--", std::to_string(port), "-1"});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  Json list;
+  ASSERT_TRUE(wait_status("web", "online", 2, kWaitTimeout, &list));
+  // Connections until the shares are known (jlist), so the column has something to draw.
+  ASSERT_TRUE(wait_jlist(
+      [&](const Json& l) {
+        std::string error;
+        (void)exchange(port, "GET / HTTP/1.0\r\n\r\n", 5s, &error);
+        for (const auto& p : instances(l, "web")) {
+          if (!p["pm2_env"]["diagnostics"]["load"]["connection_share"].is_number()) return false;
+        }
+        return true;
+      },
+      kWaitTimeout));
+  start_session(herd_bin_ + " monit");
+  std::string screen;
+  EXPECT_TRUE(wait_pane(
+      [&](const std::string& s) {
+        return contains(s, "conn share") && contains(s, "memory") && contains(s, "%") &&
+               (contains(s, "\u2588") || contains(s, "\u2591"));
+      },
+      &screen))
+      << screen;
   ASSERT_EQ(run_tmux({"send-keys", "-t", "monit", "q"}).exit_code, 0);
   wait_exit_status(0);
 }

@@ -7,6 +7,7 @@ herd_test(inject_preload_test
   inject_preload_test.cc
   inject_preload_unix_test.cc
   inject_preload_blocking_test.cc
+  inject_preload_accept_count_test.cc
   ${PROJECT_SOURCE_DIR}/src/inject/bind_preload.c
   ${PROJECT_SOURCE_DIR}/src/inject/blocking_accept.c
   LIBS ${CMAKE_DL_LIBS} Threads::Threads

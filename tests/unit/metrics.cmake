@@ -2,5 +2,7 @@
 herd_test(metrics_test
   prometheus_text_test.cc
   metrics_listener_test.cc
+  memory_trend_test.cc
+  load_share_test.cc
   LIBS herd_metrics
 )

@@ -45,6 +45,37 @@ TEST(PrometheusText, HealthOfInstancesWithACheck) {
             std::string::npos);
 }
 
+// The diagnostics families (pm2_env.diagnostics): a sample where the figure is reported.
+TEST(PrometheusText, DiagnosticsWhereReported) {
+  json list = fixture();
+  list[0]["pm2_env"]["diagnostics"] = {
+      {"memory", {{"growth_bytes_per_s", 1048576.5}, {"leak", true}}},
+      {"load", {{"connection_share", 0.75}, {"accepted_total", 1234}, {"imbalance", false}}}};
+  list[1]["pm2_env"]["diagnostics"] = {
+      {"memory", {{"growth_bytes_per_s", nullptr}, {"leak", false}}}};
+  std::string text = prometheus_text(list, kNow);
+  EXPECT_NE(text.find("# TYPE herd_process_memory_growth_bytes_per_second gauge\n"
+                      "herd_process_memory_growth_bytes_per_second{app=\"api\",id=\"0\"} "
+                      "1048576.5\n#"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("herd_process_memory_leak_suspected{app=\"api\",id=\"0\"} 1\n"
+                      "herd_process_memory_leak_suspected{app=\"worker\",id=\"2\"} 0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("herd_process_connection_share{app=\"api\",id=\"0\"} 0.75\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE herd_process_accepted_connections_total counter\n"
+                      "herd_process_accepted_connections_total{app=\"api\",id=\"0\"} 1234\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("herd_process_load_imbalance{app=\"api\",id=\"0\"} 0\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("growth_bytes_per_second{app=\"worker\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("connection_share{app=\"worker\""), std::string::npos) << text;
+}
+
 TEST(PrometheusText, EveryFamilyWithHelpTypeAndOneSamplePerInstance) {
   EXPECT_EQ(prometheus_text(fixture(), kNow),
             "# HELP herd_process_cpu_seconds_total CPU time (user and system) used by the "

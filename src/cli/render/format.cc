@@ -146,7 +146,7 @@ Cell status_cell(const json& instance) {
              status == "one-launch-status") {
     style = kBoldYellow;
   }
-  return Cell(std::move(status), std::move(style));
+  return Cell(status == "online" ? status + diagnostic_marks(instance) : status, std::move(style));
 }
 
 // Uptime is meaningful only while online; PM2 shows 0 for every other state.

@@ -43,8 +43,16 @@ std::string format_list(const nlohmann::json& jlist, const FormatOptions& o);
 
 // `describe`'s rows about how herd watches an instance, as label and text: its health check
 // (pm2_env.health_check and .health, and pm2_env.restart_reason), its watchdog pings, and the
-// events it has hooks for; none of those it does not have. (format_health.cc)
+// events it has hooks for; none of those it does not have; then diagnostic_rows. (format_health.cc)
 std::vector<std::pair<std::string, std::string>> supervision_rows(const nlohmann::json& instance);
+
+// The diagnostics (pm2_env.diagnostics, docs/diagnostics.md): the marks `ls` and `monit` put
+// after an online status (" leak?", " imbalance", both, or ""), and describe's rows (memory
+// growth, the leak verdict, the time to the memory limit; in cluster mode the connection and CPU
+// shares and the imbalance verdict). Missing or oddly typed parts show nothing.
+// (format_diagnostics.cc)
+std::string diagnostic_marks(const nlohmann::json& instance);
+std::vector<std::pair<std::string, std::string>> diagnostic_rows(const nlohmann::json& instance);
 
 // `herd ls -m`: PM2's mini list, one block per jlist element: "+--- <name>", then "key : value"
 // lines (namespace, version, pid, pm2 id, status, mode, restarted, uptime, memory usage, error

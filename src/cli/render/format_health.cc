@@ -58,6 +58,7 @@ std::vector<std::pair<std::string, std::string>> supervision_rows(const json& in
     for (const auto& item : hooks->items()) events += (events.empty() ? "" : ", ") + item.key();
     rows.emplace_back("hooks", sanitize(events));
   }
+  for (auto& row : diagnostic_rows(instance)) rows.push_back(std::move(row));
   return rows;
 }
 

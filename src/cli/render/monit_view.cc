@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/render/format.h"
+#include "cli/render/format_diagnostics.h"
 #include "cli/render/table.h"
 
 namespace herd::cli {
@@ -46,6 +48,10 @@ MonitStyle status_style(const std::string& status) {
 // Column widths of the process table, name last so it can shrink.
 enum Column { kId, kMode, kPid, kStatus, kCpu, kMem, kRestarts, kUptime, kName, kColumns };
 constexpr std::size_t kGap = 2;
+// The diagnostics columns, after uptime: a memory sparkline, a share bar and its percentage.
+constexpr std::size_t kTrendWidth = 12;
+constexpr std::size_t kBarWidth = 8;
+constexpr std::size_t kShareWidth = kBarWidth + 5;  // "████░░░░ 100%"
 
 // One line from spans, cut to `width` columns.
 MonitLine clip(std::vector<MonitSpan> spans, int width, bool unicode) {
@@ -90,6 +96,30 @@ std::string header_text(const std::vector<std::size_t>& widths, bool unicode) {
     header += fit_columns(column_title(c, unicode), widths[c], unicode) + gap;
   }
   return header + fit_columns(column_title(kUptime, unicode), widths[kUptime], unicode);
+}
+
+// The diagnostics of a jlist element (pm2_env.diagnostics) into its row; anything missing or
+// oddly typed leaves the row's defaults.
+void read_diagnostics(const json& p, MonitProcess* row) {
+  row->marks = diagnostic_marks(p);
+  const json* env = p.contains("pm2_env") ? &p["pm2_env"] : nullptr;
+  if (env == nullptr || !env->is_object() || !env->contains("diagnostics")) return;
+  const json& d = (*env)["diagnostics"];
+  if (!d.is_object()) return;
+  if (auto m = d.find("memory"); m != d.end() && m->is_object()) {
+    if (auto h = m->find("history"); h != m->end() && h->is_array()) {
+      for (const auto& v : *h) {
+        if (v.is_number_integer() && v.get<std::int64_t>() >= 0) {
+          row->memory_history.push_back(v.get<std::uint64_t>());
+        }
+      }
+    }
+  }
+  if (auto l = d.find("load"); l != d.end() && l->is_object()) {
+    if (auto s = l->find("connection_share"); s != l->end() && s->is_number()) {
+      row->connection_share = std::clamp(s->get<double>(), 0.0, 1.0);
+    }
+  }
 }
 
 }  // namespace
@@ -139,6 +169,7 @@ std::string fit_columns(std::string_view text, std::size_t columns, bool unicode
 void MonitModel::set_processes(const json& jlist, std::int64_t now_ms) {
   int selected_id = selected() != nullptr ? selected()->id : -1;
   processes_.clear();
+  show_trend_ = show_share_ = false;
   if (jlist.is_array()) {
     for (const auto& p : jlist) {
       if (!p.is_object()) continue;
@@ -155,11 +186,16 @@ void MonitModel::set_processes(const json& jlist, std::int64_t now_ms) {
       row.restarts = number_or<std::int64_t>(env, "restart_time", 0);
       auto started = number_or<std::int64_t>(env, "pm_uptime", 0);
       if (row.pid > 0 && started > 0 && now_ms > started) row.uptime_ms = now_ms - started;
+      read_diagnostics(p, &row);
       processes_.push_back(std::move(row));
     }
   }
   std::stable_sort(processes_.begin(), processes_.end(),
                    [](const MonitProcess& a, const MonitProcess& b) { return a.id < b.id; });
+  for (const auto& p : processes_) {
+    show_trend_ = show_trend_ || p.memory_history.size() >= 2;
+    show_share_ = show_share_ || p.connection_share >= 0;
+  }
   for (std::size_t i = 0; i < processes_.size(); ++i) {
     if (processes_[i].id == selected_id) {
       selected_ = i;
@@ -208,7 +244,7 @@ MonitLine MonitModel::row_line(const MonitProcess& p, const std::vector<std::siz
   cells[kName] = p.name;
   cells[kMode] = p.mode;
   cells[kPid] = running ? std::to_string(p.pid) : "-";
-  cells[kStatus] = p.status;
+  cells[kStatus] = p.status == "online" ? p.status + p.marks : p.status;
   cells[kCpu] = running ? format_cpu(p.cpu) : "0%";
   cells[kMem] = running ? format_memory(p.memory) : "0b";
   cells[kRestarts] = std::to_string(p.restarts);
@@ -225,6 +261,18 @@ MonitLine MonitModel::row_line(const MonitProcess& p, const std::vector<std::siz
   spans.push_back({fit_columns(cells[kMem], widths[kMem], unicode) + gap});
   spans.push_back({fit_columns(cells[kRestarts], widths[kRestarts], unicode) + gap});
   spans.push_back({fit_columns(cells[kUptime], widths[kUptime], unicode)});
+  if (show_trend_) {
+    spans.push_back({gap + fit_columns(sparkline(p.memory_history, kTrendWidth, unicode),
+                                       kTrendWidth, unicode)});
+  }
+  if (show_share_) {
+    std::string share;
+    if (p.connection_share >= 0) {
+      share = fmt::format("{} {}%", share_bar(p.connection_share, kBarWidth, unicode),
+                          std::lround(p.connection_share * 100));
+    }
+    spans.push_back({gap + fit_columns(share, kShareWidth, unicode)});
+  }
   return MonitLine{std::move(spans), false};
 }
 
@@ -234,6 +282,9 @@ std::vector<std::size_t> MonitModel::column_widths(int width, bool unicode) cons
   for (int c = 0; c < kColumns; ++c) widths[c] = display_width(column_title(c, unicode));
   widths[kMode] = std::max<std::size_t>(widths[kMode], 7);
   widths[kStatus] = std::max<std::size_t>(widths[kStatus], 15);  // "waiting restart"
+  for (const auto& p : processes_) {
+    if (p.status == "online") widths[kStatus] = std::max(widths[kStatus], 6 + p.marks.size());
+  }
   widths[kCpu] = std::max<std::size_t>(widths[kCpu], 5);
   widths[kMem] = std::max<std::size_t>(widths[kMem], 8);
   widths[kUptime] = std::max<std::size_t>(widths[kUptime], 6);
@@ -245,6 +296,8 @@ std::vector<std::size_t> MonitModel::column_widths(int width, bool unicode) cons
     longest_name = std::max(longest_name, display_width(p.name));
   }
   std::size_t fixed = 1;  // the leading space
+  if (show_trend_) fixed += kGap + kTrendWidth;
+  if (show_share_) fixed += kGap + kShareWidth;
   for (int c = 0; c < kColumns; ++c) {
     if (c != kName) fixed += widths[c] + kGap;
   }
@@ -305,7 +358,11 @@ std::vector<MonitLine> MonitModel::render(int width, int height, bool unicode) c
                        width, unicode));
 
   std::vector<std::size_t> widths = column_widths(width, unicode);
-  lines.push_back(clip({{header_text(widths, unicode), MonitStyle::kHeader}}, width, unicode));
+  std::string header = header_text(widths, unicode);
+  if (show_trend_) header += std::string(kGap, ' ') + fit_columns("memory", kTrendWidth, unicode);
+  if (show_share_)
+    header += std::string(kGap, ' ') + fit_columns("conn share", kShareWidth, unicode);
+  lines.push_back(clip({{header, MonitStyle::kHeader}}, width, unicode));
   render_rows(width, height, unicode, widths, &lines);
 
   // The selected app's log.

@@ -6,7 +6,10 @@
 //
 // Screen layout (rows top to bottom):
 //   title     "herd monit", a summary (apps, processes, online)
-//   header    id, name, mode, pid, status, cpu, mem, restarts, uptime
+//   header    id, name, mode, pid, status, cpu, mem, restarts, uptime; then, when the daemon
+//             reports them (pm2_env.diagnostics, docs/diagnostics.md), a sparkline of each
+//             instance's recent memory ("memory") and a bar of its share of its app's connections
+//             ("conn share", cluster mode)
 //   rows      one per instance, by pm_id; at most about half the screen, scrolled so that the
 //             selected row is visible; the selected row is marked `selected`
 //   rule      "logs: <app>" across the width
@@ -67,6 +70,9 @@ struct MonitProcess {
   std::uint64_t memory = 0;
   std::int64_t restarts = 0;
   std::int64_t uptime_ms = 0;  // 0 unless a process runs
+  std::string marks;           // " leak?", " imbalance" (shown after an online status)
+  std::vector<std::uint64_t> memory_history;  // the last samples, oldest first
+  double connection_share = -1;               // 0..1; -1 when not reported
 };
 
 class MonitModel {
@@ -117,6 +123,8 @@ class MonitModel {
                    std::vector<MonitLine>* lines) const;
 
   std::vector<MonitProcess> processes_;
+  bool show_trend_ = false;  // some process has a memory history
+  bool show_share_ = false;  // some process has a connection share
   std::size_t selected_ = 0;
   std::deque<LogLine> log_;
   std::string message_;
