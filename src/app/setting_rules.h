@@ -132,4 +132,19 @@ void override_hooks(AppSpec& app, const AppSpec& cli);
 Status set_hook_timeout(AppSpec& s, const json& v);
 Status flag_hook_timeout(AppSpec& cli, const FlagInput& in);
 
+// --- Resources: max_memory, cpu_quota, max_tasks (setting_resources.cc). ---
+Status set_max_memory(AppSpec& s, const json& v);
+Status flag_max_memory(AppSpec& cli, const FlagInput& in);
+Status set_cpu_quota(AppSpec& s, const json& v);
+json get_cpu_quota(const AppSpec& s);
+json jlist_cpu_quota(const AppSpec& s);
+Status flag_cpu_quota(AppSpec& cli, const FlagInput& in);
+Status set_max_tasks(AppSpec& s, const json& v);
+Status flag_max_tasks(AppSpec& cli, const FlagInput& in);
+// jlist's value of a count or size: left out while 0 (off).
+template <auto M>
+json get_when_nonzero(const AppSpec& s) {
+  return s.*M == 0 ? json() : json(s.*M);
+}
+
 }  // namespace herd::manager::detail

@@ -49,6 +49,7 @@ Daemon::Daemon(EventLoop& loop, const Home& home, std::optional<MetricsEndpoint>
 Status Daemon::start(pid_t previous, bool restore) {
   if (Status s = sup_.init(); !s) return s;
   if (Status s = server_.listen(home_.socket()); !s) return s;
+  sup_.reclaim_cgroups();  // not after `herd update`: those groups hold the kept processes
   // What ran when a daemon died uncleanly comes back before the first request is answered
   // (each app as it settles), and the first CLI command says so.
   if (restore) {
