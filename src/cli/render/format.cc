@@ -453,12 +453,6 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   }
   add("status text", string_or(env("status_text"), kNotAvailable));
   add_setting_row(&rows, instance, "watchdog");
-  for (std::string_view key : {"max_memory", "cpu_quota", "max_tasks"}) {
-    add_setting_row(&rows, instance, key);
-  }
-  if (const json* reason = env("exit_reason"); reason && reason->is_string()) {
-    add("exit reason", reason->get<std::string>());
-  }
   for (auto& [label, value] : supervision_rows(instance)) add(std::move(label), std::move(value));
   if (const json* log_error = env("log_error");
       log_error && log_error->is_string() && !log_error->get<std::string>().empty()) {
