@@ -44,7 +44,14 @@ Supervisor::~Supervisor() {
   // Instances still running (the daemon goes away without stopping them) kill their process
   // group and forget their pid in by_pid_, which is destroyed before apps_ would be.
   apps_.clear();
-  if (cgroups_) cgroups_->remove_all(2000);  // the loop has ended: a bounded wait is harmless
+  // The loop has ended: a bounded wait is harmless, and the children killed above (and orphans
+  // adopted as their subreaper) are reaped here, or their zombies would keep v1 groups busy.
+  if (cgroups_) {
+    cgroups_->remove_all(2000, [] {
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+    });
+  }
 }
 
 Status Supervisor::init() {

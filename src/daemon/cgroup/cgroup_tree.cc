@@ -192,12 +192,13 @@ void CgroupTree::reclaim_stale() {
   }
 }
 
-void CgroupTree::remove_all(int wait_ms) {
+void CgroupTree::remove_all(int wait_ms, const std::function<void()>& reap) {
   if (!enabled()) return;
   reclaim_stale();
   auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   while (!pending_.empty() && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (reap) reap();
     sweep();
   }
   (void)backend_->remove_root();

@@ -16,6 +16,7 @@
 // Threads: the daemon's loop thread only.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -69,8 +70,9 @@ class CgroupTree {
   // are emptied and removed.
   void reclaim_stale();
   // At daemon stop: every group emptied and removed, herd's own last. Waits up to `wait_ms`
-  // for killed processes to go (the loop has ended by then).
-  void remove_all(int wait_ms);
+  // for killed processes to go (the loop has ended by then), calling `reap` between tries: on
+  // v1 a zombie still holds its group until its parent (the daemon, their subreaper) reaps it.
+  void remove_all(int wait_ms, const std::function<void()>& reap = {});
 
  private:
   std::unique_ptr<CgroupBackend> backend_;
