@@ -44,6 +44,8 @@ using Reply = std::function<void(VerbResult)>;
 class Supervisor : private InstanceHost {
  public:
   Supervisor(EventLoop& loop, Home home);
+  // Kills the process groups (and cgroups) of instances still running; with cgroups, reaps the
+  // processes it killed and removes herd's groups (waiting up to 2 s: the loop has ended).
   ~Supervisor();
 
   // Binds the notify socket, starts the child reaper and the sampler, detects cgroups.
