@@ -155,6 +155,10 @@ TEST_F(TeamHomeTest, ItsGroupControlsTheServiceAccountsDaemonButNeverARootOne) {
   r = herd_as(outsider, home, {"ls"});
   EXPECT_EQ(r.exit_code, 1) << r;
   EXPECT_THAT(r.err, HasSubstr("Permission denied"));
+  // A daemon that is not root cannot run an app as another account: refused at start, by name.
+  r = herd_as(member, home, {"start", "sleep 1000", "-n", "other", "--user", "daemon"});
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.err, HasSubstr("needs a daemon started by root"));
   r = herd_as(member, home, {"delete", "shared"});
   EXPECT_EQ(r.exit_code, 0) << r;
 
