@@ -281,8 +281,9 @@ class Instance {
   bool health_alt_port_ = false;     // cluster mode: probed on port + kMaxInstances + index
   std::string last_restart_reason_;  // why the last liveness restart happened (jlist, describe)
 
-  std::string cgroup_;       // the running process's cgroup (cgroup_tree.h), "" = none
-  std::string exit_reason_;  // "oom" when the kernel's OOM killer ended the last run
+  std::string cgroup_;                // the running process's cgroup (cgroup_tree.h), "" = none
+  std::string exit_reason_;           // "oom" when the kernel's OOM killer ended the last run
+  std::uint64_t oom_kills_seen_ = 0;  // OOM kills in cgroup_ already logged (sample_cgroup)
 
   CpuMeter cpu_;
   double cpu_percent_ = 0;

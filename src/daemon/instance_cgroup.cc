@@ -41,6 +41,7 @@ Status Instance::prepare_cgroup(SpawnOptions& o, std::vector<Fd>* procs) {
   // The previous run's group, if a stop left one, goes now: a process has one group at a time.
   if (!cgroup_.empty()) tree->release(cgroup_);
   cgroup_ = std::move(*name);
+  oom_kills_seen_ = 0;
   *procs = std::move(*fds);
   for (const Fd& fd : *procs) o.cgroup_procs_fds.push_back(fd.get());
   return {};
@@ -74,6 +75,17 @@ bool Instance::sample_cgroup(std::uint64_t now_mono_ms) {
   if (tree == nullptr || !tree->enabled() || cgroup_.empty()) return false;
   auto u = tree->backend().usage(cgroup_);
   if (!u) return false;
+  // A worker the OOM killer took is said in herd.log (the instance's own process ends, and is
+  // reported by end_cgroup).
+  if (app_->spec.max_memory != 0) {
+    if (std::uint64_t kills = tree->backend().oom_kills(cgroup_); kills > oom_kills_seen_) {
+      log_warn(
+          "app {} (id {}): the kernel's OOM killer killed {} process(es) of it (max_memory {} "
+          "bytes)",
+          app_->name, id_, kills - oom_kills_seen_, app_->spec.max_memory);
+      oom_kills_seen_ = kills;
+    }
+  }
   std::uint64_t cpu_ms = u->cpu_usec / 1000;
   cpu_percent_ = cpu_.update(cpu_ms, now_mono_ms);
   rss_bytes_ = u->memory_bytes;
