@@ -421,6 +421,7 @@ const AppSetting kSettings[] = {
      .always_in_json = false},
     {.key = "gid",
      .type = T::kString,
+     .aliases = {"group"},
      .set = set<&S::group, as_string>,
      .get = get<&S::group>,
      .flag = {.names = {"--gid"}, .parse = flag_text<&S::group>, .override_file = copy<&S::group>},
@@ -454,41 +455,38 @@ const AppSetting kSettings[] = {
               .override_file = copy<&S::load_window_ms>},
      .restart_to_apply = false,
      .always_in_json = false},
+    // Resources, enforced by the instance's cgroup (docs/resources.md; setting_resources.cc).
+    {.key = "max_memory",
+     .type = T::kSize,
+     .set = set_max_memory,
+     .get = get<&S::max_memory>,
+     .flag = {.names = {"--max-memory"},
+              .parse = flag_max_memory,
+              .override_file = copy<&S::max_memory>},
+     .display = {.pm2_env_key = "max_memory", .value = get_when_nonzero<&S::max_memory>},
+     .always_in_json = false},
+    {.key = "cpu_quota",
+     .type = T::kString,
+     .set = set_cpu_quota,
+     .get = get_cpu_quota,
+     .flag = {.names = {"--cpu-quota"},
+              .parse = flag_cpu_quota,
+              .override_file = copy<&S::cpu_quota>},
+     .display = {.pm2_env_key = "cpu_quota", .value = jlist_cpu_quota},
+     .always_in_json = false},
+    {.key = "max_tasks",
+     .type = T::kInt,
+     .set = set_max_tasks,
+     .get = get<&S::max_tasks>,
+     .flag = {.names = {"--max-tasks"},
+              .parse = flag_max_tasks,
+              .override_file = copy<&S::max_tasks>},
+     .display = {.pm2_env_key = "max_tasks", .value = get_when_nonzero<&S::max_tasks>},
+     .always_in_json = false},
 };
 
 }  // namespace
 
-bool SettingFlag::has(std::string_view name) const {
-  return !name.empty() && std::find(names.begin(), names.end(), name) != names.end();
-}
-
-bool AppSetting::has_alias(std::string_view name) const {
-  return !name.empty() && std::find(aliases.begin(), aliases.end(), name) != aliases.end();
-}
-
 std::span<const AppSetting> app_settings() { return kSettings; }
-
-const AppSetting* find_setting(std::string_view key) {
-  for (const AppSetting& s : kSettings) {
-    if (s.key == key) return &s;
-  }
-  return nullptr;
-}
-
-const AppSetting* find_setting_by_alias(std::string_view alias) {
-  for (const AppSetting& s : kSettings) {
-    if (s.has_alias(alias)) return &s;
-  }
-  return nullptr;
-}
-
-const AppSetting* find_setting_by_flag(std::string_view flag) {
-  for (const AppSetting& s : kSettings) {
-    if (s.flag.has(flag)) return &s;
-  }
-  return nullptr;
-}
-
-json setting_default(const AppSetting& s) { return s.get(AppSpec()); }
 
 }  // namespace herd::manager

@@ -126,6 +126,13 @@ struct AppSpec {
   std::string user;
   std::string group;
 
+  // Resources, enforced by the instance's cgroup (docs/resources.md); 0 = no limit. A hard
+  // memory limit in bytes (the kernel's OOM killer acts), a CPU quota in thousandths of one CPU
+  // ("50%" = 500, "1.5" CPUs = 1500), and the most processes and threads at once.
+  std::uint64_t max_memory = 0;
+  std::uint64_t cpu_quota = 0;
+  std::uint64_t max_tasks = 0;
+
   // The number of instances to run on a machine with `cpus` CPUs: "max"/"0" = cpus,
   // "-N" = cpus - N (at least 1), "N" = N. A value validate_instances() rejects gives 1;
   // cpus < 1 counts as 1.

@@ -141,5 +141,19 @@ Status set_memory_leak_threshold(AppSpec& s, const json& v);
 Status flag_memory_leak_threshold(AppSpec& cli, const FlagInput& in);
 Status set_load_window(AppSpec& s, const json& v);
 Status flag_load_window(AppSpec& cli, const FlagInput& in);
+// --- Resources: max_memory, cpu_quota, max_tasks (setting_resources.cc). ---
+Status set_max_memory(AppSpec& s, const json& v);
+Status flag_max_memory(AppSpec& cli, const FlagInput& in);
+Status set_cpu_quota(AppSpec& s, const json& v);
+json get_cpu_quota(const AppSpec& s);
+json jlist_cpu_quota(const AppSpec& s);
+Status flag_cpu_quota(AppSpec& cli, const FlagInput& in);
+Status set_max_tasks(AppSpec& s, const json& v);
+Status flag_max_tasks(AppSpec& cli, const FlagInput& in);
+// jlist's value of a count or size: left out while 0 (off).
+template <auto M>
+json get_when_nonzero(const AppSpec& s) {
+  return s.*M == 0 ? json() : json(s.*M);
+}
 
 }  // namespace herd::manager::detail

@@ -47,6 +47,22 @@ void print_ping(const json& r, bool just_started) {
   } else if (m.is_object() && m.contains("error")) {
     std::printf("no metrics listener: %s\n", m.value("error", "").c_str());
   }
+  // Whether apps get cgroups (docs/resources.md), and why not.
+  if (auto c = r.find("cgroups"); c != r.end() && c->is_object()) {
+    if (c->value("enabled", false)) {
+      std::string controllers, roots;
+      for (const auto& x : c->value("controllers", json::array())) {
+        controllers += (controllers.empty() ? "" : ", ") + x.get<std::string>();
+      }
+      for (const auto& x : c->value("root", json::array())) {
+        roots += (roots.empty() ? "" : ", ") + x.get<std::string>();
+      }
+      std::printf("cgroups %s (%s) in %s\n", c->value("version", "?").c_str(), controllers.c_str(),
+                  roots.c_str());
+    } else {
+      std::printf("cgroups off: %s\n", c->value("reason", "").c_str());
+    }
+  }
 }
 
 // --metrics-port N or --metrics-addr IP (or their --flag=value forms) at rest[*i], into `o`

@@ -228,6 +228,10 @@ const char* start_usage() {
       --disable-logs            no log files (output to /dev/null)
       --attach                  after starting, stream the apps' logs until Ctrl-C
       --max-memory-restart SIZE restart above SIZE (e.g. 300M)
+      --max-memory SIZE         hard memory limit of each instance (cgroup; the kernel's OOM
+                                killer acts above it)
+      --cpu-quota SHARE         CPU limit of each instance: "50%" of one CPU, or CPUs (1.5)
+      --max-tasks N             at most N processes and threads in each instance
       --cron-restart "EXPR"     restart on a cron schedule: 5 fields, or 6 with seconds first
                                 ("0 3 * * *", "*/30 * * * * *", @daily); also --cron, -c
       --watch [PATHS]           restart when files change under the app's cwd, or under

@@ -90,7 +90,10 @@ Result<std::string> systemd_unit(const StartupOptions& o) {
       "User={user}\n"
       "LimitNOFILE=infinity\n"
       "LimitNPROC=infinity\n"
-      "LimitCORE=infinity\n",
+      "LimitCORE=infinity\n"
+      // The unit's cgroup subtree is the daemon's to manage: each app gets a cgroup of its own
+      // (docs/resources.md), as a non-root user too.
+      "Delegate=yes\n",
       fmt::arg("user", o.user),
       fmt::arg("after", o.wait_ip ? "Wants=network-online.target\nAfter=network-online.target\n"
                                   : "After=network.target\n"));

@@ -133,7 +133,7 @@ Status ControlServer::listen(const std::string& path) {
   if (!addr) return std::unexpected(addr.error());
   // Created 0600 from the start: no moment where another user could connect. (bind() creates
   // the socket file with 0777 & ~umask, so the umask must also take away the owner's x bit.)
-  mode_t old = ::umask(0177);
+  mode_t old = ::umask(team_gid_ ? 0117 : 0177);
   Status s = listener_.listen(*addr, [this](Fd fd) { on_connection(std::move(fd)); });
   ::umask(old);
   if (!s) return s;
@@ -164,11 +164,29 @@ void ControlServer::stop_accepting() {
   path_.clear();
 }
 
+namespace {
+
+// Whether the peer of `fd` (with credentials `cred`) is in group `gid`: its primary group, or
+// one of its supplementary groups (SO_PEERGROUPS, as they were when it connected).
+bool peer_in_group(int fd, const ucred& cred, gid_t gid) {
+  if (cred.gid == gid) return true;
+  gid_t groups[256];
+  socklen_t size = sizeof(groups);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &size) < 0) return false;
+  for (socklen_t i = 0; i < size / sizeof(gid_t); ++i) {
+    if (groups[i] == gid) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void ControlServer::on_connection(Fd fd) {
   ucred cred{};
   socklen_t len = sizeof(cred);
   bool allowed = ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-                 (cred.uid == ::geteuid() || cred.uid == 0);
+                 (cred.uid == ::geteuid() || cred.uid == 0 ||
+                  (team_gid_ && peer_in_group(fd.get(), cred, *team_gid_)));
   auto c = std::make_shared<ControlConnection>(*this, std::move(fd));
   connections_[c.get()] = c;
   if (!allowed) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "herd/loop/event_loop.h"
@@ -68,8 +69,12 @@ class ControlServer {
   ControlServer(EventLoop& loop, Handler handler);
   ~ControlServer();
 
-  // Binds `path` with mode 0600 (a stale socket file is replaced) and starts accepting.
+  // Binds `path` with mode 0600 (0660 after allow_group) and starts accepting; a stale socket
+  // file is replaced.
   Status listen(const std::string& path);
+  // Lets the members of group `gid` control the daemon too (a team home, Home::team_group):
+  // a peer whose primary or supplementary groups hold it. Before listen() or adopt().
+  void allow_group(gid_t gid) { team_gid_ = gid; }
   EventLoop& loop() { return loop_; }
   // Closes the listening socket (and removes its file); open connections finish normally.
   void stop_accepting();
@@ -93,6 +98,7 @@ class ControlServer {
   Listener listener_;
   std::string path_;
   std::string notice_;
+  std::optional<gid_t> team_gid_;
   std::map<ControlConnection*, std::shared_ptr<ControlConnection>> connections_;
 };
 

@@ -48,9 +48,27 @@ Daemon::Daemon(EventLoop& loop, const Home& home, std::optional<MetricsEndpoint>
   trim_.unref();  // housekeeping: never what keeps the loop running
 }
 
+// A team home (Home::team_group) lets its group's members control a daemon that does not run as
+// root. A root daemon's apps run as root: nobody but root controls it, whatever the home's mode.
+void Daemon::share_with_team() {
+  auto gid = home_.team_group();
+  if (!gid) return;
+  if (::geteuid() == 0) {
+    log_warn(
+        "daemon: {} is shared with group {}, but a daemon run by root is controlled by root "
+        "only",
+        home_.dir, *gid);
+    return;
+  }
+  server_.allow_group(*gid);
+  log_info("daemon: the members of group {} may control it (team home {})", *gid, home_.dir);
+}
+
 Status Daemon::start(pid_t previous, bool restore) {
+  share_with_team();
   if (Status s = sup_.init(); !s) return s;
   if (Status s = server_.listen(home_.socket()); !s) return s;
+  sup_.reclaim_cgroups();  // not after `herd update`: those groups hold the kept processes
   // What ran when a daemon died uncleanly comes back before the first request is answered
   // (each app as it settles), and the first CLI command says so.
   if (restore) {
@@ -73,6 +91,7 @@ Status Daemon::set_quit_handler(std::function<void(int signum)> handler) {
 }
 
 Status Daemon::start_takeover(const json& state, int state_fd) {
+  share_with_team();
   if (Status s = sup_.init(); !s) return s;
   if (Status s = server_.adopt(Fd(state.at("control_fd").get<int>()), home_.socket()); !s) {
     return s;

@@ -69,6 +69,8 @@ class Daemon {
   static Handler handler_of(Verb verb);
 
   Status start_signals_and_metrics();
+  // Lets a team home's group control the daemon (daemon.cc).
+  void share_with_team();
   void start_metrics();
   nlohmann::json ping_metrics() const;
 

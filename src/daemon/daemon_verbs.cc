@@ -99,7 +99,8 @@ void Daemon::ping(Call& call) {
                              {"home", home_.dir},
                              {"updates", updates_},
                              {"binary", binary_},
-                             {"metrics", ping_metrics()}});
+                             {"metrics", ping_metrics()},
+                             {"cgroups", sup_.cgroups_json()}});
 }
 
 void Daemon::jlist(Call& call) {

@@ -22,6 +22,7 @@ Status ensure_private_dir(const std::string& path) {
                                    "directory of your own",
                                    path, st.st_uid, ::geteuid()));
   }
+  if (team_group_of(path)) return {};  // shared on purpose with its group (chmod 2770)
   if ((st.st_mode & 077) != 0 && ::chmod(path.c_str(), 0700) < 0) {
     return fail_errno(fmt::format("{} is open to other users (mode {:o}) and chmod 0700 failed",
                                   path, st.st_mode & 0777));
@@ -30,6 +31,16 @@ Status ensure_private_dir(const std::string& path) {
 }
 
 }  // namespace
+
+std::optional<gid_t> team_group_of(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+  bool team = (st.st_mode & S_ISGID) != 0 && (st.st_mode & 070) == 070 && (st.st_mode & 07) == 0;
+  if (!team) return std::nullopt;
+  return st.st_gid;
+}
+
+std::optional<gid_t> Home::team_group() const { return team_group_of(dir); }
 
 Result<Home> Home::locate() {
   if (const char* h = std::getenv("HERD_HOME"); h != nullptr && *h != '\0') {

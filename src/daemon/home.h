@@ -9,20 +9,31 @@
 //   pids/        <app>-<id>.pid
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 
 #include "herd/base/error.h"
 
 namespace herd::manager {
 
+// Whether the directory `path` is a team home (Home::team_group).
+std::optional<gid_t> team_group_of(const std::string& path);
+
 struct Home {
   std::string dir;
 
   // $HERD_HOME, else $HOME/.herd, else the home of the effective uid in /etc/passwd + /.herd.
   static Result<Home> locate();
-  // Creates dir, logs/ and pids/ with mode 0700. Refuses a dir owned by another user or
-  // writable by group or others (someone else could take over the control socket).
+  // Creates dir, logs/ and pids/ with mode 0700. Refuses a dir owned by another user; takes
+  // group and other permissions away from it (someone else could take over the control
+  // socket), except from a team home (team_group()).
   Status prepare() const;
+  // A team home: `dir` has the setgid bit, its group may read, write and enter it, and others
+  // nothing (chown svc:team; chmod 2770). The members of that group may control its daemon
+  // unless the daemon runs as root (docs/control-protocol.md). nullopt otherwise.
+  std::optional<gid_t> team_group() const;
 
   std::string socket() const { return dir + "/herd.sock"; }
   std::string notify_socket() const { return dir + "/notify.sock"; }

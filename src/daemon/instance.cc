@@ -13,6 +13,7 @@
 
 #include "app/command.h"
 #include "daemon/app.h"
+#include "daemon/cgroup/cgroup_tree.h"
 #include "daemon/health/health_monitor.h"
 #include "daemon/home.h"
 #include "daemon/spawn.h"
@@ -63,9 +64,10 @@ Instance::Instance(InstanceHost& host, App& app, int id, int index)
 Instance::~Instance() {
   if (pid_ > 0) {
     // Only reached when the daemon itself goes away without stopping: take the group along.
-    ::kill(-pid_, SIGKILL);
+    kill_all();
     host_.forget_pid(pid_);
   }
+  if (CgroupTree* tree = host_.cgroups(); tree && !cgroup_.empty()) tree->release(cgroup_);
 }
 
 std::string Instance::out_log_path() const {
@@ -89,17 +91,6 @@ std::string Instance::combined_log_path() const {
     return log_path(*this, fmt::format("{}/{}.log", host_.home().logs_dir(), app_->name), "log");
   }
   return log_path(*this, file, "log");
-}
-
-std::string Instance::pid_file_path() const {
-  return fmt::format("{}/{}-{}.pid", host_.home().pids_dir(), app_->name, id_);
-}
-
-void Instance::write_pid_file() const {
-  if (pid_ <= 0) return;
-  if (Status s = write_file_replace(pid_file_path(), std::to_string(pid_)); !s) {
-    log_warn("app {} (id {}): {}", app_->name, id_, s.error().message());
-  }
 }
 
 std::vector<std::string> Instance::build_env() const {
@@ -173,6 +164,8 @@ Status Instance::start() {
   env_changed();
   if (auto port = health_port(); !port) return fail_start(port.error());
   if (Status s = prepare_identity(o); !s) return fail_start(s.error());
+  std::vector<Fd> cgroup_procs;  // open until spawn() returns
+  if (Status s = prepare_cgroup(o, &cgroup_procs); !s) return fail_start(s.error());
   o.env = env_;
   o.watchdog_pid = spec.watchdog_ms > 0;
   o.stdout_fd = out->second.get();
@@ -420,7 +413,7 @@ void Instance::send_stop() {
         if (pid_ > 0) {
           log_warn("app {} (id {}) did not exit within kill_timeout ({} ms): SIGKILL", app_->name,
                    id_, app_->spec.kill_timeout_ms);
-          if (::kill(-pid_, SIGKILL) < 0) ::kill(pid_, SIGKILL);
+          kill_all();  // the group, and all the cgroup holds
         }
       },
       app_->spec.kill_timeout_ms);
@@ -451,6 +444,7 @@ void Instance::on_exit(int wstatus) {
 
   last_exit_code_ = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
   last_signal_ = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+  end_cgroup();  // what it left in its cgroup too (a setsid() child); an OOM kill is its reason
   std::uint64_t uptime = host_.loop().now() - started_mono_ms_;
   if (probation_) {
     // A reload's replacement that ends before it is ready is never restarted: the reload fails

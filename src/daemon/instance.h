@@ -46,6 +46,7 @@
 namespace herd::manager {
 
 class App;
+class CgroupTree;
 class HealthMonitor;
 struct SpawnOptions;
 
@@ -90,8 +91,10 @@ class Instance {
   // Marks a serving instance whose replacement (pid `replacement`) is starting; 0 clears it.
   void set_replacement_pid(pid_t replacement) { replacement_pid_ = replacement; }
   bool reloading() const { return replacement_pid_ > 0; }
-  // Samples CPU and memory (once a second, from the supervisor).
-  void sample(std::uint64_t now_mono_ms);
+  // Samples CPU and memory of the whole process tree (once a second, from the supervisor): its
+  // cgroup's, or the sum over its process group from `groups` (the tick's shared scan of
+  // /proc), or its main process's alone when `groups` is nullptr. instance_report.cc.
+  void sample(std::uint64_t now_mono_ms, ProcessGroups* groups = nullptr);
 
   int id() const { return id_; }
   int index() const { return index_; }
@@ -104,9 +107,15 @@ class Instance {
   App& app() const { return *app_; }
   bool is_running() const { return pid_ > 0; }
   bool stop_requested() const { return stop_requested_; }
-  // The last sample's resident memory (0 when not running), and CPU percent.
+  // The last sample's memory of the whole tree (0 when not running).
   std::uint64_t rss_bytes() const { return rss_bytes_; }
+  // The last sample's CPU use (percent of one CPU) and CPU time (ms) of the whole tree.
   double cpu_percent() const { return cpu_percent_; }
+  std::uint64_t cpu_time_ms() const { return cpu_time_ms_; }
+  // The cgroup of the running process ("" without one) and why the last run ended when the
+  // kernel ended it ("oom"; "" otherwise).
+  const std::string& cgroup() const { return cgroup_; }
+  const std::string& exit_reason() const { return exit_reason_; }
   // Its memory trend and load counts (docs/diagnostics.md).
   const InstanceDiagnostics& diagnostics() const { return diagnostics_; }
   int reloads() const { return reloads_; }
@@ -202,6 +211,18 @@ class Instance {
   Status prepare_identity(SpawnOptions& o);
   // jlist's uid, gid and username of the account it runs as (only with a uid/gid setting).
   void report_identity(nlohmann::json* pm2_env) const;
+  // instance_cgroup.cc: a new cgroup for the next process, with the app's limits; the child
+  // joins it through `procs` (kept open until spawn() returns). EINVAL naming the setting when
+  // the app has limits and cgroups are off.
+  Status prepare_cgroup(SpawnOptions& o, std::vector<Fd>* procs);
+  // SIGKILL to the process group and to everything in the cgroup (a process that left the
+  // group with setsid() too).
+  void kill_all();
+  // After the process exited: whether the kernel's OOM killer ended it (exit_reason_), and the
+  // cgroup emptied and released.
+  void end_cgroup();
+  // The cgroup's usage; false without a cgroup (or when it cannot be read).
+  bool sample_cgroup(std::uint64_t now_mono_ms);
   bool ready_on_listen() const;
   // instance_health.cc: the monitor of each run, what its verdicts do, jlist's health object.
   void start_health();
@@ -274,11 +295,15 @@ class Instance {
   bool health_alt_port_ = false;     // cluster mode: probed on port + kMaxInstances + index
   std::string last_restart_reason_;  // why the last liveness restart happened (jlist, describe)
 
+  std::string cgroup_;                // the running process's cgroup (cgroup_tree.h), "" = none
+  std::string exit_reason_;           // "oom" when the kernel's OOM killer ended the last run
+  std::uint64_t oom_kills_seen_ = 0;  // OOM kills in cgroup_ already logged (sample_cgroup)
+
   CpuMeter cpu_;
   double cpu_percent_ = 0;
   std::uint64_t rss_bytes_ = 0;
   mutable std::string env_text_;   // env_text()'s copy; empty: to build
-  std::uint64_t cpu_time_ms_ = 0;  // utime + stime of the running process, at the last sample
+  std::uint64_t cpu_time_ms_ = 0;  // CPU time of the whole tree, at the last sample
   InstanceDiagnostics diagnostics_;
 };
 

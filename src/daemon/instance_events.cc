@@ -51,7 +51,7 @@ void Instance::on_watchdog_expired(std::string reason) {
             "app {} (id {}) did not exit within kill_timeout ({} ms) of its watchdog's "
             "SIGABRT: SIGKILL",
             app_->name, id_, app_->spec.kill_timeout_ms);
-        if (::kill(-pid_, SIGKILL) < 0) ::kill(pid_, SIGKILL);
+        kill_all();
       },
       app_->spec.kill_timeout_ms);
 }

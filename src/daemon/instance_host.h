@@ -23,6 +23,7 @@ class EventLoop;
 
 namespace herd::manager {
 
+class CgroupTree;
 class Instance;
 class RotatingFile;
 struct AppSpec;
@@ -45,6 +46,8 @@ class InstanceHost {
   // wait(2) status once it is reaped, unless unwatch_child() came first.
   virtual void watch_child(pid_t pid, std::function<void(int wstatus)> on_exit) = 0;
   virtual void unwatch_child(pid_t pid) = 0;
+  // herd's cgroups (cgroup/cgroup_tree.h); nullptr for a host without them.
+  virtual CgroupTree* cgroups() { return nullptr; }
   // Runs the app's hook for `event` (hooks.h); Instance::fire_hook calls it only when the app
   // has one. A host without hooks ignores it.
   virtual void run_hook(const Instance& inst, HookEvent event, const HookDetails& details) {

@@ -1,5 +1,6 @@
-// What an instance reports: its CPU and memory samples, and its process object in jlist (PM2's
-// shape, documented in docs/control-protocol.md).
+// What an instance reports: its CPU and memory samples (of its whole process tree: its cgroup,
+// or its process group), its pid file, and its process object in jlist (PM2's shape,
+// documented in docs/control-protocol.md).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,11 +9,14 @@
 #include "app/app_settings.h"
 #include "app/command.h"
 #include "daemon/app.h"
+#include "daemon/home.h"
 #include "daemon/instance.h"
+#include "daemon/state_file.h"
+#include "herd/base/log.h"
 
 namespace herd::manager {
 
-void Instance::sample(std::uint64_t now_mono_ms) {
+void Instance::sample(std::uint64_t now_mono_ms, ProcessGroups* groups) {
   if (pid_ <= 0) {
     cpu_percent_ = 0;
     rss_bytes_ = 0;
@@ -20,7 +24,12 @@ void Instance::sample(std::uint64_t now_mono_ms) {
     diagnostics_.on_sample(0, now_mono_ms, 0, app_->spec);
     return;
   }
-  auto s = sample_process(pid_);
+  if (sample_cgroup(now_mono_ms)) return;
+  // Without a cgroup: the process group the instance leads (spawn() makes one), which holds its
+  // workers and their children unless they left it. The main process alone when it is not in
+  // the scan (it exited just now) or no scan is given.
+  std::optional<ProcSample> s = groups ? groups->group(pid_) : std::nullopt;
+  if (!s) s = sample_process(pid_);
   if (!s) return;
   cpu_percent_ = cpu_.update(s->cpu_ms, now_mono_ms);
   rss_bytes_ = s->rss_bytes;
@@ -42,6 +51,17 @@ nlohmann::json Instance::diagnostics_json() const {
   auto shares = load_shares(loads);
   d["load"] = diagnostics_.load_json(app_->spec, mine < shares.size() ? shares[mine] : LoadShare{});
   return d;
+}
+
+std::string Instance::pid_file_path() const {
+  return fmt::format("{}/{}-{}.pid", host_.home().pids_dir(), app_->name, id_);
+}
+
+void Instance::write_pid_file() const {
+  if (pid_ <= 0) return;
+  if (Status s = write_file_replace(pid_file_path(), std::to_string(pid_)); !s) {
+    log_warn("app {} (id {}): {}", app_->name, id_, s.error().message());
+  }
 }
 
 nlohmann::json Instance::env_json() const {
@@ -147,6 +167,9 @@ nlohmann::json Instance::to_json(Detail detail) const {
   if (pm2_env.contains("interpreter_args")) pm2_env["node_args"] = pm2_env["interpreter_args"];
   pm2_env["vizion"] = false;
   report_identity(&pm2_env);
+  // Why the last run ended when the kernel ended it ("oom"), and the cgroup it runs in.
+  if (!exit_reason_.empty()) pm2_env["exit_reason"] = exit_reason_;
+  if (!cgroup_.empty()) pm2_env["cgroup"] = cgroup_;
   report_health(&pm2_env);
   if (app_->triggers) app_->triggers->describe(&pm2_env);
   // The WATCHDOG=1 pings received from the running process (watchdog.h).

@@ -46,6 +46,8 @@ nlohmann::json Instance::takeover_state(std::vector<int>* keep) const {
       {"ipc", ipc},
       {"bind", bind},
       {"accepts", accepts},
+      {"cgroup", cgroup_},
+      {"exit_reason", exit_reason_},
   };
 }
 
@@ -72,6 +74,8 @@ Status Instance::adopt(const nlohmann::json& s) {
     exec_path_ = s.value("exec_path", "");  // absent in the state of an older daemon
     listen_timed_out_ = s.at("listen_timed_out").get<bool>();
     health_alt_port_ = s.value("health_alt_port", false);
+    cgroup_ = s.value("cgroup", "");  // absent in the state of an older daemon
+    exit_reason_ = s.value("exit_reason", "");
     std::vector<int> pipes = s.at("pipes").get<std::vector<int>>();
     int ipc = s.at("ipc").get<int>();
     int bind = s.at("bind").get<int>();

@@ -42,7 +42,7 @@ void write_decimal(char* out, long value) {
   *out = '\0';
 }
 
-enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3, kIdentity = 4 };
+enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3, kIdentity = 4, kCgroup = 5 };
 
 [[noreturn]] void child_fail(int report_fd, int err, Stage stage = kSetup) {
   // Best effort: the parent reads {stage, errno}, or EOF when exec succeeded.
@@ -58,6 +58,16 @@ enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3, kIdentity = 4 };
     if (::getppid() != parent) ::_exit(1);
   }
   ::setpgid(0, 0);
+  // Into the instance's cgroup before the descriptors move (placing them could overwrite
+  // these) and while still root (the files are the daemon's).
+  if (!o.cgroup_procs_fds.empty()) {
+    char pid_text[24];
+    write_decimal(pid_text, static_cast<long>(::getpid()));
+    std::size_t len = std::strlen(pid_text);
+    for (int fd : o.cgroup_procs_fds) {
+      if (::write(fd, pid_text, len) < 0) child_fail(report_fd, errno, kCgroup);
+    }
+  }
 
   sigset_t none;
   sigemptyset(&none);
@@ -192,6 +202,8 @@ Result<pid_t> spawn(const SpawnOptions& o) {
         return fail(msg[1], fmt::format("working directory {}", o.cwd));
       case kExec:
         return fail(msg[1], fmt::format("exec {}", o.argv[0]));
+      case kCgroup:
+        return fail(msg[1], "joining the instance's cgroup");
       case kIdentity:
         return fail(msg[1], fmt::format("switching to uid {} gid {}", o.uid, o.gid));
       default:

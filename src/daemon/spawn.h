@@ -9,7 +9,9 @@
 // exec failure is reported back through a CLOEXEC pipe, so spawn() returns "exec ./server: No such
 // file or directory" instead of a child that exits 127. With switch_identity, the child takes the
 // given uid, gid and supplementary groups before it changes directory, so that both the working
-// directory and the program are reached with the app's own rights.
+// directory and the program are reached with the app's own rights. With cgroup_procs_fds, the
+// child writes its pid into each (a cgroup's cgroup.procs) first of all, so that it and
+// everything it starts are in the instance's cgroup before any code of the app runs.
 #pragma once
 
 #include <sys/types.h>
@@ -44,6 +46,9 @@ struct SpawnOptions {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> groups;
+  // cgroup.procs files opened for writing (CLOEXEC), by the caller, which keeps them open
+  // until spawn() returns (cgroup/cgroup_backend.h).
+  std::vector<int> cgroup_procs_fds;
 };
 
 // Forks and execs. Returns the child's pid (its process group id too) once exec succeeded.

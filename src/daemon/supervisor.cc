@@ -44,12 +44,22 @@ Supervisor::~Supervisor() {
   // Instances still running (the daemon goes away without stopping them) kill their process
   // group and forget their pid in by_pid_, which is destroyed before apps_ would be.
   apps_.clear();
+  // The loop has ended: a bounded wait is harmless, and the children killed above (and orphans
+  // adopted as their subreaper) are reaped here, or their zombies would keep v1 groups busy.
+  if (cgroups_) {
+    cgroups_->remove_all(2000, [] {
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+    });
+  }
 }
 
 Status Supervisor::init() {
   // Orphans of our apps (a daemonizing grandchild) are re-parented to us, so we reap them and no
   // zombie is left behind.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  cgroups_ = CgroupTree::detect(home_.dir);
+  log_info("daemon: {}", cgroups_->summary());
   if (Status s = notify_.bind(home_.notify_socket(),
                               [this](pid_t pid, std::string_view p) { on_notify(pid, p); });
       !s) {
@@ -62,10 +72,12 @@ Status Supervisor::init() {
         std::uint64_t now = loop_.now();
         std::vector<int> over;  // over max_memory_restart: looked up again, as acting on one
                                 // may change the lists (only these: a lookup is a scan)
+        ProcessGroups groups;  // one scan of /proc this tick, if an instance has no cgroup
+        cgroups_->sweep();
         for (auto& app : apps_) {
           std::uint64_t limit = app->spec.max_memory_restart;
           for (auto& inst : app->instances) {
-            inst->sample(now);
+            inst->sample(now, &groups);
             if (limit != 0 && inst->rss_bytes() > limit) over.push_back(inst->id());
           }
         }
@@ -204,6 +216,7 @@ std::optional<VerbError> refuse_spec(const AppSpec& spec) {
 
 void Supervisor::start(AppSpec spec, Reply reply) {
   if (auto refused = refuse_spec(spec)) return reply(std::unexpected(std::move(*refused)));
+  if (auto refused = refuse_limits(spec)) return reply(std::unexpected(std::move(*refused)));
   if (auto refused = refuse_dependencies(spec)) return reply(std::unexpected(std::move(*refused)));
   int count = spec.resolved_instances(cpu_count());
   App* app = find_app(spec.name);

@@ -22,6 +22,7 @@
 #include "app/app_spec.h"
 #include "app/apply_plan.h"
 #include "daemon/app.h"
+#include "daemon/cgroup/cgroup_tree.h"
 #include "daemon/home.h"
 #include "daemon/hooks.h"
 #include "daemon/instance.h"
@@ -43,10 +44,19 @@ using Reply = std::function<void(VerbResult)>;
 class Supervisor : private InstanceHost {
  public:
   Supervisor(EventLoop& loop, Home home);
+  // Kills the process groups (and cgroups) of instances still running; with cgroups, reaps the
+  // processes it killed and removes herd's groups (waiting up to 2 s: the loop has ended).
   ~Supervisor();
 
-  // Binds the notify socket, starts the child reaper and the sampler.
+  // Binds the notify socket, starts the child reaper and the sampler, detects cgroups.
   Status init();
+
+  // --- resources (supervisor_resources.cc, docs/resources.md) ---
+  // For `herd ping`: whether cgroups are on (CgroupTree::to_json).
+  nlohmann::json cgroups_json() const;
+  // At a fresh daemon start (not after `herd update`): the cgroups a dead daemon of this home
+  // left are emptied and removed.
+  void reclaim_cgroups();
 
   // --- verbs ---------------------------------------------------------------------------------
   void start(AppSpec spec, Reply reply);
@@ -151,6 +161,7 @@ class Supervisor : private InstanceHost {
     child_watchers_[pid] = std::move(on_exit);
   }
   void unwatch_child(pid_t pid) override { child_watchers_.erase(pid); }
+  CgroupTree* cgroups() override { return cgroups_.get(); }
   // Hooks connect here (health changed): today it only logs.
   const std::string& notify_path() const override { return notify_.path(); }
   void run_hook(const Instance& inst, HookEvent event, const HookDetails& details) override {
@@ -189,6 +200,8 @@ class Supervisor : private InstanceHost {
   void apply_update_env(const std::vector<Instance*>& list,
                         const std::map<std::string, std::string>& env);
   void check_memory(Instance& inst);
+  // start()'s refusal of limits (max_memory, cpu_quota, max_tasks) when cgroups are off.
+  std::optional<VerbError> refuse_limits(const AppSpec& spec) const;
   void drop_empty_apps();
   // The app's cron and watch triggers, restarting it through restart_app_for.
   std::unique_ptr<AppTriggers> make_triggers(App& app);
@@ -231,6 +244,8 @@ class Supervisor : private InstanceHost {
   Timer sampler_;
   Timer depends_timer_;  // polls the apps waiting for their dependencies (supervisor_depends.cc)
   bool depends_timer_active_ = false;
+  // Before apps_: instances release their cgroups when destroyed.
+  std::unique_ptr<CgroupTree> cgroups_;
   std::vector<std::unique_ptr<App>> apps_;
   std::map<pid_t, Instance*> by_pid_;
   int next_id_ = 0;

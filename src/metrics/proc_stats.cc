@@ -1,5 +1,6 @@
 #include "metrics/proc_stats.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -27,8 +28,13 @@ std::optional<ProcSample> sample_process(pid_t pid) {
   char buf[1024];
   std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
   if (read_small(path, buf, sizeof(buf)) <= 0) return std::nullopt;
+  return parse_proc_stat(buf);
+}
+
+std::optional<ProcSample> parse_proc_stat(char* buf) {
   // The command name (field 2) may hold spaces and parentheses: fields restart after the last
-  // ')'. From there: state(3) ppid(4) ... utime(14) stime(15) ... rss(24).
+  // ')'. From there: state(3) ppid(4) pgrp(5) ... utime(14) stime(15) cutime(16) cstime(17)
+  // ... rss(24).
   char* p = std::strrchr(buf, ')');
   if (p == nullptr) return std::nullopt;
   ++p;
@@ -44,9 +50,39 @@ std::optional<ProcSample> sample_process(pid_t pid) {
   static const long page = ::sysconf(_SC_PAGESIZE);
   ProcSample s;
   s.ppid = static_cast<pid_t>(fields[4 - 3]);
+  s.pgid = static_cast<pid_t>(fields[5 - 3]);
   s.cpu_ms = (fields[14 - 3] + fields[15 - 3]) * 1000 / static_cast<unsigned long long>(ticks);
+  s.children_cpu_ms =
+      (fields[16 - 3] + fields[17 - 3]) * 1000 / static_cast<unsigned long long>(ticks);
   s.rss_bytes = fields[24 - 3] * static_cast<unsigned long long>(page);
   return s;
+}
+
+void ProcessGroups::scan() {
+  scanned_ = true;
+  DIR* d = ::opendir(proc_root_);
+  if (d == nullptr) return;
+  char path[300];
+  char buf[1024];
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof(path), "%s/%s/stat", proc_root_, e->d_name);
+    if (read_small(path, buf, sizeof(buf)) <= 0) continue;  // gone meanwhile
+    auto s = parse_proc_stat(buf);
+    if (!s || s->pgid <= 0) continue;
+    ProcSample& sum = groups_[s->pgid];
+    sum.pgid = s->pgid;
+    sum.rss_bytes += s->rss_bytes;
+    sum.cpu_ms += s->cpu_ms + s->children_cpu_ms;
+  }
+  ::closedir(d);
+}
+
+std::optional<ProcSample> ProcessGroups::group(pid_t pgid) {
+  if (!scanned_) scan();
+  auto it = groups_.find(pgid);
+  if (it == groups_.end()) return std::nullopt;
+  return it->second;
 }
 
 double CpuMeter::update(std::uint64_t cpu_ms, std::uint64_t now_ms) {

@@ -17,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include "e2e/cgroup_cleanup.h"
+
 extern char** environ;
 
 namespace herd::e2e {
@@ -342,6 +344,7 @@ void HerdTest::TearDown() {
     if (!dead(*daemon) && belongs_to_home(d, home_)) ::kill(d, SIGKILL);
   }
   kill_everything_of_home();
+  remove_cgroups_of_home(home_);
 
   std::string log = read_file(path("herd.log"));
   EXPECT_FALSE(has_sanitizer_report(log)) << "sanitizer report in herd.log:\n" << log;

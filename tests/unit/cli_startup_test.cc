@@ -34,6 +34,7 @@ TEST(StartupUnit, SystemdUnitForAUserAndHome) {
             "LimitNOFILE=infinity\n"
             "LimitNPROC=infinity\n"
             "LimitCORE=infinity\n"
+            "Delegate=yes\n"
             "Environment=\"PATH=/usr/local/bin:/usr/bin:/bin\"\n"
             "Environment=\"HERD_HOME=/home/alice/.herd\"\n"
             "PIDFile=/home/alice/.herd/keeper.pid\n"

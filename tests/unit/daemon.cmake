@@ -5,6 +5,7 @@ herd_test(daemon_test
   spawn_test.cc
   daemon_log_test.cc
   user_test.cc
+  cgroup_test.cc
   listen_set_test.cc
   bind_channel_test.cc
   bind_channel_malformed_test.cc

@@ -4,5 +4,6 @@ herd_test(metrics_test
   metrics_listener_test.cc
   memory_trend_test.cc
   load_share_test.cc
+  proc_stats_test.cc
   LIBS herd_metrics
 )

@@ -66,6 +66,43 @@ TEST(Spawn, ChildLeadsItsOwnProcessGroup) {
   wait_exit(*pid);
 }
 
+// The child writes its own pid into each cgroup.procs it is given, before exec: here two plain
+// files stand for the files of two hierarchies. A file it cannot write fails the spawn by name.
+TEST(Spawn, ChildJoinsItsCgroupsBeforeExec) {
+  char dir[] = "/tmp/herd-spawn-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string a = std::string(dir) + "/a.procs", b = std::string(dir) + "/b.procs";
+  auto fa = Fd::open(a.c_str(), O_WRONLY | O_CREAT, 0600);
+  auto fb = Fd::open(b.c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_TRUE(fa && fb);
+  auto out = Fd::pipe();
+  ASSERT_TRUE(out.has_value());
+  SpawnOptions o;
+  // The files were written before the program ran.
+  o.argv = {"sh", "-c", "cat \"$0\" \"$1\"", a, b};
+  o.env = {"PATH=/usr/bin:/bin"};
+  o.stdout_fd = out->second.get();
+  o.cgroup_procs_fds = {fa->get(), fb->get()};
+  auto pid = spawn(o);
+  ASSERT_TRUE(pid.has_value()) << pid.error().message();
+  out->second.reset();
+  std::string text = read_all(out->first.get());
+  std::string p = std::to_string(*pid);
+  EXPECT_EQ(text, p + p) << text;
+  wait_exit(*pid);
+
+  auto ro = Fd::open(a.c_str(), O_RDONLY);
+  ASSERT_TRUE(ro);
+  o.cgroup_procs_fds = {ro->get()};
+  auto failed = spawn(o);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_NE(failed.error().message().find("joining the instance's cgroup"), std::string::npos)
+      << failed.error().message();
+  ::unlink(a.c_str());
+  ::unlink(b.c_str());
+  ::rmdir(dir);
+}
+
 TEST(Spawn, ExecFailureIsReportedNotACrash) {
   SpawnOptions o;
   o.argv = {"/nonexistent/herd-app"};

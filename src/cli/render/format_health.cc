@@ -1,6 +1,7 @@
 // describe's supervision rows (format.h): what the health check is, its verdict, the last result
 // and its latency, failures in a row, the last failure, why the last liveness restart happened;
-// the watchdog's pings; the events with a hook (docs/watchdog-and-hooks.md).
+// the watchdog's pings; the events with a hook (docs/watchdog-and-hooks.md); the resource limits
+// and why the kernel ended the last run (docs/resources.md).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -52,6 +53,19 @@ std::vector<std::pair<std::string, std::string>> supervision_rows(const json& in
     if (auto ms = env.find("watchdog"); ms != env.end() && ms->is_number() && *ms != 0) {
       rows.emplace_back("watchdog pings", w->dump());
     }
+  }
+  if (auto m = env.find("max_memory"); m != env.end() && m->is_number_unsigned()) {
+    rows.emplace_back("max memory", format_memory(m->get<std::uint64_t>()));
+  }
+  if (std::string quota = str(env, "cpu_quota"); !quota.empty()) {
+    rows.emplace_back("cpu quota", quota);
+  }
+  if (auto t = env.find("max_tasks"); t != env.end() && t->is_number()) {
+    rows.emplace_back("max tasks", t->dump());
+  }
+  // Why the last run ended when the kernel ended it.
+  if (std::string reason = str(env, "exit_reason"); !reason.empty()) {
+    rows.emplace_back("exit reason", reason);
   }
   if (auto hooks = env.find("hooks"); hooks != env.end() && hooks->is_object()) {
     std::string events;

@@ -1,0 +1,35 @@
+// Small file operations on cgroupfs (and on the fake trees the tests build): read a value,
+// write one, list the pids of a group, make and remove a group directory.
+//
+// Pure system calls, no state; callable from any thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "herd/base/error.h"
+
+namespace herd::manager::cgroup {
+
+// The whole content of a small file; nullopt when it cannot be read.
+std::optional<std::string> read_text(const std::string& path);
+// The file's first number ("12345\n", "max" is nullopt).
+std::optional<std::uint64_t> read_number(const std::string& path);
+// The value of `key` in a flat keyed file ("key value" lines: memory.stat, cpu.stat,
+// memory.events, memory.oom_control); nullopt when absent.
+std::optional<std::uint64_t> read_keyed(const std::string& path, std::string_view key);
+// Writes `text` to a control file. The error names the file and the value.
+Status write_text(const std::string& path, std::string_view text);
+// The pids listed in a cgroup.procs file.
+std::vector<pid_t> read_pids(const std::string& path);
+// mkdir with mode 0755; EEXIST passes when `exist_ok`.
+Status make_dir(const std::string& path, bool exist_ok);
+// The subdirectories of `dir` (their names).
+std::vector<std::string> subdirs(const std::string& dir);
+
+}  // namespace herd::manager::cgroup

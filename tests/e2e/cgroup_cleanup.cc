@@ -1,0 +1,35 @@
+#include "e2e/cgroup_cleanup.h"
+
+#include <unistd.h>
+
+#include <vector>
+
+#include "daemon/cgroup/cgroup_files.h"
+#include "daemon/cgroup/cgroup_tree.h"
+
+namespace herd::e2e {
+
+void remove_cgroups_of_home(const std::string& home) {
+  using namespace manager;
+  auto mountinfo = cgroup::read_text("/proc/self/mountinfo");
+  auto self = cgroup::read_text("/proc/self/cgroup");
+  if (!mountinfo || !self) return;
+  CgroupLayout layout = find_cgroup_layout(*mountinfo, *self);
+  std::vector<std::string> parents;
+  for (const auto& [controller, dir] : layout.v1) parents.push_back(dir);
+  if (!layout.v2_dir.empty()) parents.push_back(layout.v2_dir);
+  std::string name = cgroup_group_name(home);
+  for (const std::string& parent : parents) {
+    std::string root = parent + "/" + name;
+    for (const std::string& group : cgroup::subdirs(root)) {
+      // What is left (a process the test's teardown already killed) goes up, then the group.
+      for (pid_t pid : cgroup::read_pids(root + "/" + group + "/cgroup.procs")) {
+        (void)cgroup::write_text(parent + "/cgroup.procs", std::to_string(pid));
+      }
+      ::rmdir((root + "/" + group).c_str());
+    }
+    ::rmdir(root.c_str());
+  }
+}
+
+}  // namespace herd::e2e
