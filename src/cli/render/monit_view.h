@@ -9,6 +9,7 @@
 //   header    id, name, mode, pid, status, cpu, mem, restarts, uptime
 //   rows      one per instance, by pm_id; at most about half the screen, scrolled so that the
 //             selected row is visible; the selected row is marked `selected`
+//   metrics   the selected instance's code metrics, one line, when its program reports them
 //   rule      "logs: <app>" across the width
 //   log       the newest log lines of the selected app that fit, oldest first
 //   footer    the status message when there is one, else the keys
@@ -67,6 +68,7 @@ struct MonitProcess {
   std::uint64_t memory = 0;
   std::int64_t restarts = 0;
   std::int64_t uptime_ms = 0;  // 0 unless a process runs
+  std::string code_metrics;    // one line of its code metrics (format.h), "" without any
 };
 
 class MonitModel {
