@@ -2,5 +2,6 @@
 herd_test(metrics_test
   prometheus_text_test.cc
   metrics_listener_test.cc
+  prometheus_code_metrics_test.cc
   LIBS herd_metrics
 )
