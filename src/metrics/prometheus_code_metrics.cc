@@ -41,13 +41,13 @@ constexpr CodeFamily kCodeFamilies[] = {
     {"herd_node_gc_pause_seconds_total", "counter", "gc_pause_total_ms", 0.001,
      "Time spent in garbage collection pauses."},
     {"herd_node_gc_runs_total", "counter", "gc_count_total", 1, "Garbage collections."},
-    {"herd_http_requests_total", "counter", "http_requests_total", 1,
+    {"herd_app_http_requests_total", "counter", "http_requests_total", 1,
      "Requests served by the program's libherd HTTP server."},
-    {"herd_http_latency_mean_seconds", "gauge", "http_latency_mean_ms", 0.001,
+    {"herd_app_http_latency_mean_seconds", "gauge", "http_latency_mean_ms", 0.001,
      "Mean latency of the libherd HTTP server's requests over the last interval."},
-    {"herd_http_latency_p99_seconds", "gauge", "http_latency_p99_ms", 0.001,
+    {"herd_app_http_latency_p99_seconds", "gauge", "http_latency_p99_ms", 0.001,
      "99th percentile latency of the libherd HTTP server's requests over the last interval."},
-    {"herd_http_latency_max_seconds", "gauge", "http_latency_max_ms", 0.001,
+    {"herd_app_http_latency_max_seconds", "gauge", "http_latency_max_ms", 0.001,
      "Largest latency of the libherd HTTP server's requests over the last interval."},
 };
 

@@ -43,7 +43,7 @@ std::string prometheus_text(const nlohmann::json& jlist, std::int64_t now_ms);
 
 // The families of the code metrics programs report (jlist's pm2_env.code_metrics, names in
 // docs/diagnostics.md): herd_node_* (heap, event loop delay and utilisation, handles, GC) and
-// herd_http_* (a libherd program's HTTP server); only families some instance has a sample of.
+// herd_app_http_* (a libherd program's HTTP server); only families some instance has a sample of.
 // prometheus_text() ends with them. (prometheus_code_metrics.cc)
 std::string prometheus_code_metrics(const nlohmann::json& jlist);
 

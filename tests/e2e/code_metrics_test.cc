@@ -9,6 +9,7 @@
 #include <string>
 
 #include "e2e/cluster_mode_fixture.h"
+#include "e2e/traffic.h"
 
 namespace herd::e2e {
 namespace {
@@ -213,6 +214,47 @@ TEST_F(CodeMetricsTest, BadInputIsRefusedAndTheAppUntouched) {
   for (const char* f : {"a.cpuprofile", "b.heapsnapshot", "c.heapsnapshot", "d.cpuprofile"}) {
     EXPECT_FALSE(file_exists(path(f))) << f;
   }
+}
+
+// A libherd program's HTTP server reports its requests and their latency the same way (on the
+// notify socket): jlist, describe, /metrics.
+TEST_F(ClusterModeTest, LibherdServerReportsRequestsAndLatency) {
+  std::string hello = bin("hello");
+  if (!file_exists(hello)) GTEST_SKIP() << hello << " is not built";
+  int port = free_port();
+  CommandResult r = herd({"start", hello, "--name", "lh"}, {{"PORT", std::to_string(port)}});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(wait_status("lh", "online"));
+  constexpr int kRequests = 25;
+  for (int i = 0; i < kRequests; ++i) {
+    std::string error;
+    std::string answer = exchange(port, "GET / HTTP/1.0\r\n\r\n", 5s, &error);
+    ASSERT_EQ(error, "") << i;
+  }
+  Json last;
+  ASSERT_TRUE(wait_jlist(
+      [&](const Json& l) {
+        Json m = instance(l, "lh")["pm2_env"]["code_metrics"];
+        return m.is_object() && m.value("http_requests_total", 0) >= kRequests;
+      },
+      20s, &last))
+      << last.dump(1);
+  Json m = instance(last, "lh")["pm2_env"]["code_metrics"];
+  EXPECT_EQ(m["source"], "libherd");
+  EXPECT_EQ(m["http_requests_total"], kRequests);
+  // Latency figures cover an interval with requests: one more request, then a report with them.
+  std::string error;
+  (void)exchange(port, "GET / HTTP/1.0\r\n\r\n", 5s, &error);
+  ASSERT_TRUE(wait_jlist(
+      [&](const Json& l) {
+        return instance(l, "lh")["pm2_env"]["code_metrics"].contains("http_latency_p99_ms");
+      },
+      20s, &last))
+      << last.dump(1);
+  CommandResult d = herd({"describe", "lh"});
+  EXPECT_THAT(d.out, HasSubstr("HTTP Requests"));
+  CommandResult pm = herd({"metrics"});
+  EXPECT_THAT(pm.out, HasSubstr("herd_app_http_requests_total{app=\"lh\",id=\"0\"}"));
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ std::string format_code_metrics(const json& instance, bool color) {
   auto hmax = number(m, "http_latency_max_ms");
   if (hmean && hp99 && hmax) {
     row("HTTP Latency mean/p99/max",
-        fmt::format("{} / {} / {}", millis(*hmean), millis(*hp99), millis(*hmax)));
+        fmt::format("{:.3f} ms / {:.3f} ms / {:.3f} ms", *hmean, *hp99, *hmax));
   }
   if (table.row_count() == 0) return "";
   if (auto v = number(m, "interval_ms")) row("Interval", millis(*v));
