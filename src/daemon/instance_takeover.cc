@@ -41,6 +41,7 @@ nlohmann::json Instance::takeover_state(std::vector<int>* keep) const {
       {"exec_path", exec_path_},
       {"listen_timed_out", listen_timed_out_},
       {"health_alt_port", health_alt_port_},
+      {"node_preload", node_preload_},
       {"pipes", pipes},
       {"ipc", ipc},
       {"bind", bind},
@@ -69,6 +70,7 @@ Status Instance::adopt(const nlohmann::json& s) {
     exec_path_ = s.value("exec_path", "");  // absent in the state of an older daemon
     listen_timed_out_ = s.at("listen_timed_out").get<bool>();
     health_alt_port_ = s.value("health_alt_port", false);
+    node_preload_ = s.value("node_preload", false);  // an older daemon's: none of its reports
     std::vector<int> pipes = s.at("pipes").get<std::vector<int>>();
     int ipc = s.at("ipc").get<int>();
     int bind = s.at("bind").get<int>();
