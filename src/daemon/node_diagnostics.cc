@@ -10,7 +10,7 @@
 namespace herd::manager {
 
 NodeDiagnostics::NodeDiagnostics(EventLoop& loop, Send send)
-    : loop_(loop), send_(std::move(send)), timer_(loop) {
+    : loop_(loop), send_(std::move(send)), timer_(loop), random_(std::random_device{}()) {
   timer_.unref();
 }
 
@@ -18,7 +18,10 @@ NodeDiagnostics::~NodeDiagnostics() { fail_all("the process ended before it answ
 
 void NodeDiagnostics::request(std::string_view kind, const std::string& file,
                               std::int64_t duration_ms, Done done) {
-  std::uint64_t id = next_id_++;
+  // Not a counter: a program's own messages that look like answers ({"herd": "heapdump", "id":
+  // 1}) must not be taken for one. 53 bits: a JavaScript number holds it exactly.
+  std::uint64_t id = 0;
+  while (id == 0 || pending_.contains(id)) id = random_() & ((std::uint64_t{1} << 53) - 1);
   nlohmann::json line = {{"cmd", "NODE_HERD"}, {"herd", kind}, {"id", id}, {"file", file}};
   if (duration_ms > 0) line["duration_ms"] = duration_ms;
   if (!send_(line.dump())) {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -66,7 +67,7 @@ class NodeDiagnostics {
   EventLoop& loop_;
   Send send_;
   Timer timer_;
-  std::uint64_t next_id_ = 1;
+  std::mt19937_64 random_;  // request ids
   std::map<std::uint64_t, Pending> pending_;
 };
 

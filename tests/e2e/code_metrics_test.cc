@@ -216,6 +216,44 @@ TEST_F(CodeMetricsTest, BadInputIsRefusedAndTheAppUntouched) {
   }
 }
 
+// What the app sends is untrusted: bad reports (out of bounds, ill-typed, deeply nested, huge)
+// and made-up answers are dropped, the daemon stays up and answers. herd's requests never reach
+// the program's own process.on('message'), and the preload does not keep a finished program
+// alive.
+TEST_F(CodeMetricsTest, ReportsAreUntrustedAndRequestsStayHidden) {
+  Json p = start_reporting("liar",
+                           "process.on('message', (m) => console.log('app got ' + "
+                           "JSON.stringify(m)));\n"
+                           "setInterval(() => {\n"
+                           "  process.send({herd: 'metrics', heap_used_bytes: -5});\n"
+                           "  process.send({herd: 'metrics', heap_used_bytes: 'lots'});\n"
+                           "  process.send({herd: 'metrics', loop_utilization: 7});\n"
+                           "  process.send({herd: 'metrics', x: [[[[[[[[1]]]]]]]]});\n"
+                           "  process.send({herd: 'metrics', pad: 'y'.repeat(100000)});\n"
+                           "  process.send({herd: 'heapdump', id: 1, file: '/etc/passwd'});\n"
+                           "}, 50);\n");
+  for (int i = 0; i < 20; ++i) {
+    Json l = jlist();
+    Json m = instance(l, "liar")["pm2_env"]["code_metrics"];
+    ASSERT_TRUE(m.is_object());
+    EXPECT_GT(m["heap_used_bytes"].get<double>(), 0);  // only the preload's own reports
+    if (m.contains("loop_utilization")) {
+      EXPECT_LE(m["loop_utilization"].get<double>(), 1.0);
+    }
+  }
+  CommandResult h = herd({"heapdump", "liar", path("liar.heapsnapshot")});
+  EXPECT_EQ(h.exit_code, 0) << h;
+  EXPECT_GT(file_size(path("liar.heapsnapshot")), 0);
+  std::string out = read_file(p["pm2_env"]["pm_out_log_path"]);
+  EXPECT_EQ(out.find("NODE_HERD"), std::string::npos) << out;
+  EXPECT_EQ(instance(jlist(), "liar")["pid"], p["pid"]);
+
+  // A program that is done exits, preload or not.
+  std::string done = node_app("done.js", "console.log('done');\n");
+  ASSERT_EQ(herd({"start", done, "--name", "done", "--no-autorestart"}).exit_code, 0);
+  EXPECT_TRUE(wait_status("done", "stopped"));
+}
+
 // A libherd program's HTTP server reports its requests and their latency the same way (on the
 // notify socket): jlist, describe, /metrics.
 TEST_F(ClusterModeTest, LibherdServerReportsRequestsAndLatency) {
