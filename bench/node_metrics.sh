@@ -54,6 +54,7 @@ else
   server_pin=()
   client_pin=()
 fi
+# shellcheck disable=SC2034  # read by read_wrk_run (http_common.sh)
 clk_tck=$(getconf CLK_TCK)
 # shellcheck source=bench/lib/http_common.sh
 source "$root/bench/lib/http_common.sh"
@@ -95,6 +96,7 @@ echo "# ${client_pin[*]} wrk -t$threads -c$connections -d$duration --latency htt
 
 declare -A rps_runs=() p99_runs=() cpu_runs=()
 run_one() {  # run_one <server> <duration> <counted: 1|0>
+  # shellcheck disable=SC2034  # set here, read by read_wrk_run (http_common.sh)
   local s=$1 d=$2 counted=$3 before after out requests rps p99 errors cpu_us
   before=$(tree_ticks "${pid_of[$s]}")
   "${client_pin[@]}" wrk -t"$threads" -c"$connections" -d"$d" --latency \
