@@ -95,8 +95,8 @@ done
 echo "# ${client_pin[*]} wrk -t$threads -c$connections -d$duration --latency http://127.0.0.1:<port>/"
 
 declare -A rps_runs=() p99_runs=() cpu_runs=()
+# shellcheck disable=SC2034  # its locals are read by read_wrk_run (http_common.sh)
 run_one() {  # run_one <server> <duration> <counted: 1|0>
-  # shellcheck disable=SC2034  # set here, read by read_wrk_run (http_common.sh)
   local s=$1 d=$2 counted=$3 before after out requests rps p99 errors cpu_us
   before=$(tree_ticks "${pid_of[$s]}")
   "${client_pin[@]}" wrk -t"$threads" -c"$connections" -d"$d" --latency \
