@@ -59,6 +59,10 @@ constexpr Command kCommands[] = {
     {"logs", {}, kDaemon, false, cmd_logs,
      "logs [target...] [--lines N] [--nostream] [--raw] [--out|--err] [--timestamp [format]]\n"
      "     [--json|--format] [--highlight WORD]"},
+    {"heapdump", {}, kDaemon, false, cmd_heapdump,
+     "heapdump <target> [file]   profile <target> --cpu 10s [file]   a Node app's heap\n"
+     "                                                  snapshot, CPU profile (DevTools)"},
+    {"profile", {}, kDaemon, false, cmd_profile, ""},
     {"flush", {}, kDaemon, false, cmd_flush,
      "flush [target...]   reset <target...>   sendSignal|signal <SIG> <target...>"},
     {"reloadLogs", {}, kDaemon, true, cmd_reload_logs,

@@ -90,6 +90,9 @@ int cmd_pid(Cli& cli);
 int cmd_logs(Cli& cli);
 int cmd_monit(Cli& cli);
 int cmd_metrics(Cli& cli);
+// cmd_diagnostics.cc: a Node app's heap snapshot and CPU profile.
+int cmd_heapdump(Cli& cli);
+int cmd_profile(Cli& cli);
 // cmd_daemon.cc: the daemon itself, its state, herd itself.
 int cmd_flush(Cli& cli);
 int cmd_reload_logs(Cli& cli);

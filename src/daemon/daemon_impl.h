@@ -63,6 +63,7 @@ class Daemon {
     nlohmann::json id;
     Request request;
     std::shared_ptr<ControlConnection> c;
+    Verb verb = Verb::kPing;
   };
   using Handler = void (Daemon::*)(Call&);
   // The handler of each verb, by Verb (daemon_verbs.cc).
@@ -99,6 +100,7 @@ class Daemon {
   void stream_logs(Call& call);
   void kill(Call& call);
   void apply(Call& call);
+  void diagnose(Call& call);  // heapdump and profile
   // `herd update` (takeover.h): checks the binary and that every app is settled, then execs it
   // with this daemon's state; it answers the call itself. Here only when that could not happen.
   void update(Call& call);

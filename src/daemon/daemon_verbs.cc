@@ -52,6 +52,8 @@ Daemon::Handler Daemon::handler_of(Verb verb) {
       {Verb::kUpdate, &Daemon::update},
       {Verb::kReloadLogs, &Daemon::reload_logs},
       {Verb::kApply, &Daemon::apply},
+      {Verb::kHeapdump, &Daemon::diagnose},
+      {Verb::kProfile, &Daemon::diagnose},
   }};
   static_assert(
       [] {
@@ -70,7 +72,7 @@ void Daemon::handle(ControlRequest req, std::shared_ptr<ControlConnection> c) {
     c->reply_error(req.id, {ErrorCode::kQuitting, "the daemon is shutting down"});
     return;
   }
-  Call call{std::move(req.id), read_request(verb, req.body), std::move(c)};
+  Call call{std::move(req.id), read_request(verb, req.body), std::move(c), verb};
   (this->*handler_of(verb))(call);
   trim_later();
 }
@@ -157,6 +159,19 @@ void Daemon::flush(Call& call) {
 
 void Daemon::save(Call& call) {
   answer(call)(sup_.save(std::get<SaveRequest>(call.request).force));
+}
+
+// heapdump, profile: answered when the app has written its file (a profile's duration later),
+// without holding the loop meanwhile.
+void Daemon::diagnose(Call& call) {
+  sup_.diagnose(call.verb, std::get<DiagnosticRequest>(call.request),
+                [c = call.c, id = call.id](VerbResult r) {
+                  if (r) {
+                    c->reply_ok(id, std::move(*r));
+                  } else {
+                    c->reply_error(id, r.error());
+                  }
+                });
 }
 
 void Daemon::reload_logs(Call& call) {

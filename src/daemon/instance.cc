@@ -124,7 +124,8 @@ std::vector<std::string> Instance::build_env() const {
   // Variables a parent set for itself must not mislead the app.
   for (const char* k :
        {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NODE_CHANNEL_FD",
-        "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_BIND_FD", "HERD_BIND_PID", "HERD_ACCEPT_FD"}) {
+        "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_BIND_FD", "HERD_BIND_PID", "HERD_ACCEPT_FD",
+        "HERD_CODE_METRICS"}) {
     env.erase(k);
   }
   env.erase("WATCHDOG_PID");  // spawn() sets the child's own with a watchdog
@@ -175,7 +176,7 @@ Status Instance::start() {
     o.listen_names = app_->sockets.names();
   }
   Fd bind_end;
-  if (app_->injects()) bind_end = prepare_injection(o, cmd->interpreter);
+  bind_end = prepare_injection(o, cmd->interpreter);
   std::optional<std::pair<Fd, Fd>> ipc;
   if (cmd->interpreter == "node") {
     // Node's IPC channel, always, as PM2 gives every Node app one: process.send() exists and
@@ -434,8 +435,7 @@ void Instance::on_exit(int wstatus) {
   ready_timer_.stop();
   stop_health();
   watchdog_.stop();
-  ipc_watcher_.reset();
-  ipc_.reset();
+  stop_ipc();
   bind_channel_.reset();
   // No process, no usage: do not show the last sample of the dead one until the next tick.
   cpu_percent_ = 0;

@@ -29,10 +29,12 @@
 #include <vector>
 
 #include "daemon/cluster_mode/bind_channel.h"
+#include "daemon/code_metrics.h"
 #include "daemon/hook_event.h"
 #include "daemon/instance_diagnostics.h"
 #include "daemon/instance_host.h"
 #include "daemon/instance_status.h"
+#include "daemon/node_diagnostics.h"
 #include "daemon/restart_policy.h"
 #include "daemon/user.h"
 #include "daemon/watchdog.h"
@@ -49,6 +51,9 @@ class App;
 class CgroupTree;
 class HealthMonitor;
 struct SpawnOptions;
+
+// How often herd's Node preload reports its code metrics (HERD_CODE_METRICS).
+inline constexpr int kCodeMetricsIntervalMs = 1000;
 
 // Milliseconds since the epoch (pm_uptime, created_at).
 std::uint64_t wall_clock_ms();
@@ -132,6 +137,15 @@ class Instance {
   // A notify payload from this instance's process: its WATCHDOG= lines (watchdog.h).
   void on_watchdog_notify(std::string_view payload) { watchdog_.on_notify(payload); }
   const Watchdog& watchdog() const { return watchdog_; }
+  // instance_code_metrics.cc (docs/diagnostics.md): a heap snapshot ("heapdump") or a CPU
+  // profile of `duration_ms` ("profile") written by the running process to `file`, through
+  // herd's Node preload; `done` runs once, maybe before this returns (a Node app stopped, not
+  // Node, or without the preload gets its error at once).
+  void diagnose(std::string_view kind, const std::string& file, std::int64_t duration_ms,
+                NodeDiagnostics::Done done);
+  // A notify payload's HERD_METRICS= report (a libherd program's code metrics).
+  void on_metrics_notify(std::string_view json_text);
+  const CodeMetrics& code_metrics() const { return code_metrics_; }
   void reset_counters() {
     restarts_ = 0;
     policy_ = {};
@@ -195,7 +209,11 @@ class Instance {
   void send_stop();
   void schedule_restart(std::uint64_t delay_ms);
   void start_ipc(Fd fd);
+  // The process ended: its channel closes, its requests fail, its code metrics go.
+  void stop_ipc();
   void on_ipc_readable();
+  // A complete IPC line that is a JSON object: a report or an answer of herd's preload.
+  void on_ipc_object(std::string_view line);
   // Writes one message (JSON text) on the app's Node IPC channel; false when it has none (not a
   // Node app), the app closed it, or the message did not fit.
   bool send_ipc_line(std::string_view json_text);
@@ -206,6 +224,8 @@ class Instance {
   // node the preload script. Leaves `o` alone (and logs why) when it cannot.
   // Returns the channel end the child gets (invalid when nothing is injected).
   Fd prepare_injection(SpawnOptions& o, const std::string& interpreter);
+  void prepare_node_preload(SpawnOptions& o, const std::string& interpreter);
+  void add_code_metrics_env(SpawnOptions& o);
   // The app's uid/gid settings (instance_identity.cc): the identity spawn() takes, and HOME,
   // USER, LOGNAME and SHELL in env_ as runuser(1) sets them. Errors name the user or group.
   Status prepare_identity(SpawnOptions& o);
@@ -289,6 +309,9 @@ class Instance {
   std::unique_ptr<IoWatcher> ipc_watcher_;
   std::string ipc_buffer_;     // the IPC message being read (at most 4 KiB)
   bool ipc_skipping_ = false;  // the current IPC message is too long for herd: skip to its end
+  bool node_preload_ = false;  // this run has herd's Node preload (--require)
+  CodeMetrics code_metrics_;
+  std::unique_ptr<NodeDiagnostics> node_diagnostics_;  // while the IPC channel is open
 
   std::unique_ptr<HealthMonitor> health_;
   bool health_passed_ = false;       // this run passed its readiness check

@@ -39,7 +39,38 @@ BindChannel::Handlers Instance::bind_handlers() {
   return handlers;
 }
 
+// A Node program in fork mode gets herd's preload for its code metrics (docs/diagnostics.md),
+// and nothing else: no bind library, no graceful drain (the preload drains only with
+// HERD_BIND_FD). `inject: false` leaves it out.
+void Instance::prepare_node_preload(SpawnOptions& o, const std::string& interpreter) {
+  if (interpreter != "node" || !app_->spec.inject || o.argv.empty()) return;
+  auto files = find_inject_files();
+  if (!files) {
+    log_warn("app {} (id {}): herd's Node preload is missing ({}); no code metrics", app_->name,
+             id_, files.error().message());
+    return;
+  }
+  o.argv.insert(o.argv.begin() + 1, {"--require", files->node_preload});
+  add_code_metrics_env(o);
+}
+
+// The preload reports only when asked to, with the interval: a program the preload reaches
+// through another way (a Node cluster worker forked by the app) inherits no channel to herd.
+void Instance::add_code_metrics_env(SpawnOptions& o) {
+  node_preload_ = true;
+  o.env.push_back(fmt::format("HERD_CODE_METRICS={}", kCodeMetricsIntervalMs));
+}
+
 Fd Instance::prepare_injection(SpawnOptions& o, const std::string& interpreter) {
+  node_preload_ = false;
+  // A libherd program reports its HTTP server's figures on the notify socket when asked so.
+  if (app_->spec.inject && interpreter != "node") {
+    o.env.push_back(fmt::format("HERD_CODE_METRICS={}", kCodeMetricsIntervalMs));
+  }
+  if (!app_->injects()) {
+    prepare_node_preload(o, interpreter);
+    return {};
+  }
   auto files = find_inject_files();
   if (!files) {
     log_warn(
@@ -70,6 +101,7 @@ Fd Instance::prepare_injection(SpawnOptions& o, const std::string& interpreter) 
   }
   if (interpreter == "node" && !o.argv.empty()) {
     o.argv.insert(o.argv.begin() + 1, {"--require", files->node_preload});
+    add_code_metrics_env(o);
   }
   return std::move(made->second);
 }

@@ -20,11 +20,23 @@ void Instance::start_ipc(Fd fd) {
   if (!ipc_watcher_->start(kReadable)) {
     ipc_watcher_.reset();
     ipc_.reset();
+    return;
   }
+  node_diagnostics_ = std::make_unique<NodeDiagnostics>(
+      host_.loop(), [this](std::string_view line) { return send_ipc_line(line); });
+}
+
+void Instance::stop_ipc() {
+  ipc_watcher_.reset();
+  ipc_.reset();
+  code_metrics_.clear();
+  // Taken out first: the requests' callbacks answer clients, never this instance again.
+  if (auto d = std::move(node_diagnostics_)) d->fail_all("the process ended before it answered");
 }
 
 // Every message is read, so an app that sends many never blocks on a full socket, and dropped
-// once looked at: only a complete line "ready" (JSON string) matters, and only with wait_ready.
+// once looked at: a complete line "ready" (JSON string) matters with wait_ready, and an object
+// may be a report or an answer of herd's preload (on_ipc_object).
 // The buffer holds at most one partial message of kMaxIpcMessage bytes; a longer message (no
 // use to herd) is skipped up to its end, so the daemon's memory does not grow with what apps
 // send.
@@ -50,6 +62,7 @@ void Instance::on_ipc_readable() {
     if (nl == std::string_view::npos) break;
     data.remove_prefix(nl + 1);
     if (!ipc_skipping_ && app_->spec.wait_ready && ipc_buffer_ == "\"ready\"") on_ready();
+    if (!ipc_skipping_ && ipc_buffer_.starts_with('{')) on_ipc_object(ipc_buffer_);
     ipc_buffer_.clear();
     ipc_skipping_ = false;
   }

@@ -42,6 +42,7 @@ nlohmann::json Instance::takeover_state(std::vector<int>* keep) const {
       {"exec_path", exec_path_},
       {"listen_timed_out", listen_timed_out_},
       {"health_alt_port", health_alt_port_},
+      {"node_preload", node_preload_},
       {"pipes", pipes},
       {"ipc", ipc},
       {"bind", bind},
@@ -76,6 +77,7 @@ Status Instance::adopt(const nlohmann::json& s) {
     health_alt_port_ = s.value("health_alt_port", false);
     cgroup_ = s.value("cgroup", "");  // absent in the state of an older daemon
     exit_reason_ = s.value("exit_reason", "");
+    node_preload_ = s.value("node_preload", false);  // an older daemon's: none of its reports
     std::vector<int> pipes = s.at("pipes").get<std::vector<int>>();
     int ipc = s.at("ipc").get<int>();
     int bind = s.at("bind").get<int>();

@@ -128,6 +128,7 @@ void Supervisor::on_notify(pid_t sender, std::string_view payload) {
   if (find_notify_field(payload, "STATUS", &v)) inst->set_status_text(std::string(v));
   if (find_notify_field(payload, "READY", &v) && v == "1") inst->on_ready();
   inst->on_watchdog_notify(payload);  // WATCHDOG=1, WATCHDOG=trigger, WATCHDOG_USEC=
+  if (find_notify_field(payload, "HERD_METRICS", &v)) inst->on_metrics_notify(v);
   if (find_notify_field(payload, "STOPPING", &v) && v == "1") {
     inst->set_status_text("the app said it is stopping");
   }

@@ -32,6 +32,7 @@
 #include "herd/loop/timer.h"
 #include "logs/rotating_file.h"
 #include "protocol/error_code.h"
+#include "protocol/requests.h"
 
 namespace herd::manager {
 
@@ -139,6 +140,11 @@ class Supervisor : private InstanceHost {
   std::string not_ready() const;
   VerbResult describe(const std::vector<std::string>& targets) const;
   VerbResult env_of(const std::string& target) const;
+  // heapdump and profile (supervisor_diagnostics.cc, docs/diagnostics.md): one instance of a
+  // Node app writes a heap snapshot or a CPU profile to `file` (an absolute path whose folder
+  // exists and which does not exist yet). `done` runs once, when the file is written (the
+  // result: {"file", "bytes", "kind", "name", "pm_id"}) or it cannot be.
+  void diagnose(Verb verb, const DiagnosticRequest& request, Reply done);
 
   // Live log lines of the targets' instances: cb(app, id, "out"|"err", line). Returns an id for
   // unsubscribe_logs. Unknown targets are an error.

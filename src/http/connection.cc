@@ -210,6 +210,7 @@ void Connection::dispatch(std::shared_ptr<Exchange> ex) {
     res.end(shared_.metrics_text());
     return;
   }
+  if (shared_.report.active()) ex->started_ns_ = HerdReport::now_ns();
   shared_.loop.invoke("http handler", [&] { shared_.handler(req, Response(std::move(ex))); });
 }
 
@@ -330,6 +331,10 @@ bool Connection::closes_after(const Exchange* ex) const {
 void Connection::on_head(Exchange* ex, int status) {
   int cls = status / 100;
   if (cls >= 1 && cls <= 5) ++shared_.metrics.requests_by_class[cls];
+  if (ex->started_ns_ != 0) {
+    shared_.report.record(HerdReport::now_ns() - ex->started_ns_);
+    ex->started_ns_ = 0;
+  }
   // An answer that ends the connection: no request after it will be answered.
   if (ex->close_ && !parse_stopped_) stop_parsing();
 }

@@ -70,7 +70,7 @@ void Exchange::clear() {
   headers_.clear();
   out_.clear();
   drain_cb_ = nullptr;
-  content_length_ = body_sent_ = user_content_length_ = 0;
+  content_length_ = body_sent_ = user_content_length_ = started_ns_ = 0;
   has_user_content_length_ = user_transfer_encoding_ = user_date_ = user_close_ = false;
   head_request_ = http10_ = must_close_ = false;
   head_sent_ = finished_ = completed_ = no_body_ = chunked_ = framed_by_length_ = false;

@@ -78,6 +78,7 @@ class Exchange {
   bool http10_ = false;
   bool must_close_ = false;  // the request (or an error) ends the connection after this answer
   bool head_sent_ = false;
+  std::uint64_t started_ns_ = 0;  // when the handler got it, while herd wants latencies
   bool finished_ = false;
   bool completed_ = false;  // went out whole, then left the connection's queue
   bool no_body_ = false;    // HEAD, 1xx, 204 or 304: nothing after the head

@@ -98,6 +98,7 @@ Status Server::listen(const Address& address) {
   if (auto n = sd_notify("READY=1"); !n)
     log_warn("http: sd_notify READY=1: {}", n.error().message());
   s.watchdog.start();
+  s.shared.report.start();
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include "herd/http/server.h"
 #include "herd/loop/event_loop.h"
 #include "http/date_cache.h"
+#include "http/herd_report.h"
 
 namespace herd::http::detail {
 
@@ -17,13 +18,15 @@ class Connection;
 
 struct ServerShared {
   ServerShared(EventLoop& l, Handler h, ServerOptions o)
-      : loop(l), handler(std::move(h)), options(std::move(o)) {}
+      : loop(l), handler(std::move(h)), options(std::move(o)), report(l, metrics) {}
 
   EventLoop& loop;
   Handler handler;
   ServerOptions options;
   ServerMetrics metrics;
   DateCache date;
+  // Code metrics for herd, when it asks for them (HERD_CODE_METRICS): requests' latencies.
+  HerdReport report;
   // Called in the close phase once a connection's socket is closed: the server unlinks and
   // deletes it there.
   std::function<void(Connection*)> release;

@@ -215,7 +215,7 @@ std::string prometheus_text(const json& jlist, std::int64_t now_ms) {
       out += fmt::format("{}{} {}\n", family.name, labels[i], values[i][f]);
     }
   }
-  return out;
+  return out + prometheus_code_metrics(jlist);
 }
 
 }  // namespace herd::manager

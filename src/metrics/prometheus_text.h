@@ -48,6 +48,12 @@ inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4
 // HELP and TYPE lines are present even without a process. The result ends with '\n'.
 std::string prometheus_text(const nlohmann::json& jlist, std::int64_t now_ms);
 
+// The families of the code metrics programs report (jlist's pm2_env.code_metrics, names in
+// docs/diagnostics.md): herd_node_* (heap, event loop delay and utilisation, handles, GC) and
+// herd_app_http_* (a libherd program's HTTP server); only families some instance has a sample of.
+// prometheus_text() ends with them. (prometheus_code_metrics.cc)
+std::string prometheus_code_metrics(const nlohmann::json& jlist);
+
 // A label value escaped for the text format: backslash, double quote and newline become \\, \"
 // and \n. Invalid UTF-8 bytes become U+FFFD (the format is UTF-8).
 std::string prometheus_escape_label(std::string_view value);

@@ -83,12 +83,20 @@ std::string check_value(const FieldSpec& field, const json& value) {
     case FieldCheck::kBool:
       if (!value.is_boolean()) return fmt::format("\"{}\" must be true or false", field.name);
       return "";
+    case FieldCheck::kDurationMs:
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
+          value.get<std::int64_t>() > kMaxProfileMs) {
+        return fmt::format("\"{}\" must be a whole number of milliseconds from 1 to {} ({} min)",
+                           field.name, kMaxProfileMs, kMaxProfileMs / 60000);
+      }
+      return "";
   }
   return "";
 }
 
 std::string missing(const FieldSpec& field) {
   if (field.check == FieldCheck::kApps) return check_apps(json());
+  if (field.hint.empty()) return fmt::format("\"{}\" is missing", field.name);
   return fmt::format("\"{}\" is missing: {}", field.name, field.hint);
 }
 

@@ -146,6 +146,17 @@ void from_json(const json& j, ApplyRequest& r) {
   }
 }
 
+void to_json(json& j, const DiagnosticRequest& r) {
+  j = {{"target", r.target}, {"file", r.file}};
+  if (r.duration_ms > 0) j["duration_ms"] = r.duration_ms;
+}
+void from_json(const json& j, DiagnosticRequest& r) {
+  r.target = read_string(j, "target");
+  r.file = read_string(j, "file");
+  auto d = j.find("duration_ms");
+  r.duration_ms = d != j.end() && d->is_number_integer() ? d->get<std::int64_t>() : 0;
+}
+
 json request_json(Verb verb, const Request& request) {
   assert(request.index() == static_cast<std::size_t>(verb_spec(verb).request));
   json j = std::visit([](const auto& r) { return json(r); }, request);

@@ -82,15 +82,23 @@ struct ApplyRequest {
 };
 
 // jlist. `brief`: each process without pm2_env.env (its whole environment, most of the bytes),
-// for views that do not show it (ls, monit): 1,000 instances list in a tenth of the bytes.
+// for views that do not show it (ls, monit): 1,000 instances list in a third of the bytes.
 struct ListRequest {
   bool brief = false;
+};
+
+// heapdump and profile (docs/diagnostics.md): one process, the absolute path of the file its
+// process writes, and (profile) how long the CPU profile runs.
+struct DiagnosticRequest {
+  std::string target;
+  std::string file;
+  std::int64_t duration_ms = 0;  // profile only
 };
 
 // Any request; the alternative's index is the RequestKind the verb table names (verbs.h).
 using Request = std::variant<EmptyRequest, TargetsRequest, RestartRequest, ReloadRequest,
                              ScaleRequest, SignalRequest, EnvRequest, StartRequest, SaveRequest,
-                             UpdateRequest, ApplyRequest, ListRequest>;
+                             UpdateRequest, ApplyRequest, ListRequest, DiagnosticRequest>;
 static_assert(std::variant_size_v<Request> == kRequestKinds);
 
 // The JSON of each request's fields (no "verb", no "id"). to_json writes only what is set;
@@ -119,6 +127,8 @@ void to_json(nlohmann::json& j, const ApplyRequest& r);
 void from_json(const nlohmann::json& j, ApplyRequest& r);
 void to_json(nlohmann::json& j, const ListRequest& r);
 void from_json(const nlohmann::json& j, ListRequest& r);
+void to_json(nlohmann::json& j, const DiagnosticRequest& r);
+void from_json(const nlohmann::json& j, DiagnosticRequest& r);
 
 // The request line's object for `verb` (without "id", which the client adds). `request` must be
 // the kind the verb takes (verb_spec(verb).request); an assertion otherwise.

@@ -57,6 +57,19 @@ constexpr std::array<VerbSpec, kVerbCount> kVerbs = {{
        {"prune", FieldCheck::kBool},
        {"unchanged", FieldCheck::kString, false, "\"restart\" or \"reload\""},
        {"parallel", FieldCheck::kParallel}}}},
+    {Verb::kHeapdump,
+     "heapdump",
+     "",
+     RequestKind::kDiagnostic,
+     {{{"target", FieldCheck::kString, true, "one app name or id"},
+       {"file", FieldCheck::kString, true, "the absolute path of the file to write"}}}},
+    {Verb::kProfile,
+     "profile",
+     "",
+     RequestKind::kDiagnostic,
+     {{{"target", FieldCheck::kString, true, "one app name or id"},
+       {"file", FieldCheck::kString, true, "the absolute path of the file to write"},
+       {"duration_ms", FieldCheck::kDurationMs, true}}}},
 }};
 
 constexpr bool in_enum_order() {

@@ -40,8 +40,10 @@ enum class Verb : std::uint8_t {
   kUpdate,
   kReloadLogs,
   kApply,
+  kHeapdump,
+  kProfile,
 };
-inline constexpr std::size_t kVerbCount = static_cast<std::size_t>(Verb::kApply) + 1;
+inline constexpr std::size_t kVerbCount = static_cast<std::size_t>(Verb::kProfile) + 1;
 
 // Which typed request a verb reads: the index of its type in requests.h's Request.
 enum class RequestKind : std::uint8_t {
@@ -57,18 +59,25 @@ enum class RequestKind : std::uint8_t {
   kUpdate,
   kApply,
   kList,
+  kDiagnostic,
 };
-inline constexpr std::size_t kRequestKinds = static_cast<std::size_t>(RequestKind::kList) + 1;
+inline constexpr std::size_t kRequestKinds =
+    static_cast<std::size_t>(RequestKind::kDiagnostic) + 1;
 
 // How a field's value is checked (control_request.cc words each refusal).
 enum class FieldCheck : std::uint8_t {
-  kTargets,    // an array of strings and whole numbers
-  kUpdateEnv,  // an object of strings
-  kParallel,   // a whole number from 1 to 1024
-  kString,     // a string
-  kApps,       // a non-empty array of objects
-  kBool,       // true or false
+  kTargets,     // an array of strings and whole numbers
+  kUpdateEnv,   // an object of strings
+  kParallel,    // a whole number from 1 to 1024
+  kString,      // a string
+  kApps,        // a non-empty array of objects
+  kBool,        // true or false
+  kDurationMs,  // a whole number of milliseconds from 1 to kMaxProfileMs
 };
+
+// The longest CPU profile `herd profile` takes (5 minutes): a profile holds every sample in the
+// app's memory until it stops.
+inline constexpr std::int64_t kMaxProfileMs = 5 * 60 * 1000;
 
 struct FieldSpec {
   std::string_view name;  // "" marks an unused slot

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,29 @@ TEST_F(UpdateTest, UpdateUnderLoadKeepsEveryProcessAndFailsNoRequest) {
   // And a new app still gets herd's bind library from the new binary's prefix.
   EXPECT_THAT(read_file(path("herd.log")), HasSubstr("updated from herd"));
   expect_no_zombies();
+}
+
+// A Node app's code metrics and heap snapshots go on after `herd update`: the new daemon knows
+// the instance has herd's preload (docs/diagnostics.md).
+TEST_F(UpdateTest, NodeDiagnosticsGoOnAfterUpdate) {
+  if (std::system("command -v node >/dev/null 2>&1") != 0) GTEST_SKIP() << "node is not installed";
+  std::string app = path("idle.js");
+  write_file(app, "setInterval(() => {}, 1000);\n");
+  ASSERT_EQ(herd({"start", app, "-n", "idle"}).exit_code, 0);
+  auto reports = [](const Json& l) {
+    for (const auto& p : l) {
+      if (p["name"] == "idle" && p["pm2_env"].contains("code_metrics")) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_jlist(reports));
+  std::string copy = install_copy();
+  CommandResult r = herd({"update", "--binary", copy});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_TRUE(wait_jlist(reports));  // a report received by the new daemon
+  CommandResult h = herd({"heapdump", "idle", path("after.heapsnapshot")});
+  EXPECT_EQ(h.exit_code, 0) << h;
+  EXPECT_GT(file_size(path("after.heapsnapshot")), 0);
 }
 
 TEST_F(UpdateTest, AFileThatIsNotHerdLeavesTheDaemonRunning) {

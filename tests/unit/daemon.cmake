@@ -14,5 +14,6 @@ herd_test(daemon_test
   usable_cpus_test.cc
   http_status_line_test.cc
   watchdog_test.cc
+  code_metrics_test.cc
   LIBS herd_daemon
 )

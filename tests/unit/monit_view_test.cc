@@ -228,3 +228,32 @@ TEST(MonitView, FitColumnsCutsAtCharactersAndPads) {
 
 }  // namespace
 }  // namespace herd::cli
+
+namespace herd::cli {
+namespace {
+
+// The selected instance's code metrics (docs/diagnostics.md) on one line above the log rule;
+// none for an instance that reports none.
+TEST(MonitView, ShowsTheSelectedInstancesCodeMetrics) {
+  json list = fixture();
+  list[0]["pm2_env"]["code_metrics"] = {{"heap_used_bytes", 1048576},
+                                        {"heap_total_bytes", 2097152},
+                                        {"loop_delay_p99_ms", 201},
+                                        {"loop_delay_max_ms", 210}};
+  MonitModel m;
+  m.set_processes(list, kNow);
+  auto t = texts(m.render(100, 12, true));
+  bool shown = false;
+  for (const auto& line : t) {
+    shown =
+        shown || line.find("heap 1.0/2.0 MiB  loop p99 201.0 ms max 210.0 ms") != std::string::npos;
+  }
+  EXPECT_TRUE(shown);
+  m.move_selection(1);
+  for (const auto& line : texts(m.render(100, 12, true))) {
+    EXPECT_EQ(line.find("heap "), std::string::npos) << line;
+  }
+}
+
+}  // namespace
+}  // namespace herd::cli

@@ -1,5 +1,6 @@
 // The control protocol's tables: every verb's typed request through JSON and back, unknown verbs
 // and fields refused in one place, and the error codes with their text.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -41,6 +42,9 @@ const std::map<Verb, json>& samples() {
       {Verb::kReloadLogs, json::object()},
       {Verb::kApply, json::parse(R"({"apps": [{"name": "web", "script": "./w"}], "prune": true,
                        "unchanged": "reload", "parallel": 2})")},
+      {Verb::kHeapdump, json::parse(R"({"target": "web", "file": "/tmp/w.heapsnapshot"})")},
+      {Verb::kProfile, json::parse(R"({"target": "0", "file": "/tmp/w.cpuprofile",
+                       "duration_ms": 10000})")},
   };
   return kSamples;
 }
@@ -118,6 +122,14 @@ TEST(ProtocolTableTest, UnknownVerbsAndFieldsAreRefusedAtTheEdge) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().error.code, ErrorCode::kBadRequest);
   EXPECT_NE(bad.error().error.message.find("count"), std::string::npos);
+  // A profile's duration: 1 ms to 5 minutes, whatever the client.
+  for (const char* d : {"0", "-5", "36000000", "1.5", "\"10s\""}) {
+    auto profile = read_control_request(
+        fmt::format(R"({{"verb":"profile","target":"0","file":"/tmp/p","duration_ms":{}}})", d));
+    ASSERT_FALSE(profile) << d;
+    EXPECT_NE(profile.error().error.message.find("duration_ms"), std::string::npos);
+  }
+  EXPECT_FALSE(read_control_request(R"({"verb":"heapdump","target":"0"})"));  // no file
   auto line = read_control_request("{not json");
   ASSERT_FALSE(line);
   EXPECT_EQ(line.error().error.code, ErrorCode::kBadRequest);

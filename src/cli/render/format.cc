@@ -478,7 +478,7 @@ std::string format_describe(const nlohmann::json& instance, const FormatOptions&
   const std::string title = fmt::format("Describing process with id {} - name {}", id, name);
   std::string out = o.color ? styled(" " + title + " ", kInverseBold, true) : title;
   out += '\n';
-  out += table.render(o.color);
+  out += table.render(o.color) + format_code_metrics(instance, o.color);
   out +=
       styled(fmt::format(" Use `herd logs {} [--lines 1000]` to display logs", as_argument(name)),
              kItalic, o.color);

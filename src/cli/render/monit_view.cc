@@ -187,6 +187,7 @@ void MonitModel::set_processes(const json& jlist, std::int64_t now_ms) {
       auto started = number_or<std::int64_t>(env, "pm_uptime", 0);
       if (row.pid > 0 && started > 0 && now_ms > started) row.uptime_ms = now_ms - started;
       read_diagnostics(p, &row);
+      row.code_metrics = sanitize(code_metrics_summary(p));
       processes_.push_back(std::move(row));
     }
   }
@@ -365,8 +366,13 @@ std::vector<MonitLine> MonitModel::render(int width, int height, bool unicode) c
   lines.push_back(clip({{header, MonitStyle::kHeader}}, width, unicode));
   render_rows(width, height, unicode, widths, &lines);
 
-  // The selected app's log.
+  // The selected instance's code metrics (docs/diagnostics.md), when its program reports them.
   const MonitProcess* sel = selected();
+  if (sel != nullptr && !sel->code_metrics.empty()) {
+    lines.push_back(clip({{" " + sel->code_metrics, MonitStyle::kNormal}}, width, unicode));
+  }
+
+  // The selected app's log.
   std::string label = sel != nullptr ? "logs: " + sel->name : "logs";
   lines.push_back(clip({{rule_text(label, width, unicode), MonitStyle::kRule}}, width, unicode));
   int log_height = height - 1 - static_cast<int>(lines.size());

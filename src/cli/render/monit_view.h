@@ -12,6 +12,7 @@
 //             ("conn share", cluster mode)
 //   rows      one per instance, by pm_id; at most about half the screen, scrolled so that the
 //             selected row is visible; the selected row is marked `selected`
+//   metrics   the selected instance's code metrics, one line, when its program reports them
 //   rule      "logs: <app>" across the width
 //   log       the newest log lines of the selected app that fit, oldest first
 //   footer    the status message when there is one, else the keys
@@ -73,6 +74,7 @@ struct MonitProcess {
   std::string marks;           // " leak?", " imbalance" (shown after an online status)
   std::vector<std::uint64_t> memory_history;  // the last samples, oldest first
   double connection_share = -1;               // 0..1; -1 when not reported
+  std::string code_metrics;    // one line of its code metrics (format.h), "" without any
 };
 
 class MonitModel {
