@@ -51,7 +51,8 @@ class EpollPoller {
   bool wait(int timeout_ms, F&& on_ready);
 
   // Thread-safe. Makes the current or next wait() return true. Coalesces: only the first call
-  // after a wait() that returned true writes to the eventfd.
+  // after a wait() that returned true writes to the eventfd (one write per burst of wake-ups,
+  // as libuv's uv_async_send); the eventfd is edge-triggered, so the loop never reads it.
   void wake();
 
  private:
@@ -61,7 +62,7 @@ class EpollPoller {
   void clear_wakeup();
 
   Fd epoll_;
-  Fd wakeup_;  // eventfd, registered in epoll_ under &epoll_wakeup_tag
+  Fd wakeup_;  // eventfd, registered edge-triggered in epoll_ under &epoll_wakeup_tag
   std::atomic<bool> wakeup_pending_{false};
   // The events of the epoll_wait being dispatched: forget() nulls a watcher's entries.
   std::vector<epoll_event> events_;
