@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -48,8 +47,7 @@ Stream::~Stream() {
 
 void Stream::attach(Fd fd) {
   fd_ = std::move(fd);
-  struct stat st;
-  is_socket_ = ::fstat(fd_.get(), &st) == 0 && S_ISSOCK(st.st_mode);
+  is_socket_ = true;  // until a write says ENOTSOCK: no fstat per connection
   watcher_.emplace(loop(), fd_.get());
   // Only the Stream counts as a live handle; its watcher is an implementation detail.
   watcher_->unref();

@@ -148,7 +148,9 @@ class Stream : public Handle {
   std::size_t queued_bytes_ = 0;
   std::size_t high_water_mark_ = 64 * 1024;
   std::size_t requests_ = 0;  // loop requests owned by this stream's pending callbacks
-  bool is_socket_ = false;
+  // Written with send/sendmsg (MSG_NOSIGNAL) until the first write fails with ENOTSOCK (a
+  // pipe), then with write/writev: one failed call per pipe instead of an fstat per socket.
+  bool is_socket_ = true;
   bool reading_ = false;
   bool connecting_ = false;
   bool shutdown_requested_ = false;
