@@ -142,7 +142,7 @@ class Stream : public Handle {
   std::deque<PendingWrite> writes_;
   std::deque<Completion> completed_;
   std::optional<Error> write_error_;  // the error that failed the writes; later ones fail too
-  std::string peer_name_;             // the address given to connect(), for its errors
+  Address peer_;                      // the address given to connect(), for its errors
   detail::LifeToken life_;            // deferred tasks watch it: the stream may be gone
   detail::DeferOnce completion_run_;  // run_completions(), deferred at most once at a time
   std::size_t queued_bytes_ = 0;
