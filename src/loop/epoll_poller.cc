@@ -13,6 +13,8 @@ namespace {
 
 constexpr std::size_t kInitialEvents = 64;
 constexpr std::size_t kMaxEvents = 4096;
+// expect_wake()'s bound: a few microseconds of pause instructions (about 40 ns each on x86).
+constexpr int kWakeSpins = 100;
 
 std::uint32_t to_epoll(std::uint32_t events) {
   return ((events & kReadable) ? EPOLLIN : 0u) | ((events & kWritable) ? EPOLLOUT : 0u);
@@ -63,6 +65,26 @@ void EpollPoller::clear_wakeup() {
   // Cleared before the loop looks at its queues: a wake() after this point writes the eventfd
   // again (a new edge), so nothing posted can be missed.
   wakeup_pending_.store(false, std::memory_order_seq_cst);
+}
+
+bool EpollPoller::expect_wake() {
+  // Cross-thread traffic comes in bursts: a thread that just woke the loop (a pool thread with
+  // its next completion, a sender answering the loop's reply) often wakes it again within a
+  // microsecond or two, and going to sleep in epoll_wait for that costs a context switch both
+  // ways (and, on a busy machine, waiting for the scheduler). So, only right after a wake-up,
+  // the loop watches the wake-up flag for a bounded moment before blocking; if a wake() starts,
+  // it polls without blocking instead. An idle loop, or one woken only by I/O, never spins.
+  if (!last_wait_woken_) return false;
+  last_wait_woken_ = false;
+  for (int i = 0; i < kWakeSpins; ++i) {
+    if (wakeup_pending_.load(std::memory_order_relaxed)) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+  return wakeup_pending_.load(std::memory_order_relaxed);
 }
 
 void EpollPoller::wake() {
