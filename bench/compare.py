@@ -12,6 +12,13 @@ repetitions (Google Benchmark's "median" aggregate); the spread column shows min
 The time is wall-clock; "cpu ratio" compares the whole process's CPU time (pool and sender
 threads included) the same way.
 
+The verdict column says whether the runs settle the question:
+  ahead     every herd repetition beat every libuv repetition (herd's worst is better than
+            libuv's best): the margin is outside the spread
+  behind    the reverse
+  overlap   the two ranges overlap: the median ratio alone decides nothing; repeat on a quieter
+            machine or with more repetitions
+
 Usage: bench/compare.py [--bench build/bin/loop_bench] [--repetitions 5] [--filter REGEX]
                         [--json-out FILE] [--json-in FILE]
 Python 3 standard library only.
@@ -75,6 +82,20 @@ def spread(slot, getter, fmt):
     return f"{fmt(min(values))}..{fmt(max(values))}"
 
 
+def verdict(herd_values, uv_values, higher_is_better):
+    """'ahead', 'behind' or 'overlap' (see the module docstring)."""
+    if not herd_values or not uv_values:
+        return "-"
+    if higher_is_better:
+        herd_values = [-v for v in herd_values]
+        uv_values = [-v for v in uv_values]
+    if max(herd_values) < min(uv_values):
+        return "ahead"
+    if min(herd_values) > max(uv_values):
+        return "behind"
+    return "overlap"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,27 +154,36 @@ def main():
             hv, uv = median_of(h, bps), median_of(u, bps)
             fmt = lambda v: f"{v:.0f}"
             rows.append((scenario, "MiB/s", fmt(hv), fmt(uv), hv / uv, cpu_ratio,
-                         spread(h, bps, fmt), spread(u, bps, fmt)))
+                         spread(h, bps, fmt), spread(u, bps, fmt),
+                         verdict([bps(r) for r in h["runs"]], [bps(r) for r in u["runs"]], True)))
         else:
             real = lambda e: ms(e, "real_time")
             hv, uv = median_of(h, real), median_of(u, real)
             fmt = lambda v: f"{v:.1f}"
             rows.append((scenario, "ms", fmt(hv), fmt(uv), uv / hv, cpu_ratio,
-                         spread(h, real, fmt), spread(u, real, fmt)))
+                         spread(h, real, fmt), spread(u, real, fmt),
+                         verdict([real(r) for r in h["runs"]], [real(r) for r in u["runs"]],
+                                 False)))
 
     header = ("scenario", "unit", "herd median", "libuv median", "ratio", "cpu ratio",
-              "herd min..max", "libuv min..max")
-    cells = [header] + [(r[0], r[1], r[2], r[3], f"{r[4]:.2f}", f"{r[5]:.2f}", r[6], r[7])
+              "herd min..max", "libuv min..max", "verdict")
+    cells = [header] + [(r[0], r[1], r[2], r[3], f"{r[4]:.2f}", f"{r[5]:.2f}", r[6], r[7], r[8])
                         for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
     for i, c in enumerate(cells):
-        print("  ".join(v.ljust(widths[j]) if j < 2 else v.rjust(widths[j])
+        print("  ".join(v.ljust(widths[j]) if j < 2 or j == 8 else v.rjust(widths[j])
                         for j, v in enumerate(c)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
     print()
     print("ratio > 1.0: herd is faster (libuv time / herd time; for tcp_pump herd bytes/s / "
           "libuv bytes/s). Medians of the interleaved repetitions; wall-clock time.")
+    behind = [r[0] for r in rows if r[4] < 1.0]
+    unsettled = [r[0] for r in rows if r[8] == "overlap"]
+    print(f"median ratio >= 1.0 on {len(rows) - len(behind)} of {len(rows)} scenarios"
+          + (f"; below 1.0: {', '.join(behind)}" if behind else ""))
+    if unsettled:
+        print("ranges overlap (no verdict outside the spread): " + ", ".join(unsettled))
     if missing:
         sys.exit("unpaired scenarios: " + ", ".join(missing))
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # bench/http.sh: HTTP keep-alive throughput of herd's `hello` against two anchors measured side by
 # side in the same run: Node 20 (one process, http.createServer) and nginx (1 worker,
-# `return 200`). All three answer every request with the same 13-byte body "Hello World!\n"
-# and Content-Type: text/plain.
+# `return 200`), and against the limit: bench/limit_responder.c, a fixed response written for
+# every read on bare epoll, in C, with no parsing (the least CPU a request can cost on this
+# kernel). All four answer every request with the same 13-byte body "Hello World!\n" and
+# Content-Type: text/plain.
 #
 # Usage:
 #   bench/http.sh [--rounds N] [--duration 10s] [--connections 64] [--threads 1]
-#                 [--warmup 2s] [--hello PATH] [--only hello,node,nginx]
+#                 [--warmup 2s] [--hello PATH] [--limit PATH] [--only hello,node,nginx,limit]
 #
 #   --rounds       interleaved rounds (hello node nginx, hello node nginx, ...); default 3
 #   --duration     wrk -d per run; default 10s
@@ -14,6 +16,7 @@
 #   --threads      wrk -t; default 1
 #   --warmup       an uncounted wrk run per server before the rounds; default 2s ("0" skips it)
 #   --hello        the hello binary; default build/bin/hello (build it Release: scripts/build)
+#   --limit        the limit responder; default build/bin/limit_responder (same build)
 #   --only         a comma-separated subset of the servers
 #
 # Method (DESIGN.md, Benchmarks):
@@ -23,8 +26,8 @@
 #   - per run: wrk -t1 -c64 -d10s --latency; req/s and p99 come from wrk; the server's CPU time
 #     is utime+stime from /proc/<pid>/stat of the server and every descendant (nginx's worker),
 #     sampled right before and right after wrk, divided by the requests wrk completed;
-#   - the table shows the median over the rounds of each figure, and the ratios against nginx
-#     and Node. CPU per request is the figure that separates fast servers: on a 2-core machine
+#   - the table shows the median over the rounds of each figure, and the ratios against nginx,
+#     Node and the limit; then hello's CPU per request over the limit's (the goal is <= 1.2x). CPU per request is the figure that separates fast servers: on a 2-core machine
 #     wrk saturates its own core first, and req/s flattens at wrk's limit.
 #   - nginx runs with keepalive_requests raised to 1000000 (its default, 1000, closes each
 #     connection after 1000 requests; Node and herd never do unless asked), access_log off, a
@@ -41,7 +44,8 @@ connections=64
 threads=1
 warmup=2s
 hello="$root/build/bin/hello"
-only="hello,node,nginx"
+limit="$root/build/bin/limit_responder"
+only="hello,node,nginx,limit"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -51,6 +55,7 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --hello) hello="$2"; shift 2 ;;
+    --limit) limit="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "http.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -59,7 +64,7 @@ done
 
 IFS=',' read -r -a servers <<<"$only"
 for s in "${servers[@]}"; do
-  case "$s" in hello|node|nginx) ;; *) echo "http.sh: unknown server '$s'" >&2; exit 2 ;; esac
+  case "$s" in hello|node|nginx|limit) ;; *) echo "http.sh: unknown server '$s'" >&2; exit 2 ;; esac
 done
 need() { command -v "$1" >/dev/null || { echo "http.sh: '$1' not found ($2)" >&2; exit 1; }; }
 need wrk "apt-get install wrk"
@@ -70,6 +75,7 @@ need ss "iproute2"
 for s in "${servers[@]}"; do
   case "$s" in
     hello) [ -x "$hello" ] || { echo "http.sh: $hello missing; run scripts/build hello" >&2; exit 1; } ;;
+    limit) [ -x "$limit" ] || { echo "http.sh: $limit missing; run ninja -C build limit_responder" >&2; exit 1; } ;;
     node) need node "apt-get install nodejs" ;;
     nginx) need nginx "apt-get install nginx" ;;
   esac
@@ -118,6 +124,7 @@ for s in "${servers[@]}"; do
   case "$s" in
     hello) cmd_of[$s]="${server_pin[*]} $hello --host 127.0.0.1 --port ${port_of[$s]}" ;;
     node) cmd_of[$s]="${server_pin[*]} node $tmp/node-hello.js ${port_of[$s]}" ;;
+    limit) cmd_of[$s]="${server_pin[*]} $limit ${port_of[$s]}" ;;
     nginx)
       write_nginx_conf "$tmp/nginx" "${port_of[$s]}" 1
       cmd_of[$s]="${server_pin[*]} nginx -e $tmp/nginx/error.log -p $tmp/nginx -c $tmp/nginx/nginx.conf"
@@ -196,13 +203,28 @@ done
 echo
 echo "# medians of $rounds rounds; wrk -t$threads -c$connections -d$duration --latency;" \
   "server on CPU 0, wrk on CPU 1; $(nproc) CPUs, $(uname -r)"
-printf '| %-6s | %10s | %8s | %12s | %14s | %14s | %13s | %13s |\n' \
-  server "req/s" "p99 ms" "CPU us/req" "req/s vs nginx" "CPU vs nginx" "req/s vs node" "CPU vs node"
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------- ------------ ---------- -------------- \
-  ---------------- ---------------- --------------- ---------------
+printf '| %-6s | %10s | %8s | %12s | %14s | %14s | %13s | %13s | %13s |\n' \
+  server "req/s" "p99 ms" "CPU us/req" "req/s vs nginx" "CPU vs nginx" "req/s vs node" "CPU vs node" \
+  "CPU vs limit"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------- ------------ ---------- -------------- \
+  ---------------- ---------------- --------------- --------------- ---------------
 for s in "${servers[@]}"; do
-  printf '| %-6s | %10.0f | %8s | %12s | %14s | %14s | %13s | %13s |\n' "$s" "${rps_med[$s]}" \
+  printf '| %-6s | %10.0f | %8s | %12s | %14s | %14s | %13s | %13s | %13s |\n' "$s" "${rps_med[$s]}" \
     "${p99_med[$s]}" "${cpu_med[$s]}" \
     "$(ratio "${rps_med[$s]}" "${rps_med[nginx]:-}")" "$(ratio "${cpu_med[$s]}" "${cpu_med[nginx]:-}")" \
-    "$(ratio "${rps_med[$s]}" "${rps_med[node]:-}")" "$(ratio "${cpu_med[$s]}" "${cpu_med[node]:-}")"
+    "$(ratio "${rps_med[$s]}" "${rps_med[node]:-}")" "$(ratio "${cpu_med[$s]}" "${cpu_med[node]:-}")" \
+    "$(ratio "${cpu_med[$s]}" "${cpu_med[limit]:-}")"
 done
+if [ -n "${cpu_med[hello]:-}" ] && [ -n "${cpu_med[limit]:-}" ]; then
+  echo
+  echo "hello CPU/request / limit's: $(ratio "${cpu_med[hello]}" "${cpu_med[limit]}")" \
+    "(${cpu_med[hello]} / ${cpu_med[limit]} us; goal <= 1.20x)"
+  # The same ratio round by round: the spread the median hides.
+  read -r -a h_runs <<<"${cpu_runs[hello]}"
+  read -r -a l_runs <<<"${cpu_runs[limit]}"
+  per_round=""
+  for k in "${!h_runs[@]}"; do
+    per_round+=" $(ratio "${h_runs[$k]}" "${l_runs[$k]:-}")"
+  done
+  echo "per round:$per_round"
+fi

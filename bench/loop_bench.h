@@ -32,6 +32,10 @@ inline constexpr std::size_t kImmediateChains = 1'000;  // the "x1000" variant
 inline constexpr std::size_t kPoolRoundTrips = 100'000;
 inline constexpr std::size_t kPoolInFlight = 64;
 inline constexpr std::size_t kAsyncWakeups = 100'000;
+inline constexpr std::size_t kRestartedTimers = 1'000;       // timer_restarts: the timers
+inline constexpr std::size_t kTimerRestartTicks = 1'000;     // and the iterations restarting them
+inline constexpr std::size_t kAcceptedConnections = 20'000;  // multi_accept
+inline constexpr std::size_t kConnectsInFlight = 64;
 inline constexpr std::size_t kTcpChunk = 64 * 1024;
 inline constexpr std::size_t kTcpTotal = 256u * 1024 * 1024;
 

@@ -12,9 +12,10 @@
 // unref'd so that it never keeps the loop alive by itself, plus a uv_idle_t that is started while
 // immediates are pending, which keeps the loop alive and makes uv__io_poll not block. As in
 // Node's processImmediate, immediates queued while the queue is drained run in the next
-// iteration. The queued callbacks are std::move_only_function, as herd's are, so both sides pay
-// the same for type erasure (herd also assigns each immediate an id for clear_immediate; this
-// queue does not).
+// iteration. The queued callbacks are std::move_only_function in a vector (what a libuv program
+// would write); herd's side passes the same lambdas to set_immediate, which stores each in its
+// immediate's node (herd also gives each immediate an id for clear_immediate; this queue does
+// not).
 #include <functional>
 #include <memory>
 #include <utility>
@@ -89,7 +90,8 @@ void herd_immediates(benchmark::State& state, std::size_t chains) {
     state.PauseTiming();
     auto loop = std::make_unique<herd::EventLoop>();
     Chains c{.total = n};
-    auto schedule = [&loop](Callback cb) { loop->set_immediate(std::move(cb)); };
+    // The lambda goes to set_immediate as it is: herd stores it in the immediate's node.
+    auto schedule = [&loop](auto&& fn) { loop->set_immediate(std::forward<decltype(fn)>(fn)); };
     state.ResumeTiming();
 
     for (std::size_t i = 0; i < chains && c.queued < n; ++i) {
@@ -114,7 +116,11 @@ void libuv_immediates(benchmark::State& state, std::size_t chains) {
     check_uv(uv_loop_init(&loop), "uv_loop_init");
     auto immediates = std::make_unique<UvImmediates>(&loop);
     Chains c{.total = n};
-    auto schedule = [&immediates](Callback cb) { immediates->set_immediate(std::move(cb)); };
+    // The lambda becomes a Callback on the way in, as with any queue of std::function-like
+    // callbacks (Node's are JS function objects).
+    auto schedule = [&immediates](auto&& fn) {
+      immediates->set_immediate(Callback(std::forward<decltype(fn)>(fn)));
+    };
     state.ResumeTiming();
 
     for (std::size_t i = 0; i < chains && c.queued < n; ++i) {

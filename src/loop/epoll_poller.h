@@ -51,18 +51,23 @@ class EpollPoller {
   bool wait(int timeout_ms, F&& on_ready);
 
   // Thread-safe. Makes the current or next wait() return true. Coalesces: only the first call
-  // after a wait() that returned true writes to the eventfd.
+  // after a wait() that returned true writes to the eventfd (one write per burst of wake-ups,
+  // as libuv's uv_async_send); the eventfd is edge-triggered, so the loop never reads it.
   void wake();
 
  private:
   int epoll_wait_retrying(int timeout_ms);
+  // Before blocking right after a wake-up: true if another wake() begins within a short, bounded
+  // spin (see epoll_poller.cc).
+  bool expect_wake();
   void apply_changes();
   void after_dispatch(int n);
   void clear_wakeup();
 
   Fd epoll_;
-  Fd wakeup_;  // eventfd, registered in epoll_ under &epoll_wakeup_tag
+  Fd wakeup_;  // eventfd, registered edge-triggered in epoll_ under &epoll_wakeup_tag
   std::atomic<bool> wakeup_pending_{false};
+  bool last_wait_woken_ = false;  // the previous wait() returned a wake-up
   // The events of the epoll_wait being dispatched: forget() nulls a watcher's entries.
   std::vector<epoll_event> events_;
   int events_count_ = 0;
@@ -75,6 +80,7 @@ extern char epoll_wakeup_tag;
 template <class F>
 bool EpollPoller::wait(int timeout_ms, F&& on_ready) {
   if (!changes_.empty()) apply_changes();
+  if (timeout_ms != 0 && expect_wake()) timeout_ms = 0;
   int n = epoll_wait_retrying(timeout_ms);
   events_count_ = n;
   bool woken = false;
@@ -98,6 +104,7 @@ bool EpollPoller::wait(int timeout_ms, F&& on_ready) {
     if (got != 0) on_ready(w, got);
   }
   after_dispatch(n);
+  last_wait_woken_ = woken;
   if (woken) clear_wakeup();
   return woken;
 }

@@ -45,8 +45,7 @@ EventLoop::~EventLoop() {
   // Dropped while every member is still alive: their destructors may reach back into the loop
   // (a deferred callback can own a handle).
   impl().pending.clear();
-  impl().immediates.clear();
-  impl().running_immediates.clear();
+  destroy_queued_immediates();
   impl().ticks.clear();
   impl().microtasks.clear();
   impl().posted.clear();
@@ -170,20 +169,63 @@ void EventLoop::run_phase_list(detail::List& list) {
 }
 
 void EventLoop::run_immediates() {
-  // Immediates queued by these callbacks go to `immediates`, the next iteration's batch, as
-  // setImmediate does. Each runs in place; no callback is moved more than once.
-  Impl& im = impl();
-  if (im.immediates.empty()) return;
-  im.running_immediates.swap(im.immediates);
-  for (im.running_index = 0; im.running_index < im.running_immediates.size(); ++im.running_index) {
-    Callback& cb = im.running_immediates[im.running_index].cb;
-    if (!cb) continue;  // cleared
-    --live_immediates_;
-    invoke("immediate", cb);
-    cb = nullptr;
+  // Immediates queued by these callbacks go to the emptied queue, the next iteration's batch, as
+  // setImmediate does. Each node is recycled once the walk has passed it; a cleared one (op
+  // null) is skipped. Nodes ahead in the batch are never on the free list, so a callback that
+  // queues more immediates cannot reuse them.
+  detail::ImmediateNode* n = immediates_head_;
+  if (n == nullptr) return;
+  immediates_head_ = nullptr;
+  immediates_tail_ = &immediates_head_;
+  while (n != nullptr) {
+    detail::ImmediateNode* next = n->next;
+    if (detail::ImmediateNode::OpFn op = n->op) {
+      n->op = nullptr;  // running: clear_immediate() of its id now returns false
+      --live_immediates_;
+      invoke("immediate", [n, op] { op(n, detail::ImmediateNode::Op::kRun); });
+    }
+    n->next = free_immediates_;
+    free_immediates_ = n;
+    n = next;
   }
-  im.running_immediates.clear();  // keeps its capacity for the next iteration
-  im.running_index = 0;
+}
+
+detail::ImmediateNode* EventLoop::grow_immediates() {
+  constexpr std::size_t kChunk = Impl::kImmediateChunk;
+  auto& chunks = impl().immediate_chunks;
+  std::size_t first = chunks.size() * kChunk;
+  if (first + kChunk > std::size_t{UINT32_MAX}) fatal("more than 2^32 immediates queued");
+  chunks.push_back(std::make_unique<detail::ImmediateNode[]>(kChunk));
+  detail::ImmediateNode* nodes = chunks.back().get();
+  for (std::size_t i = kChunk; i-- > 0;) {
+    nodes[i].index = static_cast<std::uint32_t>(first + i);
+    nodes[i].next = free_immediates_;
+    free_immediates_ = &nodes[i];
+  }
+  return free_immediates_;
+}
+
+detail::ImmediateNode* EventLoop::find_immediate(std::uint32_t index) {
+  constexpr std::size_t kChunk = Impl::kImmediateChunk;
+  auto& chunks = impl().immediate_chunks;
+  if (index / kChunk >= chunks.size()) return nullptr;
+  return &chunks[index / kChunk][index % kChunk];
+}
+
+void EventLoop::destroy_queued_immediates() {
+  // A callable's destructor may queue another immediate: loop until the queue stays empty.
+  while (immediates_head_ != nullptr) {
+    detail::ImmediateNode* n = immediates_head_;
+    immediates_head_ = nullptr;
+    immediates_tail_ = &immediates_head_;
+    for (; n != nullptr; n = n->next) {
+      if (detail::ImmediateNode::OpFn op = n->op) {
+        n->op = nullptr;
+        --live_immediates_;
+        op(n, detail::ImmediateNode::Op::kDestroy);
+      }
+    }
+  }
 }
 
 void EventLoop::run_closing() {
@@ -224,26 +266,22 @@ void EventLoop::queue_microtask(Callback cb) {
 }
 
 ImmediateId EventLoop::set_immediate(Callback cb) {
-  check_thread("EventLoop::set_immediate called off the loop thread");
-  ImmediateId id = impl().next_immediate_id++;
-  impl().immediates.emplace_back(id, std::move(cb));
-  ++live_immediates_;
-  return id;
+  if (!cb) return set_immediate([] {});
+  return set_immediate<Callback>(std::move(cb));
 }
 
 bool EventLoop::clear_immediate(ImmediateId id) {
-  auto clear_in = [this, id](std::vector<Impl::Immediate>& v, std::size_t from) {
-    auto it = std::lower_bound(v.begin() + static_cast<std::ptrdiff_t>(from), v.end(), id,
-                               [](const Impl::Immediate& im, ImmediateId x) { return im.id < x; });
-    if (it == v.end() || it->id != id || !it->cb) return false;
-    it->cb = nullptr;
-    --live_immediates_;
-    return true;
-  };
-  // Not yet run in the batch being run (only entries after the running one), or queued.
-  std::size_t from = impl().running_immediates.empty() ? 0 : impl().running_index + 1;
-  return (from < impl().running_immediates.size() && clear_in(impl().running_immediates, from)) ||
-         clear_in(impl().immediates, 0);
+  check_thread("EventLoop::clear_immediate called off the loop thread");
+  detail::ImmediateNode* n = find_immediate(static_cast<std::uint32_t>(id));
+  if (n == nullptr || n->generation != static_cast<std::uint32_t>(id >> 32) || n->op == nullptr)
+    return false;
+  // The node stays in its list (queued or running) until the check phase reaches and recycles
+  // it; only the callable goes now.
+  detail::ImmediateNode::OpFn op = n->op;
+  n->op = nullptr;
+  --live_immediates_;
+  op(n, detail::ImmediateNode::Op::kDestroy);
+  return true;
 }
 
 void EventLoop::defer(Callback cb) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -15,11 +16,6 @@
 namespace herd {
 
 struct EventLoop::Impl {
-  struct Immediate {
-    ImmediateId id;
-    Callback cb;
-  };
-
   detail::Poller poller;
   detail::TimerHeap timers;
   std::uint64_t timer_counter = 0;  // start order, the tie-break for equal deadlines
@@ -33,12 +29,10 @@ struct EventLoop::Impl {
   std::deque<Callback> pending;
   std::deque<Callback> ticks;
   std::deque<Callback> microtasks;
-  // Immediates queued for the next check phase, and the batch the check phase is running. Both
-  // are sorted by id (ids only grow), so clear_immediate() finds an entry by binary search.
-  std::vector<Immediate> immediates;
-  std::vector<Immediate> running_immediates;
-  std::size_t running_index = 0;  // the next entry of running_immediates to run
-  ImmediateId next_immediate_id = 1;
+  // Every immediate node the loop has (queued, running or free): fixed chunks, so nodes never
+  // move and an id's index finds its node (index = chunk * kImmediateChunk + offset).
+  static constexpr std::size_t kImmediateChunk = 64;
+  std::vector<std::unique_ptr<detail::ImmediateNode[]>> immediate_chunks;
 
   // Cross-thread queue: post() appends under the mutex and wakes the poller.
   std::mutex posted_mutex;

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -48,8 +47,7 @@ Stream::~Stream() {
 
 void Stream::attach(Fd fd) {
   fd_ = std::move(fd);
-  struct stat st;
-  is_socket_ = ::fstat(fd_.get(), &st) == 0 && S_ISSOCK(st.st_mode);
+  is_socket_ = true;  // until a write says ENOTSOCK: no fstat per connection
   watcher_.emplace(loop(), fd_.get());
   // Only the Stream counts as a live handle; its watcher is an implementation detail.
   watcher_->unref();
@@ -65,12 +63,15 @@ void Stream::take_request() {
 
 Status Stream::connect(const Address& address, DoneCallback cb) {
   loop().check_thread("Stream::connect called off the loop thread");
-  std::string name = address.to_string();
+  // The address is formatted only for an error: a connect that works costs no string.
   if (fd_ || is_closing()) {
-    return fail(EINVAL, fmt::format("connect {}: the stream already has a descriptor", name));
+    return fail(EINVAL, fmt::format("connect {}: the stream already has a descriptor",
+                                    address.to_string()));
   }
   auto sock = Fd::socket(address.family(), SOCK_STREAM);
-  if (!sock) return fail(sock.error().code(), fmt::format("connect {}: socket", name));
+  if (!sock) {
+    return fail(sock.error().code(), fmt::format("connect {}: socket", address.to_string()));
+  }
   int r = ::connect(sock->get(), address.data(), address.size());
   int code = r < 0 ? errno : 0;
   // EINTR: the connect goes on in the background, as with EINPROGRESS. ECONNREFUSED at once
@@ -78,11 +79,11 @@ Status Stream::connect(const Address& address, DoneCallback cb) {
   // handle a refusal in one place.
   bool in_progress = code == EINPROGRESS || code == EINTR;
   if (code != 0 && !in_progress && code != ECONNREFUSED) {
-    return fail(code, fmt::format("connect {}", name));
+    return fail(code, fmt::format("connect {}", address.to_string()));
   }
   attach(std::move(*sock));
   take_request();
-  peer_name_ = name;
+  peer_ = address;
   if (in_progress) {
     connecting_ = true;
     connect_cb_ = std::move(cb);
@@ -90,7 +91,7 @@ Status Stream::connect(const Address& address, DoneCallback cb) {
     return {};
   }
   if (code == ECONNREFUSED) {
-    Error error(code, fmt::format("connect {}", name));
+    Error error(code, fmt::format("connect {}", address.to_string()));
     write_error_ = error;
     complete(std::move(cb), std::unexpected(std::move(error)));
   } else {
@@ -108,7 +109,7 @@ bool Stream::finish_connect() {
   connecting_ = false;
   Status status;
   if (error != 0) {
-    status = fail(error, "connect " + peer_name_);
+    status = fail(error, "connect " + peer_.to_string());
     write_error_ = status.error();
     // Writes queued for after the connect cannot be sent.
     fail_writes(Error(ECANCELED, "write: the connect failed"));

@@ -52,10 +52,17 @@ bool Stream::write_now(std::string_view data, std::size_t* sent) {
   }
   loop().check_thread("Stream::write called off the loop thread");
   ssize_t n;
-  do {
+  for (;;) {
     n = is_socket_ ? ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL)
                    : ::write(fd_.get(), data.data(), data.size());
-  } while (n < 0 && errno == EINTR);
+    if (n >= 0 || errno == EAGAIN) break;
+    if (errno == EINTR) continue;
+    if (errno == ENOTSOCK && is_socket_) {
+      is_socket_ = false;  // a pipe: write(2) from now on (see is_socket_)
+      continue;
+    }
+    break;
+  }
   if (n < 0) {
     // EAGAIN: the write waits in the queue for the socket. Any other error fails this write and
     // every later one; it is recorded here because the kernel reports a reset only once.
@@ -143,6 +150,10 @@ void Stream::flush_writes() {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == ENOTSOCK && is_socket_) {
+        is_socket_ = false;  // a pipe: writev(2) from now on (see is_socket_)
+        continue;
+      }
       fail_writes(Error::from_errno("write"));
       return;
     }

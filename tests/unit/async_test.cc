@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "herd/loop/event_loop.h"
 #include "herd/loop/timer.h"
@@ -84,6 +85,42 @@ TEST(EventLoopPost, RunsOnLoopThreadInOrder) {
   ASSERT_EQ(order.size(), 100u);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(order[static_cast<size_t>(i)], i);
   EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
+// The loop's wake-up is one flag and one edge-triggered eventfd shared by post(), Async and pool
+// completions: ping-pongs from several threads at once, each waiting for its own previous wake-up
+// to be handled (so a lost one would hang the test), all complete.
+TEST(EventLoopPost, PingPongsFromSeveralThreadsLoseNoWakeUp) {
+  EventLoop loop;
+  constexpr int kThreads = 3;
+  constexpr int kRounds = 3000;
+  std::atomic<int> done_threads{0};
+  std::atomic<int> async_seen{0};
+  Async async(loop, [&] { async_seen.fetch_add(1); });
+  std::vector<std::atomic<int>> handled(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        if (t == 0) {
+          int before = async_seen.load();
+          async.send();
+          while (async_seen.load() == before) std::this_thread::yield();
+        } else {
+          loop.post([&handled, t] { handled[static_cast<std::size_t>(t)].fetch_add(1); });
+          while (handled[static_cast<std::size_t>(t)].load() <= i) std::this_thread::yield();
+        }
+      }
+      loop.post([&] {
+        if (done_threads.fetch_add(1) + 1 == kThreads) async.close();
+      });
+    });
+  }
+  loop.run();
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(async_seen.load(), kRounds);
+  for (int t = 1; t < kThreads; ++t)
+    EXPECT_EQ(handled[static_cast<std::size_t>(t)].load(), kRounds);
 }
 
 }  // namespace

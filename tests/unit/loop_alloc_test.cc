@@ -55,6 +55,28 @@ TEST(LoopAllocation, WorkRoundTripsAllocateNothing) {
   EXPECT_EQ(g_allocations.load() - before, 0u);
 }
 
+// Immediates store their callables in recycled nodes: once the loop has nodes for a batch, a
+// steady stream of immediates (up to detail::ImmediateNode::kInlineSize bytes each, a Callback
+// included) allocates nothing, set, run or cleared.
+TEST(LoopAllocation, ImmediatesAllocateNothing) {
+  EventLoop loop;
+  int ran = 0;
+  auto round = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      ImmediateId id =
+          loop.set_immediate([&ran, pad = std::array<int, 8>{}] { ran += 1 + pad[0]; });
+      if (i % 4 == 0) loop.clear_immediate(id);
+      if (i % 4 == 1) loop.set_immediate(Callback([&ran] { ++ran; }));
+    }
+    loop.run();
+  };
+  round(1000);  // creates the nodes
+  std::size_t before = g_allocations.load();
+  for (int r = 0; r < 10; ++r) round(1000);
+  EXPECT_EQ(g_allocations.load() - before, 0u);
+  EXPECT_EQ(ran, 11 * 1000);
+}
+
 // The counter itself works: the convenient form allocates its request.
 TEST(LoopAllocation, CountingAllocatorSeesTheFunctionForm) {
   EventLoop loop;

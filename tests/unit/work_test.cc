@@ -108,6 +108,48 @@ TEST(Work, ManyInFlightAllCompleteOnce) {
   }
 }
 
+// Several loops on several threads share the pool: each loop's requests complete on that loop's
+// thread, each exactly as often as queued, while the others' completions arrive concurrently.
+TEST(Work, LoopsOnManyThreadsShareThePool) {
+  constexpr int kThreads = 4;
+  constexpr int kRequests = 8;
+  constexpr int kTrips = 500;
+  struct Trip final : Work {
+    EventLoop* loop = nullptr;
+    std::thread::id loop_thread;
+    int left = kTrips;
+    int completions = 0;
+    bool wrong_thread = false;
+    void work() override {}
+    void after_work(WorkStatus) override {
+      ++completions;
+      if (std::this_thread::get_id() != loop_thread) wrong_thread = true;
+      if (--left > 0) queue_work(*loop, *this);
+    }
+  };
+  std::vector<std::vector<Trip>> trips(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    trips[t] = std::vector<Trip>(kRequests);
+    threads.emplace_back([&mine = trips[t]] {
+      EventLoop loop;
+      for (Trip& trip : mine) {
+        trip.loop = &loop;
+        trip.loop_thread = std::this_thread::get_id();
+        queue_work(loop, trip);
+      }
+      loop.run();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const auto& mine : trips) {
+    for (const Trip& trip : mine) {
+      EXPECT_EQ(trip.completions, kTrips);
+      EXPECT_FALSE(trip.wrong_thread);
+    }
+  }
+}
+
 TEST(Work, CancelBeforeStartGivesCancelledStatusLater) {
   EventLoop loop;
   PoolBlocker blocker(loop);

@@ -20,6 +20,7 @@
 // Lifetime: destroy the loop after every handle on it has been closed or destroyed.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -32,6 +33,7 @@
 
 #include "herd/base/detail/destroy_guard.h"
 #include "herd/base/log.h"
+#include "herd/loop/detail/immediate.h"
 
 namespace herd {
 
@@ -86,10 +88,18 @@ class EventLoop {
   // queueMicrotask / Promise.then: `cb` runs once the next-tick queue is empty, before the next
   // callback of the loop. Microtasks queued by microtasks run in the same drain.
   void queue_microtask(Callback cb);
-  // setImmediate: `cb` runs in the check phase. Immediates queued while immediates run wait for
+  // setImmediate: `fn` runs in the check phase. Immediates queued while immediates run wait for
   // the next iteration. A pending immediate keeps the loop alive and makes poll not block.
+  // The callable is stored in the immediate's node (no allocation when it is at most
+  // detail::ImmediateNode::kInlineSize bytes, as a Callback is; nodes are recycled), runs once
+  // and is destroyed right after it runs, or when cleared, or with the loop if it never ran.
+  template <class F>
+  requires std::invocable < std::decay_t<F>
+  & > ImmediateId set_immediate(F&& fn);
+  // The same for a Callback; an empty one runs as a no-op.
   ImmediateId set_immediate(Callback cb);
-  // clearImmediate: returns false if `id` already ran, was cleared, or never existed.
+  // clearImmediate, O(1): destroys the callable unrun and returns true; returns false if `id`
+  // already ran (or is running), was cleared, or never existed.
   bool clear_immediate(ImmediateId id);
 
   // Thread-safe. Runs `cb` on the loop thread in a later poll phase, in the order posted. Does
@@ -163,6 +173,10 @@ class EventLoop {
   template <int Phase>
   void run_phase_list(detail::List& list);
   void run_immediates();
+  // Allocates a chunk of immediate nodes onto the free list; returns the list's head.
+  detail::ImmediateNode* grow_immediates();
+  detail::ImmediateNode* find_immediate(std::uint32_t index);
+  void destroy_queued_immediates();
   void run_closing();
   void poll(int timeout_ms);
   int backend_timeout() const;
@@ -190,7 +204,27 @@ class EventLoop {
   std::size_t active_handles_ = 0;  // active and referenced
   std::size_t active_requests_ = 0;
   std::size_t live_immediates_ = 0;  // queued or running, not yet run and not cleared
+  // Immediates for the next check phase, in order (singly linked through ImmediateNode::next),
+  // and the recycled nodes. The nodes themselves live in chunks owned by Impl.
+  detail::ImmediateNode* immediates_head_ = nullptr;
+  detail::ImmediateNode** immediates_tail_ = &immediates_head_;
+  detail::ImmediateNode* free_immediates_ = nullptr;
   ExceptionHandler exception_handler_;
 };
+
+template <class F>
+requires std::invocable < std::decay_t<F>
+& > ImmediateId EventLoop::set_immediate(F&& fn) {
+  check_thread("EventLoop::set_immediate called off the loop thread");
+  detail::ImmediateNode* n = free_immediates_ != nullptr ? free_immediates_ : grow_immediates();
+  n->emplace(std::forward<F>(fn));  // if this throws, the node stays on the free list
+  free_immediates_ = n->next;
+  n->next = nullptr;
+  *immediates_tail_ = n;
+  immediates_tail_ = &n->next;
+  if (++n->generation == 0) n->generation = 1;  // 0 would make id 0 possible
+  ++live_immediates_;
+  return n->id();
+}
 
 }  // namespace herd

@@ -142,13 +142,15 @@ class Stream : public Handle {
   std::deque<PendingWrite> writes_;
   std::deque<Completion> completed_;
   std::optional<Error> write_error_;  // the error that failed the writes; later ones fail too
-  std::string peer_name_;             // the address given to connect(), for its errors
+  Address peer_;                      // the address given to connect(), for its errors
   detail::LifeToken life_;            // deferred tasks watch it: the stream may be gone
   detail::DeferOnce completion_run_;  // run_completions(), deferred at most once at a time
   std::size_t queued_bytes_ = 0;
   std::size_t high_water_mark_ = 64 * 1024;
   std::size_t requests_ = 0;  // loop requests owned by this stream's pending callbacks
-  bool is_socket_ = false;
+  // Written with send/sendmsg (MSG_NOSIGNAL) until the first write fails with ENOTSOCK (a
+  // pipe), then with write/writev: one failed call per pipe instead of an fstat per socket.
+  bool is_socket_ = true;
   bool reading_ = false;
   bool connecting_ = false;
   bool shutdown_requested_ = false;
