@@ -122,10 +122,9 @@ std::vector<std::string> Instance::build_env() const {
   if (app_->spec.watchdog_ms > 0)
     env["WATCHDOG_USEC"] = std::to_string(app_->spec.watchdog_ms * 1000);
   // Variables a parent set for itself must not mislead the app.
-  for (const char* k :
-       {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NODE_CHANNEL_FD",
-        "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_BIND_FD", "HERD_BIND_PID", "HERD_ACCEPT_FD",
-        "HERD_CODE_METRICS"}) {
+  for (const char* k : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NODE_CHANNEL_FD",
+                        "NODE_CHANNEL_SERIALIZATION_MODE", "HERD_BIND_FD", "HERD_BIND_PID",
+                        "HERD_ACCEPT_FD", "HERD_CODE_METRICS"}) {
     env.erase(k);
   }
   env.erase("WATCHDOG_PID");  // spawn() sets the child's own with a watchdog

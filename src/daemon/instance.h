@@ -251,6 +251,8 @@ class Instance {
   void on_health_failed(const std::string& reason);
   void replace_unhealthy(const std::string& reason);
   void report_health(nlohmann::json* pm2_env) const;
+  // What the program measured of itself (docs/diagnostics.md), also in PM2's axm_monitor shape.
+  void report_code_metrics(nlohmann::json* pm2_env) const;
   // The port a http/tcp check probes (0 for exec); EINVAL with a sentence when there is none or
   // it would not reach this instance alone (cluster mode). PORT is read from `env` when given
   // (build_env's map), else from env_.

@@ -79,4 +79,10 @@ void Instance::diagnose(std::string_view kind, const std::string& file, std::int
   node_diagnostics_->request(kind, file, duration_ms, std::move(done));
 }
 
+void Instance::report_code_metrics(nlohmann::json* pm2_env) const {
+  if (code_metrics_.empty()) return;
+  (*pm2_env)["code_metrics"] = code_metrics_.to_json(host_.loop().now());
+  (*pm2_env)["axm_monitor"] = code_metrics_.to_axm_monitor();
+}
+
 }  // namespace herd::manager

@@ -175,11 +175,7 @@ nlohmann::json Instance::to_json(Detail detail) const {
   // The WATCHDOG=1 pings received from the running process (watchdog.h).
   if (spec.watchdog_ms > 0) pm2_env["watchdog_pings"] = watchdog_.pings();
   pm2_env["diagnostics"] = diagnostics_json();
-  // What the program measured of itself (docs/diagnostics.md), also in PM2's axm_monitor shape.
-  if (!code_metrics_.empty()) {
-    pm2_env["code_metrics"] = code_metrics_.to_json(host_.loop().now());
-    pm2_env["axm_monitor"] = code_metrics_.to_axm_monitor();
-  }
+  report_code_metrics(&pm2_env);
   return nlohmann::json{
       {"pid", pid_},
       {"name", app_->name},

@@ -130,48 +130,54 @@ enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3, kIdentity = 4, kCgroup = 5
 
 }  // namespace
 
+// The child's environment: the app's, then what herd passes it (sockets, channels, watchdog),
+// with the places of the pids the child writes itself.
+void prepare_env(const SpawnOptions& o, Prepared* p) {
+  p->env_store = o.env;
+  std::size_t n_listen = o.listen_fds.size();
+  if (n_listen > 0) {
+    p->env_store.push_back(fmt::format("LISTEN_FDS={}", n_listen));
+    // Room for any pid; the child writes its own.
+    p->env_store.push_back(fmt::format("LISTEN_PID={}", kPidRoom));
+    std::string names;
+    for (std::size_t i = 0; i < n_listen; ++i) {
+      if (i > 0) names += ':';
+      names += i < o.listen_names.size() ? o.listen_names[i] : "listen";
+    }
+    p->env_store.push_back("LISTEN_FDNAMES=" + names);
+  }
+  if (o.ipc_fd >= 0) {
+    p->env_store.push_back(fmt::format("NODE_CHANNEL_FD={}", 3 + n_listen));
+    p->env_store.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
+  }
+  if (o.bind_fd >= 0) {
+    std::size_t at = 3 + n_listen + (o.ipc_fd >= 0 ? 1 : 0);
+    p->env_store.push_back(fmt::format("HERD_BIND_FD={}", at));
+    p->env_store.push_back(fmt::format("HERD_BIND_PID={}", kPidRoom));
+  }
+  if (o.accept_fd >= 0) {
+    std::size_t at = 3 + n_listen + (o.ipc_fd >= 0 ? 1 : 0) + (o.bind_fd >= 0 ? 1 : 0);
+    p->env_store.push_back(fmt::format("HERD_ACCEPT_FD={}", at));
+  }
+  if (o.watchdog_pid) p->env_store.push_back(fmt::format("WATCHDOG_PID={}", kPidRoom));
+  for (std::size_t i = 0; i < p->env_store.size(); ++i) {
+    if (p->env_store[i].rfind("LISTEN_PID=", 0) == 0) p->listen_pid_index = i;
+    if (p->env_store[i].rfind("HERD_BIND_PID=", 0) == 0) p->bind_pid_index = i;
+    if (o.watchdog_pid && p->env_store[i].rfind("WATCHDOG_PID=", 0) == 0) {
+      p->watchdog_pid_index = i;
+    }
+    p->envp.push_back(p->env_store[i].data());
+  }
+  p->envp.push_back(nullptr);
+}
+
 Result<pid_t> spawn(const SpawnOptions& o) {
   if (o.argv.empty() || o.argv[0].empty()) return fail(EINVAL, "spawn: empty command");
   Prepared p;
   for (const auto& a : o.argv) p.argv.push_back(const_cast<char*>(a.c_str()));
   p.argv.push_back(nullptr);
 
-  p.env_store = o.env;
-  std::size_t n_listen = o.listen_fds.size();
-  if (n_listen > 0) {
-    p.env_store.push_back(fmt::format("LISTEN_FDS={}", n_listen));
-    // Room for any pid; the child writes its own.
-    p.env_store.push_back(fmt::format("LISTEN_PID={}", kPidRoom));
-    std::string names;
-    for (std::size_t i = 0; i < n_listen; ++i) {
-      if (i > 0) names += ':';
-      names += i < o.listen_names.size() ? o.listen_names[i] : "listen";
-    }
-    p.env_store.push_back("LISTEN_FDNAMES=" + names);
-  }
-  if (o.ipc_fd >= 0) {
-    p.env_store.push_back(fmt::format("NODE_CHANNEL_FD={}", 3 + n_listen));
-    p.env_store.push_back("NODE_CHANNEL_SERIALIZATION_MODE=json");
-  }
-  if (o.bind_fd >= 0) {
-    std::size_t at = 3 + n_listen + (o.ipc_fd >= 0 ? 1 : 0);
-    p.env_store.push_back(fmt::format("HERD_BIND_FD={}", at));
-    p.env_store.push_back(fmt::format("HERD_BIND_PID={}", kPidRoom));
-  }
-  if (o.accept_fd >= 0) {
-    std::size_t at = 3 + n_listen + (o.ipc_fd >= 0 ? 1 : 0) + (o.bind_fd >= 0 ? 1 : 0);
-    p.env_store.push_back(fmt::format("HERD_ACCEPT_FD={}", at));
-  }
-  if (o.watchdog_pid) p.env_store.push_back(fmt::format("WATCHDOG_PID={}", kPidRoom));
-  for (std::size_t i = 0; i < p.env_store.size(); ++i) {
-    if (p.env_store[i].rfind("LISTEN_PID=", 0) == 0) p.listen_pid_index = i;
-    if (p.env_store[i].rfind("HERD_BIND_PID=", 0) == 0) p.bind_pid_index = i;
-    if (o.watchdog_pid && p.env_store[i].rfind("WATCHDOG_PID=", 0) == 0) {
-      p.watchdog_pid_index = i;
-    }
-    p.envp.push_back(p.env_store[i].data());
-  }
-  p.envp.push_back(nullptr);
+  prepare_env(o, &p);
 
   auto report = Fd::pipe();
   if (!report) return std::unexpected(report.error());

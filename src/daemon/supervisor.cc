@@ -72,7 +72,7 @@ Status Supervisor::init() {
         std::uint64_t now = loop_.now();
         std::vector<int> over;  // over max_memory_restart: looked up again, as acting on one
                                 // may change the lists (only these: a lookup is a scan)
-        ProcessGroups groups;  // one scan of /proc this tick, if an instance has no cgroup
+        ProcessGroups groups;   // one scan of /proc this tick, if an instance has no cgroup
         cgroups_->sweep();
         for (auto& app : apps_) {
           std::uint64_t limit = app->spec.max_memory_restart;

@@ -61,8 +61,7 @@ enum class RequestKind : std::uint8_t {
   kList,
   kDiagnostic,
 };
-inline constexpr std::size_t kRequestKinds =
-    static_cast<std::size_t>(RequestKind::kDiagnostic) + 1;
+inline constexpr std::size_t kRequestKinds = static_cast<std::size_t>(RequestKind::kDiagnostic) + 1;
 
 // How a field's value is checked (control_request.cc words each refusal).
 enum class FieldCheck : std::uint8_t {

@@ -15,6 +15,22 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// A base for per-instance health ports (docs/health-checks.md): instance i is probed on base + i,
+// a reload's replacement on base + 1024 + i. A port the kernel picks is free, its neighbours
+// need not be: each of the `instances` slots' two ports is checked too.
+int free_health_ports(int instances) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int base = free_port();
+    bool all = base + 1024 + instances < 65536;
+    for (int i = 0; all && i < instances; ++i) {
+      all = port_is_free(base + i) && port_is_free(base + 1024 + i);
+    }
+    if (all) return base;
+  }
+  ADD_FAILURE() << "no run of free health ports";
+  return free_port();
+}
+
 class HealthTest : public HerdTest {
  protected:
   // Starts health_server as `name` on a free port with `check`, plus `env`.
@@ -165,7 +181,7 @@ TEST_F(HealthTest, ReadinessOnlyCheckMarksAnInstanceUnhealthyWithoutRestartingIt
 // Cluster mode: each instance is probed on its own port (HERD_HEALTH_PORT); a reload's
 // replacement on the slot's other one. A replacement that never passes aborts the reload.
 TEST_F(HealthTest, ReloadWaitsForTheReplacementToPassAndAbortsWhenItNeverDoes) {
-  int hp = free_port();
+  int hp = free_health_ports(1);
   std::string eco = path("eco.json");
   Json app = {
       {"name", "rl"},
@@ -212,7 +228,7 @@ TEST_F(HealthTest, ReloadWaitsForTheReplacementToPassAndAbortsWhenItNeverDoes) {
 // A reload gated on readiness fails no request: each replacement takes over only once healthy.
 TEST_F(HealthTest, ReloadOfAHealthyClusterAppUnderTrafficFailsNoRequest) {
   int port = free_port();
-  int hp = free_port();
+  int hp = free_health_ports(2);
   Json app = {
       {"name", "rt"},
       {"script", test_binary()},

@@ -74,7 +74,7 @@ struct MonitProcess {
   std::string marks;           // " leak?", " imbalance" (shown after an online status)
   std::vector<std::uint64_t> memory_history;  // the last samples, oldest first
   double connection_share = -1;               // 0..1; -1 when not reported
-  std::string code_metrics;    // one line of its code metrics (format.h), "" without any
+  std::string code_metrics;  // one line of its code metrics (format.h), "" without any
 };
 
 class MonitModel {
