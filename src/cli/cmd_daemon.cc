@@ -42,10 +42,11 @@ void print_ping(const json& r, bool just_started) {
     std::printf("updated %d time(s) in place, now running %s\n", updates,
                 r.value("binary", "").c_str());
   }
-  if (const auto& m = r["metrics"]; m.is_object() && m.contains("address")) {
-    std::printf("metrics on http://%s/metrics\n", m.value("address", "").c_str());
-  } else if (m.is_object() && m.contains("error")) {
-    std::printf("no metrics listener: %s\n", m.value("error", "").c_str());
+  // find(), not a const operator[]: an older daemon's answer may have no "metrics".
+  if (auto m = r.find("metrics"); m != r.end() && m->is_object() && m->contains("address")) {
+    std::printf("metrics on http://%s/metrics\n", m->value("address", "").c_str());
+  } else if (m != r.end() && m->is_object() && m->contains("error")) {
+    std::printf("no metrics listener: %s\n", m->value("error", "").c_str());
   }
   // Whether apps get cgroups (docs/resources.md), and why not.
   if (auto c = r.find("cgroups"); c != r.end() && c->is_object()) {

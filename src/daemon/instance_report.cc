@@ -24,16 +24,18 @@ void Instance::sample(std::uint64_t now_mono_ms, ProcessGroups* groups) {
     diagnostics_.on_sample(0, now_mono_ms, 0, app_->spec);
     return;
   }
-  if (sample_cgroup(now_mono_ms)) return;
-  // Without a cgroup: the process group the instance leads (spawn() makes one), which holds its
-  // workers and their children unless they left it. The main process alone when it is not in
-  // the scan (it exited just now) or no scan is given.
-  std::optional<ProcSample> s = groups ? groups->group(pid_) : std::nullopt;
-  if (!s) s = sample_process(pid_);
-  if (!s) return;
-  cpu_percent_ = cpu_.update(s->cpu_ms, now_mono_ms);
-  rss_bytes_ = s->rss_bytes;
-  cpu_time_ms_ = s->cpu_ms;
+  if (!sample_cgroup(now_mono_ms)) {
+    // Without a cgroup: the process group the instance leads (spawn() makes one), which holds
+    // its workers and their children unless they left it. The main process alone when it is not
+    // in the scan (it exited just now) or no scan is given.
+    std::optional<ProcSample> s = groups ? groups->group(pid_) : std::nullopt;
+    if (!s) s = sample_process(pid_);
+    if (!s) return;
+    cpu_percent_ = cpu_.update(s->cpu_ms, now_mono_ms);
+    rss_bytes_ = s->rss_bytes;
+    cpu_time_ms_ = s->cpu_ms;
+  }
+  // The trend and load are of whatever was measured: the whole tree either way.
   diagnostics_.on_sample(pid_, now_mono_ms, rss_bytes_, app_->spec);
 }
 
