@@ -26,7 +26,8 @@
 #   start      wall time from launching `start eco.json` until `jlist` shows every instance
 #              online (polled every 100 ms)
 #   ls, jlist  median wall time of the CLI command, its output discarded
-#   RSS        the daemon's VmRSS once everything is online (and after its idle period)
+#   RSS        the daemon's VmRSS once everything is online and listed (right after the ls and
+#              jlist runs), after its idle period, and 3 s after `delete all`
 #   idle CPU   the daemon's utime+stime over --idle seconds, as % of one core (herd samples every
 #              instance's CPU and memory once a second, as PM2 does)
 #   fds        the daemon's open descriptors with every instance online, and after `delete all`
@@ -185,7 +186,7 @@ measure() {  # manager count
   R[$m.$n.rss_idle]=$(rss_kb "$pid")
   t0=$(now_ms); cli "$m" stop all >/dev/null 2>&1 || true; R[$m.$n.stop]=$(( $(now_ms) - t0 ))
   t0=$(now_ms); cli "$m" delete all >/dev/null 2>&1 || true; R[$m.$n.delete]=$(( $(now_ms) - t0 ))
-  sleep 1
+  sleep 3  # herd gives freed memory back 2 s after the last request
   R[$m.$n.fd_after]=$(fd_count "$pid")
   R[$m.$n.rss_after]=$(rss_kb "$pid")
   cli "$m" kill >/dev/null 2>&1 || true
@@ -312,6 +313,7 @@ row "jlist (ms, median)" jlist
 row "daemon RSS idle, no app (MiB)" rss0 mib
 row "daemon RSS, all online (MiB)" rss mib
 row "  per instance (KiB)" rss per_inst_kib
+row "daemon RSS after the idle period (MiB)" rss_idle mib
 row "daemon idle CPU (% of a core)" idle_cpu
 row "  per instance (% of a core)" idle_cpu per_inst_cpu
 row "daemon fds, all online" fd
