@@ -124,6 +124,10 @@ void Traffic::run() {
           ? "POST / HTTP/1.1\r\nHost: e2e\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
           : "GET / HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n\r\n";
   while (!stop_) {
+    if (stop_connecting_) {
+      std::this_thread::sleep_for(5ms);  // nothing to do until stop(): no new connection
+      continue;
+    }
     std::string error;
     std::string answer = exchange(port_, request, 10s, &error);
     if (!error.empty()) {
@@ -147,6 +151,10 @@ void Traffic::run_keep_alive() {
   int fd = -1;
   std::string in;
   while (!stop_) {
+    if (fd < 0 && stop_connecting_) {
+      std::this_thread::sleep_for(5ms);  // nothing to do until stop(): no new connection
+      continue;
+    }
     if (fd < 0) {
       fd = connect_tcp(port_);
       if (fd < 0) {

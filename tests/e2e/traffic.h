@@ -34,6 +34,12 @@ class Traffic {
   Traffic& operator=(const Traffic&) = delete;
 
   void stop();
+  // From now on no new connection is opened (a keep-alive one goes on until the server closes
+  // it). For a test that stops every server: a handshake the kernel completes in the moment
+  // between the last server's final accept and its close is reset, however graceful the
+  // servers are (TCP has no way to refuse it then), so only the requests already on their way
+  // are the servers' to answer.
+  void stop_connecting() { stop_connecting_ = true; }
   int ok() const { return ok_; }
   int failed() const { return failed_; }
   // Connections that were refused (ECONNREFUSED): nobody held the port.
@@ -55,6 +61,7 @@ class Traffic {
   std::string body_;
   Mode mode_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> stop_connecting_{false};
   std::atomic<int> ok_{0};
   std::atomic<int> failed_{0};
   std::atomic<int> refused_{0};
