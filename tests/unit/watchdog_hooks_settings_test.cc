@@ -6,26 +6,15 @@
 
 #include "app/app_settings.h"
 #include "app/app_spec.h"
+#include "unit/setting_errors_util.h"
 
 namespace herd::manager {
 namespace {
 
 using nlohmann::json;
 
-// The error of set_app_field as app_spec_from_json shows it ("watchdog: expected ...").
-std::string json_error(const json& app) {
-  auto spec = app_spec_from_json(app);
-  return spec ? std::string("(accepted)") : input_error_message(spec.error());
-}
-
-std::string flag_error(std::string_view flag, const std::string& value) {
-  const AppSetting* s = find_setting_by_flag(flag);
-  if (s == nullptr) return "(no such flag)";
-  AppSpec cli;
-  std::string cwd = "/";
-  Status st = s->flag.parse(cli, FlagInput{flag, value, cwd});
-  return st ? std::string("(accepted)") : input_error_message(st.error());
-}
+using test::flag_error;
+using test::json_error;
 
 TEST(WatchdogHooksSettingsTest, WatchdogTakesDurations) {
   struct Case {
