@@ -91,7 +91,16 @@ cleanup() {
     for f in "$h"/pids/*.pid "$h/herd.pid" "$h/pm2.pid"; do
       [ -f "$f" ] || continue
       pid=$(cat "$f" 2>/dev/null) || continue
-      [ -n "$pid" ] && ours "$pid" && kill -9 "$pid" 2>/dev/null || true
+      [ -n "$pid" ] && ours "$pid" || continue
+      # herd's keeper (the daemon's parent) would start the daemon again: it goes first.
+      local parent
+      parent=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null | tail -1)
+      if [ -n "$parent" ] && [ "$parent" -gt 1 ] &&
+        grep -qa 'herd' "/proc/$parent/cmdline" 2>/dev/null &&
+        grep -qa 'daemon' "/proc/$parent/cmdline" 2>/dev/null; then
+        kill -9 "$parent" 2>/dev/null || true
+      fi
+      kill -9 "$pid" 2>/dev/null || true
     done
   done
   rm -rf "$tmp"
