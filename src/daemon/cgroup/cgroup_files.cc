@@ -113,4 +113,23 @@ std::vector<std::string> subdirs(const std::string& dir) {
   return out;
 }
 
+Status require_controllers(const CgroupLimits& limits,
+                           const std::function<bool(const char* controller)>& has,
+                           std::string_view version, std::string_view why_missing) {
+  struct Need {
+    bool set;
+    const char* controller;
+    const char* setting;
+  } needs[] = {{limits.memory_max != 0, "memory", "max_memory"},
+               {limits.cpu_milli != 0, "cpu", "cpu_quota"},
+               {limits.max_tasks != 0, "pids", "max_tasks"}};
+  for (const Need& n : needs) {
+    if (n.set && !has(n.controller)) {
+      return fail(ENOTSUP, fmt::format("{} needs the cgroup {} {} controller, {}", n.setting,
+                                       version, n.controller, why_missing));
+    }
+  }
+  return {};
+}
+
 }  // namespace herd::manager::cgroup

@@ -7,11 +7,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "daemon/cgroup/cgroup_backend.h"
 #include "herd/base/error.h"
 
 namespace herd::manager::cgroup {
@@ -31,5 +33,11 @@ std::vector<pid_t> read_pids(const std::string& path);
 Status make_dir(const std::string& path, bool exist_ok);
 // The subdirectories of `dir` (their names).
 std::vector<std::string> subdirs(const std::string& dir);
+// Each limit set in `limits` needs its controller (memory, cpu, pids): the first one `has` says
+// is missing is refused, ENOTSUP, "<setting> needs the cgroup <version> <controller> controller,
+// <why_missing>".
+Status require_controllers(const CgroupLimits& limits,
+                           const std::function<bool(const char* controller)>& has,
+                           std::string_view version, std::string_view why_missing);
 
 }  // namespace herd::manager::cgroup

@@ -45,20 +45,9 @@ Status CgroupV1::init() {
 }
 
 Status CgroupV1::create(const std::string& name, const CgroupLimits& limits) {
-  auto needs = [&](const char* controller, const char* setting) -> Status {
-    if (dirs_.contains(controller)) return {};
-    return fail(ENOTSUP, fmt::format("{} needs the cgroup v1 {} controller, which herd cannot use "
-                                     "here",
-                                     setting, controller));
-  };
-  if (limits.memory_max != 0) {
-    if (Status s = needs("memory", "max_memory"); !s) return s;
-  }
-  if (limits.cpu_milli != 0) {
-    if (Status s = needs("cpu", "cpu_quota"); !s) return s;
-  }
-  if (limits.max_tasks != 0) {
-    if (Status s = needs("pids", "max_tasks"); !s) return s;
+  auto has = [&](const char* c) { return dirs_.contains(c); };
+  if (Status s = require_controllers(limits, has, "v1", "which herd cannot use here"); !s) {
+    return s;
   }
   std::vector<std::string> roots_list = roots();
   for (std::size_t i = 0; i < roots_list.size(); ++i) {

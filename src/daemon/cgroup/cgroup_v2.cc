@@ -58,20 +58,9 @@ Status CgroupV2::create(const std::string& name, const CgroupLimits& limits) {
   auto has = [&](const char* c) {
     return std::find(controllers_.begin(), controllers_.end(), c) != controllers_.end();
   };
-  auto needs = [&](const char* controller, const char* setting) -> Status {
-    if (has(controller)) return {};
-    return fail(ENOTSUP, fmt::format("{} needs the cgroup v2 {} controller, which is not "
-                                     "delegated to herd here",
-                                     setting, controller));
-  };
-  if (limits.memory_max != 0) {
-    if (Status s = needs("memory", "max_memory"); !s) return s;
-  }
-  if (limits.cpu_milli != 0) {
-    if (Status s = needs("cpu", "cpu_quota"); !s) return s;
-  }
-  if (limits.max_tasks != 0) {
-    if (Status s = needs("pids", "max_tasks"); !s) return s;
+  if (Status s = require_controllers(limits, has, "v2", "which is not delegated to herd here");
+      !s) {
+    return s;
   }
   std::string dir = root_ + "/" + name;
   if (Status s = make_dir(dir, false); !s) return s;
