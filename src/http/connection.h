@@ -25,11 +25,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "herd/base/detail/fifo.h"
 #include "herd/base/detail/intrusive_list.h"
 #include "herd/base/fd.h"
 #include "herd/loop/detail/life_token.h"
@@ -112,7 +112,7 @@ class Connection {
   Stream stream_;
   Timer timer_;
   RequestParser parser_;
-  std::deque<std::shared_ptr<Exchange>> queue_;
+  herd::detail::Fifo<std::shared_ptr<Exchange>> queue_;
   std::shared_ptr<Exchange> current_;    // the message being parsed, when it got one early
   std::shared_ptr<Exchange> retired_;    // reused once no Response holds it any more
   std::string input_;                    // read but not parsed yet (parsing paused)

@@ -271,6 +271,10 @@ void Stream::update_interest() {
 void Stream::on_close_requested() {
   if (watcher_) watcher_->stop();
   reading_ = false;
+  fd_.reset();
+  need_drain_ = false;
+  bool shutdown_pending = shutdown_requested_ && !shutdown_done_;
+  if (completed_.empty() && writes_.empty() && !connecting_ && !shutdown_pending) return;
   // Everything still waiting fails now, behind the completions that are already known, and
   // all of it runs as next ticks: before the close callback, which may destroy the stream.
   std::vector<Completion> out;
@@ -287,13 +291,10 @@ void Stream::on_close_requested() {
   }
   writes_.clear();
   queued_bytes_ = 0;
-  if (shutdown_requested_ && !shutdown_done_) {
+  if (shutdown_pending) {
     shutdown_done_ = true;
     out.push_back(Completion{std::move(shutdown_cb_), canceled("shutdown: the stream was closed")});
   }
-  fd_.reset();
-  need_drain_ = false;
-  if (out.empty()) return;
   // The ticks own these requests now; a destroyed stream must not return them twice.
   requests_ -= out.size();
   loop().next_tick([loop = &loop(), out = std::move(out)]() mutable {

@@ -100,9 +100,7 @@ bool Stream::enqueue(std::string owned, std::string_view external, DoneCallback 
   }
   PendingWrite& w = writes_.emplace_back();
   w.owned = std::move(owned);
-  // Pointed at once the write sits in the deque, which never moves its elements: a small
-  // string's inline buffer would move with the struct.
-  w.ptr = external.data() != nullptr ? external.data() : w.owned.data();
+  w.ptr = external.data();
   w.size = external.data() != nullptr ? external.size() : w.owned.size();
   w.offset = already_sent;
   w.cb = std::move(cb);
@@ -133,7 +131,7 @@ void Stream::flush_writes() {
     for (auto it = writes_.begin(); it != writes_.end() && count < kMaxIov; ++it) {
       std::size_t left = it->size - it->offset;
       if (left == 0) continue;
-      iov[count].iov_base = const_cast<char*>(it->ptr) + it->offset;
+      iov[count].iov_base = const_cast<char*>(it->data()) + it->offset;
       iov[count].iov_len = left;
       total += left;
       ++count;

@@ -1,6 +1,8 @@
 // Paths of the loop that promise not to allocate, checked with a counting operator new. In a
 // binary of its own, so that replacing the global allocator touches no other test.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -9,6 +11,7 @@
 
 #include "herd/loop/event_loop.h"
 #include "herd/loop/thread_pool.h"
+#include "herd/net/stream.h"
 
 namespace {
 std::atomic<std::size_t> g_allocations{0};
@@ -75,6 +78,33 @@ TEST(LoopAllocation, ImmediatesAllocateNothing) {
   for (int r = 0; r < 10; ++r) round(1000);
   EXPECT_EQ(g_allocations.load() - before, 0u);
   EXPECT_EQ(ran, 11 * 1000);
+}
+
+// A connection that is accepted and closed at once (a server under many short connections)
+// costs no allocation in its Stream: an empty write queue owns no memory, and a close with
+// nothing pending schedules nothing.
+TEST(LoopAllocation, AStreamOpenedAndClosedAllocatesNothing) {
+  EventLoop loop;
+  int closed = 0;
+  auto round = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      int fds[2];
+      ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+      ::close(fds[1]);
+      alignas(Stream) static unsigned char storage[sizeof(Stream)];
+      auto* stream = new (storage) Stream(loop, Fd(fds[0]));
+      stream->close([stream, &closed] {
+        stream->~Stream();
+        ++closed;
+      });
+      loop.run();
+    }
+  };
+  round(10);
+  std::size_t before = g_allocations.load();
+  round(100);
+  EXPECT_EQ(g_allocations.load() - before, 0u);
+  EXPECT_EQ(closed, 110);
 }
 
 // The counter itself works: the convenient form allocates its request.

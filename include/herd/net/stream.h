@@ -35,13 +35,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "herd/base/detail/fifo.h"
 #include "herd/base/fd.h"
 #include "herd/loop/detail/life_token.h"
 #include "herd/loop/io_watcher.h"
@@ -100,11 +100,13 @@ class Stream : public Handle {
 
  private:
   struct PendingWrite {
-    std::string owned;  // the copy write() made; empty for write_no_copy()
-    const char* ptr = nullptr;
+    std::string owned;          // the copy write() made; empty for write_no_copy()
+    const char* ptr = nullptr;  // write_no_copy()'s bytes; nullptr: the bytes are `owned`
     std::size_t size = 0;
     std::size_t offset = 0;
     DoneCallback cb;
+    // Computed, not stored: the queue moves its elements, and a short `owned` moves with them.
+    const char* data() const { return ptr != nullptr ? ptr : owned.data(); }
   };
   // A callback whose outcome is known, waiting for the pending phase (or a next tick on close).
   struct Completion {
@@ -139,8 +141,8 @@ class Stream : public Handle {
   DoneCallback connect_cb_;
   DoneCallback shutdown_cb_;
   Callback drain_cb_;
-  std::deque<PendingWrite> writes_;
-  std::deque<Completion> completed_;
+  detail::Fifo<PendingWrite> writes_;
+  detail::Fifo<Completion> completed_;
   std::optional<Error> write_error_;  // the error that failed the writes; later ones fail too
   Address peer_;                      // the address given to connect(), for its errors
   detail::LifeToken life_;            // deferred tasks watch it: the stream may be gone
