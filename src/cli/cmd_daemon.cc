@@ -255,7 +255,7 @@ int cmd_runtime(Cli& cli) {
   }
   char cwd[4096];
   if (::getcwd(cwd, sizeof(cwd)) == nullptr) return fail_with("cannot read the working directory");
-  auto req = parse_start(start_args, current_env(), cwd);
+  auto req = parse_start(start_args, current_env(), cwd, "runtime");
   if (!req) return fail_with(manager::input_error_message(req.error()));
   for (const auto& w : req->warnings) std::fprintf(stderr, "herd: warning: %s\n", w.c_str());
   if (req->apps.empty()) return fail_with("runtime: the ecosystem file has no app to run");

@@ -90,7 +90,8 @@ Result<std::string> flag_value(const std::vector<std::string>& args, std::size_t
   return std::string();
 }
 
-Result<StartLine> read_start_line(const std::vector<std::string>& args, const std::string& cwd) {
+Result<StartLine> read_start_line(const std::vector<std::string>& args, const std::string& cwd,
+                                  std::string_view verb) {
   StartLine line;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -129,7 +130,7 @@ Result<StartLine> read_start_line(const std::vector<std::string>& args, const st
       continue;
     } else if (!a.empty() && a[0] == '-' && a != "-") {
       return fail(EINVAL,
-                  fmt::format("unknown option '{}' for start (see `herd start --help`)", a));
+                  fmt::format("unknown option '{}' for {} (see `herd {} --help`)", a, verb, verb));
     } else {
       // Several scripts are several apps, as `pm2 start a.js b.js` (the app's own arguments go
       // after --).
@@ -269,8 +270,8 @@ bool is_ecosystem_target(std::string_view target) {
 
 Result<StartRequest> parse_start(const std::vector<std::string>& args,
                                  const std::map<std::string, std::string>& env,
-                                 const std::string& cwd) {
-  auto line = read_start_line(args, cwd);
+                                 const std::string& cwd, std::string_view verb) {
+  auto line = read_start_line(args, cwd, verb);
   if (!line) return std::unexpected(line.error());
   StartRequest out;
   out.attach = line->attach;

@@ -26,10 +26,11 @@ struct StartRequest {
 };
 
 // Parses `args` (what follows `herd start`) against the CLI's environment `env` and working
-// directory `cwd`. Errors are EINVAL with a message naming the flag or value.
+// directory `cwd`. Errors are EINVAL with a message naming the flag or value, and `verb` (the
+// command whose options these are: `herd runtime` takes start's) in an unknown option's.
 Result<StartRequest> parse_start(const std::vector<std::string>& args,
                                  const std::map<std::string, std::string>& env,
-                                 const std::string& cwd);
+                                 const std::string& cwd, std::string_view verb = "start");
 
 // Whether a target word names an ecosystem file (or "-": one on stdin) rather than a script.
 bool is_ecosystem_target(std::string_view target);

@@ -181,7 +181,7 @@ TEST_F(RuntimeTest, BadInputFailsBeforeAnythingStarts) {
   std::string app = write_script("ok", "exec sleep 1000\n");
   r = herd({"runtime", app, "--no-such-flag"});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_THAT(r.err, HasSubstr("--no-such-flag"));
+  EXPECT_THAT(r.err, HasSubstr("unknown option '--no-such-flag' for runtime"));
 
   write_file(path("broken.json"), "{\"apps\": [{\"name\": \"a\", \"script\": }]}");
   r = herd({"runtime", path("broken.json")});
