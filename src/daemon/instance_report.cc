@@ -39,9 +39,8 @@ void Instance::sample(std::uint64_t now_mono_ms, ProcessGroups* groups) {
   diagnostics_.on_sample(pid_, now_mono_ms, rss_bytes_, app_->spec);
 }
 
-nlohmann::json Instance::diagnostics_json() const {
-  nlohmann::json d = {{"memory", diagnostics_.memory_json(app_->spec, rss_bytes_)}};
-  if (!app_->cluster()) return d;
+LoadShare Instance::load_share() const {
+  if (!app_->cluster()) return {};
   // The shares are the app's: every instance's window, this one's part of it.
   // (A reload's replacement, not yet among them, has no share.)
   std::vector<InstanceLoad> loads;
@@ -51,7 +50,12 @@ nlohmann::json Instance::diagnostics_json() const {
     loads.push_back(i->diagnostics_.load(i->is_running(), i->cpu_percent_));
   }
   auto shares = load_shares(loads);
-  d["load"] = diagnostics_.load_json(app_->spec, mine < shares.size() ? shares[mine] : LoadShare{});
+  return mine < shares.size() ? shares[mine] : LoadShare{};
+}
+
+nlohmann::json Instance::diagnostics_json() const {
+  nlohmann::json d = {{"memory", diagnostics_.memory_json(app_->spec, rss_bytes_)}};
+  if (app_->cluster()) d["load"] = diagnostics_.load_json(app_->spec, load_share());
   return d;
 }
 
@@ -83,9 +87,9 @@ const std::string& Instance::env_text() const {
 }
 
 std::string Instance::to_text(Detail detail) const {
-  std::string text =
-      to_json(Detail::kBrief).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (detail == Detail::kBrief) return text;
+  std::string text = to_json(detail == Detail::kRow ? Detail::kRow : Detail::kBrief)
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (detail != Detail::kFull) return text;
   // The members before pm2_env (monit, name, pid) hold no object of that name: the first
   // `"pm2_env":{` is the member's own.
   constexpr std::string_view kOpen = R"("pm2_env":{)";
@@ -110,6 +114,7 @@ std::string Instance::exec_path() const {
 }
 
 nlohmann::json Instance::to_json(Detail detail) const {
+  if (detail == Detail::kRow) return row_json();
   const AppSpec& spec = app_->spec;
   // A process started since the last tick of the sampler has no sample yet: read its memory now,
   // as PM2 does on every list, rather than show 0b. (CPU needs two samples; it shows 0 until
