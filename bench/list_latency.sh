@@ -70,7 +70,9 @@ elapsed_us() {  # bin home verb
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'; }
 
-printf '%-7s %-6s %-40s %9s %12s %10s\n' count verb build "ms" "us/instance" bytes
+echo "A: ${bins[0]}"
+echo "B: ${bins[1]}"
+printf '%-7s %-6s %-5s %9s %12s %10s\n' count verb build "ms" "us/instance" bytes
 IFS=, read -r -a count_list <<<"$counts"
 for n in "${count_list[@]}"; do
   for k in 0 1; do
@@ -95,7 +97,7 @@ for n in "${count_list[@]}"; do
     for k in 0 1; do
       if [ $k = 0 ]; then m=$(printf '%s\n' "${s0[@]}" | median); else m=$(printf '%s\n' "${s1[@]}" | median); fi
       bytes=$(HERD_HOME=$tmp/$k-$n "${bins[$k]}" "$verb" 2>/dev/null | wc -c)
-      printf '%-7s %-6s %-40s %9s %12s %10s\n' "$n" "$verb" "${bins[$k]: -40}" "$m" \
+      printf '%-7s %-6s %-5s %9s %12s %10s\n' "$n" "$verb" "$([ $k = 0 ] && echo A || echo B)" "$m" \
         "$(awk -v m="$m" -v n="$n" 'BEGIN { printf "%.1f", 1000 * m / n }')" "$bytes"
     done
   done
