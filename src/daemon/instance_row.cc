@@ -7,6 +7,7 @@
 // Keep in step with cli/render/format.cc's list_columns() and sort_key(): a member `ls` starts
 // to read belongs here too (the e2e test comparing `ls` over rows and over the full list says
 // when one is missing).
+#include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
 #include <string_view>
