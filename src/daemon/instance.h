@@ -236,7 +236,9 @@ class Instance {
   Status prepare_identity(SpawnOptions& o);
   // jlist's uid, gid and username of the account it runs as (only with a uid/gid setting).
   void report_identity(nlohmann::json* pm2_env) const;
-  // to_json(Detail::kRow) (instance_row.cc).
+  // to_json(Detail::kRow) and to_text(Detail::kRow): the row written as text, and parsed
+  // (instance_row.cc).
+  std::string row_text() const;
   nlohmann::json row_json() const;
   // instance_cgroup.cc: a new cgroup for the next process, with the app's limits; the child
   // joins it through `procs` (kept open until spawn() returns). EINVAL naming the setting when

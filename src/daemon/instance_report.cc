@@ -87,9 +87,10 @@ const std::string& Instance::env_text() const {
 }
 
 std::string Instance::to_text(Detail detail) const {
-  std::string text = to_json(detail == Detail::kRow ? Detail::kRow : Detail::kBrief)
-                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (detail != Detail::kFull) return text;
+  if (detail == Detail::kRow) return row_text();
+  std::string text =
+      to_json(Detail::kBrief).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (detail == Detail::kBrief) return text;
   // The members before pm2_env (monit, name, pid) hold no object of that name: the first
   // `"pm2_env":{` is the member's own.
   constexpr std::string_view kOpen = R"("pm2_env":{)";
