@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "daemon/cluster_mode/bind_channel.h"
@@ -173,8 +174,12 @@ class Instance {
   // pm2_env.diagnostics: the memory trend, and the load share in cluster mode.
   nlohmann::json diagnostics_json() const;
   // This instance's share of its cluster-mode app's load at the last sample (an empty share in
-  // fork mode, or for a reload's replacement not yet among the app's instances).
+  // fork mode, or for a reload's replacement not yet among the app's instances). Read from
+  // App::listed_shares while a listing fills it; else computed over the app's instances.
   LoadShare load_share() const;
+  // Every listed instance's share of `app`'s load, computed once (load_share() of each would
+  // go over all of them each time: k instances, k² steps).
+  static std::unordered_map<const Instance*, LoadShare> load_shares_of(const App& app);
   // env() as an object {"KEY": "value"} (pm2_env.env, `herd env`).
   nlohmann::json env_json() const;
   // env_json() as text, kept until the environment changes (env_changed()).
