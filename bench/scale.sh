@@ -3,8 +3,8 @@
 # side with PM2 in the same run.
 #
 # Usage:
-#   BUILD=build bench/scale.sh [--counts 10,100,1000] [--only herd,pm2] [--idle SECONDS]
-#                              [--runs N] [--pm2-max N] [--budget SECONDS]
+#   BUILD=build bench/scale.sh [--counts 10,100,1000] [--mix 1000] [--only herd,pm2]
+#                              [--idle SECONDS] [--runs N] [--pm2-max N] [--budget SECONDS]
 #   BUILD=build bench/scale.sh --logs [--only herd,pm2] [--log-apps 100] [--log-rate 1000]
 #                                     [--log-seconds 10]
 #
@@ -12,6 +12,8 @@
 #   PM2        a pm2 executable; default `pm2` from PATH, else PM2 is installed with npm into the
 #              temp dir
 #   --counts   instance counts to measure, each in a fresh home with a fresh daemon
+#   --mix      after the counts, the mix: this many instances of which a tenth are HTTP servers
+#              (below); 0 for none (default 1000)
 #   --only     managers to run: herd, pm2 (default both)
 #   --idle     seconds over which the idle daemon's CPU is measured (default 30)
 #   --runs     timed runs of `ls` and `jlist` per count (median; 2 warm-ups first; default 10)
@@ -22,7 +24,14 @@
 #
 # The apps: `sleep 100000` (a native program that does nothing, so the figures are the
 # manager's), in fork mode, 10 instances an app (count/10 apps), started from one ecosystem file
-# that both managers read. Per count and manager, in order:
+# that both managers read.
+# The mix: the same, except that one app of count/10 instances runs build/bin/hello (libherd's
+# HTTP server, a native binary) instead of sleep, in fork mode under both managers, each instance
+# on its own port on 127.0.0.1 (PORT from a free range, PM2's increment_var, which herd reads
+# too): the same binary and the same file for both. (PM2's cluster mode is for Node scripts
+# only, so neither manager shares a port here.) Once all are online, one request to each
+# server's port checks that every hello answers (the table's "hello answering" row).
+# Per count and manager, in order:
 #   start      wall time from launching `start eco.json` until `jlist` shows every instance
 #              online (polled every 100 ms)
 #   ls, jlist  median wall time of the CLI command, its output discarded
@@ -47,6 +56,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 counts=10,100,1000
+mix=1000
 only=herd,pm2
 idle=30
 runs=10
@@ -59,6 +69,7 @@ log_seconds=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --counts) counts=$2; shift 2 ;;
+    --mix) mix=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --idle) idle=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
@@ -86,7 +97,7 @@ cleanup() {
   local h pid f
   # Only what this run started: a pid from its homes' files whose process is still one of ours
   # (a daemon, PM2, or an app), never a pid the system has given to someone else since.
-  ours() { grep -qaE 'herd|PM2|sleep|line_writer' "/proc/$1/cmdline" 2>/dev/null; }
+  ours() { grep -qaE 'herd|PM2|sleep|line_writer|hello' "/proc/$1/cmdline" 2>/dev/null; }
   for h in "${homes[@]}"; do
     for f in "$h"/pids/*.pid "$h/herd.pid" "$h/pm2.pid"; do
       [ -f "$f" ] || continue
@@ -145,29 +156,81 @@ median_ms() {  # manager verb: median wall ms of `verb` over --runs runs (2 warm
   done
   printf '%s\n' "${samples[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
 }
-write_eco() {  # file count
-  python3 - "$1" "$2" <<'EOF'
+count_of() { echo "${1#mix}"; }  # "mix1000" (the mix's column) -> 1000
+# The first port of `count` free consecutive ports on 127.0.0.1 (each bound once to check).
+free_ports() {
+  python3 - "$1" <<'EOF'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(50):
+    base = random.randrange(20000, 60000 - n)
+    ok = True
+    for p in range(base, base + n):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            ok = False
+        finally:
+            s.close()
+        if not ok:
+            break
+    if ok:
+        print(base)
+        sys.exit(0)
+sys.exit("no free port range")
+EOF
+}
+write_eco() {  # file count [hello-binary first-port]: with the last two, the mix
+  python3 - "$1" "$2" "${3:-}" "${4:-0}" <<'EOF'
 import json, sys
-path, n = sys.argv[1], int(sys.argv[2])
+path, n, hello, port = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 per = 10 if n >= 10 else n
+sleepers = n - n // 10 if hello else n
 apps = [{"name": f"s{k}", "script": "/bin/sleep", "args": "100000", "interpreter": "none",
-         "exec_mode": "fork", "instances": per, "autorestart": True} for k in range(n // per)]
+         "exec_mode": "fork", "instances": per, "autorestart": True}
+        for k in range(sleepers // per)]
+if hello:
+    apps.append({"name": "hello", "script": hello, "args": ["--host", "127.0.0.1"],
+                 "interpreter": "none", "exec_mode": "fork", "instances": n // 10,
+                 "autorestart": True, "env": {"PORT": str(port)}, "increment_var": "PORT"})
 json.dump({"apps": apps}, open(path, "w"))
+EOF
+}
+# How many of `count` ports from `base` answer "Hello World!" over HTTP.
+hello_answers() {
+  python3 - "$1" "$2" <<'EOF'
+import sys, urllib.request
+base, n = int(sys.argv[1]), int(sys.argv[2])
+ok = 0
+for p in range(base, base + n):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{p}/", timeout=5) as r:
+            ok += r.read().startswith(b"Hello World!")
+    except Exception:
+        pass
+print(ok)
 EOF
 }
 
 declare -A R=()  # R[manager.count.metric]
-measure() {  # manager count
-  local m=$1 n=$2 pid t0 online_n c0 c1
-  home="$tmp/$m-$n"
+measure() {  # manager count ("mix<count>" for the mix)
+  local m=$1 key=$2 n pid t0 online_n c0 c1 port=0
+  n=$(count_of "$key")
+  home="$tmp/$m-$key"
   mkdir -p "$home"
   homes+=("$home")
-  write_eco "$home/eco.json" "$n"
-  cli "$m" ping >/dev/null 2>&1 || { R[$m.$n.note]="daemon did not start"; return; }
+  if [ "$key" != "$n" ]; then
+    port=$(free_ports $((n / 10)))
+    write_eco "$home/eco.json" "$n" "$build/bin/hello" "$port"
+  else
+    write_eco "$home/eco.json" "$n"
+  fi
+  cli "$m" ping >/dev/null 2>&1 || { R[$m.$key.note]="daemon did not start"; return; }
   pid=$(daemon_pid "$m")
   sleep 1
-  R[$m.$n.rss0]=$(rss_kb "$pid")
-  R[$m.$n.fd0]=$(fd_count "$pid")
+  R[$m.$key.rss0]=$(rss_kb "$pid")
+  R[$m.$key.fd0]=$(fd_count "$pid")
   t0=$(now_ms)
   cli "$m" start "$home/eco.json" >"$home/start.out" 2>&1 &
   local start_job=$!
@@ -177,31 +240,33 @@ measure() {  # manager count
     online_n=$(online "$m")
     [ "$online_n" -lt "$n" ] && sleep 0.1
   done
-  R[$m.$n.start]=$(( $(now_ms) - t0 ))
+  R[$m.$key.start]=$(( $(now_ms) - t0 ))
   wait "$start_job" || true
   if [ "$online_n" -lt "$n" ]; then
-    R[$m.$n.note]="only $online_n of $n online after $(( (deadline - t0) / 1000 )) s"
-    R[$m.$n.start]=nan
+    R[$m.$key.note]="only $online_n of $n online after $(( (deadline - t0) / 1000 )) s"
+    R[$m.$key.start]=nan
   fi
-  R[$m.$n.ls]=$(median_ms "$m" ls)
-  R[$m.$n.jlist]=$(median_ms "$m" jlist)
-  R[$m.$n.rss]=$(rss_kb "$pid")
-  R[$m.$n.fd]=$(fd_count "$pid")
+  [ "$port" != 0 ] && R[$m.$key.hello]=$(hello_answers "$port" $((n / 10)))
+  R[$m.$key.ls]=$(median_ms "$m" ls)
+  R[$m.$key.jlist]=$(median_ms "$m" jlist)
+  R[$m.$key.rss]=$(rss_kb "$pid")
+  R[$m.$key.fd]=$(fd_count "$pid")
   sleep 2
   c0=$(cpu_ticks "$pid")
   sleep "$idle"
   c1=$(cpu_ticks "$pid")
-  R[$m.$n.idle_cpu]=$(awk -v d=$((c1 - c0)) -v t="$idle" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", 100 * d / hz / t }')
-  R[$m.$n.rss_idle]=$(rss_kb "$pid")
-  t0=$(now_ms); cli "$m" stop all >/dev/null 2>&1 || true; R[$m.$n.stop]=$(( $(now_ms) - t0 ))
-  t0=$(now_ms); cli "$m" delete all >/dev/null 2>&1 || true; R[$m.$n.delete]=$(( $(now_ms) - t0 ))
+  R[$m.$key.idle_cpu]=$(awk -v d=$((c1 - c0)) -v t="$idle" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", 100 * d / hz / t }')
+  R[$m.$key.rss_idle]=$(rss_kb "$pid")
+  t0=$(now_ms); cli "$m" stop all >/dev/null 2>&1 || true; R[$m.$key.stop]=$(( $(now_ms) - t0 ))
+  t0=$(now_ms); cli "$m" delete all >/dev/null 2>&1 || true; R[$m.$key.delete]=$(( $(now_ms) - t0 ))
   sleep 3  # herd gives freed memory back 2 s after the last request
-  R[$m.$n.fd_after]=$(fd_count "$pid")
-  R[$m.$n.rss_after]=$(rss_kb "$pid")
+  R[$m.$key.fd_after]=$(fd_count "$pid")
+  R[$m.$key.rss_after]=$(rss_kb "$pid")
   cli "$m" kill >/dev/null 2>&1 || true
 }
 
 IFS=, read -r -a count_list <<<"$counts"
+[ "$mix" -gt 0 ] && count_list+=("mix$mix")
 IFS=, read -r -a managers <<<"$only"
 
 if [ "$logs" = 1 ]; then
@@ -284,7 +349,7 @@ EOF2
 fi
 for n in "${count_list[@]}"; do
   for m in "${managers[@]}"; do
-    if [ "$m" = pm2 ] && [ "$n" -gt "$pm2_max" ]; then R[$m.$n.note]="not run (--pm2-max $pm2_max)"; continue; fi
+    if [ "$m" = pm2 ] && [ "$(count_of "$n")" -gt "$pm2_max" ]; then R[$m.$n.note]="not run (--pm2-max $pm2_max)"; continue; fi
     if [ $((SECONDS - script_start)) -gt "$budget" ]; then R[$m.$n.note]="not run (budget)"; continue; fi
     echo "scale.sh: $m with $n instances ..." >&2
     measure "$m" "$n"
@@ -293,7 +358,7 @@ done
 
 get() { echo "${R[$1]:-nan}"; }
 per() {  # value count [base]: (value - base) / count
-  awk -v v="$1" -v n="$2" -v b="${3:-0}" 'BEGIN { if (v == "nan" || v == "") print "-"; else printf "%.2f", (v - b) / n }'
+  awk -v v="$1" -v n="$(count_of "$2")" -v b="${3:-0}" 'BEGIN { if (v == "nan" || v == "") print "-"; else printf "%.2f", (v - b) / n }'
 }
 printf '\n%-34s' "instances"
 for n in "${count_list[@]}"; do for m in "${managers[@]}"; do printf '%14s' "$m $n"; done; done
@@ -310,6 +375,7 @@ row() {  # label metric [transform]
         per_inst_fd) v=$(per "$v" "$n" "$(get "$m.$n.fd0")") ;;
         per_inst_cpu) v=$(per "$v" "$n") ;;
         s) v=$(awk -v x="$v" 'BEGIN { if (x == "nan") print "-"; else printf "%.2f", x / 1000 }') ;;
+        opt) [ "$v" = nan ] && v=- ;;
       esac
       printf '%14s' "$v"
     done
@@ -317,6 +383,7 @@ row() {  # label metric [transform]
   printf '\n'
 }
 row "start, all online (s)" start s
+[ "$mix" -gt 0 ] && row "hello answering (mix: of $((mix / 10)))" hello opt
 row "ls (ms, median)" ls
 row "jlist (ms, median)" jlist
 row "daemon RSS idle, no app (MiB)" rss0 mib
@@ -338,4 +405,5 @@ for n in "${count_list[@]}"; do
     [ "$note" != nan ] && echo "note: $m $n: $note"
   done
 done
+[ "$mix" -gt 0 ] && echo "mix$mix: $mix instances, $((mix / 10)) of them build/bin/hello (fork mode, a port each), the rest sleep"
 echo "goals at 1,000 (issue 18): ls and jlist <= 20 ms, daemon RSS <= 20 MiB, idle CPU <= 1 %"

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "app/app_spec.h"
@@ -29,6 +30,10 @@ class App {
   // shown as "waiting" and started once the dependencies are met (supervisor_depends.cc).
   std::string waiting_for;
   std::unique_ptr<AppTriggers> triggers;  // cron_restart and watch; set by Supervisor::start
+  // Cluster mode, while a listing runs (Supervisor's ListingShares): each instance's share of
+  // the app's load (Instance::load_shares_of), so that listing k instances costs k steps, not
+  // k². Empty otherwise.
+  std::unordered_map<const Instance*, LoadShare> listed_shares;
   // Cluster mode: exec_mode cluster (several instances), or `listen` addresses held by herd.
   bool cluster() const { return spec.exec_mode == ExecMode::kCluster || sockets.has_static(); }
   // Whether its instances get herd's bind library (docs/cluster-mode.md).

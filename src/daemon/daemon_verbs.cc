@@ -106,9 +106,11 @@ void Daemon::ping(Call& call) {
 }
 
 void Daemon::jlist(Call& call) {
-  bool brief = std::get<ListRequest>(call.request).brief;
-  call.c->reply_ok_text(
-      call.id, sup_.jlist_text(brief ? Instance::Detail::kBrief : Instance::Detail::kFull));
+  const auto& r = std::get<ListRequest>(call.request);
+  Instance::Detail detail = r.rows    ? Instance::Detail::kRow
+                            : r.brief ? Instance::Detail::kBrief
+                                      : Instance::Detail::kFull;
+  call.c->reply_ok_text(call.id, sup_.jlist_text(detail));
 }
 
 void Daemon::stop(Call& call) {

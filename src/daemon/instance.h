@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "daemon/cluster_mode/bind_channel.h"
@@ -161,8 +162,10 @@ class Instance {
   const std::vector<std::string>& env() const { return env_; }
 
   // The instance in PM2's jlist shape (see docs/control-protocol.md); kBrief leaves out
-  // pm2_env.env, the environment (jlist's "brief", for ls and monit).
-  enum class Detail { kFull, kBrief };
+  // pm2_env.env, the environment (jlist's "brief", for monit and metrics); kRow holds only the
+  // members `herd ls` renders and sorts by, each with the value kFull gives it (jlist's "rows";
+  // instance_row.cc), and is built without the rest.
+  enum class Detail { kFull, kBrief, kRow };
   nlohmann::json to_json(Detail detail = Detail::kFull) const;
   // to_json() as JSON text, the environment spliced in from a copy kept since the spawn (its
   // thousands of bytes are not built and escaped again on every list). The same members; the
@@ -170,6 +173,13 @@ class Instance {
   std::string to_text(Detail detail) const;
   // pm2_env.diagnostics: the memory trend, and the load share in cluster mode.
   nlohmann::json diagnostics_json() const;
+  // This instance's share of its cluster-mode app's load at the last sample (an empty share in
+  // fork mode, or for a reload's replacement not yet among the app's instances). Read from
+  // App::listed_shares while a listing fills it; else computed over the app's instances.
+  LoadShare load_share() const;
+  // Every listed instance's share of `app`'s load, computed once (load_share() of each would
+  // go over all of them each time: k instances, k² steps).
+  static std::unordered_map<const Instance*, LoadShare> load_shares_of(const App& app);
   // env() as an object {"KEY": "value"} (pm2_env.env, `herd env`).
   nlohmann::json env_json() const;
   // env_json() as text, kept until the environment changes (env_changed()).
@@ -231,6 +241,10 @@ class Instance {
   Status prepare_identity(SpawnOptions& o);
   // jlist's uid, gid and username of the account it runs as (only with a uid/gid setting).
   void report_identity(nlohmann::json* pm2_env) const;
+  // to_json(Detail::kRow) and to_text(Detail::kRow): the row written as text, and parsed
+  // (instance_row.cc).
+  std::string row_text() const;
+  nlohmann::json row_json() const;
   // instance_cgroup.cc: a new cgroup for the next process, with the app's limits; the child
   // joins it through `procs` (kept open until spawn() returns). EINVAL naming the setting when
   // the app has limits and cgroups are off.

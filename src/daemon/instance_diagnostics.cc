@@ -122,6 +122,10 @@ nlohmann::json InstanceDiagnostics::memory_json(const AppSpec& spec,
   };
 }
 
+bool InstanceDiagnostics::leak(const AppSpec& spec) const {
+  return trend_.report(trend_config(spec)).leak;
+}
+
 nlohmann::json InstanceDiagnostics::load_json(const AppSpec& spec, const LoadShare& share) const {
   const InstanceLoad& l = load_;
   auto rounded = [](const std::optional<double>& v) {

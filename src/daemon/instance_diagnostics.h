@@ -49,6 +49,8 @@ class InstanceDiagnostics {
   InstanceLoad load(bool running, double cpu_percent) const;
   // jlist's pm2_env.diagnostics.memory.
   nlohmann::json memory_json(const AppSpec& spec, std::uint64_t rss_bytes) const;
+  // memory_json()'s "leak" alone (for `ls`' rows).
+  bool leak(const AppSpec& spec) const;
   // jlist's pm2_env.diagnostics.load, given this instance's share of its app.
   nlohmann::json load_json(const AppSpec& spec, const LoadShare& share) const;
 

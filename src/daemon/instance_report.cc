@@ -39,19 +39,36 @@ void Instance::sample(std::uint64_t now_mono_ms, ProcessGroups* groups) {
   diagnostics_.on_sample(pid_, now_mono_ms, rss_bytes_, app_->spec);
 }
 
-nlohmann::json Instance::diagnostics_json() const {
-  nlohmann::json d = {{"memory", diagnostics_.memory_json(app_->spec, rss_bytes_)}};
-  if (!app_->cluster()) return d;
-  // The shares are the app's: every instance's window, this one's part of it.
-  // (A reload's replacement, not yet among them, has no share.)
+std::unordered_map<const Instance*, LoadShare> Instance::load_shares_of(const App& app) {
+  // The shares are the app's: every instance's window, each one's part of it.
   std::vector<InstanceLoad> loads;
-  std::size_t mine = app_->instances.size();
-  for (const auto& i : app_->instances) {
-    if (i.get() == this) mine = loads.size();
+  loads.reserve(app.instances.size());
+  for (const auto& i : app.instances) {
     loads.push_back(i->diagnostics_.load(i->is_running(), i->cpu_percent_));
   }
-  auto shares = load_shares(loads);
-  d["load"] = diagnostics_.load_json(app_->spec, mine < shares.size() ? shares[mine] : LoadShare{});
+  std::vector<LoadShare> shares = load_shares(loads);
+  std::unordered_map<const Instance*, LoadShare> out;
+  for (std::size_t n = 0; n < app.instances.size() && n < shares.size(); ++n) {
+    out.emplace(app.instances[n].get(), shares[n]);
+  }
+  return out;
+}
+
+LoadShare Instance::load_share() const {
+  if (!app_->cluster()) return {};
+  // (A reload's replacement, not yet among the app's instances, has no share.)
+  if (!app_->listed_shares.empty()) {
+    auto it = app_->listed_shares.find(this);
+    return it == app_->listed_shares.end() ? LoadShare{} : it->second;
+  }
+  auto shares = load_shares_of(*app_);
+  auto it = shares.find(this);
+  return it == shares.end() ? LoadShare{} : it->second;
+}
+
+nlohmann::json Instance::diagnostics_json() const {
+  nlohmann::json d = {{"memory", diagnostics_.memory_json(app_->spec, rss_bytes_)}};
+  if (app_->cluster()) d["load"] = diagnostics_.load_json(app_->spec, load_share());
   return d;
 }
 
@@ -83,6 +100,7 @@ const std::string& Instance::env_text() const {
 }
 
 std::string Instance::to_text(Detail detail) const {
+  if (detail == Detail::kRow) return row_text();
   std::string text =
       to_json(Detail::kBrief).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (detail == Detail::kBrief) return text;
@@ -110,6 +128,7 @@ std::string Instance::exec_path() const {
 }
 
 nlohmann::json Instance::to_json(Detail detail) const {
+  if (detail == Detail::kRow) return row_json();
   const AppSpec& spec = app_->spec;
   // A process started since the last tick of the sampler has no sample yet: read its memory now,
   // as PM2 does on every list, rather than show 0b. (CPU needs two samples; it shows 0 until

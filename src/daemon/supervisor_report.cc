@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "daemon/app.h"
 #include "daemon/health/health_monitor.h"
 #include "daemon/supervisor.h"
 #include "daemon/supervisor_internal.h"
@@ -15,8 +16,34 @@ namespace herd::manager {
 using detail::verb_error;
 using nlohmann::json;
 
+namespace {
+
+// For the length of one listing: every cluster-mode app's load shares computed once
+// (App::listed_shares), not once per instance listed; cleared when the listing ends.
+class ListingShares {
+ public:
+  explicit ListingShares(const std::vector<std::unique_ptr<App>>& apps) {
+    for (const auto& a : apps) {
+      if (!a->cluster() || !a->listed_shares.empty()) continue;
+      a->listed_shares = Instance::load_shares_of(*a);
+      filled_.push_back(a.get());
+    }
+  }
+  ~ListingShares() {
+    for (App* a : filled_) a->listed_shares.clear();
+  }
+  ListingShares(const ListingShares&) = delete;
+  ListingShares& operator=(const ListingShares&) = delete;
+
+ private:
+  std::vector<App*> filled_;
+};
+
+}  // namespace
+
 VerbResult Supervisor::list_result(const std::vector<Instance*>& list,
                                    Instance::Detail detail) const {
+  ListingShares shares(apps_);
   json out = json::array();
   for (Instance* i : list) out.push_back(i->to_json(detail));
   return out;
@@ -34,6 +61,7 @@ std::vector<Instance*> Supervisor::by_id() const {
 json Supervisor::jlist(Instance::Detail detail) const { return *list_result(by_id(), detail); }
 
 std::string Supervisor::jlist_text(Instance::Detail detail) const {
+  ListingShares shares(apps_);
   std::string out = "[";
   for (Instance* i : by_id()) {
     if (out.size() > 1) out += ',';

@@ -113,10 +113,15 @@ void from_json(const json& j, StartRequest& r) {
 void to_json(json& j, const ListRequest& r) {
   j = json::object();
   if (r.brief) j["brief"] = true;
+  if (r.rows) j["rows"] = true;
 }
 void from_json(const json& j, ListRequest& r) {
-  auto f = j.find("brief");
-  r.brief = f != j.end() && f->is_boolean() && f->get<bool>();
+  auto flag = [&j](const char* key) {
+    auto f = j.find(key);
+    return f != j.end() && f->is_boolean() && f->get<bool>();
+  };
+  r.brief = flag("brief");
+  r.rows = flag("rows");
 }
 
 void to_json(json& j, const SaveRequest& r) { j = {{"force", r.force}}; }

@@ -10,7 +10,11 @@ constexpr FieldSpec kAppEnv{"app_env", FieldCheck::kUpdateEnv};
 // The verbs, in the enum's order (checked below). A data table: one row per verb.
 constexpr std::array<VerbSpec, kVerbCount> kVerbs = {{
     {Verb::kPing, "ping", "", RequestKind::kEmpty, {}, true},
-    {Verb::kJlist, "jlist", "list", RequestKind::kList, {{{"brief", FieldCheck::kBool}}}},
+    {Verb::kJlist,
+     "jlist",
+     "list",
+     RequestKind::kList,
+     {{{"brief", FieldCheck::kBool}, {"rows", FieldCheck::kBool}}}},
     {Verb::kStart, "start", "", RequestKind::kStart, {{{"apps", FieldCheck::kApps, true}}}},
     {Verb::kStop, "stop", "", RequestKind::kTargets, {{kTargets}}},
     {Verb::kRestart, "restart", "", RequestKind::kRestart, {{kTargets, kUpdateEnv, kAppEnv}}},

@@ -21,7 +21,7 @@ using nlohmann::json;
 const std::map<Verb, json>& samples() {
   static const std::map<Verb, json> kSamples = {
       {Verb::kPing, json::object()},
-      {Verb::kJlist, json::parse(R"({"brief": true})")},
+      {Verb::kJlist, json::parse(R"({"brief": true, "rows": true})")},
       {Verb::kStart, json::parse(R"({"apps": [{"name": "web", "script": "/bin/sleep"}]})")},
       {Verb::kStop, json::parse(R"({"targets": ["web", "3"]})")},
       {Verb::kRestart, json::parse(R"({"targets": ["all"], "update_env": {"A": "1"}})")},
@@ -109,8 +109,10 @@ TEST(ProtocolTableTest, UnknownVerbsAndFieldsAreRefusedAtTheEdge) {
             "unknown field \"all\" for verb 'resurrect' (it takes: none)");
   auto list = read_control_request(R"({"verb":"jlist","all":true})");
   ASSERT_FALSE(list);
-  EXPECT_EQ(list.error().error.message, "unknown field \"all\" for verb 'jlist' (it takes: brief)");
+  EXPECT_EQ(list.error().error.message,
+            "unknown field \"all\" for verb 'jlist' (it takes: brief, rows)");
   EXPECT_FALSE(read_control_request(R"({"verb":"jlist","brief":"yes"})"));
+  EXPECT_FALSE(read_control_request(R"({"verb":"jlist","rows":1})"));
 
   // A field of another verb is unknown here too: update_env belongs to restart and reload.
   EXPECT_FALSE(read_control_request(R"({"verb":"stop","targets":["a"],"update_env":{}})"));
