@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "daemon/state_file.h"
 #include "herd/loop/event_loop.h"
 #include "herd/net/listener.h"
 #include "herd/net/stream.h"
@@ -97,6 +98,7 @@ class ControlServer {
   Handler handler_;
   Listener listener_;
   std::string path_;
+  std::optional<FileId> path_id_;  // the socket file bound there: only that one is removed
   std::string notice_;
   std::optional<gid_t> team_gid_;
   std::map<ControlConnection*, std::shared_ptr<ControlConnection>> connections_;

@@ -146,16 +146,21 @@ void stop_leftovers(const std::string& log_path) {
 }  // namespace
 
 int run_keeper(const std::string& log_path, const std::string& pid_path,
+               const std::function<std::string()>& home_gone,
                const std::function<int(const DaemonStart&)>& daemon) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (Status s = write_file_atomic(pid_path, std::to_string(::getpid()) + "\n", false); !s) {
     say(log_path, "warn", s.error().message());
   }
-  // The pid file goes with the keeper, however its loop ends.
+  // The pid file goes with the keeper, however its loop ends (unless the home went away: the
+  // path may name another keeper's file by then).
   struct RemovePid {
     const std::string& path;
-    ~RemovePid() { ::unlink(path.c_str()); }
-  } remove_pid{pid_path};
+    const std::function<std::string()>& home_gone;
+    ~RemovePid() {
+      if (home_gone().empty()) ::unlink(path.c_str());
+    }
+  } remove_pid{pid_path, home_gone};
   sigset_t wanted, old;
   sigemptyset(&wanted);
   for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&wanted, s);
@@ -193,6 +198,15 @@ int run_keeper(const std::string& log_path, const std::string& pid_path,
       return 0;
     }
     int killed = kill_orphans();
+    if (std::string why = home_gone(); !why.empty()) {
+      // Said on stderr only: in the background that is the herd.log the keeper opened, which
+      // went with the home; a herd.log at the same path now is another home's.
+      say("", "error",
+          fmt::format("the daemon (pid {}) {}, and {}: not starting another one; stopped {} app "
+                      "process(es) it left",
+                      pid, how_it_ended(status), why, killed));
+      return 1;
+    }
     if (!started) {
       // It could not start (a bad option, another daemon's lock, an unusable home): said in its
       // own lines already; starting it again would fail the same way.
