@@ -103,6 +103,7 @@ Status Client::wait_for_holder(const manager::LockHolder& holder, bool* start_da
   // after `herd kill`: it ends in a moment); a `herd runtime` listens a moment after it took the
   // lock, or is on its way out.
   bool keeper = holder.kind == LockHolder::Kind::kDaemon;
+  bool runtime = holder.kind == LockHolder::Kind::kRuntime;
   auto wait = keeper ? std::chrono::seconds(10) : std::chrono::seconds(5);
   auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
@@ -112,7 +113,7 @@ Status Client::wait_for_holder(const manager::LockHolder& holder, bool* start_da
       // A keeper that let go ended with its daemon (`herd kill`): a new daemon is in order, as
       // for a home nobody held. A `herd runtime` that let go has exited: the home was its own,
       // and a command racing its exit does not become the home's next daemon.
-      if (keeper) {
+      if (!runtime) {
         *start_daemon = true;
         return {};
       }

@@ -27,9 +27,10 @@ class Client {
   //
   // Never a second daemon for a home whose lock (home_lock.h) a live process holds without
   // answering: it waits for that process's socket (10 s for a keeper, which starts a daemon
-  // by itself; 5 s for a `herd runtime` or anything else). A keeper that lets go meanwhile
-  // ended with its daemon (`herd kill`): a daemon is started. A runtime that lets go has exited:
-  // ESRCH, nothing started. Still held at the end: EBUSY naming the pid and its command.
+  // by itself; 5 s for a `herd runtime` or anything else). A keeper (or anything but a runtime)
+  // that lets go meanwhile ended with its daemon (`herd kill`): a daemon is started. A runtime
+  // that lets go has exited: ESRCH, nothing started. Still held at the end: EBUSY naming the
+  // pid and its command.
   Status connect(bool start_daemon);
   bool daemon_started() const { return started_; }
 

@@ -61,6 +61,12 @@ std::expected<Fd, std::string> lock_home(const Home& home) {
   // go of the lock a moment later: wait for that, not for a daemon that keeps running.
   auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   while (::flock(lock->get(), LOCK_EX | LOCK_NB) < 0) {
+    // A `herd runtime` is not quitting for us: its home is its own for its whole life, and a
+    // daemon that took it over once it ended would outlive whoever runs it (a test, a container).
+    if (auto holder = lock_holder(home); holder && holder->kind == LockHolder::Kind::kRuntime) {
+      return std::unexpected(
+          fmt::format("{} is held by {}; not waiting for it", home.dir, holder->describe()));
+    }
     if (std::chrono::steady_clock::now() > give_up) {
       std::string who;
       if (auto holder = lock_holder(home); holder && holder->pid > 0) {
@@ -74,10 +80,8 @@ std::expected<Fd, std::string> lock_home(const Home& home) {
 }
 
 std::string LockHolder::describe() const {
-  std::string who = pid > 0 ? fmt::format("pid {}", pid)
-                            : std::string(
-                                  "a process of another PID "
-                                  "namespace");
+  std::string who =
+      pid > 0 ? fmt::format("pid {}", pid) : std::string("a process not visible here");
   if (!command.empty()) who += fmt::format(" ({})", command);
   return who;
 }
@@ -85,15 +89,19 @@ std::string LockHolder::describe() const {
 std::optional<LockHolder> lock_holder(const Home& home) {
   auto fd = Fd::open(home.lock_file().c_str(), O_RDONLY | O_NOFOLLOW);
   if (!fd) return std::nullopt;  // no lock file: no daemon ever ran here (or we cannot tell)
-  // A shared lock is granted unless someone holds the exclusive one; given back at once.
-  if (::flock(fd->get(), LOCK_SH | LOCK_NB) == 0) {
-    ::flock(fd->get(), LOCK_UN);
-    return std::nullopt;
-  }
-  if (errno != EWOULDBLOCK) return std::nullopt;
-  LockHolder holder;
   struct stat st;
-  if (::fstat(fd->get(), &st) == 0) holder.pid = flock_owner(st.st_dev, st.st_ino);
+  if (::fstat(fd->get(), &st) < 0) return std::nullopt;
+  LockHolder holder;
+  // A holder that lets go between the two looks is not listed: look again.
+  for (int attempt = 0; attempt < 3 && holder.pid <= 0; ++attempt) {
+    // A shared lock is granted unless someone holds the exclusive one; given back at once.
+    if (::flock(fd->get(), LOCK_SH | LOCK_NB) == 0) {
+      ::flock(fd->get(), LOCK_UN);
+      return std::nullopt;
+    }
+    if (errno != EWOULDBLOCK) return std::nullopt;
+    holder.pid = flock_owner(st.st_dev, st.st_ino);
+  }
   if (holder.pid <= 0) return holder;
   std::vector<std::string> args = command_line(holder.pid);
   for (const std::string& a : args) {

@@ -22,13 +22,13 @@
 namespace herd::manager {
 
 // Takes the home's lock, held by the returned descriptor for the process's life; waits up to 3 s
-// for a daemon that is quitting (`herd kill` answers before its process is gone). The error is a
-// sentence ("another daemon already runs for /x").
+// for a daemon that is quitting (`herd kill` answers before its process is gone), never for a
+// `herd runtime`. The error is a sentence ("another daemon already runs for /x").
 std::expected<Fd, std::string> lock_home(const Home& home);
 
 // The process holding a home's lock.
 struct LockHolder {
-  // Its pid as /proc/locks shows it; 0 when it is not to be seen (another PID namespace).
+  // Its pid as /proc/locks shows it; 0 when it is not to be seen there (another PID namespace).
   pid_t pid = 0;
   // Its command line, arguments joined by spaces (shortened), "" when unknown.
   std::string command;
@@ -41,7 +41,7 @@ struct LockHolder {
 };
 
 // Who holds `home`'s lock now; nullopt when nobody does (or there is no lock file). Takes a
-// shared lock for an instant to tell, never waits.
+// shared lock for an instant to tell, never waits; the pid is read from /proc/locks.
 std::optional<LockHolder> lock_holder(const Home& home);
 
 }  // namespace herd::manager

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -143,6 +144,48 @@ void stop_leftovers(const std::string& log_path) {
   }
 }
 
+// How one daemon ended: its pid, its wait status, whether it said it serves.
+struct DaemonEnd {
+  pid_t pid = 0;
+  int status = 0;
+  bool started = false;
+};
+
+// Forks one daemon (`previous`: the one it replaces) and waits for its end, with `wanted`
+// blocked and passed on; nullopt when it could not be forked (said in the log).
+std::optional<DaemonEnd> run_once(const std::string& log_path,
+                                  const std::function<int(const DaemonStart&)>& daemon,
+                                  pid_t previous, const sigset_t& wanted, const sigset_t& old) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0) {
+    say(log_path, "error", fmt::format("pipe: {}", std::strerror(errno)));
+    return std::nullopt;
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    say(log_path, "error", fmt::format("fork the daemon: {}", std::strerror(errno)));
+    ::close(ready[0]);
+    ::close(ready[1]);
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    ::close(ready[0]);
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    // std::exit unwinds no stack: the keeper's pid file is not the daemon's to remove.
+    std::exit(daemon(DaemonStart{previous, ready[1]}));
+  }
+  ::close(ready[1]);
+  int ready_fd = ready[0];
+  ::fcntl(ready_fd, F_SETFL, O_NONBLOCK);
+  DaemonEnd end;
+  end.pid = pid;
+  end.status = wait_for_daemon(pid, wanted);
+  char byte;
+  end.started = ::read(ready_fd, &byte, 1) == 1;  // EOF: it died before it served
+  ::close(ready_fd);
+  return end;
+}
+
 }  // namespace
 
 int run_keeper(const std::string& log_path, const std::string& pid_path,
@@ -169,29 +212,9 @@ int run_keeper(const std::string& log_path, const std::string& pid_path,
   std::deque<std::chrono::steady_clock::time_point> crashes;
   pid_t previous = 0;
   for (;;) {
-    int ready[2];
-    if (::pipe2(ready, O_CLOEXEC) < 0) {
-      say(log_path, "error", fmt::format("pipe: {}", std::strerror(errno)));
-      return 1;
-    }
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      say(log_path, "error", fmt::format("fork the daemon: {}", std::strerror(errno)));
-      return 1;
-    }
-    if (pid == 0) {
-      ::close(ready[0]);
-      ::sigprocmask(SIG_SETMASK, &old, nullptr);
-      // std::exit unwinds no stack: the keeper's pid file is not the daemon's to remove.
-      std::exit(daemon(DaemonStart{previous, ready[1]}));
-    }
-    ::close(ready[1]);
-    int ready_fd = ready[0];
-    ::fcntl(ready_fd, F_SETFL, O_NONBLOCK);
-    int status = wait_for_daemon(pid, wanted);
-    char byte;
-    bool started = ::read(ready_fd, &byte, 1) == 1;  // EOF: it died before it served
-    ::close(ready_fd);
+    auto end = run_once(log_path, daemon, previous, wanted, old);
+    if (!end) return 1;
+    auto [pid, status, started] = *end;
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (clean) {
       stop_leftovers(log_path);

@@ -237,6 +237,18 @@ std::unique_ptr<Process> HerdTest::herd_background(const std::vector<std::string
   return p;
 }
 
+std::unique_ptr<Process> HerdTest::herd_runtime(const std::vector<std::string>& args,
+                                                const EnvVars& env) {
+  std::vector<std::string> all{"runtime"};
+  all.insert(all.end(), args.begin(), args.end());
+  auto p = herd_background(all, env);
+  auto id = proc_id(p->pid());
+  // (herd.pid holds its pid as its own PID namespace sees it: 1 as a container's PID 1.)
+  EXPECT_TRUE(wait_for([&] { return daemon_pid() > 0 || !id || dead(*id); }))
+      << "herd runtime (pid " << p->pid() << ") did not take the home";
+  return p;
+}
+
 CommandResult HerdTest::herd(const std::vector<std::string>& args, const EnvVars& env, Ms timeout) {
   auto p = herd_background(args, env);
   bool done = p->wait_exit(timeout);

@@ -120,6 +120,11 @@ class HerdTest : public ::testing::Test {
   // Starts `herd <args>` and returns at once (for `herd start` that waits, `herd logs`).
   std::unique_ptr<Process> herd_background(const std::vector<std::string>& args,
                                            const EnvVars& env = {});
+  // Starts `herd runtime <args>` and returns once it holds the home (it wrote herd.pid) or has
+  // exited: a command sent before it holds the home finds no daemon and starts one. For a fresh
+  // home (no herd.pid yet).
+  std::unique_ptr<Process> herd_runtime(const std::vector<std::string>& args,
+                                        const EnvVars& env = {});
   // `herd jlist`, parsed; a failure is a test failure and gives an empty array.
   Json jlist();
   // Polls jlist every 20 ms until `pred` holds or `timeout` passes. `last` gets the last list.

@@ -170,7 +170,7 @@ TEST_F(HomeTest, ACommandStartsNoSecondDaemonForAHomeAnotherProcessHolds) {
 TEST_F(HomeTest, ACommandWhileARuntimeExitsIsToldWhoHoldsTheHomeAndStartsNoDaemon) {
   std::string marker = outside_dir() + "/stopped";
   std::string app = graceful_app("0");
-  auto rt = herd_background({"runtime", app, "--name", "rt"}, {{kFileVar, marker}});
+  auto rt = herd_runtime({app, "--name", "rt"}, {{kFileVar, marker}});
   ASSERT_TRUE(wait_status("rt", "online"));
   CommandResult ls = herd({"ls"});  // through the runtime's control socket
   ASSERT_EQ(ls.exit_code, 0) << ls;
@@ -206,7 +206,7 @@ TEST_F(HomeTest, ACommandWhileARuntimeExitsIsToldWhoHoldsTheHomeAndStartsNoDaemo
 TEST_F(HomeTest, RemovingARuntimesHomeStopsItWithExitCodeOne) {
   std::string marker = outside_dir() + "/stopped";
   std::string app = graceful_app("0");
-  auto rt = herd_background({"runtime", app, "--name", "rt"}, {{kFileVar, marker}});
+  auto rt = herd_runtime({app, "--name", "rt"}, {{kFileVar, marker}});
   ASSERT_TRUE(wait_status("rt", "online"));
   ASSERT_TRUE(wait_for([&] {
     std::error_code ec;
