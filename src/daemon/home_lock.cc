@@ -3,13 +3,16 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -50,6 +53,20 @@ std::vector<std::string> command_line(pid_t pid) {
   return args;
 }
 
+// Whether a daemon accepts connections on the home's control socket (a full backlog counts: it
+// is there). Never blocks: a Unix socket's connect completes or fails at once.
+bool socket_answers(const Home& home) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = home.socket();
+  if (path.size() >= sizeof(addr.sun_path)) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  auto fd = Fd::socket(AF_UNIX, SOCK_STREAM);
+  if (!fd) return false;
+  return ::connect(fd->get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 ||
+         errno == EAGAIN;
+}
+
 }  // namespace
 
 // One daemon per home: the lock is held for the process's life and released by the kernel when
@@ -60,12 +77,20 @@ std::expected<Fd, std::string> lock_home(const Home& home) {
   // A daemon that was just told to quit (`herd kill` answers before its process is gone) lets
   // go of the lock a moment later: wait for that, not for a daemon that keeps running.
   auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (::flock(lock->get(), LOCK_EX | LOCK_NB) < 0) {
-    // A `herd runtime` is not quitting for us: its home is its own for its whole life, and a
-    // daemon that took it over once it ended would outlive whoever runs it (a test, a container).
-    if (auto holder = lock_holder(home); holder && holder->kind == LockHolder::Kind::kRuntime) {
-      return std::unexpected(
-          fmt::format("{} is held by {}; not waiting for it", home.dir, holder->describe()));
+  for (int round = 0; ::flock(lock->get(), LOCK_EX | LOCK_NB) < 0; ++round) {
+    // Neither is a `herd runtime` quitting for us (its home is its own for its whole life), nor
+    // a daemon that answers on the control socket: a daemon that took the home over once they
+    // ended (after `herd kill`, say) would outlive whoever stopped them. Looked at every 100 ms.
+    if (round % 10 == 0) {
+      auto holder = lock_holder(home);
+      if (holder && holder->kind == LockHolder::Kind::kRuntime) {
+        return std::unexpected(
+            fmt::format("{} is held by {}; not waiting for it", home.dir, holder->describe()));
+      }
+      if (holder && socket_answers(home)) {
+        return std::unexpected(
+            fmt::format("another daemon already runs for {} ({})", home.dir, holder->describe()));
+      }
     }
     if (std::chrono::steady_clock::now() > give_up) {
       std::string who;

@@ -22,8 +22,9 @@
 namespace herd::manager {
 
 // Takes the home's lock, held by the returned descriptor for the process's life; waits up to 3 s
-// for a daemon that is quitting (`herd kill` answers before its process is gone), never for a
-// `herd runtime`. The error is a sentence ("another daemon already runs for /x").
+// for a keeper that is quitting or between two daemons, never for a `herd runtime` nor for a
+// daemon that answers on the control socket. The error is a sentence ("another daemon already
+// runs for /x (pid 4711 (herd daemon))").
 std::expected<Fd, std::string> lock_home(const Home& home);
 
 // The process holding a home's lock.
