@@ -82,7 +82,8 @@ TEST_F(HomeWatchTest, TheWatchSaysOnceWhenTheHomeIsRemoved) {
   std::filesystem::remove_all(home_.dir);
   ASSERT_TRUE(test::run_until(loop, [&] { return !said.empty(); }));
   EXPECT_THAT(said[0], HasSubstr(" was removed"));
-  test::run_until(loop, [] { return false; }, std::chrono::milliseconds(50));
+  test::run_until(
+      loop, [] { return false; }, std::chrono::milliseconds(50));
   EXPECT_EQ(said.size(), 1u);
 }
 
@@ -93,7 +94,8 @@ TEST_F(HomeWatchTest, StoppedItSaysNothing) {
   ASSERT_TRUE(watch.start([&](const std::string&) { said = true; }));
   watch.stop();
   std::filesystem::remove_all(home_.dir);
-  test::run_until(loop, [] { return false; }, std::chrono::milliseconds(100));
+  test::run_until(
+      loop, [] { return false; }, std::chrono::milliseconds(100));
   EXPECT_FALSE(said);
 }
 
