@@ -106,7 +106,8 @@ void HomeWatch::on_readable() {
   alignas(inotify_event) char buf[8 * 1024];
   const std::string lock_name = base_name(home_.lock_file());
   bool look = false;
-  for (;;) {
+  // A few reads per wake-up at most: the watcher is level-triggered, what is left comes next.
+  for (int round = 0; round < 8; ++round) {
     ssize_t n = ::read(inotify_.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
