@@ -205,4 +205,10 @@ void ControlServer::on_connection(Fd fd) {
 
 void ControlServer::forget(ControlConnection* c) { connections_.erase(c); }
 
+void ControlServer::close_connections() {
+  // A copy: a connection leaves connections_ (forget) once its stream has closed.
+  auto all = connections_;
+  for (auto& [raw, c] : all) c->close();
+}
+
 }  // namespace herd::manager

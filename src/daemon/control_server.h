@@ -79,6 +79,8 @@ class ControlServer {
   EventLoop& loop() { return loop_; }
   // Closes the listening socket (and removes its file); open connections finish normally.
   void stop_accepting();
+  // Closes every connection once what is queued for it is sent (ControlConnection::close).
+  void close_connections();
   // `herd update` (takeover.h): the listening socket's descriptor, kept across exec; in the new
   // daemon the same socket adopted (connections that queued meanwhile are accepted), and the
   // connection of the client that asked for the update adopted to answer it.

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "daemon/daemon_impl.h"
 #include "daemon/home_lock.h"
@@ -179,24 +180,29 @@ json Daemon::ping_metrics() const {
 }
 
 void Daemon::shutdown(std::function<void()> then) {
-  if (quitting_) return;
+  if (then) on_stopped_.push_back(std::move(then));
+  if (quitting_) return;  // a second `kill` is answered with the first
   quitting_ = true;
   if (metrics_) metrics_->close();
   sup_.close_listeners();
   home_watch_.stop();
-  sup_.stop_all([this, then = std::move(then)] {
+  sup_.stop_all([this] {
     // A clean stop: nothing is to come back by itself. (A home that went away has no running
     // set to remove, or one that is not ours any more.)
     if (!home_gone_) sup_.forget_running();
     // The listener closes before the answer goes out: a command sent once `kill` has answered
     // finds no socket and starts a new daemon, instead of a connection this one would drop.
     server_.stop_accepting();
-    if (then) then();
+    for (auto& f : std::exchange(on_stopped_, {})) f();
+    // Then every client goes, once what was queued for it is sent: a `herd logs` that follows,
+    // a connection that never sent a line. Otherwise one of them would keep the stopped daemon,
+    // and the home's lock, alive for as long as it stays connected.
+    server_.close_connections();
     sigterm_.stop();
     sigint_.stop();
     sighup_.stop();
-    // With the listener closed and every app stopped, the loop ends once the last client
-    // connection has flushed its reply.
+    // With the listener closed, every app stopped and every connection closing, the loop ends
+    // once the last reply is flushed.
   });
 }
 

@@ -54,7 +54,9 @@ class Daemon {
   void start_specs(std::vector<AppSpec> specs, std::function<void(StartOutcome)> done);
   // Replaces what SIGTERM and SIGINT do (by default: shutdown), and handles SIGHUP alike.
   Status set_quit_handler(std::function<void(int signum)> handler);
-  // Stops every app, then the control socket; the loop ends once the last reply is flushed.
+  // Stops every app, then the control socket and every client connection (after what was
+  // queued for it); the loop ends once the last reply is flushed. `then` runs once every app
+  // has stopped, before the connections close (each `kill` answers there, the second one too).
   void shutdown(std::function<void()> then);
   Supervisor& supervisor() { return sup_; }
   // Whether it stopped because its home went away (HomeWatch): the caller then leaves the paths
@@ -126,6 +128,7 @@ class Daemon {
   Timer trim_;
   void trim_later();
   HomeWatch home_watch_;
+  std::vector<std::function<void()>> on_stopped_;  // shutdown()'s `then`s
   bool quitting_ = false;
   bool home_gone_ = false;
   int updates_ = 0;  // `herd update`s this process went through

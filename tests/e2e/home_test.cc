@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -167,7 +168,7 @@ TEST_F(HomeTest, ACommandStartsNoSecondDaemonForAHomeAnotherProcessHolds) {
   EXPECT_TRUE(file_exists(path("herd.sock")));
 }
 
-TEST_F(HomeTest, ACommandWhileARuntimeExitsIsToldWhoHoldsTheHomeAndStartsNoDaemon) {
+TEST_F(HomeTest, ACommandWhileARuntimeDoesNotAnswerIsToldWhoHoldsTheHomeAndStartsNoDaemon) {
   std::string marker = outside_dir() + "/stopped";
   std::string app = graceful_app("0");
   auto rt = herd_runtime({app, "--name", "rt"}, {{kFileVar, marker}});
@@ -177,30 +178,50 @@ TEST_F(HomeTest, ACommandWhileARuntimeExitsIsToldWhoHoldsTheHomeAndStartsNoDaemo
   EXPECT_THAT(ls.out, HasSubstr("rt"));
   ASSERT_EQ(daemon_pid(), rt->pid());
 
-  // A stopping daemon lets its clients finish before it ends: with a client connected and
-  // idle, the runtime, SIGTERM'ed, stops its app, closes its control socket and stays, holding
-  // the home's lock: the moment in which a command used to start a second daemon.
-  int idle = connect_unix(path("herd.sock"));
-  ASSERT_GE(idle, 0) << std::strerror(-idle);
-  rt->signal(SIGTERM);
-  ASSERT_TRUE(wait_for([&] {
-    rt->pump(0ms);
-    return !file_exists(path("herd.sock"));
-  }));
-  ASSERT_TRUE(rt->running() && !rt->try_reap()) << "the runtime did not wait for its client";
+  // The runtime alive, holding the home, and no control socket to answer on: as while it starts
+  // (the lock taken, the socket not yet bound) or stops (the socket closed, the process not yet
+  // gone), the moments in which a command used to start a second daemon.
+  ASSERT_EQ(::unlink(path("herd.sock").c_str()), 0);
   CommandResult during = herd({"ls"});
   EXPECT_NE(during.exit_code, 0) << during;
   EXPECT_THAT(during.err, HasSubstr(home_ + " is held by pid " + std::to_string(rt->pid()) + " (" +
                                     herd_bin_ + " runtime "));
+  EXPECT_THAT(during.err, HasSubstr("no second daemon was started"));
   EXPECT_FALSE(file_exists(path("herd.sock")));
   std::vector<ProcId> servers = herd_servers_of_home(home_);
-  EXPECT_EQ(servers.size(), 1u) << "a daemon was started beside the runtime";
+  ASSERT_EQ(servers.size(), 1u) << "a daemon was started beside the runtime";
+  EXPECT_EQ(servers[0].pid, rt->pid());
 
-  ::close(idle);
+  rt->signal(SIGTERM);
   ASSERT_TRUE(rt->wait_exit(kWaitTimeout)) << rt->err();
   EXPECT_EQ(rt->code(), 0) << rt->err();
   EXPECT_EQ(read_file(marker), "graceful\n");
   EXPECT_THAT(herd_servers_of_home(home_), ::testing::IsEmpty());
+}
+
+TEST_F(HomeTest, KillEndsTheDaemonWhileClientsStayConnected) {
+  std::string app = write_script("sleeper", "exec sleep 1000\n");
+  ASSERT_EQ(herd({"start", app, "--name", "s"}).exit_code, 0);
+  std::vector<ProcId> procs = daemon_and_app("s");
+  ASSERT_EQ(procs.size(), 3u);
+  // A `herd logs` following, and a connection that never sends a line.
+  auto logs = herd_background({"logs"});
+  int idle = connect_unix(path("herd.sock"));
+  ASSERT_GE(idle, 0) << std::strerror(-idle);
+
+  CommandResult kill = herd({"kill"});
+  EXPECT_EQ(kill.exit_code, 0) << kill;
+  EXPECT_THAT(kill.err, ::testing::Not(HasSubstr("had not exited"))) << kill;
+  for (const ProcId& p : procs) {
+    EXPECT_TRUE(wait_for([&] { return dead(p); })) << "pid " << p.pid << " outlived herd kill";
+  }
+  EXPECT_TRUE(logs->wait_exit(kWaitTimeout)) << "herd logs still runs";
+  EXPECT_EQ(logs->code(), 0) << logs->result();
+  timeval limit{10, 0};  // a read that would block fails instead of hanging the test
+  ASSERT_EQ(::setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit), 0);
+  char byte;
+  EXPECT_EQ(::read(idle, &byte, 1), 0) << "the idle connection was not closed";
+  ::close(idle);
 }
 
 TEST_F(HomeTest, RemovingARuntimesHomeStopsItWithExitCodeOne) {
