@@ -200,12 +200,16 @@ TEST_F(HomeTest, ACommandWhileARuntimeDoesNotAnswerIsToldWhoHoldsTheHomeAndStart
 }
 
 TEST_F(HomeTest, KillEndsTheDaemonWhileClientsStayConnected) {
-  std::string app = write_script("sleeper", "exec sleep 1000\n");
+  std::string app = write_script("sleeper", "echo up-and-running\nexec sleep 1000\n");
   ASSERT_EQ(herd({"start", app, "--name", "s"}).exit_code, 0);
   std::vector<ProcId> procs = daemon_and_app("s");
   ASSERT_EQ(procs.size(), 3u);
-  // A `herd logs` following, and a connection that never sends a line.
+  // A `herd logs` following (once it shows the app's line), and a connection that never sends
+  // a line.
   auto logs = herd_background({"logs"});
+  ASSERT_TRUE(logs->wait_output([](const std::string& o) { return contains(o, "up-and-running"); },
+                                kWaitTimeout))
+      << logs->result();
   int idle = connect_unix(path("herd.sock"));
   ASSERT_GE(idle, 0) << std::strerror(-idle);
 
