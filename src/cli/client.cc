@@ -37,6 +37,8 @@ manager::ErrorReply client_error(const Error& e) {
     case EPROTO:        // not JSON
     case EILSEQ:        // a request that is not UTF-8
     case ECONNRESET:    // the daemon closed the connection
+    case EBUSY:         // the home is held by a process that does not answer
+    case ESRCH:         // the `herd runtime` that held the home has exited
       return {manager::ErrorCode::kClient, c};
     default:
       return {manager::ErrorCode::kClient, e.message()};
@@ -94,6 +96,40 @@ Status Client::spawn_daemon() {
   return {};
 }
 
+Status Client::wait_for_holder(const manager::LockHolder& holder, bool* start_daemon) {
+  using manager::LockHolder;
+  *start_daemon = false;
+  // A keeper starts a new daemon by itself (after a crash: once the orphans are gone, up to 5 s;
+  // after `herd kill`: it ends in a moment); a `herd runtime` listens a moment after it took the
+  // lock, or is on its way out.
+  bool keeper = holder.kind == LockHolder::Kind::kDaemon;
+  bool runtime = holder.kind == LockHolder::Kind::kRuntime;
+  auto wait = keeper ? std::chrono::seconds(10) : std::chrono::seconds(5);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    if (try_connect()) return {};
+    auto now_holder = manager::lock_holder(home_);
+    if (!now_holder) {
+      // A keeper that let go ended with its daemon (`herd kill`): a new daemon is in order, as
+      // for a home nobody held. A `herd runtime` that let go has exited: the home was its own,
+      // and a command racing its exit does not become the home's next daemon.
+      if (!runtime) {
+        *start_daemon = true;
+        return {};
+      }
+      return fail(ESRCH, fmt::format("{} held {} and has exited; no daemon runs for it now (run "
+                                     "the command again to start one)",
+                                     holder.describe(), home_.dir));
+    }
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return fail(EBUSY, fmt::format("{} is held by {}, which did not answer on {} within {} s (a "
+                                 "`herd runtime` starting or stopping, or a daemon that is stuck); "
+                                 "no second daemon was started",
+                                 home_.dir, holder.describe(), home_.socket(), wait.count()));
+}
+
 Status Client::connect(bool start_daemon) {
   Status first = try_connect();
   if (first) return first;
@@ -103,6 +139,13 @@ Status Client::connect(bool start_daemon) {
       return fail(err, fmt::format("no herd daemon runs for {}", home_.dir));
     }
     return first;
+  }
+  // A process that holds the home's lock but does not answer is the home's daemon on its way in
+  // or out: wait for it rather than start a second daemon that would queue for its lock (and
+  // take the home over once it has gone).
+  if (auto holder = manager::lock_holder(home_)) {
+    bool start = false;
+    if (Status s = wait_for_holder(*holder, &start); !s || !start) return s;
   }
   if (Status s = spawn_daemon(); !s) return s;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "daemon/home.h"
+#include "daemon/home_lock.h"
 #include "herd/base/error.h"
 #include "herd/base/fd.h"
 #include "protocol/error_code.h"
@@ -23,6 +24,13 @@ class Client {
   // Connects to the daemon; when none runs and `start_daemon`, starts one (`herd daemon` in its
   // own session, output to herd.log) and waits for it to answer (at most 10 s). Errors say
   // what to do ("the daemon did not start; see ~/.herd/herd.log: ...").
+  //
+  // Never a second daemon for a home whose lock (home_lock.h) a live process holds without
+  // answering: it waits for that process's socket (10 s for a keeper, which starts a daemon
+  // by itself; 5 s for a `herd runtime` or anything else). A keeper (or anything but a runtime)
+  // that lets go meanwhile ended with its daemon (`herd kill`): a daemon is started. A runtime
+  // that lets go has exited: ESRCH, nothing started. Still held at the end: EBUSY naming the
+  // pid and its command.
   Status connect(bool start_daemon);
   bool daemon_started() const { return started_; }
 
@@ -59,6 +67,9 @@ class Client {
  private:
   Status try_connect();
   Status spawn_daemon();
+  // connect()'s wait while `holder` holds the home without answering: connected, or
+  // `start_daemon` set when the home is free for a new daemon, or the error to report.
+  Status wait_for_holder(const manager::LockHolder& holder, bool* start_daemon);
   Result<std::string> read_raw_line();
   Result<nlohmann::json> read_line();
   // Writes the request line; its id.

@@ -125,7 +125,7 @@ ControlServer::ControlServer(EventLoop& loop, Handler handler)
     : loop_(loop), handler_(std::move(handler)), listener_(loop) {}
 
 ControlServer::~ControlServer() {
-  if (!path_.empty()) ::unlink(path_.c_str());
+  if (!path_.empty()) unlink_if_same(path_, path_id_);
 }
 
 Status ControlServer::listen(const std::string& path) {
@@ -138,6 +138,7 @@ Status ControlServer::listen(const std::string& path) {
   ::umask(old);
   if (!s) return s;
   path_ = path;
+  path_id_ = file_id(path);
   return {};
 }
 
@@ -148,6 +149,7 @@ Status ControlServer::adopt(Fd listening, const std::string& path) {
     return s;
   }
   path_ = path;
+  path_id_ = file_id(path);
   return {};
 }
 
@@ -160,7 +162,7 @@ std::shared_ptr<ControlConnection> ControlServer::adopt_connection(Fd fd) {
 
 void ControlServer::stop_accepting() {
   if (!listener_.is_closing()) listener_.close();
-  if (!path_.empty()) ::unlink(path_.c_str());
+  if (!path_.empty()) unlink_if_same(path_, path_id_);
   path_.clear();
 }
 
@@ -202,5 +204,11 @@ void ControlServer::on_connection(Fd fd) {
 }
 
 void ControlServer::forget(ControlConnection* c) { connections_.erase(c); }
+
+void ControlServer::close_connections() {
+  // A copy: a connection leaves connections_ (forget) once its stream has closed.
+  auto all = connections_;
+  for (auto& [raw, c] : all) c->close();
+}
 
 }  // namespace herd::manager

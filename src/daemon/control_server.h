@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "daemon/state_file.h"
 #include "herd/loop/event_loop.h"
 #include "herd/net/listener.h"
 #include "herd/net/stream.h"
@@ -78,6 +79,8 @@ class ControlServer {
   EventLoop& loop() { return loop_; }
   // Closes the listening socket (and removes its file); open connections finish normally.
   void stop_accepting();
+  // Closes every connection once what is queued for it is sent (ControlConnection::close).
+  void close_connections();
   // `herd update` (takeover.h): the listening socket's descriptor, kept across exec; in the new
   // daemon the same socket adopted (connections that queued meanwhile are accepted), and the
   // connection of the client that asked for the update adopted to answer it.
@@ -97,6 +100,7 @@ class ControlServer {
   Handler handler_;
   Listener listener_;
   std::string path_;
+  std::optional<FileId> path_id_;  // the socket file bound there: only that one is removed
   std::string notice_;
   std::optional<gid_t> team_gid_;
   std::map<ControlConnection*, std::shared_ptr<ControlConnection>> connections_;

@@ -11,8 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "daemon/daemon_impl.h"
+#include "daemon/home_lock.h"
 #include "daemon/keeper.h"
 #include "daemon/state_file.h"
 #include "daemon/supervisor.h"
@@ -43,7 +45,8 @@ Daemon::Daemon(EventLoop& loop, const Home& home, std::optional<MetricsEndpoint>
       sigterm_(loop),
       sigint_(loop),
       sighup_(loop),
-      trim_(loop) {
+      trim_(loop),
+      home_watch_(loop, home) {
   foreground_ = foreground;
   trim_.unref();  // housekeeping: never what keeps the loop running
 }
@@ -132,7 +135,21 @@ Status Daemon::start_signals_and_metrics() {
   sigterm_.unref();
   sigint_.unref();
   start_metrics();
-  return {};
+  return home_watch_.start([this](const std::string& why) { on_home_gone(why); });
+}
+
+// Nobody can reach a daemon whose home is gone (its control socket went with it), and its lock
+// no longer keeps a second daemon out: it stops its apps as `herd kill` would and ends, and the
+// keeper, seeing a clean exit, ends too. The reason is logged: on stderr for a foreground daemon
+// (its terminal or journal); in the background, in the herd.log the daemon still holds open.
+void Daemon::on_home_gone(const std::string& why) {
+  if (quitting_) return;
+  home_gone_ = true;
+  log_error(
+      "daemon: {}; stopping every app and exiting (a daemon without its home cannot be "
+      "reached)",
+      why);
+  shutdown(nullptr);
 }
 
 // The /metrics, /healthz and /readyz listener, when asked for. Failing to bind is not fatal:
@@ -163,22 +180,29 @@ json Daemon::ping_metrics() const {
 }
 
 void Daemon::shutdown(std::function<void()> then) {
-  if (quitting_) return;
+  if (then) on_stopped_.push_back(std::move(then));
+  if (quitting_) return;  // a second `kill` is answered with the first
   quitting_ = true;
   if (metrics_) metrics_->close();
   sup_.close_listeners();
-  sup_.stop_all([this, then = std::move(then)] {
-    // A clean stop: nothing is to come back by itself.
-    sup_.forget_running();
+  home_watch_.stop();
+  sup_.stop_all([this] {
+    // A clean stop: nothing is to come back by itself. (A home that went away has no running
+    // set to remove, or one that is not ours any more.)
+    if (!home_gone_) sup_.forget_running();
     // The listener closes before the answer goes out: a command sent once `kill` has answered
     // finds no socket and starts a new daemon, instead of a connection this one would drop.
     server_.stop_accepting();
-    if (then) then();
+    for (auto& f : std::exchange(on_stopped_, {})) f();
+    // Then every client goes, once what was queued for it is sent: a `herd logs` that follows,
+    // a connection that never sent a line. Otherwise one of them would keep the stopped daemon,
+    // and the home's lock, alive for as long as it stays connected.
+    server_.close_connections();
     sigterm_.stop();
     sigint_.stop();
     sighup_.stop();
-    // With the listener closed and every app stopped, the loop ends once the last client
-    // connection has flushed its reply.
+    // With the listener closed, every app stopped and every connection closing, the loop ends
+    // once the last reply is flushed.
   });
 }
 
@@ -214,29 +238,11 @@ Result<std::optional<MetricsEndpoint>> metrics_endpoint_of(const DaemonOptions& 
   return std::optional<MetricsEndpoint>(endpoint);
 }
 
-// One daemon per home: the lock is held for the process's life and released by the kernel when
-// it dies, however it dies. The error is a sentence.
-std::expected<Fd, std::string> lock_home(const Home& home) {
-  auto lock = Fd::open(home.lock_file().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
-  if (!lock) return std::unexpected(lock.error().message());
-  // A daemon that was just told to quit (`herd kill` answers before its process is gone) lets
-  // go of the lock a moment later: wait for that, not for a daemon that keeps running.
-  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (::flock(lock->get(), LOCK_EX | LOCK_NB) < 0) {
-    if (std::chrono::steady_clock::now() > give_up) {
-      return std::unexpected(fmt::format("another daemon already runs for {}", home.dir));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return std::move(*lock);
-}
-
 }  // namespace detail
 
 namespace {
 
 using detail::Daemon;
-using detail::lock_home;
 using detail::metrics_endpoint_of;
 
 // The daemon after `herd update`'s exec (takeover.h): same process, same parent (the keeper,
@@ -272,7 +278,7 @@ int run_takeover(const Home& home, const DaemonOptions& options) {
   }
   loop.run();
   log_info("daemon stopped");
-  ::unlink(home.pid_file().c_str());
+  if (!daemon.home_gone()) ::unlink(home.pid_file().c_str());
   return 0;
 }
 
@@ -296,7 +302,7 @@ int serve(const Home& home, const std::optional<MetricsEndpoint>& metrics, bool 
   }
   loop.run();
   log_info("daemon stopped");
-  ::unlink(home.pid_file().c_str());
+  if (!daemon.home_gone()) ::unlink(home.pid_file().c_str());
   return 0;
 }
 
@@ -343,8 +349,14 @@ int run_daemon(const Home& home, const DaemonOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
   // The keeper (keeper.h) holds the lock for as long as it and its daemons live, so a daemon it
   // restarts after a crash never races another `herd daemon` for the home.
+  auto id = HomeIdentity::of(home);
+  if (!id) {
+    log_error("herd daemon: {}", id.error().message());
+    return 1;
+  }
   return run_keeper(
       foreground ? std::string() : home.log(), home.keeper_pid_file(),
+      [&] { return id->change(home); },
       [&](const DaemonStart& start) { return serve(home, *metrics, foreground, start); });
 }
 

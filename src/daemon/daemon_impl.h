@@ -19,6 +19,7 @@
 #include "daemon/control_server.h"
 #include "daemon/daemon.h"
 #include "daemon/home.h"
+#include "daemon/home_watch.h"
 #include "daemon/supervisor.h"
 #include "herd/base/fd.h"
 #include "herd/loop/event_loop.h"
@@ -53,9 +54,14 @@ class Daemon {
   void start_specs(std::vector<AppSpec> specs, std::function<void(StartOutcome)> done);
   // Replaces what SIGTERM and SIGINT do (by default: shutdown), and handles SIGHUP alike.
   Status set_quit_handler(std::function<void(int signum)> handler);
-  // Stops every app, then the control socket; the loop ends once the last reply is flushed.
+  // Stops every app, then the control socket and every client connection (after what was
+  // queued for it); the loop ends once the last reply is flushed. `then` runs once every app
+  // has stopped, before the connections close (each `kill` answers there, the second one too).
   void shutdown(std::function<void()> then);
   Supervisor& supervisor() { return sup_; }
+  // Whether it stopped because its home went away (HomeWatch): the caller then leaves the paths
+  // of the home alone (its pid file), which may name another daemon's files by now.
+  bool home_gone() const { return home_gone_; }
 
  private:
   // One request being answered: its id, its typed request, the connection to reply on.
@@ -69,7 +75,10 @@ class Daemon {
   // The handler of each verb, by Verb (daemon_verbs.cc).
   static Handler handler_of(Verb verb);
 
+  // The signals, the metrics listener and the watch of the home, after either start.
   Status start_signals_and_metrics();
+  // The home was removed or replaced (HomeWatch): every app stops, and the daemon with them.
+  void on_home_gone(const std::string& why);
   // Lets a team home's group control the daemon (daemon.cc).
   void share_with_team();
   void start_metrics();
@@ -118,7 +127,10 @@ class Daemon {
   // after starting 1,000 instances, 15 MiB trimmed).
   Timer trim_;
   void trim_later();
+  HomeWatch home_watch_;
+  std::vector<std::function<void()>> on_stopped_;  // shutdown()'s `then`s
   bool quitting_ = false;
+  bool home_gone_ = false;
   int updates_ = 0;  // `herd update`s this process went through
   bool foreground_ = false;
   std::vector<std::string> extra_args_;
@@ -130,8 +142,5 @@ class Daemon {
 // The metrics listener's endpoint: --metrics-port/--metrics-addr, else HERD_METRICS_PORT and
 // HERD_METRICS_ADDR; none without a port. An address without a port is an error (a sentence).
 Result<std::optional<MetricsEndpoint>> metrics_endpoint_of(const DaemonOptions& options);
-// Takes the home's lock, held by the returned descriptor for the process's life (one daemon per
-// home); waits up to 3 s for a daemon that is quitting. The error is a sentence.
-std::expected<Fd, std::string> lock_home(const Home& home);
 
 }  // namespace herd::manager::detail

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -143,19 +144,66 @@ void stop_leftovers(const std::string& log_path) {
   }
 }
 
+// How one daemon ended: its pid, its wait status, whether it said it serves.
+struct DaemonEnd {
+  pid_t pid = 0;
+  int status = 0;
+  bool started = false;
+};
+
+// Forks one daemon (`previous`: the one it replaces) and waits for its end, with `wanted`
+// blocked and passed on; nullopt when it could not be forked (said in the log).
+std::optional<DaemonEnd> run_once(const std::string& log_path,
+                                  const std::function<int(const DaemonStart&)>& daemon,
+                                  pid_t previous, const sigset_t& wanted, const sigset_t& old) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0) {
+    say(log_path, "error", fmt::format("pipe: {}", std::strerror(errno)));
+    return std::nullopt;
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    say(log_path, "error", fmt::format("fork the daemon: {}", std::strerror(errno)));
+    ::close(ready[0]);
+    ::close(ready[1]);
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    ::close(ready[0]);
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    // std::exit unwinds no stack: the keeper's pid file is not the daemon's to remove.
+    std::exit(daemon(DaemonStart{previous, ready[1]}));
+  }
+  ::close(ready[1]);
+  int ready_fd = ready[0];
+  ::fcntl(ready_fd, F_SETFL, O_NONBLOCK);
+  DaemonEnd end;
+  end.pid = pid;
+  end.status = wait_for_daemon(pid, wanted);
+  char byte;
+  end.started = ::read(ready_fd, &byte, 1) == 1;  // EOF: it died before it served
+  ::close(ready_fd);
+  return end;
+}
+
 }  // namespace
 
 int run_keeper(const std::string& log_path, const std::string& pid_path,
+               const std::function<std::string()>& home_gone,
                const std::function<int(const DaemonStart&)>& daemon) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (Status s = write_file_atomic(pid_path, std::to_string(::getpid()) + "\n", false); !s) {
     say(log_path, "warn", s.error().message());
   }
-  // The pid file goes with the keeper, however its loop ends.
+  // The pid file goes with the keeper, however its loop ends (unless the home went away: the
+  // path may name another keeper's file by then).
   struct RemovePid {
     const std::string& path;
-    ~RemovePid() { ::unlink(path.c_str()); }
-  } remove_pid{pid_path};
+    const std::function<std::string()>& home_gone;
+    ~RemovePid() {
+      if (home_gone().empty()) ::unlink(path.c_str());
+    }
+  } remove_pid{pid_path, home_gone};
   sigset_t wanted, old;
   sigemptyset(&wanted);
   for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&wanted, s);
@@ -164,35 +212,24 @@ int run_keeper(const std::string& log_path, const std::string& pid_path,
   std::deque<std::chrono::steady_clock::time_point> crashes;
   pid_t previous = 0;
   for (;;) {
-    int ready[2];
-    if (::pipe2(ready, O_CLOEXEC) < 0) {
-      say(log_path, "error", fmt::format("pipe: {}", std::strerror(errno)));
-      return 1;
-    }
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      say(log_path, "error", fmt::format("fork the daemon: {}", std::strerror(errno)));
-      return 1;
-    }
-    if (pid == 0) {
-      ::close(ready[0]);
-      ::sigprocmask(SIG_SETMASK, &old, nullptr);
-      // std::exit unwinds no stack: the keeper's pid file is not the daemon's to remove.
-      std::exit(daemon(DaemonStart{previous, ready[1]}));
-    }
-    ::close(ready[1]);
-    int ready_fd = ready[0];
-    ::fcntl(ready_fd, F_SETFL, O_NONBLOCK);
-    int status = wait_for_daemon(pid, wanted);
-    char byte;
-    bool started = ::read(ready_fd, &byte, 1) == 1;  // EOF: it died before it served
-    ::close(ready_fd);
+    auto end = run_once(log_path, daemon, previous, wanted, old);
+    if (!end) return 1;
+    auto [pid, status, started] = *end;
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (clean) {
       stop_leftovers(log_path);
       return 0;
     }
     int killed = kill_orphans();
+    if (std::string why = home_gone(); !why.empty()) {
+      // Said on stderr only: in the background that is the herd.log the keeper opened, which
+      // went with the home; a herd.log at the same path now is another home's.
+      say("", "error",
+          fmt::format("the daemon (pid {}) {}, and {}: not starting another one; stopped {} app "
+                      "process(es) it left",
+                      pid, how_it_ended(status), why, killed));
+      return 1;
+    }
     if (!started) {
       // It could not start (a bad option, another daemon's lock, an unusable home): said in its
       // own lines already; starting it again would fail the same way.

@@ -16,6 +16,10 @@
 //
 // SIGTERM, SIGINT and SIGHUP sent to the keeper are passed on to the daemon (a graceful stop of
 // every app), as systemd or a person stopping the process tree would expect.
+//
+// A home that went away (home_watch.h: removed, moved, replaced): the daemon notices it, stops
+// every app and exits cleanly, which ends the keeper; and a daemon that dies once its home is
+// gone is not started again (there is nothing to restore, and nobody could reach it).
 #pragma once
 
 #include <sys/types.h>
@@ -35,8 +39,10 @@ struct DaemonStart {
 // Runs the keeper in this process: forks the daemon, which runs `daemon(start)` and exits with
 // its return value. `log_path` is where the keeper appends its own lines (herd.log), or "" for
 // stderr; `pid_path` gets the keeper's pid while it runs (a systemd unit's PIDFile: the process
-// that lives across daemon crashes). Returns the keeper's exit code. Call it single-threaded.
+// that lives across daemon crashes). `home_gone` says why the home went away, "" while it is
+// there (HomeIdentity::change). Returns the keeper's exit code. Call it single-threaded.
 int run_keeper(const std::string& log_path, const std::string& pid_path,
+               const std::function<std::string()>& home_gone,
                const std::function<int(const DaemonStart&)>& daemon);
 
 }  // namespace herd::manager

@@ -15,7 +15,7 @@ NotifySocket::NotifySocket(EventLoop& loop) : loop_(loop) {}
 
 NotifySocket::~NotifySocket() {
   watcher_.reset();
-  if (!path_.empty()) ::unlink(path_.c_str());
+  if (!path_.empty()) unlink_if_same(path_, path_id_);
 }
 
 Status NotifySocket::bind(const std::string& path, MessageCallback cb) {
@@ -40,6 +40,7 @@ Status NotifySocket::bind(const std::string& path, MessageCallback cb) {
   ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
   fd_ = std::move(*fd);
   path_ = path;
+  path_id_ = file_id(path);
   cb_ = std::move(cb);
   watcher_ = std::make_unique<IoWatcher>(loop_, fd_.get());
   watcher_->unref();  // the daemon's control socket keeps it alive, not this

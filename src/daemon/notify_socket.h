@@ -7,9 +7,11 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "daemon/state_file.h"
 #include "herd/base/fd.h"
 #include "herd/loop/event_loop.h"
 #include "herd/loop/io_watcher.h"
@@ -34,6 +36,7 @@ class NotifySocket {
   Fd fd_;
   std::unique_ptr<IoWatcher> watcher_;
   std::string path_;
+  std::optional<FileId> path_id_;  // the socket file bound there: only that one is removed
   MessageCallback cb_;
 };
 

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "daemon/daemon_impl.h"
+#include "daemon/home_lock.h"
 #include "daemon/state_file.h"
 #include "herd/base/log.h"
 #include "herd/loop/event_loop.h"
@@ -203,7 +204,7 @@ int run_runtime(const Home& home, const RuntimeOptions& options, std::vector<App
     log_error("herd runtime: {}", s.error().message());
     return 1;
   }
-  auto lock = detail::lock_home(home);
+  auto lock = lock_home(home);
   if (!lock) {
     log_error("herd runtime: {}", lock.error());
     return 1;
@@ -213,6 +214,7 @@ int run_runtime(const Home& home, const RuntimeOptions& options, std::vector<App
     log_warn("herd runtime: {}", s.error().message());
   }
   int code = 1;
+  bool home_gone = false;
   {
     EventLoop loop;
     Daemon daemon(loop, home, *metrics, true);
@@ -228,9 +230,12 @@ int run_runtime(const Home& home, const RuntimeOptions& options, std::vector<App
       }
       loop.run();
       code = begun ? rt.exit_code() : 1;
+      // Not a stop anyone asked for: a container's orchestrator should hear of it.
+      if (daemon.home_gone()) code = 1;
+      home_gone = daemon.home_gone();
     }
   }
-  ::unlink(home.pid_file().c_str());
+  if (!home_gone) ::unlink(home.pid_file().c_str());
   log_info("herd runtime: stopped");
   return code;
 }

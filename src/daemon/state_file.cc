@@ -1,6 +1,7 @@
 #include "daemon/state_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -105,6 +106,16 @@ Result<std::string> read_file(const std::string& path) {
     out.append(buf, static_cast<std::size_t>(n));
   }
   return out;
+}
+
+std::optional<FileId> file_id(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) < 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
+
+void unlink_if_same(const std::string& path, const std::optional<FileId>& id) {
+  if (id && file_id(path) == id) ::unlink(path.c_str());
 }
 
 }  // namespace herd::manager

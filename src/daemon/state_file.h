@@ -1,8 +1,12 @@
 // Durable files of the daemon: written atomically, read with a fallback.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "herd/base/error.h"
 
@@ -24,5 +28,12 @@ Status write_file_replace(const std::string& path, std::string_view content);
 
 // The whole file; ELOOP when `path` is a symlink (herd's own files never are).
 Result<std::string> read_file(const std::string& path);
+
+// Which file `path` names now (lstat: device and inode); nullopt when none.
+using FileId = std::pair<dev_t, ino_t>;
+std::optional<FileId> file_id(const std::string& path);
+// Removes `path` only while it still names the file `id` (what this process created there):
+// a socket of a daemon whose home was replaced is not another daemon's to remove.
+void unlink_if_same(const std::string& path, const std::optional<FileId>& id);
 
 }  // namespace herd::manager

@@ -1,6 +1,8 @@
 // End-to-end tests drive the real `herd` binary (build/bin/herd, next to this test binary) with a
 // temporary HERD_HOME of their own: every test starts its own daemon and, in TearDown, kills it,
-// every process it ran, and removes the directory, whether the test passed or not.
+// every process it ran, and removes the directory, whether the test passed or not. A daemon,
+// keeper or `herd runtime` of the home still running 20 s after `herd kill`, or after the
+// directory is removed, fails the test (and is killed): a leaked daemon is a bug.
 //
 // Waiting is always for a condition with a deadline (jlist polled every 20 ms, files and /proc
 // polled likewise), never a fixed sleep; assertions are about order and causality, not speed.
@@ -77,6 +79,12 @@ std::vector<pid_t> zombie_children(pid_t parent);
 // Every child of `parent`, zombies included.
 std::vector<pid_t> child_pids(pid_t parent);
 
+// herd's long-lived processes of `home`: a daemon, its keeper, a `herd runtime` (the verb of
+// their command line), with HERD_HOME=<home> exactly in their environment; zombies excluded.
+std::vector<ProcId> herd_servers_of_home(const std::string& home);
+// Every live process with HERD_HOME=<home> in its environment (herd's, the apps, their children).
+std::vector<ProcId> processes_of_home(const std::string& home);
+
 // The path of this test binary (also the app for the roles).
 std::string test_binary();
 
@@ -112,6 +120,11 @@ class HerdTest : public ::testing::Test {
   // Starts `herd <args>` and returns at once (for `herd start` that waits, `herd logs`).
   std::unique_ptr<Process> herd_background(const std::vector<std::string>& args,
                                            const EnvVars& env = {});
+  // Starts `herd runtime <args>` and returns once it holds the home (it wrote herd.pid) or has
+  // exited: a command sent before it holds the home finds no daemon and starts one. For a fresh
+  // home (no herd.pid yet).
+  std::unique_ptr<Process> herd_runtime(const std::vector<std::string>& args,
+                                        const EnvVars& env = {});
   // `herd jlist`, parsed; a failure is a test failure and gives an empty array.
   Json jlist();
   // Polls jlist every 20 ms until `pred` holds or `timeout` passes. `last` gets the last list.

@@ -28,9 +28,7 @@ class RuntimeTest : public HerdTest {
  protected:
   // `herd runtime <args>` in the background, its output captured.
   std::unique_ptr<Process> runtime(const std::vector<std::string>& args, const EnvVars& env = {}) {
-    std::vector<std::string> all{"runtime"};
-    all.insert(all.end(), args.begin(), args.end());
-    return herd_background(all, env);
+    return herd_runtime(args, env);
   }
 
   // Waits until the runtime `p` printed `text` on stdout.

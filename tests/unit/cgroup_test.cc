@@ -61,6 +61,18 @@ TEST(CgroupName, DependsOnTheHomeOnly) {
   EXPECT_EQ(cgroup_group_name("/x").size(), 5u + 12u);
 }
 
+TEST(CgroupName, ANewDirectoryAtTheSamePathGetsAnotherName) {
+  test::TempDir t;
+  std::string home = t / "home";
+  ASSERT_EQ(::mkdir(home.c_str(), 0700), 0);
+  std::string first = cgroup_group_name(home);
+  EXPECT_EQ(cgroup_group_name(home), first);
+  // Made anew while the first still exists elsewhere (moved): another inode for sure.
+  ASSERT_EQ(::rename(home.c_str(), (t / "moved").c_str()), 0);
+  ASSERT_EQ(::mkdir(home.c_str(), 0700), 0);
+  EXPECT_NE(cgroup_group_name(home), first);
+}
+
 TEST(CgroupV1, WritesLimitsReadsUsageAndOomKillsAndRemoves) {
   test::TempDir t;
   CgroupV1 v1({{"memory", t / "memory/herd"},

@@ -1,5 +1,6 @@
 # The daemon's building blocks that need no daemon: restart policy, spawning, state files,
-# cluster mode's listen set and bind channel, the Supervisor's own teardown, the CPUs -i max counts.
+# cluster mode's listen set and bind channel, the Supervisor's own teardown, the CPUs -i max counts,
+# the home's watch and lock.
 herd_test(daemon_test
   restart_policy_test.cc
   spawn_test.cc
@@ -15,5 +16,6 @@ herd_test(daemon_test
   http_status_line_test.cc
   watchdog_test.cc
   code_metrics_test.cc
+  home_watch_test.cc
   LIBS herd_daemon
 )

@@ -1,6 +1,7 @@
 #include "daemon/cgroup/cgroup_tree.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -90,11 +91,23 @@ CgroupLayout find_cgroup_layout(std::string_view mountinfo, std::string_view sel
   return layout;
 }
 
+// The directory's identity goes into the name with its path: a home removed or moved away while
+// its daemon stops its apps, and a new home made at the same path, get a group each, so that
+// neither daemon's start (reclaim_stale) or stop (remove_all) takes the other's apps.
 std::string cgroup_group_name(const std::string& home_dir) {
   std::uint64_t h = 14695981039346656037ull;  // FNV-1a
-  for (unsigned char c : home_dir) {
-    h ^= c;
-    h *= 1099511628211ull;
+  auto mix = [&h](const void* data, std::size_t size) {
+    for (std::size_t i = 0; i < size; ++i) {
+      h ^= static_cast<const unsigned char*>(data)[i];
+      h *= 1099511628211ull;
+    }
+  };
+  mix(home_dir.data(), home_dir.size());
+  struct stat st;
+  if (::stat(home_dir.c_str(), &st) == 0) {
+    std::uint64_t id[2] = {static_cast<std::uint64_t>(st.st_dev),
+                           static_cast<std::uint64_t>(st.st_ino)};
+    mix(id, sizeof id);
   }
   return fmt::format("herd-{:012x}", h & 0xffffffffffffull);
 }

@@ -36,7 +36,8 @@ struct CgroupLayout {
 };
 CgroupLayout find_cgroup_layout(std::string_view mountinfo, std::string_view self_cgroup);
 
-// "herd-" and 12 hex digits of a hash of the home directory.
+// "herd-" and 12 hex digits of a hash of the home directory's path and identity (device and
+// inode, when it exists): another directory made at the same path gets another name.
 std::string cgroup_group_name(const std::string& home_dir);
 
 class CgroupTree {
