@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/cgroup/cgroup_meter.h"
 #include "daemon/cluster_mode/bind_channel.h"
 #include "daemon/code_metrics.h"
 #include "daemon/hook_event.h"
@@ -44,6 +45,7 @@
 #include "herd/loop/timer.h"
 #include "logs/output_pipe.h"
 #include "metrics/proc_stats.h"
+#include "metrics/process_groups.h"
 
 namespace herd::manager {
 
@@ -320,7 +322,10 @@ class Instance {
   bool health_alt_port_ = false;     // cluster mode: probed on port + kMaxInstances + index
   std::string last_restart_reason_;  // why the last liveness restart happened (jlist, describe)
 
-  std::string cgroup_;                // the running process's cgroup (cgroup_tree.h), "" = none
+  std::string cgroup_;  // the running process's cgroup (cgroup_tree.h), "" = none
+  // cgroup_'s usage files kept open for the sampler; made at its first sample (also after
+  // `herd update`, whose exec closed them), dropped with the group.
+  std::optional<CgroupMeter> cgroup_meter_;
   std::string exit_reason_;           // "oom" when the kernel's OOM killer ended the last run
   std::uint64_t oom_kills_seen_ = 0;  // OOM kills in cgroup_ already logged (sample_cgroup)
 
