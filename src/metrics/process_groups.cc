@@ -29,35 +29,28 @@ bool ProcessGroups::pid_created() {
 }
 
 bool ProcessGroups::read(pid_t pid, Proc& p) {
-  char buf[kStatBuf];
-  ssize_t n;
   ++cost_.stat_reads;
-  if (p.stat.path().empty() && p.pgid > 0 && wanted_.contains(p.pgid)) {
+  // A process of a group asked about reads through its kept descriptor; any other through one
+  // opened for this read, which it keeps if the process turns out to be in such a group.
+  KeptFile once;
+  KeptFile* file = &p.stat;
+  if (p.stat.path().empty()) {
     char path[300];
     std::snprintf(path, sizeof(path), "%s/%d/stat", root_.c_str(), static_cast<int>(pid));
-    p.stat = KeptFile(path);  // its group is asked about now: kept from this read on
+    once = KeptFile(path);
+    file = &once;
   }
-  if (!p.stat.path().empty()) {
-    n = p.stat.read(buf, sizeof(buf));
-  } else {
-    // Not (yet) in a group asked about: read once, nothing kept.
-    char path[300];
-    std::snprintf(path, sizeof(path), "%s/%d/stat", root_.c_str(), static_cast<int>(pid));
-    KeptFile once(path);
-    n = once.read(buf, sizeof(buf));
-  }
-  if (n <= 0) return false;
+  char buf[kStatBuf];
+  if (file->read(buf, sizeof(buf)) <= 0) return false;
   auto s = parse_proc_stat(buf);
   if (!s || s->pgid <= 0) return false;
   p.sample = *s;
   p.pgid = s->pgid;
   p.read_at = tick_;
   bool wanted = wanted_.contains(p.pgid);
-  if (wanted && p.stat.path().empty()) {
-    char path[300];
-    std::snprintf(path, sizeof(path), "%s/%d/stat", root_.c_str(), static_cast<int>(pid));
-    p.stat = KeptFile(path);  // opened and kept at its next read
-  } else if (!wanted && !p.stat.path().empty()) {
+  if (wanted && file == &once) {
+    p.stat = std::move(once);
+  } else if (!wanted && file == &p.stat) {
     p.stat = KeptFile();  // it left the group, or the group is no longer asked about
   }
   return true;
