@@ -42,11 +42,11 @@ struct CgroupUsage {
 
 // Where a group's usage is, for CgroupMeter; a path is "" when its controller is not used.
 struct CgroupMeterFiles {
-  std::string memory_usage;  // v1 memory.usage_in_bytes, v2 memory.current
-  std::string memory_stat;   // memory.stat
-  std::string inactive_key;  // its inactive file cache: v1 total_inactive_file, v2 inactive_file
-  std::string cpu;           // v1 cpuacct.usage (one number, ns), v2 cpu.stat
-  std::string cpu_key;       // "" when `cpu` is one number; v2 usage_usec
+  std::string memory_usage;  // v1 memory.usage_in_bytes, v2 memory.current; memory.stat beside it
+  const char* inactive_key = "";  // memory.stat's inactive file cache: v1 total_inactive_file, v2
+                                  // inactive_file
+  std::string cpu;                // v1 cpuacct.usage (one number, ns), v2 cpu.stat
+  const char* cpu_key = "";       // "" when `cpu` is one number; v2 usage_usec
   bool cpu_in_ns = false;
 };
 

@@ -42,7 +42,6 @@ std::optional<std::uint64_t> read_kept_number(KeptFile& f, std::string_view key 
 CgroupMeter::CgroupMeter(const CgroupMeterFiles& files)
     : memory_(files.memory_usage),
       cpu_(files.cpu),
-      stat_path_(files.memory_stat),
       inactive_key_(files.inactive_key),
       cpu_key_(files.cpu_key),
       cpu_in_ns_(files.cpu_in_ns) {}
@@ -55,7 +54,9 @@ std::optional<std::uint64_t> CgroupMeter::read_cpu_usec() {
 
 void CgroupMeter::read_inactive(std::uint64_t now_ms, std::uint64_t usage) {
   ++stat_reads_;
-  inactive_ = cgroup::read_keyed(stat_path_, inactive_key_).value_or(0);
+  const std::string& usage_path = memory_.path();
+  std::string stat_path = usage_path.substr(0, usage_path.rfind('/') + 1) + "memory.stat";
+  inactive_ = cgroup::read_keyed(stat_path, inactive_key_).value_or(0);
   stat_at_ms_ = now_ms;
   usage_at_stat_ = usage;
   stat_read_ = true;

@@ -48,11 +48,12 @@ class CgroupMeter {
   std::optional<std::uint64_t> read_cpu_usec();
   void read_inactive(std::uint64_t now_ms, std::uint64_t usage);
 
+  // A thousand instances hold one each: the paths are kept once (memory.stat's is made from
+  // memory_'s when it is read), the keys are literals.
   KeptFile memory_;
   KeptFile cpu_;
-  std::string stat_path_;
-  std::string inactive_key_;
-  std::string cpu_key_;
+  const char* inactive_key_;
+  const char* cpu_key_;
   bool cpu_in_ns_;
   std::uint64_t inactive_ = 0;
   std::uint64_t stat_at_ms_ = 0;

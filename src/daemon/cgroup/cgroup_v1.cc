@@ -119,7 +119,6 @@ CgroupMeterFiles CgroupV1::meter_files(const std::string& name) const {
   CgroupMeterFiles f;
   if (std::string d = dir("memory", name); !d.empty()) {
     f.memory_usage = d + "/memory.usage_in_bytes";
-    f.memory_stat = d + "/memory.stat";
     f.inactive_key = "total_inactive_file";
   }
   if (std::string d = dir("cpuacct", name); !d.empty()) {

@@ -119,7 +119,6 @@ CgroupMeterFiles CgroupV2::meter_files(const std::string& name) const {
   std::string dir = root_ + "/" + name;
   CgroupMeterFiles f;
   f.memory_usage = dir + "/memory.current";
-  f.memory_stat = dir + "/memory.stat";
   f.inactive_key = "inactive_file";
   f.cpu = dir + "/cpu.stat";
   f.cpu_key = "usage_usec";
