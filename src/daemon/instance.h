@@ -99,8 +99,9 @@ class Instance {
   void set_replacement_pid(pid_t replacement) { replacement_pid_ = replacement; }
   bool reloading() const { return replacement_pid_ > 0; }
   // Samples CPU and memory of the whole process tree (once a second, from the supervisor): its
-  // cgroup's, or the sum over its process group from `groups` (the tick's shared scan of
-  // /proc), or its main process's alone when `groups` is nullptr. instance_report.cc.
+  // cgroup's (through cgroup_meter_), or the sum over its process group from `groups` (the
+  // supervisor's, shared by every instance: process_groups.h), or its main process's alone when
+  // `groups` is nullptr. instance_report.cc.
   void sample(std::uint64_t now_mono_ms, ProcessGroups* groups = nullptr);
 
   int id() const { return id_; }
