@@ -86,6 +86,7 @@ void ProcessGroups::next_tick() {
     procs_.clear();
     wanted_.clear();
     groups_.clear();
+    last_pid_.close();
     ticks_since_full_ = kFullScanEvery;
   }
   fresh_ = false;
