@@ -373,7 +373,8 @@ row() {  # label metric [transform]
         mib) v=$(awk -v k="$v" 'BEGIN { if (k == "nan") print "-"; else printf "%.1f", k / 1024 }') ;;
         per_inst_kib) v=$(per "$v" "$n" "$(get "$m.$n.rss0")") ;;
         per_inst_fd) v=$(per "$v" "$n" "$(get "$m.$n.fd0")") ;;
-        per_inst_cpu) v=$(per "$v" "$n") ;;
+        # % of a core per instance is 0.00 at 1,000: CPU microseconds a second read better.
+        per_inst_cpu) v=$(awk -v x="$v" -v n="$n" 'BEGIN { if (x == "nan") print "-"; else printf "%.1f", x * 10000 / n }') ;;
         s) v=$(awk -v x="$v" 'BEGIN { if (x == "nan") print "-"; else printf "%.2f", x / 1000 }') ;;
         opt) [ "$v" = nan ] && v=- ;;
       esac
@@ -391,7 +392,7 @@ row "daemon RSS, all online (MiB)" rss mib
 row "  per instance (KiB)" rss per_inst_kib
 row "daemon RSS after the idle period (MiB)" rss_idle mib
 row "daemon idle CPU (% of a core)" idle_cpu
-row "  per instance (% of a core)" idle_cpu per_inst_cpu
+row "  per instance (CPU us a second)" idle_cpu per_inst_cpu
 row "daemon fds, all online" fd
 row "  per instance" fd per_inst_fd
 row "stop all (s)" stop s

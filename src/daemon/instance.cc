@@ -67,6 +67,7 @@ Instance::~Instance() {
     kill_all();
     host_.forget_pid(pid_);
   }
+  cgroup_meter_.reset();  // its descriptors close before the group goes
   if (CgroupTree* tree = host_.cgroups(); tree && !cgroup_.empty()) tree->release(cgroup_);
 }
 

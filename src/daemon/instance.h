@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/cgroup/cgroup_meter.h"
 #include "daemon/cluster_mode/bind_channel.h"
 #include "daemon/code_metrics.h"
 #include "daemon/hook_event.h"
@@ -45,6 +46,7 @@
 #include "herd/loop/timer.h"
 #include "logs/output_pipe.h"
 #include "metrics/proc_stats.h"
+#include "metrics/process_groups.h"
 
 namespace herd::manager {
 
@@ -98,8 +100,9 @@ class Instance {
   void set_replacement_pid(pid_t replacement) { replacement_pid_ = replacement; }
   bool reloading() const { return replacement_pid_ > 0; }
   // Samples CPU and memory of the whole process tree (once a second, from the supervisor): its
-  // cgroup's, or the sum over its process group from `groups` (the tick's shared scan of
-  // /proc), or its main process's alone when `groups` is nullptr. instance_report.cc.
+  // cgroup's (through cgroup_meter_), or the sum over its process group from `groups` (the
+  // supervisor's, shared by every instance: process_groups.h), or its main process's alone when
+  // `groups` is nullptr. instance_report.cc.
   void sample(std::uint64_t now_mono_ms, ProcessGroups* groups = nullptr);
 
   int id() const { return id_; }
@@ -334,7 +337,10 @@ class Instance {
   bool health_alt_port_ = false;     // cluster mode: probed on port + kMaxInstances + index
   std::string last_restart_reason_;  // why the last liveness restart happened (jlist, describe)
 
-  std::string cgroup_;                // the running process's cgroup (cgroup_tree.h), "" = none
+  std::string cgroup_;  // the running process's cgroup (cgroup_tree.h), "" = none
+  // cgroup_'s usage files kept open for the sampler; made at its first sample (also after
+  // `herd update`, whose exec closed them), dropped with the group.
+  std::optional<CgroupMeter> cgroup_meter_;
   std::string exit_reason_;           // "oom" when the kernel's OOM killer ended the last run
   std::uint64_t oom_kills_seen_ = 0;  // OOM kills in cgroup_ already logged (sample_cgroup)
 

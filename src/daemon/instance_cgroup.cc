@@ -39,6 +39,7 @@ Status Instance::prepare_cgroup(SpawnOptions& o, std::vector<Fd>* procs) {
     return std::unexpected(fds.error());
   }
   // The previous run's group, if a stop left one, goes now: a process has one group at a time.
+  cgroup_meter_.reset();
   if (!cgroup_.empty()) tree->release(cgroup_);
   cgroup_ = std::move(*name);
   oom_kills_seen_ = 0;
@@ -66,6 +67,7 @@ void Instance::end_cgroup() {
     kill_reason_ = fmt::format("killed by the kernel's OOM killer (over max_memory {} bytes)",
                                app_->spec.max_memory);
   }
+  cgroup_meter_.reset();
   tree->release(cgroup_);
   cgroup_.clear();
 }
@@ -73,7 +75,9 @@ void Instance::end_cgroup() {
 bool Instance::sample_cgroup(std::uint64_t now_mono_ms) {
   CgroupTree* tree = host_.cgroups();
   if (tree == nullptr || !tree->enabled() || cgroup_.empty()) return false;
-  auto u = tree->backend().usage(cgroup_);
+  if (!cgroup_meter_) cgroup_meter_.emplace(tree->backend().meter_files(cgroup_));
+  // Above max_memory_restart, the figure is made of fresh reads only (cgroup_meter.h).
+  auto u = cgroup_meter_->read(now_mono_ms, app_->spec.max_memory_restart);
   if (!u) return false;
   // A worker the OOM killer took is said in herd.log (the instance's own process ends, and is
   // reported by end_cgroup).

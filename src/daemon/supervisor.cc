@@ -70,14 +70,14 @@ Status Supervisor::init() {
   sampler_.start(
       [this] {
         std::uint64_t now = loop_.now();
-        std::vector<int> over;  // over max_memory_restart: looked up again, as acting on one
-                                // may change the lists (only these: a lookup is a scan)
-        ProcessGroups groups;   // one scan of /proc this tick, if an instance has no cgroup
+        std::vector<int> over;     // over max_memory_restart: looked up again, as acting on one
+                                   // may change the lists (only these: a lookup is a scan)
+        proc_groups_.next_tick();  // read at the first instance without a cgroup, if any
         cgroups_->sweep();
         for (auto& app : apps_) {
           std::uint64_t limit = app->spec.max_memory_restart;
           for (auto& inst : app->instances) {
-            inst->sample(now, &groups);
+            inst->sample(now, &proc_groups_);
             if (limit != 0 && inst->rss_bytes() > limit) over.push_back(inst->id());
           }
         }

@@ -31,6 +31,7 @@
 #include "herd/loop/signal.h"
 #include "herd/loop/timer.h"
 #include "logs/rotating_file.h"
+#include "metrics/process_groups.h"
 #include "protocol/error_code.h"
 #include "protocol/requests.h"
 
@@ -248,6 +249,9 @@ class Supervisor : private InstanceHost {
                     *this};  // before apps_: instances may fire hooks until they are destroyed
   Signal sigchld_;
   Timer sampler_;
+  // The sampler's reads of the process groups of instances without a cgroup; kept between ticks
+  // (its descriptors close when no instance asks for a tick).
+  ProcessGroups proc_groups_;
   Timer depends_timer_;  // polls the apps waiting for their dependencies (supervisor_depends.cc)
   bool depends_timer_active_ = false;
   // Before apps_: instances release their cgroups when destroyed.

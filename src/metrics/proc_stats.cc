@@ -1,6 +1,5 @@
 #include "metrics/proc_stats.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -56,33 +55,6 @@ std::optional<ProcSample> parse_proc_stat(char* buf) {
       (fields[16 - 3] + fields[17 - 3]) * 1000 / static_cast<unsigned long long>(ticks);
   s.rss_bytes = fields[24 - 3] * static_cast<unsigned long long>(page);
   return s;
-}
-
-void ProcessGroups::scan() {
-  scanned_ = true;
-  DIR* d = ::opendir(proc_root_);
-  if (d == nullptr) return;
-  char path[300];
-  char buf[1024];
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    std::snprintf(path, sizeof(path), "%s/%s/stat", proc_root_, e->d_name);
-    if (read_small(path, buf, sizeof(buf)) <= 0) continue;  // gone meanwhile
-    auto s = parse_proc_stat(buf);
-    if (!s || s->pgid <= 0) continue;
-    ProcSample& sum = groups_[s->pgid];
-    sum.pgid = s->pgid;
-    sum.rss_bytes += s->rss_bytes;
-    sum.cpu_ms += s->cpu_ms + s->children_cpu_ms;
-  }
-  ::closedir(d);
-}
-
-std::optional<ProcSample> ProcessGroups::group(pid_t pgid) {
-  if (!scanned_) scan();
-  auto it = groups_.find(pgid);
-  if (it == groups_.end()) return std::nullopt;
-  return it->second;
 }
 
 double CpuMeter::update(std::uint64_t cpu_ms, std::uint64_t now_ms) {

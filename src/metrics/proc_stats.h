@@ -1,12 +1,11 @@
-// Reading a process's CPU time and memory from /proc, for `ls`, `monit` and metrics; and the
-// same summed over a process group (an instance's whole tree when it has no cgroup).
+// Reading a process's CPU time and memory from /proc, for `ls`, `monit` and metrics (the sums
+// over a process group are process_groups.h).
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
-#include <unordered_map>
 
 namespace herd::manager {
 
@@ -23,26 +22,6 @@ struct ProcSample {
 std::optional<ProcSample> sample_process(pid_t pid);
 // The same, parsed from the text of a /proc/<pid>/stat file.
 std::optional<ProcSample> parse_proc_stat(char* text);
-
-// Every process of the machine by process group, from one scan of /proc made at the first
-// question (so a tick that asks nothing scans nothing). One object per sampling tick, shared by
-// every instance: the cost is one scan per tick, not one per instance.
-//
-// Threads: one at a time.
-class ProcessGroups {
- public:
-  explicit ProcessGroups(const char* proc_root = "/proc") : proc_root_(proc_root) {}
-  // The sum over the processes of group `pgid`: their RSS, and their CPU time (each one's own
-  // plus that of the children it has reaped, so that a worker that ended still counts); nullopt
-  // when no process of the group was found.
-  std::optional<ProcSample> group(pid_t pgid);
-
- private:
-  void scan();
-  const char* proc_root_;
-  bool scanned_ = false;
-  std::unordered_map<pid_t, ProcSample> groups_;
-};
 
 // Tracks one process's CPU use between samples: percent of one CPU, like `ps` and PM2.
 class CpuMeter {

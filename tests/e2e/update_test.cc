@@ -1,5 +1,8 @@
 // `herd update` (manager/takeover.h): the daemon replaced by another herd binary in place, under
-// load, without restarting any app; and a file that is not herd leaves the old daemon running.
+// load, without restarting any app; the sampler's kept files opened again by the new daemon (the
+// old descriptors gone with the exec); and a file that is not herd leaves the old daemon
+// running.
+#include <dirent.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -151,6 +154,63 @@ TEST_F(UpdateTest, AFileThatIsNotHerdLeavesTheDaemonRunning) {
   EXPECT_EQ(daemon_pid(), daemon);
   EXPECT_EQ(instance(jlist(), "side")["pid"], instance(before, "side")["pid"]);
   EXPECT_THAT(herd({"ping"}).out, HasSubstr("pong"));
+}
+
+// The daemon's descriptors that are sampler files: a cgroup usage file, or the /proc/<pid>/stat
+// of one of `pids`.
+int sample_files(pid_t daemon, const Json& pids) {
+  std::vector<std::string> tails = {"/memory.usage_in_bytes", "/memory.current", "/cpuacct.usage",
+                                    "/cpu.stat"};
+  for (const Json& p : pids) tails.push_back("/proc/" + std::to_string(p.get<int>()) + "/stat");
+  std::string dir = "/proc/" + std::to_string(daemon) + "/fd";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return -1;
+  int n = 0;
+  while (dirent* e = ::readdir(d)) {
+    char target[4096];
+    ssize_t len = ::readlink((dir + "/" + e->d_name).c_str(), target, sizeof(target) - 1);
+    if (len <= 0) continue;
+    std::string t(target, static_cast<std::size_t>(len));
+    for (const std::string& tail : tails) {
+      if (t.size() >= tail.size() && t.compare(t.size() - tail.size(), tail.size(), tail) == 0) {
+        ++n;
+        break;
+      }
+    }
+  }
+  ::closedir(d);
+  return n;
+}
+
+TEST_F(UpdateTest, TheNewDaemonOpensTheSampleFilesAgainAndTheOldOnesAreGone) {
+  CommandResult ping = herd({"ping"});
+  ASSERT_EQ(ping.exit_code, 0) << ping;
+  // In a cgroup an instance keeps two usage files, without one its process's stat.
+  const int per_instance = ping.out.find("cgroups v") != std::string::npos ? 2 : 1;
+  ASSERT_EQ(herd({"start", "/bin/sleep", "-n", "sampled", "-i", "3", "--", "1000"}).exit_code, 0);
+  Json list;
+  ASSERT_TRUE(wait_status("sampled", "online", 3, kWaitTimeout, &list));
+  Json pids = Json::array();
+  for (const Json& p : instances(list, "sampled")) pids.push_back(p["pid"]);
+  pid_t daemon = daemon_pid();
+  int n = 0;
+  ASSERT_TRUE(wait_for([&] { return (n = sample_files(daemon, pids)) == 3 * per_instance; }))
+      << n << " sample files before the update";
+
+  CommandResult r = herd({"update", "--binary", install_copy()});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(daemon_pid(), daemon);
+  // Opened again at the new daemon's first samples: as many as before, not twice as many.
+  EXPECT_TRUE(wait_for([&] { return (n = sample_files(daemon, pids)) == 3 * per_instance; }))
+      << n << " sample files after the update";
+  // And they are read: the figures move on (CPU time is cumulative; memory is never 0).
+  EXPECT_TRUE(wait_jlist([](const Json& l) {
+    for (const Json& p : l) {
+      if (p["monit"]["memory"].get<std::uint64_t>() == 0) return false;
+    }
+    return l.size() == 3;
+  }));
+  EXPECT_EQ(sample_files(daemon, pids), 3 * per_instance);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@ herd_test(daemon_test
   daemon_log_test.cc
   user_test.cc
   cgroup_test.cc
+  cgroup_meter_test.cc
   listen_set_test.cc
   bind_channel_test.cc
   bind_channel_malformed_test.cc

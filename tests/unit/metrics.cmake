@@ -5,6 +5,8 @@ herd_test(metrics_test
   memory_trend_test.cc
   load_share_test.cc
   proc_stats_test.cc
+  process_groups_test.cc
+  kept_file_test.cc
   prometheus_code_metrics_test.cc
   LIBS herd_metrics
 )

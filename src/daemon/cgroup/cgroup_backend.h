@@ -5,7 +5,8 @@
 // A backend is built on directories it is given (herd's own group in each hierarchy), so tests
 // point it at a fake tree in a temp dir. Group names are relative to herd's group ("api-0-3").
 // Every file is reached by path at each call: nothing is cached, and nothing blocks beyond the
-// small reads and writes of cgroupfs.
+// small reads and writes of cgroupfs. The once-a-second sample is the exception: it goes through
+// a CgroupMeter (cgroup_meter.h) built on the files meter_files() names, which keeps them open.
 //
 // Threads: any, one at a time (no locking inside; the daemon uses it from its loop thread).
 #pragma once
@@ -39,6 +40,16 @@ struct CgroupUsage {
   std::uint64_t cpu_usec = 0;  // CPU time of every process it held, since it was created
 };
 
+// Where a group's usage is, for CgroupMeter; a path is "" when its controller is not used.
+struct CgroupMeterFiles {
+  std::string memory_usage;  // v1 memory.usage_in_bytes, v2 memory.current; memory.stat beside it
+  const char* inactive_key = "";  // memory.stat's inactive file cache: v1 total_inactive_file, v2
+                                  // inactive_file
+  std::string cpu;                // v1 cpuacct.usage (one number, ns), v2 cpu.stat
+  const char* cpu_key = "";       // "" when `cpu` is one number; v2 usage_usec
+  bool cpu_in_ns = false;
+};
+
 // The CPU period herd writes with a quota (100 ms, the kernel's default).
 inline constexpr std::uint64_t kCpuPeriodUsec = 100000;
 
@@ -65,8 +76,11 @@ class CgroupBackend {
   virtual std::vector<pid_t> pids(const std::string& name) const = 0;
   // SIGKILL to every process in the group (v2: cgroup.kill when the kernel has it).
   virtual void kill_all(const std::string& name) const = 0;
-  // Memory and CPU of the group; nullopt when it cannot be read.
-  virtual std::optional<CgroupUsage> usage(const std::string& name) const = 0;
+  // Memory and CPU of the group; nullopt when it cannot be read. (A one-off read; the sampler
+  // keeps a CgroupMeter on meter_files() instead.)
+  virtual std::optional<CgroupUsage> usage(const std::string& name) const;
+  // The files that hold the group's usage.
+  virtual CgroupMeterFiles meter_files(const std::string& name) const = 0;
   // How many times the kernel's OOM killer killed a process of the group.
   virtual std::uint64_t oom_kills(const std::string& name) const = 0;
   // Removes the group (rmdir); false while a process is still in it (or it cannot be removed).

@@ -115,24 +115,17 @@ void CgroupV1::kill_all(const std::string& name) const {
   }
 }
 
-std::optional<CgroupUsage> CgroupV1::usage(const std::string& name) const {
-  CgroupUsage u;
-  bool any = false;
+CgroupMeterFiles CgroupV1::meter_files(const std::string& name) const {
+  CgroupMeterFiles f;
   if (std::string d = dir("memory", name); !d.empty()) {
-    if (auto used = read_number(d + "/memory.usage_in_bytes")) {
-      std::uint64_t inactive = read_keyed(d + "/memory.stat", "total_inactive_file").value_or(0);
-      u.memory_bytes = *used > inactive ? *used - inactive : 0;
-      any = true;
-    }
+    f.memory_usage = d + "/memory.usage_in_bytes";
+    f.inactive_key = "total_inactive_file";
   }
   if (std::string d = dir("cpuacct", name); !d.empty()) {
-    if (auto ns = read_number(d + "/cpuacct.usage")) {
-      u.cpu_usec = *ns / 1000;
-      any = true;
-    }
+    f.cpu = d + "/cpuacct.usage";
+    f.cpu_in_ns = true;
   }
-  if (!any) return std::nullopt;
-  return u;
+  return f;
 }
 
 std::uint64_t CgroupV1::oom_kills(const std::string& name) const {

@@ -32,7 +32,7 @@ class CgroupV1 : public CgroupBackend {
   Result<std::vector<Fd>> open_procs(const std::string& name) const override;
   std::vector<pid_t> pids(const std::string& name) const override;
   void kill_all(const std::string& name) const override;
-  std::optional<CgroupUsage> usage(const std::string& name) const override;
+  CgroupMeterFiles meter_files(const std::string& name) const override;
   std::uint64_t oom_kills(const std::string& name) const override;
   bool remove(const std::string& name) const override;
   std::vector<std::string> groups() const override;

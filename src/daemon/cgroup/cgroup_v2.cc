@@ -113,21 +113,16 @@ void CgroupV2::kill_all(const std::string& name) const {
   }
 }
 
-std::optional<CgroupUsage> CgroupV2::usage(const std::string& name) const {
+CgroupMeterFiles CgroupV2::meter_files(const std::string& name) const {
+  // Without the memory controller memory.current is absent and reads as nothing; cpu.stat's
+  // usage_usec is there with or without the cpu controller.
   std::string dir = root_ + "/" + name;
-  CgroupUsage u;
-  bool any = false;
-  if (auto used = read_number(dir + "/memory.current")) {
-    std::uint64_t inactive = read_keyed(dir + "/memory.stat", "inactive_file").value_or(0);
-    u.memory_bytes = *used > inactive ? *used - inactive : 0;
-    any = true;
-  }
-  if (auto usec = read_keyed(dir + "/cpu.stat", "usage_usec")) {
-    u.cpu_usec = *usec;
-    any = true;
-  }
-  if (!any) return std::nullopt;
-  return u;
+  CgroupMeterFiles f;
+  f.memory_usage = dir + "/memory.current";
+  f.inactive_key = "inactive_file";
+  f.cpu = dir + "/cpu.stat";
+  f.cpu_key = "usage_usec";
+  return f;
 }
 
 std::uint64_t CgroupV2::oom_kills(const std::string& name) const {
