@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "daemon/daemon_impl.h"
+#include "daemon/descriptor_limit.h"
 #include "daemon/home_lock.h"
 #include "daemon/keeper.h"
 #include "daemon/state_file.h"
@@ -309,6 +310,7 @@ int serve(const Home& home, const std::optional<MetricsEndpoint>& metrics, bool 
 }  // namespace
 
 int run_daemon(const Home& home, const DaemonOptions& options) {
+  raise_descriptor_limit();  // a few descriptors per instance: 1,024 would not hold 1,000
   if (options.takeover_fd >= 0) return run_takeover(home, options);
   // Whatever the process that started us left open without CLOEXEC (a shell's or a CI runner's
   // descriptors) is not ours: closed before anything of our own is opened, so no app inherits it.

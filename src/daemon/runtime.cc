@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "daemon/daemon_impl.h"
+#include "daemon/descriptor_limit.h"
 #include "daemon/home_lock.h"
 #include "daemon/state_file.h"
 #include "herd/base/log.h"
@@ -195,6 +196,7 @@ class Runtime {
 int run_runtime(const Home& home, const RuntimeOptions& options, std::vector<AppSpec> apps) {
   // What the container runtime or shell left open without CLOEXEC is not ours (run_daemon).
   ::close_range(3, ~0U, 0);
+  raise_descriptor_limit();
   auto metrics = detail::metrics_endpoint_of(options.daemon);
   if (!metrics) {
     log_error("herd runtime: {}", metrics.error().context());

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/descriptor_limit.h"
 #include "herd/base/fd.h"
 
 namespace herd::manager {
@@ -58,6 +59,7 @@ enum Stage : int { kSetup = 1, kChdir = 2, kExec = 3, kIdentity = 4, kCgroup = 5
     if (::getppid() != parent) ::_exit(1);
   }
   ::setpgid(0, 0);
+  apply_app_descriptor_limit();  // the limit herd was started with, not the daemon's raised one
   // Into the instance's cgroup before the descriptors move (placing them could overwrite
   // these) and while still root (the files are the daemon's).
   if (!o.cgroup_procs_fds.empty()) {

@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -137,6 +140,52 @@ TEST_F(HerdTest, NoDescriptorLeaksIntoApps) {
   fds = fds_of(pid);
   EXPECT_EQ(fds.size(), 4u) << describe(fds);
   ASSERT_TRUE(fds.count(3)) << describe(fds);
+}
+
+// The soft "Max open files" limit of `pid`, from /proc/<pid>/limits (0 when unreadable).
+unsigned long long soft_open_files(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("Max open files")) continue;
+    return std::strtoull(line.c_str() + std::string_view("Max open files").size(), nullptr, 10);
+  }
+  return 0;
+}
+
+// Started under the usual soft limit (here 256), the daemon raises its own to the hard limit (it
+// holds a few descriptors per instance), and gives its apps the limit it was started with, also
+// after `herd update` re-executed it with the raised one in force.
+TEST_F(HerdTest, TheDaemonRaisesItsDescriptorLimitAndItsAppsKeepTheOriginal) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max <= 512) {
+    GTEST_SKIP() << "the hard RLIMIT_NOFILE (" << saved.rlim_max << ") leaves nothing to raise";
+  }
+  rlimit low = saved;
+  low.rlim_cur = 256;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::string script = write_script("wait.sh", "exec sleep 1000\n");
+  CommandResult r = herd({"start", script, "--name", "app"});  // starts the daemon, at 256
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  Json list;
+  ASSERT_TRUE(wait_status("app", "online", 1, kWaitTimeout, &list));
+  unsigned long long expected = saved.rlim_max == RLIM_INFINITY
+                                    ? (1ULL << 20)
+                                    : std::min<unsigned long long>(saved.rlim_max, 1ULL << 20);
+  pid_t daemon = daemon_pid();
+  ASSERT_GT(daemon, 0);
+  EXPECT_EQ(soft_open_files(daemon), expected);
+  EXPECT_EQ(soft_open_files(instance(list, "app").value("pid", 0)), 256u);
+
+  r = herd({"update", "--binary", herd_bin_});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(daemon_pid(), daemon);
+  ASSERT_EQ(herd({"restart", "app"}).exit_code, 0);
+  ASSERT_TRUE(wait_status("app", "online", 1, kWaitTimeout, &list));
+  EXPECT_EQ(soft_open_files(daemon), expected);
+  EXPECT_EQ(soft_open_files(instance(list, "app").value("pid", 0)), 256u);
 }
 
 }  // namespace
