@@ -374,7 +374,7 @@ row() {  # label metric [transform]
         per_inst_kib) v=$(per "$v" "$n" "$(get "$m.$n.rss0")") ;;
         per_inst_fd) v=$(per "$v" "$n" "$(get "$m.$n.fd0")") ;;
         # % of a core per instance is 0.00 at 1,000: CPU microseconds a second read better.
-        per_inst_cpu) v=$(awk -v x="$v" -v n="$n" 'BEGIN { if (x == "nan") print "-"; else printf "%.1f", x * 10000 / n }') ;;
+        per_inst_cpu) v=$(awk -v x="$v" -v n="$(count_of "$n")" 'BEGIN { if (x == "nan") print "-"; else printf "%.1f", x * 10000 / n }') ;;
         s) v=$(awk -v x="$v" 'BEGIN { if (x == "nan") print "-"; else printf "%.2f", x / 1000 }') ;;
         opt) [ "$v" = nan ] && v=- ;;
       esac
