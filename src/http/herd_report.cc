@@ -69,6 +69,18 @@ void HerdReport::record(std::uint64_t latency_ns) {
 void HerdReport::send() {
   std::uint64_t total = 0;
   for (int cls = 1; cls <= 5; ++cls) total += metrics_.requests_by_class[cls];
+  // An idle server would repeat itself (the same total, no latency): such a report goes out only
+  // every kIdleEvery intervals, so that a hundred idle servers do not wake the daemon a hundred
+  // times a second while the figure it shows stays recent. Its interval_ms covers the skipped
+  // intervals too.
+  if (sent_any_ && count_ == 0 && total == last_total_ && !last_had_latency_ &&
+      ++idle_skipped_ < kIdleEvery) {
+    return;
+  }
+  idle_skipped_ = 0;
+  sent_any_ = true;
+  last_total_ = total;
+  last_had_latency_ = count_ > 0;
   std::uint64_t now = loop_.now();
   std::string line = fmt::format("HERD_METRICS={{\"http_requests_total\":{},\"interval_ms\":{}",
                                  total, now - last_send_ms_);

@@ -9,8 +9,11 @@
 // Requests are the final answers counted in ServerMetrics; latency is from the moment the
 // request was complete (the handler called) to the moment its response head was written, over
 // the interval (no latency fields for an interval without requests). The p99 comes from log
-// buckets (4 per power of two): within 19 % of the true value. Not asked for: start() does
-// nothing and record() is never called (the connection checks active()).
+// buckets (4 per power of two): within 19 % of the true value. An idle interval (no request,
+// after a report without latency) is reported only every kIdleEvery intervals: the daemon's
+// figures stay at most that many intervals old, and idle servers cost it no wake-up a second
+// each. Not asked for: start() does nothing and record() is never called (the connection checks
+// active()).
 //
 // Threads: the loop's thread only.
 #pragma once
@@ -41,6 +44,7 @@ class HerdReport {
 
  private:
   static constexpr int kBuckets = 128;
+  static constexpr int kIdleEvery = 10;
   void send();
 
   EventLoop& loop_;
@@ -50,6 +54,10 @@ class HerdReport {
   bool warned_ = false;
   std::uint64_t interval_ms_ = 0;
   std::uint64_t last_send_ms_ = 0;
+  std::uint64_t last_total_ = 0;  // the total of the last report sent
+  bool last_had_latency_ = false;
+  bool sent_any_ = false;
+  int idle_skipped_ = 0;  // idle intervals not reported since the last report
   std::uint64_t count_ = 0;
   std::uint64_t sum_ns_ = 0;
   std::uint64_t max_ns_ = 0;

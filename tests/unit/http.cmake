@@ -17,3 +17,7 @@ target_link_libraries(http_response_test PRIVATE herd_llhttp)
 
 herd_test(http_metrics_test http_metrics_test.cc)
 target_link_libraries(http_metrics_test PRIVATE herd_llhttp)
+
+# libherd's report to herd (src/http/herd_report.h), on a notify socket of the test's own.
+herd_test(herd_report_test herd_report_test.cc)
+target_include_directories(herd_report_test PRIVATE ${PROJECT_SOURCE_DIR}/src)
