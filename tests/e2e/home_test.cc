@@ -23,26 +23,12 @@
 
 #include "e2e/cgroup_cleanup.h"
 #include "e2e/herd_fixture.h"
+#include "e2e/process.h"
 
 namespace herd::e2e {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Connects to the Unix socket `path`: the descriptor, or -errno.
-int connect_unix(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
-    int e = errno;
-    ::close(fd);
-    return -e;
-  }
-  return fd;
-}
 
 class HomeTest : public HerdTest {
  protected:

@@ -25,5 +25,7 @@ class Process : public test::Child {
 // Connects to 127.0.0.1:port (blocking): the descriptor, or -errno (ECONNREFUSED when nobody
 // listens). The caller closes it.
 int connect_tcp(int port);
+// Connects to the Unix stream socket `path` (blocking): the descriptor, or -errno.
+int connect_unix(const std::string& path);
 
 }  // namespace herd::e2e

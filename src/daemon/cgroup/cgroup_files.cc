@@ -31,36 +31,35 @@ std::optional<std::string> read_text(const std::string& path) {
   return out;
 }
 
-namespace {
-
-std::optional<std::uint64_t> parse_number(std::string_view text) {
+std::optional<std::uint64_t> number_in(std::string_view text) {
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end == text.data()) return std::nullopt;
   return value;
 }
 
-}  // namespace
+std::optional<std::uint64_t> keyed_in(std::string_view text, std::string_view key) {
+  while (!text.empty()) {
+    std::size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ' ') {
+      return number_in(line.substr(key.size() + 1));
+    }
+  }
+  return std::nullopt;
+}
 
 std::optional<std::uint64_t> read_number(const std::string& path) {
   auto text = read_text(path);
   if (!text) return std::nullopt;
-  return parse_number(*text);
+  return number_in(*text);
 }
 
 std::optional<std::uint64_t> read_keyed(const std::string& path, std::string_view key) {
   auto text = read_text(path);
   if (!text) return std::nullopt;
-  std::string_view rest = *text;
-  while (!rest.empty()) {
-    std::size_t eol = rest.find('\n');
-    std::string_view line = rest.substr(0, eol);
-    rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
-    if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ' ') {
-      return parse_number(line.substr(key.size() + 1));
-    }
-  }
-  return std::nullopt;
+  return keyed_in(*text, key);
 }
 
 Status write_text(const std::string& path, std::string_view text) {
@@ -83,7 +82,7 @@ std::vector<pid_t> read_pids(const std::string& path) {
   std::string_view rest = *text;
   while (!rest.empty()) {
     std::size_t eol = rest.find('\n');
-    if (auto n = parse_number(rest.substr(0, eol)); n && *n > 0) {
+    if (auto n = number_in(rest.substr(0, eol)); n && *n > 0) {
       pids.push_back(static_cast<pid_t>(*n));
     }
     if (eol == std::string_view::npos) break;

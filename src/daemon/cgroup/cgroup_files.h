@@ -25,6 +25,9 @@ std::optional<std::uint64_t> read_number(const std::string& path);
 // The value of `key` in a flat keyed file ("key value" lines: memory.stat, cpu.stat,
 // memory.events, memory.oom_control); nullopt when absent.
 std::optional<std::uint64_t> read_keyed(const std::string& path, std::string_view key);
+// The same two on text already read (a kept file's pread).
+std::optional<std::uint64_t> number_in(std::string_view text);
+std::optional<std::uint64_t> keyed_in(std::string_view text, std::string_view key);
 // Writes `text` to a control file. The error names the file and the value.
 Status write_text(const std::string& path, std::string_view text);
 // The pids listed in a cgroup.procs file.

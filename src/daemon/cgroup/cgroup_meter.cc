@@ -1,6 +1,5 @@
 #include "daemon/cgroup/cgroup_meter.h"
 
-#include <charconv>
 #include <string_view>
 
 #include "daemon/cgroup/cgroup_files.h"
@@ -8,33 +7,13 @@
 namespace herd::manager {
 namespace {
 
-std::optional<std::uint64_t> parse_number(std::string_view text) {
-  std::uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end == text.data()) return std::nullopt;
-  return value;
-}
-
-// The value of `key` in "key value" lines.
-std::optional<std::uint64_t> keyed(std::string_view text, std::string_view key) {
-  while (!text.empty()) {
-    std::size_t eol = text.find('\n');
-    std::string_view line = text.substr(0, eol);
-    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
-    if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ' ') {
-      return parse_number(line.substr(key.size() + 1));
-    }
-  }
-  return std::nullopt;
-}
-
 std::optional<std::uint64_t> read_kept_number(KeptFile& f, std::string_view key = {}) {
   if (f.path().empty()) return std::nullopt;
   char buf[512];  // cpu.stat, the longest kept file, is under 300 bytes
   ssize_t n = f.read(buf, sizeof(buf));
   if (n <= 0) return std::nullopt;
   std::string_view text(buf, static_cast<std::size_t>(n));
-  return key.empty() ? parse_number(text) : keyed(text, key);
+  return key.empty() ? cgroup::number_in(text) : cgroup::keyed_in(text, key);
 }
 
 }  // namespace
