@@ -313,4 +313,8 @@ RunResult run(const ChildSpec& spec, Ms timeout) {
   return r;
 }
 
+ForkedGuard::~ForkedGuard() {
+  if (pid > 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
+}
+
 }  // namespace herd::test

@@ -106,4 +106,11 @@ class Child {
 // Runs `spec` to its end: waits at most `timeout`, then SIGKILLs it (timed_out).
 RunResult run(const ChildSpec& spec, Ms timeout);
 
+// Kills and reaps, however the test ends, a process the test forked itself (when the child must
+// run the test's own code, such as setpgid before pause, which Child cannot do after exec).
+struct ForkedGuard {
+  pid_t pid;
+  ~ForkedGuard();
+};
+
 }  // namespace herd::test

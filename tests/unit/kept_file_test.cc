@@ -12,18 +12,11 @@
 #include <cerrno>
 #include <string>
 
+#include "support/child.h"
 #include "support/temp_dir.h"
 
 namespace herd::manager {
 namespace {
-
-// Kills and reaps a forked child however the test ends.
-struct Child {
-  pid_t pid;
-  ~Child() {
-    if (pid > 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
-  }
-};
 
 std::string read_all(KeptFile& f) {
   char buf[256];
@@ -91,7 +84,7 @@ TEST(KeptFile, AKeptProcStatFailsOnceItsProcessIsGone) {
     ::pause();
     ::_exit(0);
   }
-  Child guard{child};
+  test::ForkedGuard guard{child};
   KeptFile f("/proc/" + std::to_string(child) + "/stat");
   std::string first = read_all(f);
   EXPECT_EQ(first.rfind(std::to_string(child) + " (", 0), 0u) << first;

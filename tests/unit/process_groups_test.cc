@@ -12,18 +12,11 @@
 #include <string>
 
 #include "proc_stat_line.h"
+#include "support/child.h"
 #include "support/temp_dir.h"
 
 namespace herd::manager {
 namespace {
-
-// Kills and reaps a forked child however the test ends.
-struct Child {
-  pid_t pid;
-  ~Child() {
-    if (pid > 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
-  }
-};
 
 std::uint64_t page() { return static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)); }
 long ticks() { return ::sysconf(_SC_CLK_TCK); }
@@ -164,7 +157,7 @@ TEST(ProcessGroups, AProcessThatEndedIsNoLongerCountedEvenWithoutANewPid) {
     ::pause();
     ::_exit(0);
   }
-  Child guard{child};
+  test::ForkedGuard guard{child};
   ::setpgid(child, child);  // either side may run first
   ProcessGroups groups;
   ASSERT_TRUE(groups.group(child));
