@@ -163,6 +163,24 @@ Status Client::connect(bool start_daemon) {
                                      home_.log(), why.empty() ? " (empty)" : why));
 }
 
+Status Client::read_more() {
+  constexpr std::size_t kChunk = 65536;
+  std::size_t had = buffer_.size();
+  for (;;) {
+    // Straight into the buffer's end: no copy through a second buffer.
+    buffer_.resize(had + kChunk);
+    ssize_t n = ::read(fd_.get(), buffer_.data() + had, kChunk);
+    buffer_.resize(had + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (n < 0 && errno == EINTR) continue;
+    // A reset reads as a close: either way the daemon went away mid-reply.
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+      return fail(ECONNRESET, "the daemon closed the connection");
+    }
+    if (n < 0) return fail_errno("read from the daemon");
+    return {};
+  }
+}
+
 Result<std::string> Client::read_raw_line() {
   std::size_t searched = 0;  // a line of megabytes arrives in many reads: each byte looked at once
   for (;;) {
@@ -180,15 +198,7 @@ Result<std::string> Client::read_raw_line() {
       return line;
     }
     searched = buffer_.size();
-    char buf[65536];
-    ssize_t n = ::read(fd_.get(), buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    // A reset reads as a close: either way the daemon went away mid-reply.
-    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-      return fail(ECONNRESET, "the daemon closed the connection");
-    }
-    if (n < 0) return fail_errno("read from the daemon");
-    buffer_.append(buf, static_cast<std::size_t>(n));
+    if (Status s = read_more(); !s) return std::unexpected(s.error());
   }
 }
 
@@ -249,18 +259,42 @@ Client::CallResult Client::call(manager::Verb verb, const manager::Request& requ
   }
 }
 
-Client::TextResult Client::call_text(manager::Verb verb, const manager::Request& request_fields) {
+std::expected<void, manager::ErrorReply> Client::call_text(manager::Verb verb,
+                                                           const manager::Request& request_fields,
+                                                           const TextSink& sink) {
   auto id = send_request(verb, request_fields);
   if (!id) return std::unexpected(id.error());
   const std::string head = fmt::format(R"({{"id":{},"ok":true,"result":)", *id);
   for (;;) {
+    // Enough of the next line to tell whether it is the daemon's plain success
+    // (control_server.h): the result is the rest of the line but its closing brace, as the
+    // daemon wrote it, handed on as it arrives.
+    while (buffer_.size() < head.size() && buffer_.find('\n') == std::string::npos) {
+      if (Status s = read_more(); !s) return std::unexpected(client_error(s.error()));
+    }
+    if (buffer_.starts_with(head)) {
+      buffer_.erase(0, head.size());
+      for (;;) {
+        auto nl = buffer_.find('\n');
+        if (nl != std::string::npos) {
+          if (nl == 0 || buffer_[nl - 1] != '}') {
+            return std::unexpected(
+                client_error(Error(EPROTO, "the daemon sent a line that is not JSON")));
+          }
+          sink(std::string_view(buffer_).substr(0, nl - 1));
+          buffer_.erase(0, nl + 1);
+          return {};
+        }
+        // All but the last byte, which may be the closing brace.
+        if (buffer_.size() > 1) {
+          sink(std::string_view(buffer_).substr(0, buffer_.size() - 1));
+          buffer_.erase(0, buffer_.size() - 1);
+        }
+        if (Status s = read_more(); !s) return std::unexpected(client_error(s.error()));
+      }
+    }
     auto line = read_raw_line();
     if (!line) return std::unexpected(client_error(line.error()));
-    // The daemon's plain success (control_server.h): the result is the rest of the line but its
-    // closing brace, as the daemon wrote it.
-    if (line->starts_with(head) && line->ends_with('}')) {
-      return line->substr(head.size(), line->size() - head.size() - 1);
-    }
     auto reply = nlohmann::json::parse(*line, nullptr, false);
     if (reply.is_discarded()) {
       return std::unexpected(
@@ -269,7 +303,8 @@ Client::TextResult Client::call_text(manager::Verb verb, const manager::Request&
     if (!reply.contains("ok")) continue;  // an event of an earlier stream
     auto r = reply_of(std::move(reply));
     if (!r) return std::unexpected(r.error());
-    return r->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    sink(r->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return {};
   }
 }
 

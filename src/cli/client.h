@@ -39,10 +39,15 @@ class Client {
   // not JSON) is an ErrorReply of code kClient (client_error).
   using CallResult = std::expected<nlohmann::json, manager::ErrorReply>;
   CallResult call(manager::Verb verb, const manager::Request& request = manager::EmptyRequest{});
-  // call(), with the result as the JSON text the daemon sent, not parsed (jlist printed as it
-  // is: at 1,000 instances, parsing and printing again 2.6 MB cost more than all else).
-  using TextResult = std::expected<std::string, manager::ErrorReply>;
-  TextResult call_text(manager::Verb verb, const manager::Request& request);
+  // call(), with the result handed to `sink` as the JSON text the daemon sent, not parsed, in
+  // pieces as they arrive (jlist printed as it is: at 1,000 instances its 3 MB parsed, or only
+  // gathered in one string, cost more than all else). The pieces joined are the result's text.
+  // On an error nothing more is handed over; pieces already handed over stay so (the reply
+  // broke off mid-line: the daemon went away, or sent a line that does not end as JSON).
+  using TextSink = std::function<void(std::string_view)>;
+  std::expected<void, manager::ErrorReply> call_text(manager::Verb verb,
+                                                     const manager::Request& request,
+                                                     const TextSink& sink);
   // Sends a request, then hands every event line to `on_event` until the daemon hangs up or
   // on_event returns false.
   std::expected<void, manager::ErrorReply> stream(
@@ -71,6 +76,8 @@ class Client {
   // `start_daemon` set when the home is free for a new daemon, or the error to report.
   Status wait_for_holder(const manager::LockHolder& holder, bool* start_daemon);
   Result<std::string> read_raw_line();
+  // Reads what the socket has (blocking until something) onto the end of buffer_.
+  Status read_more();
   Result<nlohmann::json> read_line();
   // Writes the request line; its id.
   std::expected<int, manager::ErrorReply> send_request(manager::Verb verb,

@@ -166,9 +166,10 @@ void print_live_line(const json& ev, const LogsOptions& o) {
 // The daemon's jlist as JSON on one line (indent -1) or indented by `indent` spaces a level.
 int print_jlist(Cli& cli, int indent) {
   if (indent < 0) {  // as the daemon wrote it: 1,000 instances are megabytes to parse for nothing
-    auto text = cli.client->call_text(Verb::kJlist, manager::ListRequest{});
-    if (!text) return fail_with(text.error());
-    std::fwrite(text->data(), 1, text->size(), stdout);
+    auto sent = cli.client->call_text(Verb::kJlist, manager::ListRequest{}, [](std::string_view s) {
+      std::fwrite(s.data(), 1, s.size(), stdout);
+    });
+    if (!sent) return fail_with(sent.error());
     std::fputc('\n', stdout);
     return 0;
   }
