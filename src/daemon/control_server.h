@@ -40,7 +40,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   void reply_ok(const nlohmann::json& id, nlohmann::json result);
   // reply_ok with the result already written as JSON text (`result_text` must be one JSON
   // value): the same line, byte for byte, without a tree of it.
-  void reply_ok_text(const nlohmann::json& id, std::string_view result_text);
+  void reply_ok_text(const nlohmann::json& id, std::string&& result_text);
   void reply_error(const nlohmann::json& id, const ErrorReply& error);
   // Runs when the client disconnects (to end a log stream).
   void on_close(std::function<void()> cb) { on_close_.push_back(std::move(cb)); }

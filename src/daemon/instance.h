@@ -47,6 +47,7 @@
 #include "logs/output_pipe.h"
 #include "metrics/proc_stats.h"
 #include "metrics/process_groups.h"
+#include "protocol/json_members.h"
 
 namespace herd::manager {
 
@@ -170,10 +171,12 @@ class Instance {
   // instance_row.cc), and is built without the rest.
   enum class Detail { kFull, kBrief, kRow };
   nlohmann::json to_json(Detail detail = Detail::kFull) const;
-  // to_json() as JSON text, the environment spliced in from a copy kept since the spawn (its
-  // thousands of bytes are not built and escaped again on every list). The same members; the
-  // environment comes first in pm2_env.
+  // to_json(detail).dump() (indent -1, invalid UTF-8 replaced), written without the tree: the
+  // members go straight to text, and the environment is a copy of its text kept since the spawn
+  // (its thousands of bytes are not built and escaped again on every list). For kRow, the row's
+  // text (row_text()). append_text() appends it to *out.
   std::string to_text(Detail detail) const;
+  void append_text(Detail detail, std::string* out) const;
   // pm2_env.diagnostics: the memory trend, and the load share in cluster mode.
   nlohmann::json diagnostics_json() const;
   // This instance's share of its cluster-mode app's load at the last sample (an empty share in
@@ -244,6 +247,18 @@ class Instance {
   Status prepare_identity(SpawnOptions& o);
   // jlist's uid, gid and username of the account it runs as (only with a uid/gid setting).
   void report_identity(nlohmann::json* pm2_env) const;
+  // What to_json and to_text list, gathered once for both (instance_report.cc): the process
+  // object's members, its monit's and its pm2_env's; the environment as its kept text when
+  // `env_as_text`, else as an object.
+  struct Listed {
+    JsonMembers top;
+    JsonMembers monit;
+    JsonMembers pm2_env;
+  };
+  void list_members(Detail detail, bool env_as_text, Listed* listed) const;
+  // pm2_env's members that reporters add (the account, the exit reason, the cgroup, the health
+  // check, the triggers, watchdog pings, diagnostics, code metrics), as one object.
+  nlohmann::json reported() const;
   // to_json(Detail::kRow) and to_text(Detail::kRow): the row written as text, and parsed
   // (instance_row.cc).
   std::string row_text() const;

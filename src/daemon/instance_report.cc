@@ -101,25 +101,19 @@ const std::string& Instance::env_text() const {
 }
 
 std::string Instance::to_text(Detail detail) const {
-  if (detail == Detail::kRow) return row_text();
-  std::string text =
-      to_json(Detail::kBrief).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (detail == Detail::kBrief) return text;
-  // The members before pm2_env (monit, name, pid) hold no object of that name: the first
-  // `"pm2_env":{` is the member's own.
-  constexpr std::string_view kOpen = R"("pm2_env":{)";
-  std::size_t at = text.find(kOpen);
-  if (at == std::string::npos) return text;
-  at += kOpen.size();
-  const std::string& env = env_text();
   std::string out;
-  out.reserve(text.size() + env.size() + 8);
-  out.append(text, 0, at);
-  out += R"("env":)";
-  out += env;
-  out += ',';
-  out.append(text, at, std::string::npos);
+  append_text(detail, &out);
   return out;
+}
+
+void Instance::append_text(Detail detail, std::string* out) const {
+  if (detail == Detail::kRow) {
+    *out += row_text();
+    return;
+  }
+  Listed listed;
+  list_members(detail, /*env_as_text=*/true, &listed);
+  listed.top.append_text(out);
 }
 
 std::string Instance::exec_path() const {
@@ -128,8 +122,46 @@ std::string Instance::exec_path() const {
   return cmd ? cmd->exec_path : app_->spec.script;
 }
 
+namespace {
+
+// The settings jlist shows as the app has them (the settings table says which, and under what
+// name).
+void list_settings(const AppSpec& spec, JsonMembers* pm2_env) {
+  for (const AppSetting& s : app_settings()) {
+    if (s.display.pm2_env_key.empty() || !s.display.from_spec) continue;
+    nlohmann::json value = s.display.value ? s.display.value(spec) : s.get(spec);
+    if (value.is_null()) continue;
+    // Under PM2's own name too (node_args beside interpreter_args), which PM2 tools read.
+    if (!s.display.pm2_name.empty()) pm2_env->set(s.display.pm2_name, value);
+    pm2_env->set(s.display.pm2_env_key, std::move(value));
+  }
+}
+
+}  // namespace
+
+nlohmann::json Instance::reported() const {
+  nlohmann::json more = nlohmann::json::object();
+  report_identity(&more);
+  // Why the last run ended when the kernel ended it ("oom"), and the cgroup it runs in.
+  if (!exit_reason_.empty()) more["exit_reason"] = exit_reason_;
+  if (!cgroup_.empty()) more["cgroup"] = cgroup_;
+  report_health(&more);
+  if (app_->triggers) app_->triggers->describe(&more);
+  // The WATCHDOG=1 pings received from the running process (watchdog.h).
+  if (app_->spec.watchdog_ms > 0) more["watchdog_pings"] = watchdog_.pings();
+  more["diagnostics"] = diagnostics_json();
+  report_code_metrics(&more);
+  return more;
+}
+
 nlohmann::json Instance::to_json(Detail detail) const {
   if (detail == Detail::kRow) return row_json();
+  Listed listed;
+  list_members(detail, /*env_as_text=*/false, &listed);
+  return listed.top.to_json();
+}
+
+void Instance::list_members(Detail detail, bool env_as_text, Listed* listed) const {
   const AppSpec& spec = app_->spec;
   // A process started since the last tick of the sampler has no sample yet: read its memory now,
   // as PM2 does on every list, rather than show 0b. (CPU needs two samples; it shows 0 until
@@ -140,71 +172,69 @@ nlohmann::json Instance::to_json(Detail detail) const {
   }
   nlohmann::json listen = nlohmann::json::array();
   for (const auto& a : app_->sockets.addresses()) listen.push_back(a.to_string());
-  nlohmann::json pm2_env = {
-      {"status", app_->waiting_for.empty() ? status_name(status_) : "waiting"},
-      {"restart_time", restarts_},
-      {"reloads", reloads_},
-      {"reloading", replacement_pid_ > 0},
-      {"replacement_pid", replacement_pid_},
-      {"unstable_restarts", policy_.unstable_restarts},
-      {"pm_uptime", started_at_ms_},
-      {"created_at", created_at_ms_},
-      {"exec_mode", app_->cluster() ? "cluster_mode" : "fork_mode"},
-      {"inject", app_->injects()},
-      {"listen_timed_out", listen_timed_out_},
-      {"instances", app_->instances.size()},
-      {"pm_id", id_},
-      {"name", app_->name},
-      {"exec_interpreter", interpreter_},
-      {"NODE_APP_INSTANCE", index_},
-      {"pm_out_log_path", out_log_path()},
-      {"pm_err_log_path", err_log_path()},
-      {"pm_pid_path", pid_file_path()},
-      {"listen", std::move(listen)},
-      {"status_text", status_text_},
-      {"log_error", log_error_},
-      {"exit_code", last_exit_code_},
-      {"exit_signal", last_signal_},
-  };
-  if (detail == Detail::kFull) pm2_env["env"] = env_json();
+  JsonMembers& pm2_env = listed->pm2_env;
+  pm2_env.set("status", app_->waiting_for.empty() ? status_name(status_) : "waiting");
+  pm2_env.set("restart_time", restarts_);
+  pm2_env.set("reloads", reloads_);
+  pm2_env.set("reloading", replacement_pid_ > 0);
+  pm2_env.set("replacement_pid", replacement_pid_);
+  pm2_env.set("unstable_restarts", policy_.unstable_restarts);
+  pm2_env.set("pm_uptime", started_at_ms_);
+  pm2_env.set("created_at", created_at_ms_);
+  pm2_env.set("exec_mode", app_->cluster() ? "cluster_mode" : "fork_mode");
+  pm2_env.set("inject", app_->injects());
+  pm2_env.set("listen_timed_out", listen_timed_out_);
+  pm2_env.set("instances", app_->instances.size());
+  pm2_env.set("pm_id", id_);
+  pm2_env.set("name", app_->name);
+  pm2_env.set("exec_interpreter", interpreter_);
+  pm2_env.set("NODE_APP_INSTANCE", index_);
+  pm2_env.set("pm_out_log_path", out_log_path());
+  pm2_env.set("pm_err_log_path", err_log_path());
+  pm2_env.set("pm_pid_path", pid_file_path());
+  pm2_env.set("listen", std::move(listen));
+  pm2_env.set("status_text", status_text_);
+  pm2_env.set("log_error", log_error_);
+  pm2_env.set("exit_code", last_exit_code_);
+  pm2_env.set("exit_signal", last_signal_);
+  // The environment: as kept since the spawn for text (its thousands of bytes are not built and
+  // escaped again on every list).
+  if (detail == Detail::kFull) {
+    if (env_as_text) {
+      pm2_env.set_text("env", env_text());
+    } else {
+      pm2_env.set("env", env_json());
+    }
+  }
   // PM2's pm_log_path: only with a combined log.
   if (std::string combined = combined_log_path(); !combined.empty()) {
-    pm2_env["pm_log_path"] = combined;
+    pm2_env.set("pm_log_path", std::move(combined));
   }
-  // The settings jlist shows as the app has them (the table says which, and under what name);
-  // the ones above are what is in effect (the addresses bound, the mode the app runs in).
-  for (const AppSetting& s : app_settings()) {
-    if (s.display.pm2_env_key.empty() || !s.display.from_spec) continue;
-    nlohmann::json value = s.display.value ? s.display.value(spec) : s.get(spec);
-    if (value.is_null()) continue;
-    // Under PM2's own name too (node_args beside interpreter_args), which PM2 tools read.
-    if (!s.display.pm2_name.empty()) pm2_env[s.display.pm2_name] = value;
-    pm2_env[s.display.pm2_env_key] = std::move(value);
-  }
+  // The settings jlist shows as the app has them; the ones above are what is in effect (the
+  // addresses bound, the mode the app runs in).
+  list_settings(spec, &pm2_env);
   // What PM2's tools read: the script as resolved (a program found in PATH by its full path),
   // the namespace ("default" when none), node_args (PM2's name for interpreter_args), and no
   // versioning metadata (herd has no vizion).
-  pm2_env["pm_exec_path"] = exec_path();
-  if (spec.namespace_.empty()) pm2_env["namespace"] = "default";
-  if (pm2_env.contains("interpreter_args")) pm2_env["node_args"] = pm2_env["interpreter_args"];
-  pm2_env["vizion"] = false;
-  report_identity(&pm2_env);
-  // Why the last run ended when the kernel ended it ("oom"), and the cgroup it runs in.
-  if (!exit_reason_.empty()) pm2_env["exit_reason"] = exit_reason_;
-  if (!cgroup_.empty()) pm2_env["cgroup"] = cgroup_;
-  report_health(&pm2_env);
-  if (app_->triggers) app_->triggers->describe(&pm2_env);
-  // The WATCHDOG=1 pings received from the running process (watchdog.h).
-  if (spec.watchdog_ms > 0) pm2_env["watchdog_pings"] = watchdog_.pings();
-  pm2_env["diagnostics"] = diagnostics_json();
-  report_code_metrics(&pm2_env);
-  return nlohmann::json{
-      {"pid", pid_},
-      {"name", app_->name},
-      {"pm_id", id_},
-      {"reloads", reloads_},
-      {"monit", {{"memory", memory}, {"cpu", cpu_percent_}, {"cpu_time_ms", cpu_time_ms_}}},
-      {"pm2_env", std::move(pm2_env)}};  // moved: a copy would be a second tree of ~80 members
+  pm2_env.set("pm_exec_path", exec_path());
+  if (spec.namespace_.empty()) pm2_env.set("namespace", "default");
+  if (const nlohmann::json* args = pm2_env.find("interpreter_args")) {
+    pm2_env.set("node_args", *args);
+  }
+  pm2_env.set("vizion", false);
+  // The rest comes from reporters that fill an object: set after all of the above.
+  pm2_env.adopt(reported());
+
+  listed->monit.set("memory", memory);
+  listed->monit.set("cpu", cpu_percent_);
+  listed->monit.set("cpu_time_ms", cpu_time_ms_);
+  JsonMembers& top = listed->top;
+  top.set("pid", pid_);
+  top.set("name", app_->name);
+  top.set("pm_id", id_);
+  top.set("reloads", reloads_);
+  top.set_object("monit", &listed->monit);
+  top.set_object("pm2_env", &listed->pm2_env);
 }
 
 }  // namespace herd::manager

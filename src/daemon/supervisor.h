@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -257,6 +258,8 @@ class Supervisor : private InstanceHost {
   // Before apps_: instances release their cgroups when destroyed.
   std::unique_ptr<CgroupTree> cgroups_;
   std::vector<std::unique_ptr<App>> apps_;
+  // The size of the last jlist_text() of each Detail, with room: the next one reserved at once.
+  mutable std::array<std::size_t, 3> listing_sizes_{};
   std::map<pid_t, Instance*> by_pid_;
   int next_id_ = 0;
   std::map<std::string, std::weak_ptr<RotatingFile>> log_files_;

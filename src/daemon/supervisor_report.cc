@@ -63,11 +63,14 @@ json Supervisor::jlist(Instance::Detail detail) const { return *list_result(by_i
 std::string Supervisor::jlist_text(Instance::Detail detail) const {
   ListingShares shares(apps_);
   std::string out = "[";
+  std::size_t& expected = listing_sizes_[static_cast<std::size_t>(detail)];
+  out.reserve(expected);
   for (Instance* i : by_id()) {
     if (out.size() > 1) out += ',';
-    out += i->to_text(detail);
+    i->append_text(detail, &out);
   }
   out += ']';
+  expected = out.size() + out.size() / 8;  // the next one sized at once: no regrowing
   return out;
 }
 

@@ -8,4 +8,4 @@ herd_test(ecosystem_test ecosystem_test.cc ecosystem_file_test.cc ecosystem_dept
 herd_test(command_test command_test.cc LIBS herd_app)
 # What the daemon takes from outside: app names, counts, targets, control requests.
 herd_test(protocol_input_test app_name_test.cc control_request_test.cc instances_test.cc
-  protocol_table_test.cc target_pattern_test.cc LIBS herd_daemon)
+  protocol_table_test.cc target_pattern_test.cc json_members_test.cc LIBS herd_daemon)

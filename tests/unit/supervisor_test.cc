@@ -57,5 +57,70 @@ TEST(SupervisorTest, DestroyedWithAnAppRunningKillsItCleanly) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
 }
 
+// jlist's text (Supervisor::jlist_text, what the jlist verb sends) is the tree jlist() builds,
+// dumped, byte for byte: for apps in many states (online, stopped, with a health check, a cron
+// restart, an environment of quotes, newlines and invalid UTF-8, PM2's interpreter_args), in
+// both the full and the brief listing.
+TEST(SupervisorTest, JlistTextIsTheTreeDumpedByteForByte) {
+  TempDir dir("supervisor");
+  Home home{dir.file("home")};
+  ASSERT_TRUE(home.prepare());
+  ::setenv("HERD_CGROUPS", "off", 1);
+  EventLoop loop;
+  Supervisor sup(loop, home);
+  ASSERT_TRUE(sup.init());
+  ::unsetenv("HERD_CGROUPS");
+  auto run_until = [&](const bool& done) {
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!done && std::chrono::steady_clock::now() < give_up) loop.run(RunMode::kNoWait);
+    return done;
+  };
+  auto start = [&](AppSpec spec) {
+    bool done = false;
+    sup.start(std::move(spec), [&](VerbResult r) {
+      EXPECT_TRUE(r) << r.error().message;
+      done = true;
+    });
+    ASSERT_TRUE(run_until(done));
+  };
+  AppSpec plain;
+  plain.name = "plain";
+  plain.script = "/bin/sleep";
+  plain.args = {"1000"};
+  plain.instances = "2";
+  plain.env = {{"QUOTED", "say \"hi\"\nand\tgo"}, {"BAD", "\xff\xfe"}, {"UTF8", "caf\xc3\xa9"}};
+  start(plain);
+  AppSpec checked = plain;
+  checked.name = "checked \"app\"";
+  checked.instances = "1";
+  checked.health_check.kind = HealthCheck::Kind::kExec;
+  checked.health_check.command = "/bin/true";
+  checked.cron_restart = "0 3 * * *";
+  checked.interpreter = "none";
+  checked.interpreter_args = {"--x"};
+  checked.namespace_ = "";
+  start(checked);
+  AppSpec stopped = plain;
+  stopped.name = "stopped";
+  stopped.instances = "1";
+  start(stopped);
+  bool done = false;
+  sup.stop({"stopped"}, [&](VerbResult r) {
+    EXPECT_TRUE(r) << r.error().message;
+    done = true;
+  });
+  ASSERT_TRUE(run_until(done));
+  for (auto detail : {Instance::Detail::kFull, Instance::Detail::kBrief}) {
+    std::string tree =
+        sup.jlist(detail).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    EXPECT_EQ(sup.jlist_text(detail), tree);
+    EXPECT_NE(tree.find("\"stopped\""), std::string::npos);
+  }
+  // Sizes the listing reserves from the last one change nothing.
+  EXPECT_EQ(sup.jlist_text(Instance::Detail::kFull),
+            sup.jlist(Instance::Detail::kFull)
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 }  // namespace
 }  // namespace herd::manager
