@@ -101,10 +101,15 @@ Status Stream::connect(const Address& address, DoneCallback cb) {
   return {};
 }
 
-bool Stream::finish_connect() {
+bool Stream::finish_connect(bool trouble) {
   int error = 0;
-  socklen_t len = sizeof(error);
-  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &len) < 0) error = errno;
+  // Writable with neither error nor hang-up: the kernel reports a connecting socket writable
+  // only once the handshake is done, so it succeeded; SO_ERROR is asked only otherwise (one
+  // system call less per connection than libuv, which always asks).
+  if (trouble) {
+    socklen_t len = sizeof(error);
+    if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &len) < 0) error = errno;
+  }
   if (error == EINPROGRESS) return true;  // a spurious wake-up: still connecting
   connecting_ = false;
   Status status;
@@ -224,7 +229,7 @@ void Stream::run_completions() {
 void Stream::on_events(std::uint32_t events) {
   constexpr std::uint32_t kTrouble = kHangup | kIoError;
   if (connecting_ && (events & (kWritable | kTrouble))) {
-    if (!finish_connect()) return;
+    if (!finish_connect((events & kTrouble) != 0)) return;
     if (connecting_ || is_closing()) return;
   }
   if (reading_ && (events & (kReadable | kTrouble))) {

@@ -122,7 +122,7 @@ class Stream : public Handle {
                std::size_t already_sent);
   void on_events(std::uint32_t events);
   // Each returns false when a callback destroyed the stream (then `this` is gone).
-  bool finish_connect();
+  bool finish_connect(bool trouble);
   bool handle_readable();
   void flush_writes();
   void do_shutdown();
