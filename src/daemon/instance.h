@@ -171,11 +171,10 @@ class Instance {
   // instance_row.cc), and is built without the rest.
   enum class Detail { kFull, kBrief, kRow };
   nlohmann::json to_json(Detail detail = Detail::kFull) const;
-  // to_json(detail).dump() (indent -1, invalid UTF-8 replaced), written without the tree: the
-  // members go straight to text, and the environment is a copy of its text kept since the spawn
-  // (its thousands of bytes are not built and escaped again on every list). For kRow, the row's
-  // text (row_text()). append_text() appends it to *out.
-  std::string to_text(Detail detail) const;
+  // Appends to_json(detail).dump() (indent -1, invalid UTF-8 replaced) to *out, written
+  // without the tree: the members go straight to text, and the environment is a copy of its
+  // text kept since the spawn (its thousands of bytes are not built and escaped again on every
+  // list). For kRow, the row's text (row_text()).
   void append_text(Detail detail, std::string* out) const;
   // pm2_env.diagnostics: the memory trend, and the load share in cluster mode.
   nlohmann::json diagnostics_json() const;
@@ -259,7 +258,7 @@ class Instance {
   // pm2_env's members that reporters add (the account, the exit reason, the cgroup, the health
   // check, the triggers, watchdog pings, diagnostics, code metrics), as one object.
   nlohmann::json reported() const;
-  // to_json(Detail::kRow) and to_text(Detail::kRow): the row written as text, and parsed
+  // to_json(Detail::kRow) and append_text(Detail::kRow): the row written as text, and parsed
   // (instance_row.cc).
   std::string row_text() const;
   nlohmann::json row_json() const;

@@ -100,12 +100,6 @@ const std::string& Instance::env_text() const {
   return env_text_;
 }
 
-std::string Instance::to_text(Detail detail) const {
-  std::string out;
-  append_text(detail, &out);
-  return out;
-}
-
 void Instance::append_text(Detail detail, std::string* out) const {
   if (detail == Detail::kRow) {
     *out += row_text();

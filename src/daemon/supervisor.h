@@ -132,7 +132,7 @@ class Supervisor : private InstanceHost {
   Status adopt_state(const nlohmann::json& state);
 
   nlohmann::json jlist(Instance::Detail detail = Instance::Detail::kFull) const;
-  // jlist() as JSON text (Instance::to_text): what the jlist verb sends.
+  // jlist() as JSON text (Instance::append_text): what the jlist verb sends.
   std::string jlist_text(Instance::Detail detail) const;
   // For GET /readyz: "" when every instance that should be online is (an instance stopped, by a
   // person or because it was not to restart, does not count; a reload's replacement still
