@@ -6,6 +6,8 @@
 namespace herd::manager {
 namespace {
 
+// What basic_json::dump() itself writes with (nlohmann 3.x): the same escaping, number formats
+// and invalid-UTF-8 handling, straight into our string. The unit tests compare the two.
 using Serializer = nlohmann::detail::serializer<nlohmann::json>;
 
 // nlohmann writes a key through its string escaper; a key of plain printable ASCII with no
