@@ -152,7 +152,7 @@ nlohmann::json Instance::to_json(Detail detail) const {
   if (detail == Detail::kRow) return row_json();
   Listed listed;
   list_members(detail, /*env_as_text=*/false, &listed);
-  return listed.top.to_json();
+  return listed.top.take_json();
 }
 
 void Instance::list_members(Detail detail, bool env_as_text, Listed* listed) const {
@@ -167,6 +167,7 @@ void Instance::list_members(Detail detail, bool env_as_text, Listed* listed) con
   nlohmann::json listen = nlohmann::json::array();
   for (const auto& a : app_->sockets.addresses()) listen.push_back(a.to_string());
   JsonMembers& pm2_env = listed->pm2_env;
+  pm2_env.reserve(64);  // about 45 members, more with the optional settings
   pm2_env.set("status", app_->waiting_for.empty() ? status_name(status_) : "waiting");
   pm2_env.set("restart_time", restarts_);
   pm2_env.set("reloads", reloads_);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <type_traits>
+#include <utility>
 
 namespace herd::manager {
 namespace {
@@ -32,7 +34,7 @@ void JsonMembers::set_text(std::string_view key, std::string_view json_text) {
   m.text = json_text;
 }
 
-void JsonMembers::set_object(std::string_view key, const JsonMembers* object) {
+void JsonMembers::set_object(std::string_view key, JsonMembers* object) {
   Member& m = members_.emplace_back();
   m.key = key;
   m.kind = Kind::kObject;
@@ -52,24 +54,38 @@ const nlohmann::json* JsonMembers::find(std::string_view key) const {
   return nullptr;
 }
 
-nlohmann::json JsonMembers::to_json() const {
+template <class Self>
+nlohmann::json JsonMembers::tree(Self& self) {
+  constexpr bool kMove = !std::is_const_v<Self>;
   nlohmann::json out = nlohmann::json::object();
-  for (const Member& m : members_) {
+  for (auto& m : self.members_) {
     nlohmann::json& slot = out[std::string(m.key)];
     switch (m.kind) {
       case Kind::kValue:
-        slot = m.value;
+        if constexpr (kMove) {
+          slot = std::move(m.value);
+        } else {
+          slot = m.value;
+        }
         break;
       case Kind::kText:
         slot = nlohmann::json::parse(m.text);
         break;
       case Kind::kObject:
-        slot = m.object->to_json();
+        if constexpr (kMove) {
+          slot = tree(*m.object);
+        } else {
+          slot = tree(std::as_const(*m.object));
+        }
         break;
     }
   }
   return out;
 }
+
+nlohmann::json JsonMembers::to_json() const { return tree(*this); }
+
+nlohmann::json JsonMembers::take_json() { return tree(*this); }
 
 void JsonMembers::append_text(std::string* out) const {
   // Sorted by key; of equal keys, the last set wins (stable sort: it is the last of its run).

@@ -25,10 +25,12 @@ namespace herd::manager {
 
 class JsonMembers {
  public:
+  // Room for `count` members without regrowing the list.
+  void reserve(std::size_t count) { members_.reserve(count); }
   void set(std::string_view key, nlohmann::json value);
   // JSON text written as it is: it must be one valid JSON value.
   void set_text(std::string_view key, std::string_view json_text);
-  void set_object(std::string_view key, const JsonMembers* object);
+  void set_object(std::string_view key, JsonMembers* object);
   // Every member of `object` (an nlohmann object; anything else is ignored), set in its order.
   // The object is kept: its keys are the members' keys.
   void adopt(nlohmann::json&& object);
@@ -36,6 +38,9 @@ class JsonMembers {
   const nlohmann::json* find(std::string_view key) const;
 
   nlohmann::json to_json() const;
+  // to_json(), the values moved out rather than copied (nested objects' too): this and the
+  // nested objects are left with their keys and null or moved-from values.
+  nlohmann::json take_json();
   // Appends the object's text to *out.
   void append_text(std::string* out) const;
 
@@ -45,9 +50,13 @@ class JsonMembers {
     std::string_view key;
     nlohmann::json value;  // kValue
     Kind kind = Kind::kValue;
-    std::string_view text;                // kText
-    const JsonMembers* object = nullptr;  // kObject
+    std::string_view text;          // kText
+    JsonMembers* object = nullptr;  // kObject
   };
+  // to_json() (Self const: copies) and take_json() (moves).
+  template <class Self>
+  static nlohmann::json tree(Self& self);
+
   std::vector<Member> members_;
   std::vector<nlohmann::json> adopted_;  // moved, a json keeps its map: the keys stay put
 };

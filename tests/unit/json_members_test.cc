@@ -77,6 +77,9 @@ TEST(JsonMembers, NestedObjectsTextMembersAndAdoptedObjects) {
   EXPECT_EQ(outer.to_json()["adopted"], "later wins");
   EXPECT_EQ(outer.to_json()["env"]["PATH"], "/bin");
   EXPECT_EQ(outer.to_json()["inner"].dump(), R"({"a":1,"b":2})");
+  // take_json() gives the same tree, its values moved out of this and the nested object.
+  const std::string text = text_of(outer);
+  EXPECT_EQ(dumped(outer.take_json()), text);
 }
 
 // Many random objects: random keys (repeats included, some that sort before and after each
@@ -127,7 +130,13 @@ TEST(JsonMembers, RandomObjectsMatchTheirTreesByteForByte) {
           break;
       }
     }
-    ASSERT_EQ(text_of(m), dumped(m.to_json())) << "round " << round;
+    const std::string text = text_of(m);
+    ASSERT_EQ(text, dumped(m.to_json())) << "round " << round;
+    // take_json() moves the values out: the same tree (a member nested twice is taken once
+    // and then read empty, so only rounds without nesting compare).
+    if (text.find(R"(":{)") == std::string::npos) {
+      ASSERT_EQ(text, dumped(m.take_json())) << "round " << round;
+    }
   }
 }
 
