@@ -246,7 +246,7 @@ class Instance {
   Status prepare_identity(SpawnOptions& o);
   // jlist's uid, gid and username of the account it runs as (only with a uid/gid setting).
   void report_identity(nlohmann::json* pm2_env) const;
-  // What to_json and to_text list, gathered once for both (instance_report.cc): the process
+  // What to_json and append_text list, gathered once for both (instance_report.cc): the process
   // object's members, its monit's and its pm2_env's; the environment as its kept text when
   // `env_as_text`, else as an object.
   struct Listed {
