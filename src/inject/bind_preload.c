@@ -406,12 +406,35 @@ HERD_EXPORT int listen(int fd, int backlog) {
   return 0;
 }
 
-/* Whether herd holds a socket at `path` (relative to `dirfd`) for this app. Only asked for socket
- * files, so other unlinks cost one fstatat. */
-static int held_path(int dirfd, const char* path) {
-  if (!active() || path == NULL) return 0;
+#ifdef HERD_INJECT_TESTING
+/* Called between the look at a path and the decision on it, so a test can change the file. */
+void (*herd_inject_after_stat_for_test)(void);
+#endif
+
+/* What unlink() of a path does in an injected instance. */
+enum herd_unlink_way {
+  HERD_UNLINK_PLAIN, /* not herd's business: libc's unlink */
+  HERD_UNLINK_SKIP,  /* a socket file herd holds for the app: left in place, 0 returned */
+  HERD_UNLINK_ABSENT /* nothing there when looked at: ENOENT without touching the path */
+};
+
+/* How unlink() of `path` (relative to `dirfd`) is done. Only socket files are asked about, so
+ * other unlinks cost one fstatat. A path that does not exist is answered ENOENT at once: another
+ * instance of the app may bind (through herd) at that path right after the look, and a late
+ * unlink would then take herd's socket file away from every instance. */
+static enum herd_unlink_way unlink_way(int dirfd, const char* path) {
+  if (!active() || path == NULL) return HERD_UNLINK_PLAIN;
   struct stat st;
-  if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode)) return 0;
+  int absent = fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0;
+  int looked_errno = errno;
+#ifdef HERD_INJECT_TESTING
+  if (herd_inject_after_stat_for_test != NULL) herd_inject_after_stat_for_test();
+#endif
+  if (absent) {
+    errno = looked_errno;
+    return looked_errno == ENOENT ? HERD_UNLINK_ABSENT : HERD_UNLINK_PLAIN;
+  }
+  if (!S_ISSOCK(st.st_mode)) return HERD_UNLINK_PLAIN;
   struct herd_bind_request req;
   memset(&req, 0, sizeof(req));
   req.op = HERD_BIND_OP_HELD_PATH;
@@ -420,14 +443,14 @@ static int held_path(int dirfd, const char* path) {
   un->sun_family = AF_UNIX;
   size_t at = 0;
   if (path[0] != '/') {
-    if (dirfd != AT_FDCWD) return 0; /* rare; such paths are not resolved here */
-    if (getcwd(un->sun_path, sizeof(un->sun_path)) == NULL) return 0;
+    if (dirfd != AT_FDCWD) return HERD_UNLINK_PLAIN; /* rare; such paths are not resolved here */
+    if (getcwd(un->sun_path, sizeof(un->sun_path)) == NULL) return HERD_UNLINK_PLAIN;
     at = strlen(un->sun_path);
-    if (at + 1 >= sizeof(un->sun_path)) return 0;
+    if (at + 1 >= sizeof(un->sun_path)) return HERD_UNLINK_PLAIN;
     un->sun_path[at++] = '/';
   }
   size_t plen = strlen(path);
-  if (at + plen >= sizeof(un->sun_path)) return 0;
+  if (at + plen >= sizeof(un->sun_path)) return HERD_UNLINK_PLAIN;
   memcpy(un->sun_path + at, path, plen + 1);
   req.addr_len = (uint32_t)(offsetof(struct sockaddr_un, sun_path) + at + plen + 1);
 
@@ -446,15 +469,25 @@ static int held_path(int dirfd, const char* path) {
   }
   pthread_mutex_unlock(&herd_lock);
   errno = saved_errno;
-  return held;
+  return held ? HERD_UNLINK_SKIP : HERD_UNLINK_PLAIN;
 }
 
-HERD_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
-  if ((flags & AT_REMOVEDIR) == 0 && held_path(dirfd, path)) return 0;
+/* unlink()/unlinkat() of `path` done the way unlink_way() says. */
+static int unlink_as_herd_wants(int dirfd, const char* path, int flags) {
+  switch ((flags & AT_REMOVEDIR) != 0 ? HERD_UNLINK_PLAIN : unlink_way(dirfd, path)) {
+    case HERD_UNLINK_SKIP:
+      return 0;
+    case HERD_UNLINK_ABSENT:
+      errno = ENOENT;
+      return -1;
+    case HERD_UNLINK_PLAIN:
+      break;
+  }
   return real_unlinkat(dirfd, path, flags);
 }
 
-HERD_EXPORT int unlink(const char* path) {
-  if (held_path(AT_FDCWD, path)) return 0;
-  return real_unlinkat(AT_FDCWD, path, 0);
+HERD_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
+  return unlink_as_herd_wants(dirfd, path, flags);
 }
+
+HERD_EXPORT int unlink(const char* path) { return unlink_as_herd_wants(AT_FDCWD, path, 0); }

@@ -94,5 +94,43 @@ TEST_F(InjectPreload, UnlinkSkipsTheSocketFilesHerdHolds) {
   EXPECT_EQ(daemon.requests().size(), 4u);
 }
 
+// Two instances start at once: one unlinks the path before it listens while the other binds it
+// through herd. An unlink that found nothing must not remove the file the other bind made.
+TEST_F(InjectPreload, UnlinkOfAMissingPathLeavesAFileThatAppearsMeanwhile) {
+  static std::string path;
+  path = file("app.sock");
+  FakeDaemon daemon([](const herd_bind_request&) {
+    Reply r;
+    r.error = ENOENT;  // herd holds nothing at that path for this instance's app
+    return r;
+  });
+  activate(daemon.program_end());
+  auto the_other_instance_binds = [] { ::mknod(path.c_str(), S_IFSOCK | 0600, 0); };
+
+  herd_inject_after_stat_for_test = the_other_instance_binds;
+  errno = 0;
+  int rc = ::unlink(path.c_str());
+  int unlink_errno = errno;
+  herd_inject_after_stat_for_test = nullptr;
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(unlink_errno, ENOENT);
+  EXPECT_TRUE(exists(path));
+  EXPECT_TRUE(daemon.requests().empty());
+
+  EXPECT_EQ(::unlink(path.c_str()), 0);  // a socket file herd does not hold: removed
+  EXPECT_FALSE(exists(path));
+  EXPECT_EQ(daemon.requests().size(), 1u);
+
+  herd_inject_after_stat_for_test = the_other_instance_binds;
+  errno = 0;
+  rc = ::unlinkat(AT_FDCWD, path.c_str(), 0);
+  int unlinkat_errno = errno;
+  herd_inject_after_stat_for_test = nullptr;
+  EXPECT_EQ(rc, -1);
+  EXPECT_EQ(unlinkat_errno, ENOENT);
+  EXPECT_TRUE(exists(path));
+  EXPECT_EQ(daemon.requests().size(), 1u);
+}
+
 }  // namespace
 }  // namespace herd::inject_test

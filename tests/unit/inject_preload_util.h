@@ -32,6 +32,7 @@
 extern "C" {
 #include "inject/bind_protocol.h"
 void herd_inject_reset_for_test(void);
+extern void (*herd_inject_after_stat_for_test)(void);
 }
 
 // A named namespace: the fixture must be one class for the suite across the three files.
