@@ -29,7 +29,7 @@ TEST_F(ClusterModeTest, NodeHttpServerOnAFixedPortServesFromEveryInstance) {
   }
   CommandResult ls = herd({"ls"});
   EXPECT_THAT(ls.out, HasSubstr("cluster"));
-  EXPECT_EQ(answering_pids(port, pids_of(list), 400), pids_of(list));
+  EXPECT_EQ(answering_pids(port, pids_of(list)), pids_of(list));
   // One socket for the port, held by herd and shared by both.
   auto inodes = listening_inodes(port);
   ASSERT_EQ(inodes.size(), 1u);
@@ -92,7 +92,7 @@ TEST_F(ClusterModeTest, PlainCServerWithBlockingAcceptServesFromEveryInstance) {
   int port = free_port();
   auto list = start_online(
       {"start", bin("plain_server"), "-n", "c", "-i", "2", "--", std::to_string(port)}, "c", 2);
-  EXPECT_EQ(answering_pids(port, pids_of(list), 400), pids_of(list));
+  EXPECT_EQ(answering_pids(port, pids_of(list)), pids_of(list));
   kill_one_under_traffic("c", port, "");
   delete_frees("c", port);
 }

@@ -111,7 +111,7 @@ TEST_F(ClusterModeTest, NodeClusterAppSendingReadyServesFromEveryInstance) {
   auto list = start_online({"start", app, "-i", "2", "--wait-ready"}, "web", 2);
   ASSERT_EQ(list.size(), 2u);
   for (const auto& p : list) EXPECT_EQ(p["pm2_env"]["exec_mode"], "cluster_mode");
-  EXPECT_EQ(answering_pids(port, pids_of(list), 400), pids_of(list));
+  EXPECT_EQ(answering_pids(port, pids_of(list)), pids_of(list));
   delete_frees("web", port);
 }
 
