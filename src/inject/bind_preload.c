@@ -418,23 +418,8 @@ enum herd_unlink_way {
   HERD_UNLINK_ABSENT /* nothing there when looked at: ENOENT without touching the path */
 };
 
-/* How unlink() of `path` (relative to `dirfd`) is done. Only socket files are asked about, so
- * other unlinks cost one fstatat. A path that does not exist is answered ENOENT at once: another
- * instance of the app may bind (through herd) at that path right after the look, and a late
- * unlink would then take herd's socket file away from every instance. */
-static enum herd_unlink_way unlink_way(int dirfd, const char* path) {
-  if (!active() || path == NULL) return HERD_UNLINK_PLAIN;
-  struct stat st;
-  int absent = fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0;
-  int looked_errno = errno;
-#ifdef HERD_INJECT_TESTING
-  if (herd_inject_after_stat_for_test != NULL) herd_inject_after_stat_for_test();
-#endif
-  if (absent) {
-    errno = looked_errno;
-    return looked_errno == ENOENT ? HERD_UNLINK_ABSENT : HERD_UNLINK_PLAIN;
-  }
-  if (!S_ISSOCK(st.st_mode)) return HERD_UNLINK_PLAIN;
+/* Whether herd holds a socket at `path` (relative to `dirfd`) for this app: one round trip. */
+static int herd_holds_path(int dirfd, const char* path) {
   struct herd_bind_request req;
   memset(&req, 0, sizeof(req));
   req.op = HERD_BIND_OP_HELD_PATH;
@@ -443,14 +428,14 @@ static enum herd_unlink_way unlink_way(int dirfd, const char* path) {
   un->sun_family = AF_UNIX;
   size_t at = 0;
   if (path[0] != '/') {
-    if (dirfd != AT_FDCWD) return HERD_UNLINK_PLAIN; /* rare; such paths are not resolved here */
-    if (getcwd(un->sun_path, sizeof(un->sun_path)) == NULL) return HERD_UNLINK_PLAIN;
+    if (dirfd != AT_FDCWD) return 0; /* rare; such paths are not resolved here */
+    if (getcwd(un->sun_path, sizeof(un->sun_path)) == NULL) return 0;
     at = strlen(un->sun_path);
-    if (at + 1 >= sizeof(un->sun_path)) return HERD_UNLINK_PLAIN;
+    if (at + 1 >= sizeof(un->sun_path)) return 0;
     un->sun_path[at++] = '/';
   }
   size_t plen = strlen(path);
-  if (at + plen >= sizeof(un->sun_path)) return HERD_UNLINK_PLAIN;
+  if (at + plen >= sizeof(un->sun_path)) return 0;
   memcpy(un->sun_path + at, path, plen + 1);
   req.addr_len = (uint32_t)(offsetof(struct sockaddr_un, sun_path) + at + plen + 1);
 
@@ -469,7 +454,42 @@ static enum herd_unlink_way unlink_way(int dirfd, const char* path) {
   }
   pthread_mutex_unlock(&herd_lock);
   errno = saved_errno;
-  return held ? HERD_UNLINK_SKIP : HERD_UNLINK_PLAIN;
+  return held;
+}
+
+/* Looks at `path` without following a symbolic link; 0, or -1 with errno. */
+static int look_at(int dirfd, const char* path, struct stat* st) {
+  int rc = fstatat(dirfd, path, st, AT_SYMLINK_NOFOLLOW);
+#ifdef HERD_INJECT_TESTING
+  int looked_errno = errno;
+  if (herd_inject_after_stat_for_test != NULL) herd_inject_after_stat_for_test();
+  errno = looked_errno;
+#endif
+  return rc;
+}
+
+/* How unlink() of `path` (relative to `dirfd`) is done. Only socket files are asked about, so
+ * other unlinks cost one fstatat. Instances of an app start together, and one may bind the path
+ * (through herd) while another is unlinking it before its own bind:
+ *  - a path that does not exist is answered ENOENT at once, so a late unlink cannot take away
+ *    the socket file herd has just made;
+ *  - a socket file herd does not hold (a stale one) is looked at again after asking: when it was
+ *    replaced meanwhile, herd is asked about the new one. */
+static enum herd_unlink_way unlink_way(int dirfd, const char* path) {
+  if (!active() || path == NULL) return HERD_UNLINK_PLAIN;
+  struct stat st;
+  if (look_at(dirfd, path, &st) < 0)
+    return errno == ENOENT ? HERD_UNLINK_ABSENT : HERD_UNLINK_PLAIN;
+  for (int round = 0; S_ISSOCK(st.st_mode) && round < 4; ++round) {
+    if (herd_holds_path(dirfd, path)) return HERD_UNLINK_SKIP;
+    struct stat again;
+    if (look_at(dirfd, path, &again) < 0) {
+      return errno == ENOENT ? HERD_UNLINK_ABSENT : HERD_UNLINK_PLAIN;
+    }
+    if (again.st_dev == st.st_dev && again.st_ino == st.st_ino) return HERD_UNLINK_PLAIN;
+    st = again;
+  }
+  return HERD_UNLINK_PLAIN;
 }
 
 /* unlink()/unlinkat() of `path` done the way unlink_way() says. */

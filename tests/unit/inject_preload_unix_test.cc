@@ -132,5 +132,32 @@ TEST_F(InjectPreload, UnlinkOfAMissingPathLeavesAFileThatAppearsMeanwhile) {
   EXPECT_EQ(daemon.requests().size(), 1u);
 }
 
+// The same race with a stale socket file left at the path: while this instance asks herd about
+// it, the other instance removes it and binds through herd. The new file is herd's: it stays.
+TEST_F(InjectPreload, UnlinkOfAStaleSocketFileLeavesTheOneThatReplacedItMeanwhile) {
+  std::string path = file("app.sock");
+  ASSERT_EQ(::mknod(path.c_str(), S_IFSOCK | 0600, 0), 0) << std::strerror(errno);
+  struct stat stale {};
+  ASSERT_EQ(::lstat(path.c_str(), &stale), 0);
+  std::string fresh = file("fresh.sock");
+  int asked = 0;
+  FakeDaemon daemon([&](const herd_bind_request&) {
+    Reply r;
+    if (++asked == 1) {  // the other instance, while herd answers about the stale file
+      // (not unlink(): in this process that is the library's, which waits for this answer)
+      ::mknod(fresh.c_str(), S_IFSOCK | 0600, 0);
+      ::rename(fresh.c_str(), path.c_str());
+      r.error = ENOENT;
+    }
+    return r;  // then herd holds the path
+  });
+  activate(daemon.program_end());
+  EXPECT_EQ(::unlink(path.c_str()), 0);
+  struct stat now {};
+  ASSERT_EQ(::lstat(path.c_str(), &now), 0) << "herd's socket file was removed";
+  EXPECT_NE(now.st_ino, stale.st_ino);
+  EXPECT_EQ(daemon.requests().size(), 2u);
+}
+
 }  // namespace
 }  // namespace herd::inject_test
