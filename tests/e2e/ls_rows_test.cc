@@ -5,14 +5,22 @@
 // failing health check). A member `ls` reads that the rows lack makes these tables differ.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/render/format.h"
 #include "e2e/herd_fixture.h"
 #include "e2e/raw_control.h"
+#include "herd/base/fd.h"
 
 namespace herd::e2e {
 namespace {
@@ -137,6 +145,67 @@ TEST_F(LsRowsTest, RowsTakeABoolean) {
   EXPECT_THAT(reply, HasSubstr("E_BAD_REQUEST")) << reply;
   EXPECT_THAT(reply, HasSubstr("rows")) << reply;
   EXPECT_EQ(herd({"ping"}).exit_code, 0) << "the daemon is still up";
+}
+
+// A daemon older than "rows" (the binary replaced, `herd update` not run yet) answers the field
+// with E_BAD_REQUEST: `herd ls` asks again for the brief list and prints the same table from it.
+// The older daemon is played by this test on the home's socket, with a real daemon's brief list.
+TEST_F(LsRowsTest, AnOlderDaemonThatRefusesRowsIsAskedForTheBriefList) {
+  std::string app = write_script("sleeper", "exec sleep 3600\n");
+  ASSERT_EQ(herd({"start", app, "--name", "older-daemons-app"}).exit_code, 0);
+  ASSERT_TRUE(wait_status("older-daemons-app", "online"));
+  Json brief = list(R"(,"brief":true)");
+  ASSERT_EQ(brief.size(), 1u);
+  ASSERT_EQ(herd({"kill"}).exit_code, 0);
+  ASSERT_TRUE(wait_for([&] { return herd_servers_of_home(home_).empty(); }));
+
+  Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un at{};
+  at.sun_family = AF_UNIX;
+  std::strncpy(at.sun_path, path("herd.sock").c_str(), sizeof(at.sun_path) - 1);
+  ::unlink(at.sun_path);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&at), sizeof(at)), 0);
+  ASSERT_EQ(::listen(listener.get(), 4), 0);
+  std::vector<Json> asked;
+  std::atomic<bool> done{false};
+  std::thread older([&] {
+    while (!done) {
+      pollfd p{listener.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) != 1) continue;
+      Fd c(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      std::string in;
+      char buf[4096];
+      ssize_t n;
+      while (!done && (n = ::read(c.get(), buf, sizeof(buf))) > 0) {
+        in.append(buf, static_cast<std::size_t>(n));
+        for (std::size_t nl; (nl = in.find('\n')) != std::string::npos; in.erase(0, nl + 1)) {
+          Json req = Json::parse(in.substr(0, nl));
+          asked.push_back(req);
+          Json reply = {{"id", req["id"]}, {"ok", false}};
+          if (req.contains("rows")) {
+            reply["error"] = {{"code", "E_BAD_REQUEST"},
+                              {"message", "unknown field \"rows\" for verb 'jlist'"}};
+          } else {
+            reply["ok"] = true;
+            reply["result"] = brief;
+          }
+          std::string line = reply.dump() + "\n";
+          if (::write(c.get(), line.data(), line.size()) < 0) break;
+        }
+      }
+    }
+  });
+  CommandResult r = herd({"ls"});
+  done = true;
+  older.join();
+  ::unlink(at.sun_path);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr("older-daemons-app")) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("online")) << r.out;
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked[0].value("rows", false), true) << asked[0].dump();
+  EXPECT_EQ(asked[1].value("brief", false), true) << asked[1].dump();
+  EXPECT_FALSE(asked[1].contains("rows")) << asked[1].dump();
 }
 
 }  // namespace
