@@ -105,7 +105,7 @@ Status Daemon::start_takeover(const json& state, int state_fd) {
   binary_ = state.value("binary", "");
   std::string from = state.value("from_version", "?");
   log_info("daemon: updated from herd {} to {} ({}), {} app process(es) kept", from, kHerdVersion,
-           binary_, sup_.jlist(Instance::Detail::kBrief).size());
+           binary_, sup_.process_count());
   if (int fd = state.value("fallback_exe_fd", -1); fd >= 0) ::close(fd);
   ::close(state_fd);
   // Kept open across exec for us; no app spawned from now on may inherit them.

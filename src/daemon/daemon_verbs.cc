@@ -346,8 +346,8 @@ void Daemon::update(Call& call) {
   }
   state["keep"] = keep;
   state["extra_args"] = extra;
-  log_info("update: handing {} app process(es) over to {} (herd {})",
-           sup_.jlist(Instance::Detail::kBrief).size(), binary, *version);
+  log_info("update: handing {} app process(es) over to {} (herd {})", sup_.process_count(), binary,
+           *version);
   Error e = exec_takeover(binary, state, keep, extra);
   if (self >= 0) ::close(self);
   log_error("update: {}; this daemon keeps running", e.message());

@@ -132,6 +132,8 @@ class Supervisor : private InstanceHost {
   Status adopt_state(const nlohmann::json& state);
 
   nlohmann::json jlist(Instance::Detail detail = Instance::Detail::kFull) const;
+  // How many processes jlist() lists, without building it.
+  std::size_t process_count() const;
   // jlist() as JSON text (Instance::append_text): what the jlist verb sends.
   std::string jlist_text(Instance::Detail detail) const;
   // For GET /readyz: "" when every instance that should be online is (an instance stopped, by a

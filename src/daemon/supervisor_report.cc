@@ -60,6 +60,12 @@ std::vector<Instance*> Supervisor::by_id() const {
 
 json Supervisor::jlist(Instance::Detail detail) const { return *list_result(by_id(), detail); }
 
+std::size_t Supervisor::process_count() const {
+  std::size_t n = 0;
+  for (const auto& a : apps_) n += a->instances.size();
+  return n;
+}
+
 std::string Supervisor::jlist_text(Instance::Detail detail) const {
   ListingShares shares(apps_);
   std::string out = "[";
