@@ -5,7 +5,7 @@
  * request to herd over the bind channel (bind_protocol.h); herd's socket then takes the place of
  * the program's own descriptor (same number, the program's O_NONBLOCK and FD_CLOEXEC kept).
  * listen() on such a socket tells herd the instance is ready and leaves herd's backlog alone;
- * unlink() of a socket file herd holds for the app is skipped.
+ * unlink() of a socket file herd holds for the app is skipped (unlink_guard.c).
  *
  * herd's socket is shared by herd and every instance, so it stays non-blocking while each process
  * keeps its own blocking wish for it: fcntl(), ioctl(FIONBIO), accept() and accept4() are
@@ -41,8 +41,6 @@
 
 typedef int (*bind_fn)(int, const struct sockaddr*, socklen_t);
 typedef int (*listen_fn)(int, int);
-typedef int (*unlink_fn)(const char*);
-typedef int (*unlinkat_fn)(int, const char*, int);
 
 pthread_mutex_t herd_lock = PTHREAD_MUTEX_INITIALIZER;
 /* -1: inactive (or given up), 1: active. Decided once, in the constructor. */
@@ -76,12 +74,6 @@ static int real_listen(int fd, int backlog) {
   static void* slot;
   listen_fn fn = (listen_fn)next_symbol(&slot, "listen");
   return fn != NULL ? fn(fd, backlog) : -1;
-}
-
-static int real_unlinkat(int dirfd, const char* path, int flags) {
-  static void* slot;
-  unlinkat_fn fn = (unlinkat_fn)next_symbol(&slot, "unlinkat");
-  return fn != NULL ? fn(dirfd, path, flags) : -1;
 }
 
 static void say(const char* what) {
@@ -179,7 +171,8 @@ static void herd_inject_init(void) {
   if (herd_accepts == NULL) map_accept_counter();
 }
 
-static int active(void) { return herd_state == 1 && getpid() == herd_pid; }
+int herd_inject_active(void) { return herd_state == 1 && getpid() == herd_pid; }
+static int active(void) { return herd_inject_active(); }
 
 __attribute__((constructor)) static void herd_inject_constructor(void) { herd_inject_init(); }
 
@@ -406,20 +399,8 @@ HERD_EXPORT int listen(int fd, int backlog) {
   return 0;
 }
 
-#ifdef HERD_INJECT_TESTING
-/* Called between the look at a path and the decision on it, so a test can change the file. */
-void (*herd_inject_after_stat_for_test)(void);
-#endif
-
-/* What unlink() of a path does in an injected instance. */
-enum herd_unlink_way {
-  HERD_UNLINK_PLAIN, /* not herd's business: libc's unlink */
-  HERD_UNLINK_SKIP,  /* a socket file herd holds for the app: left in place, 0 returned */
-  HERD_UNLINK_ABSENT /* nothing there when looked at: ENOENT without touching the path */
-};
-
 /* Whether herd holds a socket at `path` (relative to `dirfd`) for this app: one round trip. */
-static int herd_holds_path(int dirfd, const char* path) {
+int herd_holds_path(int dirfd, const char* path) {
   struct herd_bind_request req;
   memset(&req, 0, sizeof(req));
   req.op = HERD_BIND_OP_HELD_PATH;
@@ -456,58 +437,3 @@ static int herd_holds_path(int dirfd, const char* path) {
   errno = saved_errno;
   return held;
 }
-
-/* Looks at `path` without following a symbolic link; 0, or -1 with errno. */
-static int look_at(int dirfd, const char* path, struct stat* st) {
-  int rc = fstatat(dirfd, path, st, AT_SYMLINK_NOFOLLOW);
-#ifdef HERD_INJECT_TESTING
-  int looked_errno = errno;
-  if (herd_inject_after_stat_for_test != NULL) herd_inject_after_stat_for_test();
-  errno = looked_errno;
-#endif
-  return rc;
-}
-
-/* How unlink() of `path` (relative to `dirfd`) is done. Only socket files are asked about, so
- * other unlinks cost one fstatat. Instances of an app start together, and one may bind the path
- * (through herd) while another is unlinking it before its own bind:
- *  - a path that does not exist is answered ENOENT at once, so a late unlink cannot take away
- *    the socket file herd has just made;
- *  - a socket file herd does not hold (a stale one) is looked at again after asking: when it was
- *    replaced meanwhile, herd is asked about the new one. */
-static enum herd_unlink_way unlink_way(int dirfd, const char* path) {
-  if (!active() || path == NULL) return HERD_UNLINK_PLAIN;
-  struct stat st;
-  if (look_at(dirfd, path, &st) < 0)
-    return errno == ENOENT ? HERD_UNLINK_ABSENT : HERD_UNLINK_PLAIN;
-  for (int round = 0; S_ISSOCK(st.st_mode) && round < 4; ++round) {
-    if (herd_holds_path(dirfd, path)) return HERD_UNLINK_SKIP;
-    struct stat again;
-    if (look_at(dirfd, path, &again) < 0) {
-      return errno == ENOENT ? HERD_UNLINK_ABSENT : HERD_UNLINK_PLAIN;
-    }
-    if (again.st_dev == st.st_dev && again.st_ino == st.st_ino) return HERD_UNLINK_PLAIN;
-    st = again;
-  }
-  return HERD_UNLINK_PLAIN;
-}
-
-/* unlink()/unlinkat() of `path` done the way unlink_way() says. */
-static int unlink_as_herd_wants(int dirfd, const char* path, int flags) {
-  switch ((flags & AT_REMOVEDIR) != 0 ? HERD_UNLINK_PLAIN : unlink_way(dirfd, path)) {
-    case HERD_UNLINK_SKIP:
-      return 0;
-    case HERD_UNLINK_ABSENT:
-      errno = ENOENT;
-      return -1;
-    case HERD_UNLINK_PLAIN:
-      break;
-  }
-  return real_unlinkat(dirfd, path, flags);
-}
-
-HERD_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
-  return unlink_as_herd_wants(dirfd, path, flags);
-}
-
-HERD_EXPORT int unlink(const char* path) { return unlink_as_herd_wants(AT_FDCWD, path, 0); }

@@ -1,7 +1,7 @@
-/* What the two halves of libherd-inject.so share: bind_preload.c (bind, listen, unlink and the
- * channel to herd) and blocking_accept.c (each process's own blocking wish on a socket herd gave
- * it). Internal to the library: everything here is hidden, nothing is exported but what the
- * two files mark HERD_EXPORT.
+/* What the three parts of libherd-inject.so share: bind_preload.c (bind, listen and the channel
+ * to herd), blocking_accept.c (each process's own blocking wish on a socket herd gave it) and
+ * unlink_guard.c (unlink of the socket files herd holds). Internal to the library: everything
+ * here is hidden, nothing is exported but what the files mark HERD_EXPORT.
  */
 #ifndef HERD_INJECT_PRELOAD_STATE_H
 #define HERD_INJECT_PRELOAD_STATE_H
@@ -28,6 +28,12 @@ struct herd_accept_page;
 HERD_HIDDEN extern struct herd_accept_page* herd_accepts;
 /* Adds one accepted connection to the counter, if there is one. */
 HERD_HIDDEN void herd_count_accept(void);
+
+/* Whether this process is the one herd injected, with a working channel to herd. */
+HERD_HIDDEN int herd_inject_active(void);
+/* Whether herd holds a socket at `path` (relative to `dirfd`) for this app: one round trip on
+ * the channel, under herd_lock. 0 when it does not, or cannot be asked. */
+HERD_HIDDEN int herd_holds_path(int dirfd, const char* path);
 
 /* Whether `fd` is one of the sockets herd gave this process (by identity); under herd_lock. */
 HERD_HIDDEN int is_held_locked(int fd);

@@ -10,6 +10,7 @@ herd_test(inject_preload_test
   inject_preload_accept_count_test.cc
   ${PROJECT_SOURCE_DIR}/src/inject/bind_preload.c
   ${PROJECT_SOURCE_DIR}/src/inject/blocking_accept.c
+  ${PROJECT_SOURCE_DIR}/src/inject/unlink_guard.c
   LIBS ${CMAKE_DL_LIBS} Threads::Threads
 )
 target_compile_definitions(inject_preload_test PRIVATE HERD_INJECT_TESTING)
