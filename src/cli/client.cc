@@ -210,8 +210,7 @@ Result<nlohmann::json> Client::read_line() {
   return j;
 }
 
-std::expected<int, manager::ErrorReply> Client::send_request(
-    manager::Verb verb, const manager::Request& request_fields) {
+Result<int> Client::write_request(manager::Verb verb, const manager::Request& request_fields) {
   nlohmann::json request = manager::request_json(verb, request_fields);
   int id = next_id_++;
   request["id"] = id;
@@ -220,19 +219,25 @@ std::expected<int, manager::ErrorReply> Client::send_request(
     line = request.dump() + "\n";
   } catch (const nlohmann::json::type_error&) {
     // JSON carries text: a path or value whose bytes are not UTF-8 cannot be sent as it is.
-    return std::unexpected(manager::ErrorReply{
-        manager::ErrorCode::kClient,
-        "a name, path or value in this command is not valid UTF-8; herd takes UTF-8 text (rename "
-        "the file, or start it through a command line that names it)"});
+    return fail(EILSEQ,
+                "a name, path or value in this command is not valid UTF-8; herd takes UTF-8 text "
+                "(rename the file, or start it through a command line that names it)");
   }
   std::string_view rest = line;
   while (!rest.empty()) {
     ssize_t n = ::send(fd_.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(client_error(Error::from_errno("write to the daemon")));
+    if (n < 0) return fail_errno("write to the daemon");
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
   return id;
+}
+
+std::expected<int, manager::ErrorReply> Client::send_request(
+    manager::Verb verb, const manager::Request& request_fields) {
+  auto id = write_request(verb, request_fields);
+  if (!id) return std::unexpected(client_error(id.error()));
+  return *id;
 }
 
 Client::CallResult Client::reply_of(nlohmann::json&& reply) {
@@ -311,13 +316,27 @@ std::expected<void, manager::ErrorReply> Client::call_text(manager::Verb verb,
 std::expected<void, manager::ErrorReply> Client::stream(
     manager::Verb verb, const manager::Request& request,
     const std::function<bool(const nlohmann::json&)>& on_event) {
-  auto first = call(verb, request);
-  if (!first) return std::unexpected(first.error());
+  auto hung_up = [](const Error& e) { return e.code() == ECONNRESET || e.code() == EPIPE; };
+  auto id = write_request(verb, request);
+  if (!id) {
+    if (hung_up(id.error())) return {};
+    return std::unexpected(client_error(id.error()));
+  }
+  bool answered = false;
   for (;;) {
-    auto ev = read_line();
-    if (!ev && ev.error().code() == ECONNRESET) return {};
-    if (!ev) return std::unexpected(client_error(ev.error()));
-    if (!on_event(*ev)) return {};
+    auto line = read_line();
+    if (!line) {
+      if (hung_up(line.error())) return {};
+      return std::unexpected(client_error(line.error()));
+    }
+    if (!answered) {
+      if (!line->contains("ok")) continue;  // an event of an earlier stream
+      auto r = reply_of(std::move(*line));
+      if (!r) return std::unexpected(r.error());
+      answered = true;
+    } else if (!on_event(*line)) {
+      return {};
+    }
   }
 }
 

@@ -49,7 +49,8 @@ class Client {
                                                      const manager::Request& request,
                                                      const TextSink& sink);
   // Sends a request, then hands every event line to `on_event` until the daemon hangs up or
-  // on_event returns false.
+  // on_event returns false. A daemon that hangs up before it answered the request (stopped by
+  // `herd kill` meanwhile) ends the stream the same way: no error.
   std::expected<void, manager::ErrorReply> stream(
       manager::Verb verb, const manager::Request& request,
       const std::function<bool(const nlohmann::json&)>& on_event);
@@ -79,7 +80,10 @@ class Client {
   // Reads what the socket has (blocking until something) onto the end of buffer_.
   Status read_more();
   Result<nlohmann::json> read_line();
-  // Writes the request line; its id.
+  // Writes the request line; its id. The Error keeps send's errno (EPIPE: the daemon hung up),
+  // or is EILSEQ for a request that is not UTF-8.
+  Result<int> write_request(manager::Verb verb, const manager::Request& request);
+  // write_request(), its error as the reply a caller hands on.
   std::expected<int, manager::ErrorReply> send_request(manager::Verb verb,
                                                        const manager::Request& request);
   // A reply line's result or error (and its notice said on stderr).

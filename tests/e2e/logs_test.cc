@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cerrno>
+#include <cstring>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "e2e/fake_daemon.h"
 #include "e2e/herd_fixture.h"
 
 namespace herd::e2e {
@@ -137,6 +141,31 @@ TEST_F(HerdTest, LogsStreamsNewLinesLive) {
   r = herd({"signal", "SIGUSR1", "printer"});
   EXPECT_EQ(r.exit_code, 0) << r;
   EXPECT_EQ(instance(jlist(), "printer")["pm2_env"]["status"], "online");
+}
+
+// `herd logs` follows until the daemon hangs up (`herd kill`), and exits 0 then, also when the
+// daemon hung up between the tails and its answer to the follow request. A daemon that hangs up
+// on the request for the tails is an error, said as such.
+TEST_F(HerdTest, LogsEndsWithoutErrorWhenTheDaemonHangsUpAtTheFollow) {
+  for (const char* hang_up_at : {"logs", "describe"}) {
+    SCOPED_TRACE(hang_up_at);
+    CommandResult r;
+    {
+      FakeDaemon stopping(path("herd.sock"), [&](const Json& req) -> std::optional<Json> {
+        if (req.value("verb", "") == hang_up_at) return std::nullopt;
+        return Json{{"ok", true}, {"result", Json::array()}};
+      });
+      ASSERT_TRUE(stopping.listening()) << std::strerror(errno);
+      r = herd({"logs"});
+    }
+    if (std::string(hang_up_at) == "logs") {
+      EXPECT_EQ(r.exit_code, 0) << r;
+      EXPECT_EQ(r.err, "") << r;
+    } else {
+      EXPECT_EQ(r.exit_code, 1) << r;
+      EXPECT_THAT(r.err, HasSubstr("the daemon closed the connection")) << r;
+    }
+  }
 }
 
 }  // namespace

@@ -5,19 +5,16 @@
 // failing health check). A member `ls` reads that the rows lack makes these tables differ.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include <atomic>
+#include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/render/format.h"
+#include "e2e/fake_daemon.h"
 #include "e2e/herd_fixture.h"
 #include "e2e/raw_control.h"
 #include "herd/base/fd.h"
@@ -159,46 +156,22 @@ TEST_F(LsRowsTest, AnOlderDaemonThatRefusesRowsIsAskedForTheBriefList) {
   ASSERT_EQ(herd({"kill"}).exit_code, 0);
   ASSERT_TRUE(wait_for([&] { return herd_servers_of_home(home_).empty(); }));
 
-  Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un at{};
-  at.sun_family = AF_UNIX;
-  std::strncpy(at.sun_path, path("herd.sock").c_str(), sizeof(at.sun_path) - 1);
-  ::unlink(at.sun_path);
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&at), sizeof(at)), 0);
-  ASSERT_EQ(::listen(listener.get(), 4), 0);
+  CommandResult r;
   std::vector<Json> asked;
-  std::atomic<bool> done{false};
-  std::thread older([&] {
-    while (!done) {
-      pollfd p{listener.get(), POLLIN, 0};
-      if (::poll(&p, 1, 50) != 1) continue;
-      Fd c(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      std::string in;
-      char buf[4096];
-      ssize_t n;
-      while (!done && (n = ::read(c.get(), buf, sizeof(buf))) > 0) {
-        in.append(buf, static_cast<std::size_t>(n));
-        for (std::size_t nl; (nl = in.find('\n')) != std::string::npos; in.erase(0, nl + 1)) {
-          Json req = Json::parse(in.substr(0, nl));
-          asked.push_back(req);
-          Json reply = {{"id", req["id"]}, {"ok", false}};
-          if (req.contains("rows")) {
-            reply["error"] = {{"code", "E_BAD_REQUEST"},
-                              {"message", "unknown field \"rows\" for verb 'jlist'"}};
-          } else {
-            reply["ok"] = true;
-            reply["result"] = brief;
-          }
-          std::string line = reply.dump() + "\n";
-          if (::write(c.get(), line.data(), line.size()) < 0) break;
-        }
+  {
+    FakeDaemon older(path("herd.sock"), [&](const Json& req) -> std::optional<Json> {
+      if (req.contains("rows")) {
+        return Json{
+            {"ok", false},
+            {"error",
+             {{"code", "E_BAD_REQUEST"}, {"message", "unknown field \"rows\" for verb 'jlist'"}}}};
       }
-    }
-  });
-  CommandResult r = herd({"ls"});
-  done = true;
-  older.join();
-  ::unlink(at.sun_path);
+      return Json{{"ok", true}, {"result", brief}};
+    });
+    ASSERT_TRUE(older.listening()) << std::strerror(errno);
+    r = herd({"ls"});
+    asked = older.requests();
+  }
   ASSERT_EQ(r.exit_code, 0) << r;
   EXPECT_THAT(r.out, HasSubstr("older-daemons-app")) << r.out;
   EXPECT_THAT(r.out, HasSubstr("online")) << r.out;
