@@ -48,12 +48,15 @@ TEST_F(ClusterModeTest, NodeNetServerServesFromEveryInstance) {
                                  std::to_string(port) + ");\n");
   auto list = start_online({"start", app, "-i", "2"}, "tcp", 2);
   std::set<std::string> seen;
-  for (int i = 0; i < 400 && seen != pids_of(list); ++i) {
-    std::string error;
-    std::string pid = exchange(port, "", 5s, &error);
-    if (error.empty()) seen.insert(pid);
-  }
-  EXPECT_EQ(seen, pids_of(list));
+  EXPECT_TRUE(wait_for(
+      [&] {
+        std::string error;
+        std::string pid = exchange(port, "", 5s, &error);
+        if (error.empty() && !pid.empty()) seen.insert(pid);
+        return seen == pids_of(list);
+      },
+      kWaitTimeout, 1ms))
+      << "answered: " << ::testing::PrintToString(seen);
   delete_frees("tcp", port);
 }
 
