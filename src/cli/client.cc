@@ -332,6 +332,7 @@ std::expected<void, manager::ErrorReply> Client::stream(
     if (!answered) {
       if (!line->contains("ok")) continue;  // an event of an earlier stream
       auto r = reply_of(std::move(*line));
+      if (!r && r.error().code == manager::ErrorCode::kQuitting) return {};
       if (!r) return std::unexpected(r.error());
       answered = true;
     } else if (!on_event(*line)) {

@@ -49,8 +49,8 @@ class Client {
                                                      const manager::Request& request,
                                                      const TextSink& sink);
   // Sends a request, then hands every event line to `on_event` until the daemon hangs up or
-  // on_event returns false. A daemon that hangs up before it answered the request (stopped by
-  // `herd kill` meanwhile) ends the stream the same way: no error.
+  // on_event returns false. A daemon that stops before the stream began (`herd kill` meanwhile:
+  // it hangs up, or answers E_QUITTING) ends the stream the same way: no error.
   std::expected<void, manager::ErrorReply> stream(
       manager::Verb verb, const manager::Request& request,
       const std::function<bool(const nlohmann::json&)>& on_event);

@@ -143,27 +143,34 @@ TEST_F(HerdTest, LogsStreamsNewLinesLive) {
   EXPECT_EQ(instance(jlist(), "printer")["pm2_env"]["status"], "online");
 }
 
-// `herd logs` follows until the daemon hangs up (`herd kill`), and exits 0 then, also when the
-// daemon hung up between the tails and its answer to the follow request. A daemon that hangs up
-// on the request for the tails is an error, said as such.
-TEST_F(HerdTest, LogsEndsWithoutErrorWhenTheDaemonHangsUpAtTheFollow) {
-  for (const char* hang_up_at : {"logs", "describe"}) {
-    SCOPED_TRACE(hang_up_at);
-    CommandResult r;
-    {
-      FakeDaemon stopping(path("herd.sock"), [&](const Json& req) -> std::optional<Json> {
-        if (req.value("verb", "") == hang_up_at) return std::nullopt;
-        return Json{{"ok", true}, {"result", Json::array()}};
-      });
-      ASSERT_TRUE(stopping.listening()) << std::strerror(errno);
-      r = herd({"logs"});
-    }
-    if (std::string(hang_up_at) == "logs") {
-      EXPECT_EQ(r.exit_code, 0) << r;
-      EXPECT_EQ(r.err, "") << r;
-    } else {
-      EXPECT_EQ(r.exit_code, 1) << r;
-      EXPECT_THAT(r.err, HasSubstr("the daemon closed the connection")) << r;
+// `herd logs` follows until the daemon stops (`herd kill`), and exits 0 then, also when the
+// daemon stopped between the tails and its answer to the follow request: it hangs up, or answers
+// that it is shutting down. A daemon that does so at the request for the tails is an error.
+TEST_F(HerdTest, LogsEndsWithoutErrorWhenTheDaemonStopsAtTheFollow) {
+  for (const char* verb : {"logs", "describe"}) {
+    for (bool hang_up : {true, false}) {
+      SCOPED_TRACE(std::string(verb) + (hang_up ? ": hangs up" : ": shutting down"));
+      CommandResult r;
+      {
+        FakeDaemon stopping(path("herd.sock"), [&](const Json& req) -> std::optional<Json> {
+          if (req.value("verb", "") != verb) return Json{{"ok", true}, {"result", Json::array()}};
+          if (hang_up) return std::nullopt;
+          return Json{
+              {"ok", false},
+              {"error", {{"code", "E_QUITTING"}, {"message", "the daemon is shutting down"}}}};
+        });
+        ASSERT_TRUE(stopping.listening()) << std::strerror(errno);
+        r = herd({"logs"});
+      }
+      if (std::string(verb) == "logs") {
+        EXPECT_EQ(r.exit_code, 0) << r;
+        EXPECT_EQ(r.err, "") << r;
+      } else {
+        EXPECT_EQ(r.exit_code, 1) << r;
+        EXPECT_THAT(r.err, HasSubstr(hang_up ? "the daemon closed the connection"
+                                             : "the daemon is shutting down"))
+            << r;
+      }
     }
   }
 }
