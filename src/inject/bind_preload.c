@@ -172,7 +172,6 @@ static void herd_inject_init(void) {
 }
 
 int herd_inject_active(void) { return herd_state == 1 && getpid() == herd_pid; }
-static int active(void) { return herd_inject_active(); }
 
 __attribute__((constructor)) static void herd_inject_constructor(void) { herd_inject_init(); }
 
@@ -311,7 +310,7 @@ static int wanted(int fd, const struct sockaddr* addr, socklen_t len,
 }
 
 HERD_EXPORT int bind(int fd, const struct sockaddr* addr, socklen_t len) {
-  if (!active()) return real_bind(fd, addr, len);
+  if (!herd_inject_active()) return real_bind(fd, addr, len);
   struct herd_bind_request req;
   memset(&req, 0, sizeof(req));
   if (!wanted(fd, addr, len, &req)) return real_bind(fd, addr, len);
@@ -372,7 +371,7 @@ HERD_EXPORT int bind(int fd, const struct sockaddr* addr, socklen_t len) {
 }
 
 HERD_EXPORT int listen(int fd, int backlog) {
-  if (!active()) return real_listen(fd, backlog);
+  if (!herd_inject_active()) return real_listen(fd, backlog);
   pthread_mutex_lock(&herd_lock);
   if (herd_state != 1 || !is_held_locked(fd)) {
     pthread_mutex_unlock(&herd_lock);
