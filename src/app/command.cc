@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -202,6 +203,48 @@ std::optional<std::string> find_in_path(std::string_view name, std::string_view 
   return std::nullopt;
 }
 
+std::optional<std::string> shell_exec_form(std::string_view line) {
+  if (line.find_first_of("\n;&|()`<>") != std::string_view::npos) return std::nullopt;
+  // The words the shell would not find as programs: its keywords and builtins.
+  static constexpr std::string_view kShellWords[] = {
+      "!",     "{",        "}",      "[[",      "case",     "do",      "done",  "elif",
+      "else",  "esac",     "fi",     "for",     "function", "if",      "in",    "select",
+      "then",  "time",     "until",  "while",   ".",        ":",       "alias", "bg",
+      "break", "builtin",  "cd",     "command", "continue", "declare", "eval",  "exec",
+      "exit",  "export",   "fg",     "getopts", "hash",     "jobs",    "let",   "local",
+      "read",  "readonly", "return", "set",     "shift",    "source",  "times", "trap",
+      "type",  "typeset",  "ulimit", "umask",   "unalias",  "unset",   "wait"};
+  // 1 for NAME=value, -1 for one whose value has quotes or expansions (it may hold spaces, so
+  // the words are not split here), 0 for any other word.
+  auto assignment = [](std::string_view word) {
+    auto eq = word.find('=');
+    if (eq == 0 || eq == std::string_view::npos) return 0;
+    for (std::size_t i = 0; i < eq; ++i) {
+      char c = word[i];
+      bool ok = c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                (i > 0 && c >= '0' && c <= '9');
+      if (!ok) return 0;
+    }
+    return word.find_first_of("'\"\\$", eq) == std::string_view::npos ? 1 : -1;
+  };
+  std::size_t at = 0;
+  for (;;) {
+    at = line.find_first_not_of(" \t", at);
+    if (at == std::string_view::npos) return std::nullopt;  // assignments alone
+    std::size_t end = std::min(line.find_first_of(" \t", at), line.size());
+    std::string_view word = line.substr(at, end - at);
+    if (int a = assignment(word); a != 0) {
+      if (a < 0) return std::nullopt;
+      at = end;
+      continue;
+    }
+    if (std::find(std::begin(kShellWords), std::end(kShellWords), word) != std::end(kShellWords)) {
+      return std::nullopt;
+    }
+    return fmt::format("{}exec {}", line.substr(0, at), line.substr(at));
+  }
+}
+
 std::string_view interpreter_for_extension(std::string_view extension) {
   for (const Extension& e : kExtensions) {
     if (e.ext == extension) return e.interpreter;
@@ -232,7 +275,7 @@ Result<CommandLine> resolve_command(const AppSpec& spec) {
   if (command_line && (spec.interpreter.empty() || spec.interpreter == "none")) {
     CommandLine cmd;
     cmd.program = "/bin/sh";
-    cmd.argv = {"/bin/sh", "-c", spec.script};
+    cmd.argv = {"/bin/sh", "-c", shell_exec_form(spec.script).value_or(spec.script)};
     if (!spec.args.empty()) {
       // The arguments stay separate words whatever they contain: the shell gets them as $1...,
       // never pasted into the command text.

@@ -33,13 +33,21 @@ struct CommandLine {
 //  - a "#!" line: exec'd directly (through the #! interpreter when the file is not executable);
 //  - an executable file (a binary, or a script without extension): exec'd directly;
 //  - a script that is no file but has spaces ("python3 -m http.server 8000"): /bin/sh -c, with
-//    args passed as "$@";
+//    args passed as "$@"; one simple command is given to the shell as shell_exec_form() writes
+//    it, so the program replaces the shell and its pid is the instance's;
 //  - a bare name that is no file in cwd is looked up in PATH ("redis-server").
 // PATH is spec.env's PATH when set (the environment the app will get), else the caller's.
 // interpreter_args only apply when an interpreter runs the script.
 // Errors: ENOENT naming the path when the script or interpreter is not found, EACCES when the
 // script is not executable and nothing says how to run it, EISDIR, EINVAL for an empty script.
 Result<CommandLine> resolve_command(const AppSpec& spec);
+
+// A command line that is one simple command, with "exec" before its command word (after any
+// leading NAME=value words): "PORT=3000 exec node app.js". The program then takes the shell's
+// process, as `bash -c` does by itself for such a line (PM2 runs command lines with bash -c, so
+// its pid is the program's). nullopt for anything else, which the shell runs as it is: lists,
+// pipelines, redirections, subshells, compound commands, a builtin or keyword first.
+std::optional<std::string> shell_exec_form(std::string_view line);
 
 // Looks `name` up in a PATH-style list ("/usr/bin:/bin"; an empty entry is the current
 // directory): the first regular, executable file. A name with a '/' is not looked up.

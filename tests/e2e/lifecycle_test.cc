@@ -67,6 +67,36 @@ TEST_F(HerdTest, StartsAShellScriptAndShowsItInLsAndJlist) {
   EXPECT_THAT(d.err, HasSubstr("nosuch"));
 }
 
+// A command line of one command runs as that program: its pid is the one jlist shows (PM2 runs
+// command lines with bash -c, which execs such a line), so a signal sent to that pid reaches the
+// program. A longer command line keeps its shell, whose pid is shown.
+TEST_F(HerdTest, ACommandLineOfOneCommandIsShownWithTheProgramsPid) {
+  ASSERT_EQ(herd({"start", "sleep 1000", "-n", "one"}).exit_code, 0);
+  ASSERT_EQ(herd({"start", "MARK=1 sleep 1001", "-n", "assigned"}).exit_code, 0);
+  ASSERT_EQ(herd({"start", "sleep 1002 && true", "-n", "list"}).exit_code, 0);
+  ASSERT_TRUE(wait_status("one", "online"));
+  ASSERT_TRUE(wait_status("assigned", "online"));
+  ASSERT_TRUE(wait_status("list", "online"));
+  Json list = jlist();
+  auto comm = [&](const std::string& name) {
+    std::string c =
+        read_file("/proc/" + std::to_string(instance(list, name)["pid"].get<int>()) + "/comm");
+    return c.substr(0, c.find('\n'));
+  };
+  EXPECT_EQ(comm("one"), "sleep");
+  EXPECT_EQ(comm("assigned"), "sleep");
+  EXPECT_THAT(read_file("/proc/" + std::to_string(instance(list, "assigned")["pid"].get<int>()) +
+                        "/environ"),
+              HasSubstr("MARK=1"));
+  EXPECT_EQ(comm("list"), "sh");
+  // The shell is gone from the first two: a signal to the pid ends the program itself.
+  ASSERT_EQ(::kill(instance(list, "one")["pid"].get<pid_t>(), SIGTERM), 0);
+  EXPECT_TRUE(wait_jlist([](const Json& l) {
+    return instance(l, "one")["pm2_env"].value("restart_time", 0) == 1 &&
+           instance(l, "one")["pm2_env"].value("status", "") == "online";
+  }));
+}
+
 // PM2's prettylist: jlist's processes, indented two spaces a level; herd's stays JSON.
 TEST_F(HerdTest, PrettylistPrintsJlistIndented) {
   std::string script = write_script("web.sh", "exec sleep 1000\n");

@@ -99,14 +99,21 @@ TEST_F(CommandTest, PicksTheInterpreterLikePm2) {
        "",
        {},
        {},
-       {"/bin/sh", "-c", "python3 -m http.server 8000"},
+       {"/bin/sh", "-c", "exec python3 -m http.server 8000"},
        "sh"},
       {"echo", "", {}, {}, {}, nullptr},  // not in this PATH: an error
       {"node -e 'x'",
        "",
        {},
        {"a b", "$x"},
-       {"/bin/sh", "-c", "node -e 'x' \"$@\"", "sh", "a b", "$x"},
+       {"/bin/sh", "-c", "exec node -e 'x' \"$@\"", "sh", "a b", "$x"},
+       "sh"},
+      // More than one simple command: the shell runs it as it is.
+      {"cd /tmp && python3 -m http.server",
+       "",
+       {},
+       {},
+       {"/bin/sh", "-c", "cd /tmp && python3 -m http.server"},
        "sh"},
       // A file whose name has a space is a file, not a command.
       {"my app.sh", "", {}, {}, {"$D/bin/bash", "$D/my app.sh"}, "bash"},
@@ -203,6 +210,50 @@ TEST(CommandExtensionTest, InterpreterForExtension) {
   EXPECT_EQ(interpreter_for_extension(".php"), "php");
   EXPECT_EQ(interpreter_for_extension(".exe"), "");
   EXPECT_EQ(interpreter_for_extension(""), "");
+}
+
+// One simple command takes the shell's process (as with bash -c); anything else is left to the
+// shell as it was written.
+TEST(ShellExecFormTest, OnlyASimpleCommandIsExeced) {
+  struct Case {
+    const char* line;
+    const char* want;  // nullptr: left as it is
+  };
+  const Case cases[] = {
+      {"python3 -m http.server 8000", "exec python3 -m http.server 8000"},
+      {"  node app.js --port $PORT", "  exec node app.js --port $PORT"},
+      {"node -e 'console.log(1)'", nullptr},  // parentheses, even quoted: not looked into
+      {"PORT=3000 NODE_ENV=production node app.js",
+       "PORT=3000 NODE_ENV=production exec node app.js"},
+      {"FOO=\"a b\" node app.js", nullptr},  // a quoted value: not split
+      {"FOO=1", nullptr},
+      {"'/opt/my app/bin/server' --x", "exec '/opt/my app/bin/server' --x"},
+      {"./a=b --flag", "exec ./a=b --flag"},
+      {"cd /srv && node app.js", nullptr},
+      {"node a.js; node b.js", nullptr},
+      {"node a.js | tee out", nullptr},
+      {"node app.js > out.log", nullptr},
+      {"node app.js &", nullptr},
+      {"$(which node) app.js", nullptr},
+      {"`which node` app.js", nullptr},
+      {"node a.js\nnode b.js", nullptr},
+      {"cd /srv", nullptr},
+      {"exec node app.js", nullptr},
+      {"while true do", nullptr},
+      {"ulimit -n 4096", nullptr},
+      {"wait 12", nullptr},
+      {"   ", nullptr},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line);
+    auto got = shell_exec_form(c.line);
+    if (c.want == nullptr) {
+      EXPECT_FALSE(got.has_value()) << *got;
+    } else {
+      ASSERT_TRUE(got.has_value());
+      EXPECT_EQ(*got, c.want);
+    }
+  }
 }
 
 }  // namespace
