@@ -60,6 +60,32 @@ TEST_F(ClusterModeTest, NodeNetServerServesFromEveryInstance) {
   delete_frees("tcp", port);
 }
 
+// A command line the shell does not exec (a list): the shell stays the instance's process and
+// the program it starts is the one herd's bind library serves.
+TEST_F(ClusterModeTest, AProgramStartedByItsShellSharesTheOneSocket) {
+  if (!on_path("python3")) GTEST_SKIP() << "python3 is not installed";
+  int port = free_port();
+  write_file(path("index.html"), "hello from python\n");
+  auto list =
+      start_online({"start", "cd " + home_ + " && python3 -m http.server " + std::to_string(port),
+                    "-n", "py", "-i", "2"},
+                   "py", 2);
+  ASSERT_EQ(list.size(), 2u);
+  auto inodes = listening_inodes(port);
+  ASSERT_EQ(inodes.size(), 1u) << "each instance bound a socket of its own";
+  for (const auto& p : list) {
+    std::string comm = read_file("/proc/" + std::to_string(p["pid"].get<int>()) + "/comm");
+    EXPECT_EQ(comm, "sh\n") << p.dump();
+    EXPECT_TRUE(tree_holds_socket(p["pid"].get<int>(), *inodes.begin())) << p.dump();
+  }
+  std::string error;
+  std::string answer = exchange(
+      port, "GET /index.html HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n\r\n", 5s, &error);
+  EXPECT_EQ(error, "");
+  EXPECT_THAT(answer, HasSubstr("hello from python"));
+  delete_frees("py", port);
+}
+
 TEST_F(ClusterModeTest, PythonHttpServerSharesOneSocket) {
   if (!on_path("python3")) GTEST_SKIP() << "python3 is not installed";
   int port = free_port();
