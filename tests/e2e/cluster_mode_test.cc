@@ -60,6 +60,24 @@ TEST_F(ClusterModeTest, NodeNetServerServesFromEveryInstance) {
   delete_frees("tcp", port);
 }
 
+// The instances of `list` (processes named `comm`) hold one listening socket on `port` between
+// them, themselves or through their children, and index.html is served on it.
+void expect_one_socket_serving_python(int port, const std::vector<Json>& list,
+                                      const std::string& comm) {
+  auto inodes = listening_inodes(port);
+  ASSERT_EQ(inodes.size(), 1u) << "each instance bound a socket of its own";
+  for (const auto& p : list) {
+    std::string pid = std::to_string(p["pid"].get<int>());
+    EXPECT_EQ(read_file("/proc/" + pid + "/comm"), comm + "\n") << p.dump();
+    EXPECT_TRUE(tree_holds_socket(p["pid"].get<int>(), *inodes.begin())) << p.dump();
+  }
+  std::string error;
+  std::string answer = exchange(
+      port, "GET /index.html HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n\r\n", 5s, &error);
+  EXPECT_EQ(error, "");
+  EXPECT_THAT(answer, HasSubstr("hello from python"));
+}
+
 // A command line the shell does not exec (a list): the shell stays the instance's process and
 // the program it starts is the one herd's bind library serves.
 TEST_F(ClusterModeTest, AProgramStartedByItsShellSharesTheOneSocket) {
@@ -71,18 +89,7 @@ TEST_F(ClusterModeTest, AProgramStartedByItsShellSharesTheOneSocket) {
                     "-n", "py", "-i", "2"},
                    "py", 2);
   ASSERT_EQ(list.size(), 2u);
-  auto inodes = listening_inodes(port);
-  ASSERT_EQ(inodes.size(), 1u) << "each instance bound a socket of its own";
-  for (const auto& p : list) {
-    std::string comm = read_file("/proc/" + std::to_string(p["pid"].get<int>()) + "/comm");
-    EXPECT_EQ(comm, "sh\n") << p.dump();
-    EXPECT_TRUE(tree_holds_socket(p["pid"].get<int>(), *inodes.begin())) << p.dump();
-  }
-  std::string error;
-  std::string answer = exchange(
-      port, "GET /index.html HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n\r\n", 5s, &error);
-  EXPECT_EQ(error, "");
-  EXPECT_THAT(answer, HasSubstr("hello from python"));
+  expect_one_socket_serving_python(port, list, "sh");
   delete_frees("py", port);
 }
 
@@ -95,16 +102,7 @@ TEST_F(ClusterModeTest, PythonHttpServerSharesOneSocket) {
                            "py", 2);
   ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list[0]["pm2_env"]["exec_mode"], "cluster_mode");
-  auto inodes = listening_inodes(port);
-  ASSERT_EQ(inodes.size(), 1u) << "each instance bound a socket of its own";
-  for (const auto& p : list) {
-    EXPECT_TRUE(tree_holds_socket(p["pid"].get<int>(), *inodes.begin())) << p.dump();
-  }
-  std::string error;
-  std::string answer = exchange(
-      port, "GET /index.html HTTP/1.1\r\nHost: e2e\r\nConnection: close\r\n\r\n", 5s, &error);
-  EXPECT_EQ(error, "");
-  EXPECT_THAT(answer, HasSubstr("hello from python"));
+  expect_one_socket_serving_python(port, list, "python3");
   kill_one_under_traffic("py", port, "hello from python");
   // Each instance served some of those requests: http.server logs each one on its stderr.
   for (const auto& p : instances(jlist(), "py")) {
