@@ -46,7 +46,10 @@ class ApplyTest : public HerdTest {
 TEST_F(ApplyTest, ThreeRunsStartChangeAndPrune) {
   write_script("tier", kTierApp);
   // Another namespace: --prune leaves it alone.
-  ASSERT_EQ(herd({"start", path("tier"), "--name", "ops-tool", "--namespace", "ops"}).exit_code, 0);
+  ASSERT_EQ(
+      herd({"start", path("tier"), "--name", "ops-tool", "--namespace", "ops", "--cwd", home_})
+          .exit_code,
+      0);
   std::string file = path("eco.json");
   write_file(file, R"({"apps": [
     {"name": "api", "script": "tier", "args": ["api"], "env": {"PORT": "1"},
