@@ -22,9 +22,20 @@ namespace {
 
 using nlohmann::json;
 
-const std::map<std::string, std::string>* env_or_null(
-    const std::optional<std::map<std::string, std::string>>& env) {
-  return env ? &*env : nullptr;
+// What restart and reload lay over each process's environment, in PM2's order (lib/API.js
+// _operate, God.restartProcessId): the CLI's environment (--update-env), then the variables the
+// ecosystem file sets when the request read it again (`herd restart eco.config.js`). nullopt:
+// neither, the environment stays frozen.
+std::optional<std::map<std::string, std::string>> env_update(
+    const std::optional<std::map<std::string, std::string>>& update_env,
+    const std::optional<std::map<std::string, std::string>>& app_env) {
+  if (!update_env && !app_env) return std::nullopt;
+  std::map<std::string, std::string> out =
+      update_env.value_or(std::map<std::string, std::string>{});
+  if (app_env) {
+    for (const auto& [k, v] : *app_env) out[k] = v;
+  }
+  return out;
 }
 
 }  // namespace
@@ -120,13 +131,15 @@ void Daemon::stop(Call& call) {
 void Daemon::restart(Call& call) {
   const auto& r = std::get<RestartRequest>(call.request);
   if (r.app_env) sup_.replace_app_env(r.targets, *r.app_env);
-  sup_.restart(r.targets, env_or_null(r.update_env), answer(call));
+  auto env = env_update(r.update_env, r.app_env);
+  sup_.restart(r.targets, env ? &*env : nullptr, answer(call));
 }
 
 void Daemon::reload(Call& call) {
   const auto& r = std::get<ReloadRequest>(call.request);
   if (r.app_env) sup_.replace_app_env(r.targets, *r.app_env);
-  sup_.reload(r.targets, env_or_null(r.update_env), r.parallel.value_or(1), answer(call));
+  auto env = env_update(r.update_env, r.app_env);
+  sup_.reload(r.targets, env ? &*env : nullptr, r.parallel.value_or(1), answer(call));
 }
 
 void Daemon::remove(Call& call) {

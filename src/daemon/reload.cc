@@ -58,11 +58,10 @@ void Supervisor::apply_update_env(const std::vector<Instance*>& list,
                                   const std::map<std::string, std::string>& env) {
   std::set<App*> apps;
   for (Instance* i : list) apps.insert(&i->app());
+  // Laid over the environment each app had, as PM2 extends pm2_env.env: what `env` does not name
+  // stays as it was.
   for (App* a : apps) {
-    // PM2's order, as at start: the CLI's environment first, the app's own variables on top.
-    std::map<std::string, std::string> merged = env;
-    for (const auto& [k, v] : a->spec.app_env) merged[k] = v;
-    a->spec.env = std::move(merged);
+    for (const auto& [k, v] : env) a->spec.env[k] = v;
   }
 }
 

@@ -64,8 +64,9 @@ class Supervisor : private InstanceHost {
   // --- verbs ---------------------------------------------------------------------------------
   void start(AppSpec spec, Reply reply);
   void stop(const std::vector<std::string>& targets, Reply reply);
-  // `update_env`: the CLI's environment for --update-env (nullptr: keep the frozen one). The
-  // app's own variables (ecosystem env + env_<name>, AppSpec::app_env) stay on top of it.
+  // `update_env`: variables laid over the environment each process had (nullptr: keep the
+  // frozen one): the CLI's environment for --update-env, with the ecosystem file's variables on
+  // top when the command named the file (Daemon::restart).
   void restart(const std::vector<std::string>& targets,
                const std::map<std::string, std::string>* update_env, Reply reply);
   // Rolling reload (reload.cc): instance by instance, at most `parallel` at once, a replacement

@@ -308,7 +308,12 @@ TEST_F(ReloadTest, MaxMemoryRestartReloadsWithinTwoSeconds) {
   EXPECT_THAT(read_file(path("herd.log")), HasSubstr("is over max_memory_restart 40.0 MB"));
 }
 
-TEST_F(ReloadTest, UpdateEnvLayersTheAppEnvOverTheShell) {
+// PM2 7.0.4, checked with the same file and shells: at start the app's own variables (env +
+// env_prod) win over the shell; `restart|reload NAME --update-env` lays the shell of now over the
+// environment the process had, so the shell wins then (`NODE_ENV=x pm2 restart app
+// --update-env`), and what the shell does not name stays. A restart through the file lays the
+// file's variables on top again.
+TEST_F(ReloadTest, UpdateEnvLaysTheShellOverTheEnvironmentAsPm2Does) {
   write_script("app.sh", "exec sleep 1000\n");
   write_file(path("ecosystem.json"), R"({"apps": [{"name": "web", "script": "app.sh",
     "env": {"A": "file", "P": "dev"}, "env_prod": {"P": "prod"}}]})");
@@ -318,7 +323,7 @@ TEST_F(ReloadTest, UpdateEnvLayersTheAppEnvOverTheShell) {
       0);
   auto env = [&] { return instance(jlist(), "web")["pm2_env"]["env"]; };
   Json e = env();
-  EXPECT_EQ(e.value("A", ""), "file");  // the app's own env wins over the shell
+  EXPECT_EQ(e.value("A", ""), "file");  // the app's own env wins over the shell at start
   EXPECT_EQ(e.value("B", ""), "shell1");
   EXPECT_EQ(e.value("P", ""), "prod");
 
@@ -326,28 +331,37 @@ TEST_F(ReloadTest, UpdateEnvLayersTheAppEnvOverTheShell) {
   ASSERT_EQ(herd({"restart", "web"}, {{"B", "ignored"}}).exit_code, 0);
   EXPECT_EQ(env().value("B", ""), "shell1");
 
-  // restart --update-env: the shell of now, the app's env + env_prod still on top.
+  // restart --update-env: the shell of now over everything (PM2: A=shell2 P=shell2).
   ASSERT_EQ(herd({"restart", "web", "--update-env"},
                  {{"A", "shell2"}, {"B", "shell2"}, {"C", "new"}, {"P", "shell2"}})
                 .exit_code,
             0);
   e = env();
-  EXPECT_EQ(e.value("A", ""), "file");
+  EXPECT_EQ(e.value("A", ""), "shell2");
   EXPECT_EQ(e.value("B", ""), "shell2");
   EXPECT_EQ(e.value("C", ""), "new");
-  EXPECT_EQ(e.value("P", ""), "prod");
+  EXPECT_EQ(e.value("P", ""), "shell2");
 
-  // reload --update-env does the same (fork mode: through a restart).
+  // reload --update-env does the same (fork mode: through a restart); what this shell does not
+  // name stays as it was (PM2: A=shell2 C=new P=shell2).
   ASSERT_EQ(herd({"reload", "web", "--update-env"}, {{"B", "shell3"}}).exit_code, 0);
   e = env();
-  EXPECT_EQ(e.value("A", ""), "file");
+  EXPECT_EQ(e.value("A", ""), "shell2");
   EXPECT_EQ(e.value("B", ""), "shell3");
-  EXPECT_EQ(e.value("P", ""), "prod");
+  EXPECT_EQ(e.value("C", ""), "new");
+  EXPECT_EQ(e.value("P", ""), "shell2");
   // The process itself got it.
   pid_t pid = instance(jlist(), "web")["pid"].get<int>();
   std::string environ_text = read_file("/proc/" + std::to_string(pid) + "/environ");
   EXPECT_NE(environ_text.find(std::string("B=shell3\0", 9)), std::string::npos);
-  EXPECT_NE(environ_text.find(std::string("A=file\0", 7)), std::string::npos);
+  EXPECT_NE(environ_text.find(std::string("A=shell2\0", 9)), std::string::npos);
+
+  // Through the file: its variables on top again (PM2: A=file P=prod), the rest kept.
+  ASSERT_EQ(herd({"restart", path("ecosystem.json"), "--env", "prod"}).exit_code, 0);
+  e = env();
+  EXPECT_EQ(e.value("A", ""), "file");
+  EXPECT_EQ(e.value("C", ""), "new");
+  EXPECT_EQ(e.value("P", ""), "prod");
 }
 
 }  // namespace
