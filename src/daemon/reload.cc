@@ -69,7 +69,15 @@ void Supervisor::replace_app_env(const std::vector<std::string>& targets,
                                  const std::map<std::string, std::string>& env) {
   auto list = resolve(targets);
   if (!list) return;
-  for (Instance* i : *list) i->app().spec.app_env = env;
+  std::set<App*> apps;
+  for (Instance* i : *list) apps.insert(&i->app());
+  for (App* a : apps) {
+    // A variable the file no longer sets goes (unless the shell sets it: laid on after this).
+    for (const auto& [k, v] : a->spec.app_env) {
+      if (!env.contains(k)) a->spec.env.erase(k);
+    }
+    a->spec.app_env = env;
+  }
 }
 
 void Supervisor::reload(const std::vector<std::string>& targets,

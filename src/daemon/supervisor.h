@@ -83,7 +83,8 @@ class Supervisor : private InstanceHost {
   // herd.log. Unknown apps are logged and ignored. Returns at once.
   void restart_app_for(const std::string& app, std::string reason);
   // The targets' apps' own variables (AppSpec::app_env) become `env`, before a restart or reload
-  // with update_env puts them on top of the CLI's. Unknown targets are left to the verb.
+  // lays them over the environment (with the CLI's under them); a variable the old ones had and
+  // `env` lacks leaves the environment. Unknown targets are left to the verb.
   void replace_app_env(const std::vector<std::string>& targets,
                        const std::map<std::string, std::string>& env);
   void remove(const std::vector<std::string>& targets, Reply reply);

@@ -362,6 +362,15 @@ TEST_F(ReloadTest, UpdateEnvLaysTheShellOverTheEnvironmentAsPm2Does) {
   EXPECT_EQ(e.value("A", ""), "file");
   EXPECT_EQ(e.value("C", ""), "new");
   EXPECT_EQ(e.value("P", ""), "prod");
+
+  // A variable taken out of the file goes at the next restart through it (PM2 keeps it).
+  write_file(path("ecosystem.json"), R"({"apps": [{"name": "web", "script": "app.sh",
+    "env": {"P": "dev"}, "env_prod": {"P": "prod"}}]})");
+  ASSERT_EQ(herd({"restart", path("ecosystem.json"), "--env", "prod"}).exit_code, 0);
+  e = env();
+  EXPECT_FALSE(e.contains("A")) << e.dump(1);
+  EXPECT_EQ(e.value("C", ""), "new");
+  EXPECT_EQ(e.value("P", ""), "prod");
 }
 
 }  // namespace
