@@ -118,7 +118,7 @@ TEST_F(HerdTest, DependsOnCycleAndUnknownNameAreRefusedWithTheNames) {
   EXPECT_EQ(jlist().size(), 0u);
 
   // A dependency that is not in the file but already runs in the daemon is fine.
-  r = herd({"start", path("tier"), "--name", "dbx"});
+  r = herd({"start", path("tier"), "--name", "dbx", "--cwd", home_});
   ASSERT_EQ(r.exit_code, 0) << r;
   r = herd({"start", path("unknown.json")});
   ASSERT_EQ(r.exit_code, 0) << r;
