@@ -56,11 +56,9 @@ Instance* Supervisor::instance_by_id(int id) const {
 
 void Supervisor::apply_update_env(const std::vector<Instance*>& list,
                                   const std::map<std::string, std::string>& env) {
-  std::set<App*> apps;
-  for (Instance* i : list) apps.insert(&i->app());
   // Laid over the environment each app had, as PM2 extends pm2_env.env: what `env` does not name
   // stays as it was.
-  for (App* a : apps) {
+  for (App* a : apps_of(list)) {
     for (const auto& [k, v] : env) a->spec.env[k] = v;
   }
 }
@@ -69,9 +67,7 @@ void Supervisor::replace_app_env(const std::vector<std::string>& targets,
                                  const std::map<std::string, std::string>& env) {
   auto list = resolve(targets);
   if (!list) return;
-  std::set<App*> apps;
-  for (Instance* i : *list) apps.insert(&i->app());
-  for (App* a : apps) {
+  for (App* a : apps_of(*list)) {
     // A variable the file no longer sets goes (unless the shell sets it: laid on after this).
     for (const auto& [k, v] : a->spec.app_env) {
       if (!env.contains(k)) a->spec.env.erase(k);

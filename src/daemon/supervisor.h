@@ -17,6 +17,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -224,6 +225,8 @@ class Supervisor : private InstanceHost {
       std::function<void(nlohmann::json processes, std::vector<std::string> errors)> done);
   // Every instance, by id.
   std::vector<Instance*> by_id() const;
+  // The apps the instances of `list` belong to, each once.
+  static std::set<App*> apps_of(const std::vector<Instance*>& list);
   VerbResult list_result(const std::vector<Instance*>& list,
                          Instance::Detail detail = Instance::Detail::kFull) const;
   // --- supervisor_apply.cc ---

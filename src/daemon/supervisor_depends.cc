@@ -132,8 +132,7 @@ void Supervisor::check_waiting() {
 }
 
 void Supervisor::stop_in_order(std::vector<Instance*> list, std::function<void()> done) {
-  std::set<App*> apps;
-  for (Instance* i : list) apps.insert(&i->app());
+  std::set<App*> apps = apps_of(list);
   // This wave: the apps no other app of the list depends on.
   std::set<App*> wave;
   for (App* a : apps) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "daemon/app.h"
 #include "daemon/health/health_monitor.h"
@@ -56,6 +57,12 @@ std::vector<Instance*> Supervisor::by_id() const {
   }
   std::sort(all.begin(), all.end(), [](Instance* x, Instance* y) { return x->id() < y->id(); });
   return all;
+}
+
+std::set<App*> Supervisor::apps_of(const std::vector<Instance*>& list) {
+  std::set<App*> apps;
+  for (Instance* i : list) apps.insert(&i->app());
+  return apps;
 }
 
 json Supervisor::jlist(Instance::Detail detail) const { return *list_result(by_id(), detail); }
