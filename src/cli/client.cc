@@ -253,15 +253,20 @@ Client::CallResult Client::reply_of(nlohmann::json&& reply) {
   return std::unexpected(reply.value("error", nlohmann::json::object()).get<manager::ErrorReply>());
 }
 
+Result<nlohmann::json> Client::read_reply() {
+  for (;;) {
+    auto line = read_line();
+    if (!line || line->contains("ok")) return line;
+    // an event of an earlier stream: skipped
+  }
+}
+
 Client::CallResult Client::call(manager::Verb verb, const manager::Request& request_fields) {
   auto id = send_request(verb, request_fields);
   if (!id) return std::unexpected(id.error());
-  for (;;) {
-    auto reply = read_line();
-    if (!reply) return std::unexpected(client_error(reply.error()));
-    if (!reply->contains("ok")) continue;  // an event of an earlier stream
-    return reply_of(std::move(*reply));
-  }
+  auto reply = read_reply();
+  if (!reply) return std::unexpected(client_error(reply.error()));
+  return reply_of(std::move(*reply));
 }
 
 std::expected<void, manager::ErrorReply> Client::call_text(manager::Verb verb,
@@ -316,28 +321,22 @@ std::expected<void, manager::ErrorReply> Client::call_text(manager::Verb verb,
 std::expected<void, manager::ErrorReply> Client::stream(
     manager::Verb verb, const manager::Request& request,
     const std::function<bool(const nlohmann::json&)>& on_event) {
-  auto hung_up = [](const Error& e) { return e.code() == ECONNRESET || e.code() == EPIPE; };
+  // The daemon hanging up ends the stream, whenever it does: no error.
+  auto ended = [](const Error& e) -> std::expected<void, manager::ErrorReply> {
+    if (e.code() == ECONNRESET || e.code() == EPIPE) return {};
+    return std::unexpected(client_error(e));
+  };
   auto id = write_request(verb, request);
-  if (!id) {
-    if (hung_up(id.error())) return {};
-    return std::unexpected(client_error(id.error()));
-  }
-  bool answered = false;
+  if (!id) return ended(id.error());
+  auto reply = read_reply();
+  if (!reply) return ended(reply.error());
+  auto r = reply_of(std::move(*reply));
+  if (!r && r.error().code == manager::ErrorCode::kQuitting) return {};
+  if (!r) return std::unexpected(r.error());
   for (;;) {
-    auto line = read_line();
-    if (!line) {
-      if (hung_up(line.error())) return {};
-      return std::unexpected(client_error(line.error()));
-    }
-    if (!answered) {
-      if (!line->contains("ok")) continue;  // an event of an earlier stream
-      auto r = reply_of(std::move(*line));
-      if (!r && r.error().code == manager::ErrorCode::kQuitting) return {};
-      if (!r) return std::unexpected(r.error());
-      answered = true;
-    } else if (!on_event(*line)) {
-      return {};
-    }
+    auto ev = read_line();
+    if (!ev) return ended(ev.error());
+    if (!on_event(*ev)) return {};
   }
 }
 

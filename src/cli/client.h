@@ -80,6 +80,8 @@ class Client {
   // Reads what the socket has (blocking until something) onto the end of buffer_.
   Status read_more();
   Result<nlohmann::json> read_line();
+  // The next reply line (one with "ok"), skipping the events of an earlier stream.
+  Result<nlohmann::json> read_reply();
   // Writes the request line; its id. The Error keeps send's errno (EPIPE: the daemon hung up),
   // or is EILSEQ for a request that is not UTF-8.
   Result<int> write_request(manager::Verb verb, const manager::Request& request);
